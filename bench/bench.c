@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The benchmark runner: options, the suite sequence, row output (JSON lines
+ * or a table), percentiles.  The measurements themselves live in the suite
+ * files (suites.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+#include "suites.h"
+
+uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int bench_pin(int cpu)
+{
+    if (cpu < 0)
+        return -EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : -errno;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static double rank(const uint64_t *s, size_t n, double q)
+{
+    /* Nearest-rank percentile over sorted samples. */
+    size_t k = (size_t)(q * (double)n + 0.999999);
+    if (k == 0)
+        k = 1;
+    if (k > n)
+        k = n;
+    return (double)s[k - 1];
+}
+
+void bench_percentiles(bench_row *row, uint64_t *samples, size_t n)
+{
+    row->samples = n;
+    if (n == 0)
+        return;
+    qsort(samples, n, sizeof(*samples), cmp_u64);
+    row->rtt_ns_p50 = rank(samples, n, 0.50);
+    row->rtt_ns_p99 = rank(samples, n, 0.99);
+    row->rtt_ns_p999 = rank(samples, n, 0.999);
+}
+
+bool bench_want(const bench_ctx *ctx, const char *transport)
+{
+    if (ctx->filter == NULL || ctx->filter[0] == '\0')
+        return true;
+    size_t tl = strlen(transport);
+    for (const char *p = ctx->filter; *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == tl && strncmp(p, transport, l) == 0)
+            return true;
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    return false;
+}
+
+static void fmt_size(char *buf, size_t cap, uint64_t size)
+{
+    if (size >= (1u << 20) && size % (1u << 20) == 0)
+        snprintf(buf, cap, "%lluM", (unsigned long long)(size >> 20));
+    else if (size >= 1024 && size % 1024 == 0)
+        snprintf(buf, cap, "%lluK", (unsigned long long)(size >> 10));
+    else
+        snprintf(buf, cap, "%llu", (unsigned long long)size);
+}
+
+static void fmt_rate(char *buf, size_t cap, double v, const char *unit)
+{
+    if (v >= 1e9)
+        snprintf(buf, cap, "%.2f G%s", v / 1e9, unit);
+    else if (v >= 1e6)
+        snprintf(buf, cap, "%.2f M%s", v / 1e6, unit);
+    else if (v >= 1e3)
+        snprintf(buf, cap, "%.2f k%s", v / 1e3, unit);
+    else
+        snprintf(buf, cap, "%.0f %s", v, unit);
+}
+
+static void emit_json(FILE *f, const bench_row *r)
+{
+    fprintf(f, "{\"case\":\"%s\",\"transport\":\"%s\",\"size\":%llu", r->kase, r->transport,
+            (unsigned long long)r->size);
+    if (r->wait)
+        fprintf(f, ",\"wait\":\"%s\"", r->wait);
+    if (r->api)
+        fprintf(f, ",\"api\":\"%s\"", r->api);
+    if (r->variant)
+        fprintf(f, ",\"variant\":\"%s\"", r->variant);
+    if (r->producers)
+        fprintf(f, ",\"producers\":%d", r->producers);
+    if (r->consumers)
+        fprintf(f, ",\"consumers\":%d", r->consumers);
+    if (r->workers)
+        fprintf(f, ",\"workers\":%d", r->workers);
+    if (strcmp(r->kase, "pingpong") == 0) {
+        fprintf(f, ",\"rtt_ns_p50\":%.0f,\"rtt_ns_p99\":%.0f,\"rtt_ns_p999\":%.0f", r->rtt_ns_p50,
+                r->rtt_ns_p99, r->rtt_ns_p999);
+    } else if (strcmp(r->kase, "tasks") == 0) {
+        fprintf(f, ",\"tasks_per_s\":%.0f", r->tasks_per_s);
+    } else {
+        fprintf(f, ",\"msgs_per_s\":%.0f,\"bytes_per_s\":%.0f", r->msgs_per_s, r->bytes_per_s);
+    }
+    if (r->samples)
+        fprintf(f, ",\"samples\":%llu", (unsigned long long)r->samples);
+    fprintf(f, "}\n");
+}
+
+static void emit_table(FILE *f, bench_ctx *ctx, const bench_row *r)
+{
+    if (ctx->rows == 0) {
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", "case", "transport",
+                "size", "wait", "detail", "p50", "p99", "p99.9", "msgs/s", "bytes/s");
+    }
+    char size[32], detail[64] = "", a[32], b[32], c[32], m[32], by[32];
+    fmt_size(size, sizeof(size), r->size);
+    size_t dl = 0;
+    if (r->api)
+        dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%s ", r->api);
+    if (r->producers || r->consumers)
+        dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%dP%dC ", r->producers,
+                               r->consumers);
+    if (r->workers)
+        dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%dw ", r->workers);
+    if (r->variant)
+        snprintf(detail + dl, sizeof(detail) - dl, "%s", r->variant);
+    if (strcmp(r->kase, "pingpong") == 0) {
+        snprintf(a, sizeof(a), "%.0f ns", r->rtt_ns_p50);
+        snprintf(b, sizeof(b), "%.0f ns", r->rtt_ns_p99);
+        snprintf(c, sizeof(c), "%.0f ns", r->rtt_ns_p999);
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
+                size, r->wait ? r->wait : "-", detail, a, b, c, "-", "-");
+    } else if (strcmp(r->kase, "tasks") == 0) {
+        fmt_rate(m, sizeof(m), r->tasks_per_s, "t/s");
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
+                size, r->wait ? r->wait : "-", detail, "-", "-", "-", m, "-");
+    } else {
+        fmt_rate(m, sizeof(m), r->msgs_per_s, "");
+        fmt_rate(by, sizeof(by), r->bytes_per_s, "B");
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
+                size, r->wait ? r->wait : "-", detail, "-", "-", "-", m, by);
+    }
+}
+
+void bench_emit(bench_ctx *ctx, const bench_row *row)
+{
+    FILE *f = ctx->out;
+    if (ctx->json)
+        emit_json(f, row);
+    else
+        emit_table(f, ctx, row);
+    fflush(f);
+    ctx->rows++;
+}
+
+void bench_fail(bench_ctx *ctx, const char *transport, const char *kase, const char *why)
+{
+    fprintf(stderr, "ipcx: bench: %s %s: %s\n", transport, kase, why);
+    ctx->failures++;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ipcx bench [--quick] [--json] [--filter T1,T2,...] [--cpus A,B]\n\n"
+            "Measure every ipcx transport against the physical floors and the kernel and\n"
+            "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
+            "and B (default 0,1).  Only ratios between rows of one run are meaningful.\n\n"
+            "  -q, --quick          short run (under 30 s in all)\n"
+            "  -j, --json           one JSON object per line (DESIGN.md contract)\n"
+            "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline)\n"
+            "  -c, --cpus A,B       CPUs for the two sides\n"
+            "  -h, --help           this help\n");
+}
+
+int bench_main(int argc, char **argv)
+{
+    bench_ctx ctx = {.cpu_a = 0, .cpu_b = 1, .out = stdout};
+    static const struct option opts[] = {
+        {"quick", no_argument, NULL, 'q'},       {"json", no_argument, NULL, 'j'},
+        {"filter", required_argument, NULL, 'f'}, {"cpus", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qjf:c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'q':
+            ctx.quick = true;
+            break;
+        case 'j':
+            ctx.json = true;
+            break;
+        case 'f':
+            ctx.filter = optarg;
+            break;
+        case 'c':
+            if (sscanf(optarg, "%d,%d", &ctx.cpu_a, &ctx.cpu_b) != 2 || ctx.cpu_a < 0 ||
+                ctx.cpu_b < 0) {
+                fprintf(stderr, "ipcx: bench: --cpus: expected A,B (two CPU numbers)\n");
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try 'ipcx bench --help'.\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ipcx: bench: unexpected argument '%s'\nTry 'ipcx bench --help'.\n",
+                argv[optind]);
+        return 2;
+    }
+    /* Probe pinning once in a child-free way: pin, then restore. */
+    cpu_set_t saved;
+    sched_getaffinity(0, sizeof(saved), &saved);
+    ctx.pinned = bench_pin(ctx.cpu_a) == 0 && bench_pin(ctx.cpu_b) == 0;
+    sched_setaffinity(0, sizeof(saved), &saved);
+    if (!ctx.pinned && !ctx.json)
+        printf("note: cannot pin to CPUs %d and %d; sides run unpinned\n", ctx.cpu_a, ctx.cpu_b);
+
+    void (*const suites[])(bench_ctx *) = {
+        bench_suite_floors, bench_suite_kernel,  bench_suite_ring, bench_suite_queue,
+        bench_suite_sockets, bench_suite_zmtp, bench_suite_pool, bench_suite_peers,
+    };
+    for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+        if (suites[i] != NULL)
+            suites[i](&ctx);
+    }
+    if (ctx.rows == 0) {
+        fprintf(stderr, "ipcx: bench: no case was measured\n");
+        return 1;
+    }
+    return ctx.failures ? 1 : 0;
+}

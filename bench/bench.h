@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The benchmark harness behind `ipcx bench`.
+ *
+ * A run is a sequence of *suites*; each suite measures some cases and emits
+ * one row per case with bench_emit().  Rows follow the contract in
+ * DESIGN.md ("Benchmark contract"): with --json one JSON object per line,
+ * otherwise a table for people.  Field and transport names are read by
+ * tools: keep them exact.
+ *
+ * Suites live one per file (bench/floors.c, bench/kernel.c, bench/peers.c,
+ * bench/ring.c, bench/zmtp.c, ...) and are declared weak in suites.h, so a
+ * suite that is not linked in is simply skipped.
+ *
+ * Two-process cases run the two sides in separate processes (fork) pinned to
+ * different CPUs (bench_ctx.cpu_a / cpu_b); when pinning is impossible the
+ * table says so once.
+ */
+#ifndef IPCX_BENCH_H
+#define IPCX_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bench_row {
+    const char *kase;      /* "pingpong", "stream", "decode", "encode", "tasks" */
+    const char *transport; /* "shm", "ring", "floor-cacheline", "pipe", ... */
+    uint64_t size;         /* message size in bytes (0 allowed) */
+    const char *wait;      /* "spin" or "block"; NULL omits the field */
+    const char *api;       /* "copy" or "zerocopy"; NULL omits */
+    const char *variant;   /* e.g. "growing", "durable"; NULL omits */
+    int producers;         /* 0 omits */
+    int consumers;         /* 0 omits */
+    int workers;           /* 0 omits */
+    /* pingpong: round-trip percentiles in ns (from sorted samples) */
+    double rtt_ns_p50, rtt_ns_p99, rtt_ns_p999;
+    /* stream/decode/encode: rates */
+    double msgs_per_s, bytes_per_s;
+    /* tasks */
+    double tasks_per_s;
+    uint64_t samples; /* round trips or messages measured */
+} bench_row;
+
+typedef struct bench_ctx {
+    bool quick;         /* --quick: whole run under 30 s */
+    bool json;          /* --json: one object per line */
+    const char *filter; /* NULL, or a comma-separated list of transports */
+    int cpu_a, cpu_b;   /* CPUs for the two sides; -1 = not pinned */
+    bool pinned;        /* pinning worked */
+    int rows;           /* rows emitted so far */
+    int failures;       /* cases that could not be measured */
+    void *out;          /* FILE * the rows go to */
+} bench_ctx;
+
+/* Emit one row (JSON line or table line). */
+void bench_emit(bench_ctx *ctx, const bench_row *row);
+
+/* Report a case that could not run (to stderr, counted in ctx->failures). */
+void bench_fail(bench_ctx *ctx, const char *transport, const char *kase, const char *why);
+
+/* True when the transport passes --filter. */
+bool bench_want(const bench_ctx *ctx, const char *transport);
+
+/* Monotonic clock in ns. */
+uint64_t bench_now_ns(void);
+
+/* Sort samples and fill row->rtt_ns_p50/p99/p999 (nearest-rank percentiles).
+ * Also sets row->samples. */
+void bench_percentiles(bench_row *row, uint64_t *samples, size_t n);
+
+/* Pin the calling process to a CPU; returns 0 or -errno. */
+int bench_pin(int cpu);
+
+/* Entry point used by `ipcx bench`.  Returns the process exit code. */
+int bench_main(int argc, char **argv);
+
+#endif /* IPCX_BENCH_H */

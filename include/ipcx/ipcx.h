@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipcx - inter-process communication for co-operating processes.
+ *
+ * This umbrella header is the whole public API; it includes one header per
+ * part.  Nothing else is API.
+ */
+#ifndef IPCX_IPCX_H
+#define IPCX_IPCX_H
+
+#include <ipcx/core.h>
+#include <ipcx/region.h>
+
+#endif /* IPCX_IPCX_H */

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal helpers every part uses: deadlines, futex waits with deadlines,
+ * logging, small utilities.  Internal non-static names are ipcx__*.
+ */
+#ifndef IPCX_SRC_CORE_H
+#define IPCX_SRC_CORE_H
+
+#include <ipcx/core.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/atomics.h"
+
+#define IPCX_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define IPCX_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define IPCX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define IPCX_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define IPCX_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* ------------------------------------------------------------ deadlines */
+
+/*
+ * An absolute CLOCK_MONOTONIC deadline.  abs_ns < 0 means "never";
+ * abs_ns == 0 means "already expired" (IPCX_NOWAIT).
+ */
+typedef struct ipcx__deadline {
+    int64_t abs_ns;
+} ipcx__deadline;
+
+/* CLOCK_MONOTONIC now, in nanoseconds. */
+int64_t ipcx__now_ns(void);
+
+/* Turn a relative timeout (0, -1 or > 0 ns) into a deadline, once, at the
+ * start of a call.  Any negative timeout means forever. */
+ipcx__deadline ipcx__deadline_make(int64_t timeout_ns);
+
+static inline bool ipcx__deadline_is_forever(ipcx__deadline d)
+{
+    return d.abs_ns < 0;
+}
+
+static inline bool ipcx__deadline_is_nowait(ipcx__deadline d)
+{
+    return d.abs_ns == 0;
+}
+
+/* True when the deadline has passed (never true for "forever"). */
+bool ipcx__deadline_expired(ipcx__deadline d);
+
+/* Nanoseconds left (0 when expired, INT64_MAX when forever). */
+int64_t ipcx__deadline_left_ns(ipcx__deadline d);
+
+/* ------------------------------------------------------------ futex */
+
+/*
+ * Sleep while *word == expected, until woken, the deadline passes, or a
+ * signal arrives.  Works on process-shared memory (no FUTEX_PRIVATE_FLAG).
+ * Returns 0 when woken or when *word no longer equals expected (the caller
+ * re-checks its condition in both cases: futex wake-ups may be spurious),
+ * -ETIMEDOUT when the deadline passed (also returned at once for a
+ * NOWAIT deadline).  EINTR is absorbed and reported as 0 so the caller
+ * re-checks and waits again with the same absolute deadline.
+ */
+int ipcx__futex_wait(ipcx_atomic_u32 *word, uint32_t expected, ipcx__deadline d);
+
+/* Wake up to n waiters (INT32_MAX for all) sleeping on word.  Returns the
+ * number woken or -errno. */
+int ipcx__futex_wake(ipcx_atomic_u32 *word, int n);
+
+/* ------------------------------------------------------------ logging */
+
+/* Formats and hands a message to the installed hook; does nothing (and does
+ * not format) when no hook is installed or the level is filtered. */
+void ipcx__log(int level, const char *fmt, ...) IPCX_PRINTF(2, 3);
+
+#define IPCX_LOGE(...) ipcx__log(IPCX_LOG_ERROR, __VA_ARGS__)
+#define IPCX_LOGW(...) ipcx__log(IPCX_LOG_WARN, __VA_ARGS__)
+#define IPCX_LOGI(...) ipcx__log(IPCX_LOG_INFO, __VA_ARGS__)
+#define IPCX_LOGD(...) ipcx__log(IPCX_LOG_DEBUG, __VA_ARGS__)
+
+#endif /* IPCX_SRC_CORE_H */

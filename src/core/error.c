@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ipcx_strerror() and ipcx_version().  ipcx reports failures as negative
+ * errno values; most keep their usual meaning, a few carry an ipcx-specific
+ * one that the text below spells out.  The strings are static, so the
+ * function is thread-safe (unlike strerror(3)).
+ */
+#include <string.h>
+
+#include "core/core.h"
+
+#define STR2(x) #x
+#define STR(x)  STR2(x)
+
+IPCX_API const char *ipcx_version(void)
+{
+    return STR(IPCX_VERSION_MAJOR) "." STR(IPCX_VERSION_MINOR) "." STR(IPCX_VERSION_PATCH);
+}
+
+struct errname {
+    int err;
+    const char *text;
+};
+
+static const struct errname errnames[] = {
+    {0, "success"},
+    {EPERM, "operation not permitted"},
+    {ENOENT, "no such object (region, ring or endpoint not found)"},
+    {EINTR, "interrupted by a signal"},
+    {EIO, "input/output error"},
+    {EBADF, "bad file descriptor"},
+    {EAGAIN, "resource temporarily unavailable (would block, or buffer full/empty)"},
+    {ENOMEM, "out of memory"},
+    {EACCES, "permission denied (owner or mode of the object is not acceptable)"},
+    {EFAULT, "bad address"},
+    {EBUSY, "busy (all slots in use)"},
+    {EEXIST, "object already exists"},
+    {ENODEV, "no such device"},
+    {ENOTDIR, "not a directory"},
+    {EISDIR, "is a directory"},
+    {EINVAL, "invalid argument"},
+    {EMFILE, "too many open files in this process"},
+    {ENFILE, "too many open files in the system"},
+    {EFBIG, "file too large"},
+    {ENOSPC, "no space left (shared memory, disk or configured limit is full)"},
+    {ESPIPE, "illegal seek"},
+    {EROFS, "read-only file system"},
+    {EPIPE, "peer is gone (closed, detached or died)"},
+    {ERANGE, "value out of range"},
+    {ENAMETOOLONG, "name too long"},
+    {ENOSYS, "not supported by this kernel"},
+    {ELOOP, "symbolic link refused"},
+    {ENOTSUP, "operation not supported in this mode"},
+    {EOVERFLOW, "consumer overrun: messages were lost (overwritten before they were read)"},
+    {EPROTO, "protocol error: malformed shared-memory layout or wire data"},
+    {EBADMSG, "bad message"},
+    {EMSGSIZE, "message too large for the configured maximum"},
+    {EPROTONOSUPPORT, "protocol, version or mechanism not supported"},
+    {EADDRINUSE, "address already in use"},
+    {EADDRNOTAVAIL, "address not available"},
+    {ENETUNREACH, "network unreachable"},
+    {ECONNABORTED, "connection aborted"},
+    {ECONNRESET, "connection reset by peer"},
+    {ENOBUFS, "no buffer space available"},
+    {EISCONN, "already connected"},
+    {ENOTCONN, "not connected"},
+    {ESHUTDOWN, "endpoint shut down"},
+    {ETIMEDOUT, "timed out"},
+    {ECONNREFUSED, "connection refused"},
+    {EHOSTUNREACH, "host unreachable"},
+    {EALREADY, "operation already in progress"},
+    {EINPROGRESS, "operation in progress"},
+    {ESTALE, "stale object (its creator is gone)"},
+    {ECANCELED, "operation cancelled"},
+    {EOWNERDEAD, "owner died while holding the resource"},
+    {ENOTSOCK, "not a socket"},
+    {EDESTADDRREQ, "destination address required"},
+    {EPROTOTYPE, "wrong socket type for this operation"},
+    {EAFNOSUPPORT, "address family not supported"},
+    {ENOTEMPTY, "not empty"},
+    {EDOM, "argument out of domain"},
+    {EILSEQ, "illegal byte sequence"},
+};
+
+IPCX_API const char *ipcx_strerror(int err)
+{
+    if (err < 0)
+        err = -err;
+    for (size_t i = 0; i < IPCX_ARRAY_LEN(errnames); i++) {
+        if (errnames[i].err == err && errnames[i].text[0] != '\0')
+            return errnames[i].text;
+    }
+    return "unknown error";
+}

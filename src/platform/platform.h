@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Linux system calls the parts share: futex, memfd, fd passing over
+ * Unix sockets, CPU pinning, process identity.  Everything here is a thin,
+ * errno-to-return-value wrapper; policy lives in the callers.
+ *
+ * Layering note: platform sits beside core at the bottom of the stack; it
+ * calls nothing else in ipcx.
+ */
+#ifndef IPCX_SRC_PLATFORM_H
+#define IPCX_SRC_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* FUTEX_WAIT_BITSET on a process-shared word with an absolute
+ * CLOCK_MONOTONIC timeout (NULL: no timeout).  Returns 0, -EAGAIN (value
+ * changed), -ETIMEDOUT, -EINTR or another -errno. */
+int ipcx__sys_futex_wait(void *word, uint32_t expected, const struct timespec *abs_mono);
+
+/* FUTEX_WAKE on a process-shared word.  Returns the number woken or -errno. */
+int ipcx__sys_futex_wake(void *word, int n);
+
+/* memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING).  Returns fd or -errno. */
+int ipcx__sys_memfd(const char *name);
+
+/* Pin the calling thread to one CPU.  Returns 0 or -errno. */
+int ipcx__sys_pin_cpu(int cpu);
+
+/* Number of CPUs the calling thread may run on. */
+int ipcx__sys_cpu_count(void);
+
+/* Start time of a process in clock ticks since boot (field 22 of
+ * /proc/<pid>/stat), or 0 when it cannot be read.  With the pid it names a
+ * process across pid reuse. */
+uint64_t ipcx__proc_start_time(int pid);
+
+/* 1 when a process with this pid (and, when start_time != 0, this start
+ * time) exists, 0 when it does not, -errno when that cannot be told. */
+int ipcx__proc_alive(int pid, uint64_t start_time);
+
+/* Send fds[0..nfds) over a connected Unix socket with SCM_RIGHTS, with the
+ * payload bytes data[0..len) (len >= 1).  Retries EINTR.  Returns 0 or -errno. */
+int ipcx__sys_send_fds(int sock, const void *data, size_t len, const int *fds, size_t nfds);
+
+/* Receive up to len payload bytes and exactly max_fds fds or fewer.  With
+ * MSG_CMSG_CLOEXEC.  Stores the fds received in fds[] and their count in
+ * *nfds.  A truncated control message (MSG_CTRUNC) or more fds than max_fds
+ * is -EPROTO, and every fd that did arrive is closed.  Returns the number
+ * of payload bytes (0: peer closed) or -errno. */
+int ipcx__sys_recv_fds(int sock, void *data, size_t len, int *fds, size_t max_fds, size_t *nfds);
+
+#endif /* IPCX_SRC_PLATFORM_H */
