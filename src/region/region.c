@@ -379,15 +379,11 @@ IPCX_API int ipcx_region_open(const char *name, ipcx_region **out)
 {
     if (out == NULL)
         return -EINVAL;
-    char path[4096];
-    int rc = ipcx__region_path(name, path, sizeof(path));
-    if (rc != 0)
-        return rc;
-    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    int fd = ipcx__region_open_file(name, O_RDWR);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct stat st;
-    rc = fstat(fd, &st) == 0 ? 0 : -errno;
+    int rc = fstat(fd, &st) == 0 ? 0 : -errno;
     if (rc == 0)
         rc = ipcx__region_stat_check(&st);
     if (rc != 0) {

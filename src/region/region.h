@@ -183,6 +183,11 @@ int ipcx__region_stat_check(const struct stat *st);
  * -ENAMETOOLONG. */
 int ipcx__region_path(const char *name, char *buf, size_t cap);
 
+/* open() the file of region @name with @flags | O_NOFOLLOW | O_CLOEXEC.
+ * Returns the fd, -EINVAL / -ENAMETOOLONG (bad name) or -errno (a symlink
+ * at the name gives -ELOOP). */
+int ipcx__region_open_file(const char *name, int flags);
+
 /* The directory named regions live in: $IPCX_SHM_DIR or /dev/shm. */
 const char *ipcx__region_dir(void);
 

@@ -61,6 +61,16 @@ int ipcx__region_path(const char *name, char *buf, size_t cap)
     return 0;
 }
 
+int ipcx__region_open_file(const char *name, int flags)
+{
+    char path[4096];
+    int rc = ipcx__region_path(name, path, sizeof(path));
+    if (rc != 0)
+        return rc;
+    int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+}
+
 IPCX_API int ipcx_region_unlink(const char *name)
 {
     char path[4096];
@@ -105,17 +115,15 @@ IPCX_API int ipcx_region_stat(const char *name, ipcx_region_info *out)
 {
     if (out == NULL)
         return -EINVAL;
-    char path[4096];
-    int rc = ipcx__region_path(name, path, sizeof(path));
-    if (rc != 0)
-        return rc;
+    int fd = ipcx__region_open_file(name, O_RDONLY | O_NONBLOCK);
+    if (fd == -EINVAL || fd == -ENAMETOOLONG)
+        return fd;
     memset(out, 0, sizeof(*out));
     out->creator_alive = -1;
     snprintf(out->name, sizeof(out->name), "%s", name);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        out->status = -errno;
-        return -errno;
+        out->status = fd;
+        return fd;
     }
     stat_fd(fd, out);
     close(fd);

@@ -4,6 +4,6 @@
 ipcx_test(test_region SOURCES unit/test_region.c support/region_testutil.c LABELS unit TIMEOUT 60)
 ipcx_test(test_region_procs SOURCES integration/test_region_procs.c support/region_testutil.c
           LABELS integration TIMEOUT 60)
-#ipcx_test(test_cli SOURCES integration/test_cli.c support/region_testutil.c LABELS integration
-#          TIMEOUT 60)
-#add_dependencies(test_cli ipcx_tool)
+ipcx_test(test_cli SOURCES integration/test_cli.c support/region_testutil.c LABELS integration
+          TIMEOUT 60)
+add_dependencies(test_cli ipcx_tool)
