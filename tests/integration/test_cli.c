@@ -326,6 +326,29 @@ static void test_usage_and_help(void **state)
     assert_non_null(strstr(out, "usage: ipcx ls"));
 }
 
+static void test_ls_all_shows_queue_segments(void **state)
+{
+    (void)state;
+    char seg[128];
+    tu_unique(seg, sizeof(seg), "qseg");
+    ipcx_region *r = NULL;
+    ipcx_region_opts o = {.kind = IPCX_REGION_QSEG};
+    assert_int_equal(ipcx_region_create(seg, 10, &o, &r), 0);
+    assert_int_equal(ipcx("ls", 0), 0);
+    assert_null(strstr(out, seg));
+    assert_int_equal(ipcx("ls --all", 0), 0);
+    char line[1024];
+    assert_true(find_line(seg, line, sizeof(line)));
+    assert_non_null(strstr(line, " qseg "));
+    ipcx_region_close(r);
+    /* A name that looks like an option is removed after "--". */
+    assert_int_equal(ipcx_region_create("-dash", 10, NULL, &r), 0);
+    ipcx_region_close(r);
+    assert_int_equal(ipcx("rm -- -dash", 1), 0);
+    assert_false(rt_region_exists("-dash"));
+    ipcx_region_unlink(seg);
+}
+
 static void test_ls_missing_directory(void **state)
 {
     (void)state;
@@ -344,9 +367,13 @@ int main(int argc, char **argv)
         return run_helper(argc - 2, argv + 2);
     rt_private_dir();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_checker),   cmocka_unit_test(test_ls_shows_live_and_dead),
-        cmocka_unit_test(test_ls_json_parses), cmocka_unit_test(test_rm),
-        cmocka_unit_test(test_usage_and_help), cmocka_unit_test(test_ls_missing_directory),
+        cmocka_unit_test(test_json_checker),
+        cmocka_unit_test(test_ls_shows_live_and_dead),
+        cmocka_unit_test(test_ls_json_parses),
+        cmocka_unit_test(test_rm),
+        cmocka_unit_test(test_usage_and_help),
+        cmocka_unit_test(test_ls_all_shows_queue_segments),
+        cmocka_unit_test(test_ls_missing_directory),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
