@@ -160,6 +160,10 @@ int ipcx__region_stat_check(const struct stat *st)
         return -EPROTO;
     if (st->st_uid != geteuid() || (st->st_mode & S_IRWXO) != 0)
         return -EACCES;
+    /* Empty: a creator between O_EXCL and posix_fallocate (tmpfs sets the
+     * size in one step), so "not ready" rather than "broken". */
+    if (st->st_size == 0)
+        return -EAGAIN;
     if (st->st_size < (off_t)IPCX__REGION_PAGE)
         return -EPROTO;
     return 0;
@@ -211,7 +215,27 @@ fail:
     return rc;
 }
 
-/* Builds the handle and writes the header of a freshly reserved object. */
+/* Every header field except the version, which ipcx__region_publish()
+ * writes last.  The memory is fresh from posix_fallocate: zero. */
+static void write_header(struct ipcx__region_hdr *h, const struct ipcx__region_spec *spec,
+                         size_t total)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    h->magic = IPCX__REGION_MAGIC;
+    h->header_size = IPCX__REGION_PAGE;
+    h->kind = spec->kind != 0 ? spec->kind : IPCX_REGION_RAW;
+    h->flags = spec->flags;
+    h->total_size = total;
+    h->data_size = spec->size;
+    h->creator_pid = (int32_t)getpid();
+    h->creator_uid = (uint32_t)geteuid();
+    h->creator_start = ipcx__proc_start_time((int)getpid());
+    h->created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Maps a freshly reserved object, writes its header and builds the handle;
+ * publishes it when the spec says so.  The caller cleans up @fd on error. */
 static int setup(int fd, const struct ipcx__region_spec *spec, size_t total, ipcx_region **out)
 {
     ipcx_region *r = calloc(1, sizeof(*r));
@@ -223,30 +247,15 @@ static int setup(int fd, const struct ipcx__region_spec *spec, size_t total, ipc
         free(r);
         return rc;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct ipcx__region_hdr *h = (struct ipcx__region_hdr *)r->base;
-    h->magic = IPCX__REGION_MAGIC;
-    h->header_size = IPCX__REGION_PAGE;
-    h->kind = spec->kind != 0 ? spec->kind : IPCX_REGION_RAW;
-    h->flags = spec->flags;
-    h->total_size = total;
-    h->data_size = spec->size;
-    h->creator_pid = (int32_t)getpid();
-    h->creator_uid = (uint32_t)geteuid();
-    h->creator_start = ipcx__proc_start_time((int)getpid());
-    h->created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    r->hdr = (struct ipcx__region_hdr *)r->base;
+    write_header(r->hdr, spec, total);
     r->fd = fd;
-    r->hdr = h;
     r->map_len = total;
     r->data_off = IPCX__REGION_PAGE;
     r->data_size = spec->size;
     struct ipcx__region_view v;
-    ipcx__region_view_read(h, &v);
-    v.version = IPCX__REGION_VERSION; /* what publish will write */
+    ipcx__region_view_read(r->hdr, &v); /* version still 0: info says "not published" */
     ipcx__region_info_fill(&r->info, &v);
-    r->info.version_major = 0;
-    r->info.version_minor = 0;
     set_name(r, spec->name);
     if (spec->publish)
         ipcx__region_publish(r);

@@ -90,7 +90,7 @@ static void stat_fd(int fd, ipcx_region_info *info)
     }
     int perm = ipcx__region_stat_check(&st);
     if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(struct ipcx__region_hdr)) {
-        info->status = -EPROTO;
+        info->status = perm != 0 ? perm : -EPROTO; /* what open() would say */
         return;
     }
     /* Aligned local copy of the header; the view reads it field by field. */

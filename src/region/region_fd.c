@@ -41,25 +41,28 @@ static int is_memfd(int fd)
     return strncmp(target, "/memfd:", 7) == 0;
 }
 
-/* The checks a received fd must pass before it is mapped. */
+/* The checks a received fd must pass before it is mapped: sealed against
+ * shrink and grow (any file that is, is safe to map: its size is fixed), or
+ * else not a memfd and acceptable as a named region file. */
 static int check_received(int fd, struct stat *st)
 {
     if (fstat(fd, st) != 0)
         return -errno;
     if (!S_ISREG(st->st_mode))
         return -EPROTO;
+    const int need = F_SEAL_SHRINK | F_SEAL_GROW;
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals >= 0 && (seals & need) == need)
+        return 0;
     int memfd = is_memfd(fd);
     if (memfd < 0)
         return memfd;
-    if (!memfd)
-        return ipcx__region_stat_check(st);
-    int seals = fcntl(fd, F_GET_SEALS);
-    const int need = F_SEAL_SHRINK | F_SEAL_GROW;
-    if (seals < 0 || (seals & need) != need) {
+    if (memfd) {
         IPCX_LOGE("received region fd lacks the shrink/grow seals (seals 0x%x)", seals);
         return -EPROTO;
     }
-    return 0;
+    int rc = ipcx__region_stat_check(st);
+    return rc == -EAGAIN ? -EPROTO : rc;
 }
 
 IPCX_API int ipcx_region_recv(int sock, ipcx_region **out)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ipcx/ipcx.h>
@@ -282,6 +283,12 @@ static void test_named_region_over_socket(void **state)
     assert_string_equal(ipcx_region_data(got), parent_msg);
     assert_true(fcntl(ipcx_region_fd(got), F_GETFD) & FD_CLOEXEC);
     ipcx_region_close(got);
+    /* A named region's fd that open() would refuse is refused here too. */
+    int before = tu_fd_count();
+    assert_int_equal(fchmod(ipcx_region_fd(r), 0666), 0);
+    assert_int_equal(ipcx_region_send(sv[0], r), 0);
+    assert_int_equal(ipcx_region_recv(sv[1], &got), -EACCES);
+    assert_int_equal(tu_fd_count(), before);
     /* Non-blocking socket with nothing queued. */
     assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
     assert_int_equal(ipcx_region_recv(sv[1], &got), -EAGAIN);

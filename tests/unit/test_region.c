@@ -352,8 +352,9 @@ static void test_file_smaller_than_header(void **state)
     char p[512];
     assert_int_equal(truncate(rt_region_path(name, p, sizeof(p)), 100), 0);
     expect_open(name, -EPROTO);
+    /* Empty is what a creator looks like before posix_fallocate: not ready. */
     assert_int_equal(truncate(p, 0), 0);
-    expect_open(name, -EPROTO);
+    expect_open(name, -EAGAIN);
 }
 
 static void test_version_zero_not_ready(void **state)
