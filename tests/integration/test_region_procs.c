@@ -10,6 +10,7 @@
 #include "region_testutil.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include <ipcx/ipcx.h>
 
+#include "core/core.h"
 #include "platform/platform.h"
 #include "region/region.h"
 
@@ -124,11 +126,54 @@ static int helper_send_nofd(int sock)
     return write(sock, "IPXR", 4) == 4 ? 0 : 70;
 }
 
+/* Try to create @name; 0 won, 3 lost (-EEXIST), 1 anything else. */
+static int helper_racer(const char *name)
+{
+    ipcx_region *r = NULL;
+    int rc = ipcx_region_create(name, SZ, NULL, &r);
+    ipcx_region_close(r);
+    return rc == 0 ? 0 : rc == -EEXIST ? 3 : 1;
+}
+
+#define POLL_N 40
+
+/* Open <base>-0 .. <base>-(POLL_N-1) as each appears.  Before a region is
+ * published, open may only say "missing" or "not ready"; once it opens,
+ * what the creator wrote before publishing must be visible. */
+static int helper_poller(const char *base)
+{
+    int64_t deadline = ipcx__now_ns() + 15LL * 1000000000;
+    for (uint64_t i = 0; i < POLL_N; i++) {
+        char name[160];
+        snprintf(name, sizeof(name), "%s-%llu", base, (unsigned long long)i);
+        ipcx_region *r = NULL;
+        int rc;
+        while ((rc = ipcx_region_open(name, &r)) != 0) {
+            if (rc != -ENOENT && rc != -EAGAIN)
+                return 80;
+            if (ipcx__now_ns() > deadline)
+                return 81;
+            sched_yield();
+        }
+        uint64_t first, last;
+        memcpy(&first, ipcx_region_data(r), 8);
+        memcpy(&last, (char *)ipcx_region_data(r) + SZ - 8, 8);
+        ipcx_region_close(r);
+        if (first != i + 1 || last != ~i)
+            return 82;
+    }
+    return 0;
+}
+
 static int run_helper(int argc, char **argv)
 {
     if (argc < 2)
         return 99;
     const char *what = argv[0];
+    if (strcmp(what, "racer") == 0)
+        return helper_racer(argv[1]);
+    if (strcmp(what, "poller") == 0)
+        return helper_poller(argv[1]);
     if (strcmp(what, "reader") == 0)
         return helper_reader(argv[1]);
     if (strcmp(what, "creator") == 0)
@@ -200,6 +245,51 @@ static void test_region_outlives_creator(void **state)
     assert_int_equal(ipcx_region_stat(name, &info), 0);
     assert_int_equal(info.creator_alive, 0);
     assert_int_equal(ipcx_region_unlink(name), 0);
+}
+
+static void test_create_race_one_winner(void **state)
+{
+    (void)state;
+    char name[128];
+    tu_unique(name, sizeof(name), "race");
+    pid_t pids[4];
+    for (int i = 0; i < 4; i++)
+        pids[i] = tu_spawn("--helper", "racer", name, NULL);
+    int won = 0, lost = 0;
+    for (int i = 0; i < 4; i++) {
+        int st = tu_wait(pids[i], WAITMS);
+        won += st == 0;
+        lost += st == 3;
+    }
+    assert_int_equal(won, 1);
+    assert_int_equal(lost, 3);
+    assert_int_equal(ipcx_region_unlink(name), 0);
+}
+
+static void test_open_while_creating(void **state)
+{
+    (void)state;
+    char base[128];
+    tu_unique(base, sizeof(base), "appear");
+    pid_t pid = tu_spawn("--helper", "poller", base, NULL);
+    for (uint64_t i = 0; i < POLL_N; i++) {
+        char name[160];
+        snprintf(name, sizeof(name), "%s-%llu", base, (unsigned long long)i);
+        struct ipcx__region_spec spec = {.name = name, .size = SZ, .publish = 0};
+        ipcx_region *r = NULL;
+        assert_int_equal(ipcx__region_make(&spec, &r), 0);
+        uint64_t first = i + 1, last = ~i;
+        memcpy(ipcx_region_data(r), &first, 8);
+        memcpy((char *)ipcx_region_data(r) + SZ - 8, &last, 8);
+        ipcx__region_publish(r); /* releases the two writes above */
+        ipcx_region_close(r);
+    }
+    assert_int_equal(tu_wait(pid, WAITMS), 0);
+    for (uint64_t i = 0; i < POLL_N; i++) {
+        char name[160];
+        snprintf(name, sizeof(name), "%s-%llu", base, (unsigned long long)i);
+        assert_int_equal(ipcx_region_unlink(name), 0);
+    }
 }
 
 static void test_fd_passing_sealed(void **state)
@@ -307,6 +397,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_processes_share_named),
         cmocka_unit_test(test_region_outlives_creator),
+        cmocka_unit_test(test_create_race_one_winner),
+        cmocka_unit_test(test_open_while_creating),
         cmocka_unit_test(test_fd_passing_sealed),
         cmocka_unit_test(test_extra_fd_closed_and_reported),
         cmocka_unit_test(test_unsealed_memfd_refused),
