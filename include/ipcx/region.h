@@ -146,8 +146,10 @@ IPCX_API int ipcx_region_send(int sock, const ipcx_region *r);
  * close-on-exec.  A message without exactly one fd, a truncated control
  * message, or extra fds is -EPROTO; every fd that arrived is closed.  An
  * anonymous region must carry the grow/shrink seals (-EPROTO otherwise);
- * the header is checked as by ipcx_region_open().  Returns 0, -EPIPE (peer
- * closed), -EPROTO or another -errno.
+ * the header is checked as by ipcx_region_open() (a header whose version is
+ * still 0 is -EPROTO here: senders publish before they send).  Another file
+ * than a memfd must pass open's owner and mode checks (-EACCES).  Returns 0,
+ * -EPIPE (peer closed), -EPROTO, -EACCES or another -errno.
  */
 IPCX_API int ipcx_region_recv(int sock, ipcx_region **out);
 

@@ -88,5 +88,8 @@ IPCX_API int ipcx_region_recv(int sock, ipcx_region **out)
         close(fd);
         return rc;
     }
-    return ipcx__region_adopt(fd, NULL, &st, out);
+    /* A sender publishes before it sends: version 0 here is a bad message,
+     * not "try again" (which would read like an empty O_NONBLOCK socket). */
+    rc = ipcx__region_adopt(fd, NULL, &st, out);
+    return rc == -EAGAIN ? -EPROTO : rc;
 }

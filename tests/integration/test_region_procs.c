@@ -379,6 +379,14 @@ static void test_named_region_over_socket(void **state)
     assert_int_equal(ipcx_region_send(sv[0], r), 0);
     assert_int_equal(ipcx_region_recv(sv[1], &got), -EACCES);
     assert_int_equal(tu_fd_count(), before);
+    /* An unpublished region is refused by the receiver. */
+    struct ipcx__region_spec spec = {.size = 100, .publish = 0};
+    ipcx_region *unpub = NULL;
+    assert_int_equal(ipcx__region_make(&spec, &unpub), 0);
+    assert_int_equal(ipcx_region_send(sv[0], unpub), 0);
+    assert_int_equal(ipcx_region_recv(sv[1], &got), -EPROTO);
+    ipcx_region_close(unpub);
+    assert_int_equal(tu_fd_count(), before);
     /* Non-blocking socket with nothing queued. */
     assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
     assert_int_equal(ipcx_region_recv(sv[1], &got), -EAGAIN);
