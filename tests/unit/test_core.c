@@ -86,12 +86,10 @@ static void test_futex_cross_process_wake(void **state)
     while (load_acquire(&w[1]) == 0) /* pairs with the child's store_release(&w[1]) */
         ipcx__cpu_relax();
     store_release(&w[0], 42); /* publishes 42; pairs with the child's load_acquire */
-    int woken = 0;
     /* The child may not be asleep yet; wake until it has exited. */
     for (int i = 0; i < 100000; i++) {
         int rc = ipcx__futex_wake(&w[0], 1);
         assert_true(rc >= 0);
-        woken += rc;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             assert_true(WIFEXITED(st));
