@@ -181,27 +181,32 @@ void bench_fail(bench_ctx *ctx, const char *transport, const char *kase, const c
     ctx->failures++;
 }
 
+void bench_skip(bench_ctx *ctx, const char *transport, const char *kase, const char *why)
+{
+    (void)ctx;
+    fprintf(stderr, "ipcx: bench: %s %s: skipped: %s\n", transport, kase, why);
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ipcx bench [--quick] [--json] [--filter T1,T2,...] [--cpus A,B]\n\n"
-            "Measure every ipcx transport against the physical floors and the kernel and\n"
-            "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
-            "and B (default 0,1).  Only ratios between rows of one run are meaningful.\n\n"
-            "  -q, --quick          short run (under 30 s in all)\n"
-            "  -j, --json           one JSON object per line (DESIGN.md contract)\n"
-            "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline)\n"
-            "  -c, --cpus A,B       CPUs for the two sides\n"
-            "  -h, --help           this help\n");
+    fprintf(f, "usage: ipcx bench [--quick] [--json] [--filter T1,T2,...] [--cpus A,B]\n\n"
+               "Measure every ipcx transport against the physical floors and the kernel and\n"
+               "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
+               "and B (default 0,1).  Only ratios between rows of one run are meaningful.\n\n"
+               "  -q, --quick          short run (under 30 s in all)\n"
+               "  -j, --json           one JSON object per line (DESIGN.md contract)\n"
+               "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline)\n"
+               "  -c, --cpus A,B       CPUs for the two sides\n"
+               "  -h, --help           this help\n");
 }
 
 int bench_main(int argc, char **argv)
 {
     bench_ctx ctx = {.cpu_a = 0, .cpu_b = 1, .out = stdout};
     static const struct option opts[] = {
-        {"quick", no_argument, NULL, 'q'},       {"json", no_argument, NULL, 'j'},
+        {"quick", no_argument, NULL, 'q'},        {"json", no_argument, NULL, 'j'},
         {"filter", required_argument, NULL, 'f'}, {"cpus", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qjf:c:h", opts, NULL)) != -1) {
@@ -244,8 +249,8 @@ int bench_main(int argc, char **argv)
         printf("note: cannot pin to CPUs %d and %d; sides run unpinned\n", ctx.cpu_a, ctx.cpu_b);
 
     void (*const suites[])(bench_ctx *) = {
-        bench_suite_floors, bench_suite_kernel,  bench_suite_ring, bench_suite_queue,
-        bench_suite_sockets, bench_suite_zmtp, bench_suite_pool, bench_suite_peers,
+        bench_suite_floors,  bench_suite_kernel, bench_suite_ring, bench_suite_queue,
+        bench_suite_sockets, bench_suite_zmtp,   bench_suite_pool, bench_suite_peers,
     };
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
         if (suites[i] != NULL)
