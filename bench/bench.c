@@ -245,8 +245,12 @@ int bench_main(int argc, char **argv)
     sched_getaffinity(0, sizeof(saved), &saved);
     ctx.pinned = bench_pin(ctx.cpu_a) == 0 && bench_pin(ctx.cpu_b) == 0;
     sched_setaffinity(0, sizeof(saved), &saved);
-    if (!ctx.pinned && !ctx.json)
-        printf("note: cannot pin to CPUs %d and %d; sides run unpinned\n", ctx.cpu_a, ctx.cpu_b);
+    if (!ctx.json && ctx.pinned)
+        printf("ipcx bench%s: two-process cases pinned to CPUs %d (measuring side) and %d\n",
+               ctx.quick ? " --quick" : "", ctx.cpu_a, ctx.cpu_b);
+    else if (!ctx.json)
+        printf("ipcx bench%s: note: cannot pin to CPUs %d and %d; sides run unpinned\n",
+               ctx.quick ? " --quick" : "", ctx.cpu_a, ctx.cpu_b);
 
     void (*const suites[])(bench_ctx *) = {
         bench_suite_floors,  bench_suite_kernel, bench_suite_ring, bench_suite_queue,

@@ -74,7 +74,7 @@ uint64_t bench_warmup_ns(const bench_ctx *ctx)
 
 void bench_spin_pause(unsigned *spins)
 {
-    if (++*spins % 4096 == 0) {
+    if (++*spins % 256 == 0) {
         sched_yield();
         return;
     }
