@@ -221,9 +221,10 @@ static void parse_rows(char *out, struct rows *rows)
 static bool has_row(const struct rows *r, const char *transport, const char *kase, double size)
 {
     for (int i = 0; i < r->n; i++) {
-        const struct obj *o = &r->o[i];
-        if (strcmp(get(o, "transport")->str, transport) == 0 &&
-            strcmp(get(o, "case")->str, kase) == 0 && get(o, "size")->num == size)
+        const struct field *t = get(&r->o[i], "transport"), *c = get(&r->o[i], "case"),
+                           *z = get(&r->o[i], "size");
+        if (t != NULL && c != NULL && z != NULL && strcmp(t->str, transport) == 0 &&
+            strcmp(c->str, kase) == 0 && z->num == size)
             return true;
     }
     return false;
@@ -272,7 +273,7 @@ static void test_json_quick_all(void **state)
 #endif
     /* floor-cacheline records at least 10^5 round trips even in --quick. */
     for (int i = 0; i < r->n; i++)
-        if (strcmp(get(&r->o[i], "transport")->str, "floor-cacheline") == 0)
+        if (strcmp(str_of(&r->o[i], "transport"), "floor-cacheline") == 0)
             assert_true(num_of(&r->o[i], "samples") >= 100000);
     free(r);
     free(out);
