@@ -199,11 +199,25 @@ static int pp_round(struct run *r, enum bench_flag flag)
     return rc == (int)flag ? 0 : -EPROTO;
 }
 
+/* Touch the sample pages the budget will need at `rtt_ns` per round trip
+ * (twice that, in case the rate improves), so page faults on the result
+ * mapping do not land in the measured round trips. */
+static void prefault(struct run *r, uint64_t rtt_ns)
+{
+    uint64_t need = r->budget / (rtt_ns ? rtt_ns : 1) * 2;
+    if (need < r->min_count)
+        need = r->min_count;
+    if (need > r->max_count)
+        need = r->max_count;
+    for (uint64_t i = 0; i < need; i += 4096 / sizeof(uint64_t))
+        r->sh->samples[i] = 0;
+}
+
 /* Side A: warm up, then one clock read per round trip until the budget is
  * spent and min_count round trips are recorded; a final BENCH_LAST round. */
 static int pp_measure(struct run *r)
 {
-    uint64_t end = bench_now_ns() + r->warmup;
+    uint64_t start = bench_now_ns(), end = start + r->warmup;
     unsigned warm = 0;
     int rc;
     do
@@ -211,6 +225,7 @@ static int pp_measure(struct run *r)
     while (rc == 0 && (++warm < WARMUP_MIN || bench_now_ns() < end));
     if (rc < 0)
         return rc;
+    prefault(r, (bench_now_ns() - start) / warm);
     uint64_t prev = bench_now_ns(), stop = prev + r->budget;
     uint64_t i = 0;
     while (i < r->max_count) {
@@ -349,50 +364,70 @@ static int pidfd_of(pid_t pid)
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* Reap both sides before `deadline`; kill the survivor when one fails and
- * both when the deadline passes.  Returns 0 when both exited with 0. */
-static int reap(pid_t pid[2], uint64_t deadline, const char **why)
+struct reaper {
+    pid_t pid[2]; /* 0 once reaped */
+    int fd[2];    /* pidfds; -1 when pidfd_open is unavailable */
+    int bad;      /* 0, -ECHILD (a side failed) or -ETIMEDOUT */
+    uint64_t deadline;
+};
+
+/* Collect side i.  A failure kills the other side at once; a success gives
+ * the other side REAP_GRACE_NS to finish. */
+static void reap_one(struct reaper *rp, int i)
 {
-    int fd[2] = {pidfd_of(pid[0]), pidfd_of(pid[1])}, bad = 0, left = 2;
-    while (left > 0) {
+    int status = 0;
+    if (waitpid(rp->pid[i], &status, 0) < 0)
+        status = SIGKILL; /* "killed": counts as a failure */
+    rp->pid[i] = 0;
+    if (rp->fd[i] >= 0)
+        close(rp->fd[i]);
+    rp->fd[i] = -1;
+    uint64_t grace = bench_now_ns() + REAP_GRACE_NS;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        if (rp->deadline > grace)
+            rp->deadline = grace;
+        return;
+    }
+    if (rp->bad == 0)
+        rp->bad = -ECHILD;
+    if (rp->pid[1 - i] > 0)
+        kill(rp->pid[1 - i], SIGKILL);
+}
+
+/* Reap both sides before `deadline`; past it, kill what still runs.
+ * Returns 0 when both exited with status 0. */
+static int reap(const pid_t pid[2], uint64_t deadline, const char **why)
+{
+    struct reaper rp = {.pid = {pid[0], pid[1]}, .deadline = deadline};
+    for (int i = 0; i < 2; i++)
+        rp.fd[i] = pid[i] > 0 ? pidfd_of(pid[i]) : -1;
+    while (rp.pid[0] > 0 || rp.pid[1] > 0) {
+        int blind = rp.pid[0] > 0 && rp.fd[0] < 0 ? 0 : rp.pid[1] > 0 && rp.fd[1] < 0 ? 1 : -1;
+        if (blind >= 0) { /* no pidfd (old kernel): wait without a deadline */
+            reap_one(&rp, blind);
+            continue;
+        }
         uint64_t now = bench_now_ns();
-        int ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000u + 1);
-        struct pollfd p[2] = {{.fd = fd[0], .events = POLLIN}, {.fd = fd[1], .events = POLLIN}};
-        int n = (fd[0] < 0 && pid[0] > 0) || (fd[1] < 0 && pid[1] > 0) ? 1 : poll(p, 2, ms);
+        int ms = now >= rp.deadline ? 0 : (int)((rp.deadline - now) / 1000000u + 1);
+        struct pollfd p[2] = {{.fd = rp.fd[0], .events = POLLIN},
+                              {.fd = rp.fd[1], .events = POLLIN}};
+        int n = poll(p, 2, ms);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n == 0) { /* deadline: stop whatever still runs */
+        if (n <= 0) { /* past the deadline (or poll broke): stop both */
             for (int i = 0; i < 2; i++)
-                if (pid[i] > 0)
-                    kill(pid[i], SIGKILL);
+                if (rp.pid[i] > 0)
+                    kill(rp.pid[i], SIGKILL);
             *why = "timed out (killed)";
-            bad = -ETIMEDOUT;
-            deadline = bench_now_ns() + REAP_GRACE_NS;
+            rp.bad = -ETIMEDOUT;
+            rp.deadline = UINT64_MAX; /* SIGKILL always lands: wait for it */
             continue;
         }
-        for (int i = 0; i < 2; i++) {
-            if (pid[i] <= 0 || (fd[i] >= 0 && !(p[i].revents & POLLIN)))
-                continue;
-            int status = 0;
-            if (waitpid(pid[i], &status, 0) < 0)
-                status = 1;
-            pid[i] = 0;
-            left--;
-            if (fd[i] >= 0)
-                close(fd[i]);
-            fd[i] = -1;
-            p[i].fd = -1;
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                if (bad == 0)
-                    bad = -ECHILD;
-                if (pid[1 - i] > 0)
-                    kill(pid[1 - i], SIGKILL);
-            } else if (deadline > bench_now_ns() + REAP_GRACE_NS) {
-                deadline = bench_now_ns() + REAP_GRACE_NS;
-            }
-        }
+        for (int i = 0; i < 2; i++)
+            if (rp.pid[i] > 0 && (p[i].revents & POLLIN))
+                reap_one(&rp, i);
     }
-    return bad;
+    return rp.bad;
 }
 
 static pid_t spawn(struct run *r, enum bench_side side, int sv[2], pid_t parent)

@@ -160,7 +160,7 @@ static void fd_teardown(void *arg, enum bench_side side)
     (void)side;
     free(s->buf);
     s->buf = NULL;
-    if (s->kind != KIND_PIPE && s->kind != KIND_UNIX)
+    if (s->kind == KIND_TCP) /* pipe and unix ends live in fd[] */
         close_fd(&s->rfd);
     fd_release(s);
 }
