@@ -200,37 +200,32 @@ static void usage(FILE *f)
                "  -h, --help           this help\n");
 }
 
-int bench_main(int argc, char **argv)
+/* Parse the options into ctx.  Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, bench_ctx *ctx)
 {
-    bench_ctx ctx = {.cpu_a = 0, .cpu_b = 1, .out = stdout};
     static const struct option opts[] = {
         {"quick", no_argument, NULL, 'q'},        {"json", no_argument, NULL, 'j'},
         {"filter", required_argument, NULL, 'f'}, {"cpus", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    int c;
+    int c, end = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qjf:c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'q':
-            ctx.quick = true;
-            break;
-        case 'j':
-            ctx.json = true;
-            break;
-        case 'f':
-            ctx.filter = optarg;
-            break;
-        case 'c':
-            if (sscanf(optarg, "%d,%d", &ctx.cpu_a, &ctx.cpu_b) != 2 || ctx.cpu_a < 0 ||
-                ctx.cpu_b < 0) {
+        if (c == 'q') {
+            ctx->quick = true;
+        } else if (c == 'j') {
+            ctx->json = true;
+        } else if (c == 'f') {
+            ctx->filter = optarg;
+        } else if (c == 'c') {
+            if (sscanf(optarg, "%d,%d%n", &ctx->cpu_a, &ctx->cpu_b, &end) != 2 ||
+                optarg[end] != '\0' || ctx->cpu_a < 0 || ctx->cpu_b < 0) {
                 fprintf(stderr, "ipcx: bench: --cpus: expected A,B (two CPU numbers)\n");
                 return 2;
             }
-            break;
-        case 'h':
+        } else if (c == 'h') {
             usage(stdout);
             return 0;
-        default:
+        } else {
             fprintf(stderr, "Try 'ipcx bench --help'.\n");
             return 2;
         }
@@ -240,18 +235,35 @@ int bench_main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    /* Probe pinning once in a child-free way: pin, then restore. */
+    return -1;
+}
+
+/* Probe pinning once without a child: pin to each CPU, then restore the
+ * original affinity.  The table says which CPUs the sides use, or that
+ * they run unpinned. */
+static void probe_pinning(bench_ctx *ctx)
+{
     cpu_set_t saved;
     sched_getaffinity(0, sizeof(saved), &saved);
-    ctx.pinned = bench_pin(ctx.cpu_a) == 0 && bench_pin(ctx.cpu_b) == 0;
+    ctx->pinned = bench_pin(ctx->cpu_a) == 0 && bench_pin(ctx->cpu_b) == 0;
     sched_setaffinity(0, sizeof(saved), &saved);
-    if (!ctx.json && ctx.pinned)
+    if (ctx->json)
+        return;
+    if (ctx->pinned)
         printf("ipcx bench%s: two-process cases pinned to CPUs %d (measuring side) and %d\n",
-               ctx.quick ? " --quick" : "", ctx.cpu_a, ctx.cpu_b);
-    else if (!ctx.json)
+               ctx->quick ? " --quick" : "", ctx->cpu_a, ctx->cpu_b);
+    else
         printf("ipcx bench%s: note: cannot pin to CPUs %d and %d; sides run unpinned\n",
-               ctx.quick ? " --quick" : "", ctx.cpu_a, ctx.cpu_b);
+               ctx->quick ? " --quick" : "", ctx->cpu_a, ctx->cpu_b);
+}
 
+int bench_main(int argc, char **argv)
+{
+    bench_ctx ctx = {.cpu_a = 0, .cpu_b = 1, .out = stdout};
+    int rc = parse_args(argc, argv, &ctx);
+    if (rc >= 0)
+        return rc;
+    probe_pinning(&ctx);
     void (*const suites[])(bench_ctx *) = {
         bench_suite_floors,  bench_suite_kernel, bench_suite_ring, bench_suite_queue,
         bench_suite_sockets, bench_suite_zmtp,   bench_suite_pool, bench_suite_peers,

@@ -287,16 +287,16 @@ static int st_produce(struct run *r, int ctl)
     int64_t n = st_send_until(r, bench_now_ns() + r->warmup, WARMUP_MIN, batch);
     if (n < 0)
         return (int)n;
-    int rc = r->ops->send(r->st, BENCH_SYNC);
     r->stage = "sync";
+    int rc = r->ops->send(r->st, BENCH_SYNC);
     if (rc < 0 || (rc = ctl_wait_ack(ctl)) < 0)
         return rc;
     uint64_t t0 = bench_now_ns();
     n = st_send_until(r, t0 + r->budget, r->min_count, batch);
     if (n < 0)
         return (int)n;
-    rc = r->ops->send(r->st, BENCH_LAST);
     r->stage = "final ack";
+    rc = r->ops->send(r->st, BENCH_LAST);
     if (rc < 0 || (rc = ctl_wait_ack(ctl)) < 0)
         return rc;
     r->sh->elapsed_ns = bench_now_ns() - t0;
@@ -518,10 +518,12 @@ static int run_case(struct run *r)
         return -ENOMEM;
     }
     const char *why = NULL;
+    char buf[96];
     int rc = r->ops->prepare ? r->ops->prepare(r->st) : 0;
-    if (rc < 0)
-        why = "prepare failed";
-    else
+    if (rc < 0) {
+        snprintf(buf, sizeof(buf), "prepare: %s", strerror(-rc));
+        why = buf;
+    } else
         rc = fork_and_reap(r, &why);
     if (r->ops->cleanup)
         r->ops->cleanup(r->st);

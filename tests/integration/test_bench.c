@@ -327,8 +327,8 @@ static void test_nothing_measured(void **state)
 static void test_usage(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"--bogus",    "extra-arg",   "--cpus",  "--cpus 1",
-                                      "--cpus x,y", "--cpus -1,0", "--filter"};
+    static const char *const bad[] = {"--bogus",    "extra-arg",   "--cpus",      "--cpus 1",
+                                      "--cpus x,y", "--cpus -1,0", "--cpus 1,2x", "--filter"};
     int status;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char args[64];
