@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,8 +38,10 @@
 #define WARMUP_MIN     16                 /* round trips / messages */
 
 struct side_report {
-    int32_t status; /* 0 or -errno */
-    char why[124];
+    _Atomic int32_t status; /* 0 or -errno; stored last */
+    uint32_t pad;
+    uint64_t when_ns; /* when the side failed */
+    char why[112];
 };
 
 struct shared {
@@ -60,6 +63,8 @@ struct run {
     size_t sh_len;
     uint64_t budget, warmup, min_count, max_count;
     const char *stage; /* what a side was doing when it failed */
+    int wstatus[2];    /* parent: each side's wait status */
+    bool killed[2];    /* parent: the side was killed by the parent */
 };
 
 uint64_t bench_budget_ns(const bench_ctx *ctx)
@@ -350,10 +355,15 @@ static _Noreturn void side_main(struct run *r, enum bench_side side, int ctl, pi
     if (r->ops->teardown)
         r->ops->teardown(r->st, side);
     struct side_report *rep = &r->sh->side[side];
-    rep->status = rc;
-    if (rc < 0)
+    if (rc < 0) {
+        rep->when_ns = bench_now_ns();
         snprintf(rep->why, sizeof(rep->why), "side %c: %s: %s", side == BENCH_SIDE_A ? 'A' : 'B',
                  r->stage, strerror(-rc));
+    }
+    /* Release: a status the parent sees as failed comes with a complete
+     * report even when this side is killed right after; pairs with the
+     * acquire load in report_of(). */
+    atomic_store_explicit(&rep->status, rc, memory_order_release);
     _exit(rc < 0 ? 1 : 0);
 }
 
@@ -369,7 +379,14 @@ struct reaper {
     int fd[2];    /* pidfds; -1 when pidfd_open is unavailable */
     int bad;      /* 0, -ECHILD (a side failed) or -ETIMEDOUT */
     uint64_t deadline;
+    struct run *r; /* gets each side's wait status and whether it was killed */
 };
+
+static void stop(struct reaper *rp, int i)
+{
+    if (rp->pid[i] > 0 && kill(rp->pid[i], SIGKILL) == 0)
+        rp->r->killed[i] = true;
+}
 
 /* Collect side i.  A failure kills the other side at once; a success gives
  * the other side REAP_GRACE_NS to finish. */
@@ -379,6 +396,7 @@ static void reap_one(struct reaper *rp, int i)
     if (waitpid(rp->pid[i], &status, 0) < 0)
         status = SIGKILL; /* "killed": counts as a failure */
     rp->pid[i] = 0;
+    rp->r->wstatus[i] = status;
     if (rp->fd[i] >= 0)
         close(rp->fd[i]);
     rp->fd[i] = -1;
@@ -390,15 +408,14 @@ static void reap_one(struct reaper *rp, int i)
     }
     if (rp->bad == 0)
         rp->bad = -ECHILD;
-    if (rp->pid[1 - i] > 0)
-        kill(rp->pid[1 - i], SIGKILL);
+    stop(rp, 1 - i);
 }
 
 /* Reap both sides before `deadline`; past it, kill what still runs.
  * Returns 0 when both exited with status 0. */
-static int reap(const pid_t pid[2], uint64_t deadline, const char **why)
+static int reap(const pid_t pid[2], uint64_t deadline, const char **why, struct run *r)
 {
-    struct reaper rp = {.pid = {pid[0], pid[1]}, .deadline = deadline};
+    struct reaper rp = {.pid = {pid[0], pid[1]}, .deadline = deadline, .r = r};
     for (int i = 0; i < 2; i++)
         rp.fd[i] = pid[i] > 0 ? pidfd_of(pid[i]) : -1;
     while (rp.pid[0] > 0 || rp.pid[1] > 0) {
@@ -415,9 +432,8 @@ static int reap(const pid_t pid[2], uint64_t deadline, const char **why)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) { /* past the deadline (or poll broke): stop both */
-            for (int i = 0; i < 2; i++)
-                if (rp.pid[i] > 0)
-                    kill(rp.pid[i], SIGKILL);
+            stop(&rp, 0);
+            stop(&rp, 1);
             *why = "timed out (killed)";
             rp.bad = -ETIMEDOUT;
             rp.deadline = UINT64_MAX; /* SIGKILL always lands: wait for it */
@@ -465,8 +481,10 @@ static int fork_and_reap(struct run *r, const char **why)
         pid[0] = pid[0] < 0 ? 0 : pid[0];
         pid[1] = pid[1] < 0 ? 0 : pid[1];
     }
-    uint64_t deadline = bench_now_ns() + r->warmup + 2 * r->budget + HARD_SLACK_NS;
-    int rc = reap(pid, deadline, why);
+    uint64_t limit =
+        r->c->deadline_ns ? r->c->deadline_ns : r->warmup + 2 * r->budget + HARD_SLACK_NS;
+    uint64_t deadline = bench_now_ns() + limit;
+    int rc = reap(pid, deadline, why, r);
     return err < 0 ? err : rc;
 }
 
@@ -504,6 +522,38 @@ static void emit(struct run *r)
     bench_emit(r->ctx, &row);
 }
 
+/* A side's failure report, or NULL when it wrote none. */
+static const struct side_report *report_of(struct run *r, int side)
+{
+    const struct side_report *rep = &r->sh->side[side];
+    /* Acquire: pairs with the release store in side_main(). */
+    return atomic_load_explicit(&rep->status, memory_order_acquire) < 0 ? rep : NULL;
+}
+
+/* Why the case failed.  A side that ended abnormally on its own without a
+ * report (a crash, an _exit) is the cause; otherwise the earlier report
+ * wins (the other side usually just saw its peer go away). */
+static const char *failure_why(struct run *r, char *buf, size_t cap)
+{
+    for (int i = 0; i < 2; i++) {
+        int st = r->wstatus[i], side = i == BENCH_SIDE_A ? 'A' : 'B';
+        /* kill() also "succeeds" on a zombie: only a SIGKILL death is ours. */
+        bool ours = r->killed[i] && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+        if (ours || report_of(r, i) != NULL || (WIFEXITED(st) && WEXITSTATUS(st) == 0))
+            continue;
+        if (WIFSIGNALED(st))
+            snprintf(buf, cap, "side %c: killed by signal %d (%s)", side, WTERMSIG(st),
+                     strsignal(WTERMSIG(st)));
+        else
+            snprintf(buf, cap, "side %c: exited with status %d", side, WEXITSTATUS(st));
+        return buf;
+    }
+    const struct side_report *a = report_of(r, BENCH_SIDE_A), *b = report_of(r, BENCH_SIDE_B);
+    if (a != NULL && b != NULL)
+        return a->when_ns <= b->when_ns ? a->why : b->why;
+    return a ? a->why : b ? b->why : "a side died";
+}
+
 static int run_case(struct run *r)
 {
     const char *kase = r->mode == MODE_PINGPONG ? "pingpong" : "stream";
@@ -527,9 +577,10 @@ static int run_case(struct run *r)
         rc = fork_and_reap(r, &why);
     if (r->ops->cleanup)
         r->ops->cleanup(r->st);
-    for (int i = 1; i >= 0 && rc == -ECHILD; i--)
-        if (r->sh->side[i].status < 0)
-            why = r->sh->side[i].why; /* A's reason wins: it measured */
+    /* The side that failed first explains the failure; the other one was
+     * killed, perhaps halfway through writing its own report. */
+    if (rc == -ECHILD)
+        why = failure_why(r, buf, sizeof(buf));
     if (rc == 0 && r->sh->count == 0) {
         rc = -EPROTO;
         why = "nothing was measured";

@@ -93,6 +93,7 @@ typedef struct bench_case {
     uint64_t size;
     const char *wait; /* "spin" or "block" */
     uint64_t budget_ns, warmup_ns, min_count, max_count;
+    uint64_t deadline_ns; /* whole case incl. setup; 0 = warm-up + 2 budgets + 20 s */
     const bench_row *row; /* optional extra fields for the emitted row */
 } bench_case;
 

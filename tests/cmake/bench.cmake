@@ -15,3 +15,7 @@ endif()
 if(_ipcx_bench_defs MATCHES "IPCX_BENCH_HAVE_NNG")
   target_compile_definitions(test_bench PRIVATE TEST_BENCH_HAVE_NNG=1)
 endif()
+
+# The harness itself (bench/harness.h): rows, failures, deadlines, helpers.
+ipcx_test(test_bench_harness SOURCES unit/test_bench_harness.c LABELS unit TIMEOUT 60
+          LIBS ipcx_bench)
