@@ -36,6 +36,27 @@
  * channel; then it starts the clock, sends until the budget is spent, sends
  * BENCH_LAST and stops the clock when B acknowledges it, so the time covers
  * delivery of every message, not just their hand-off.
+ *
+ * Adding a transport (a sketch; bench/kernel.c has complete ones):
+ *
+ *     struct ring_state { size_t size; ...; };         // copied into each side
+ *     static int r_send(void *st, enum bench_flag f);   // one message, flag in it
+ *     static int r_recv(void *st);                      // wait for one, return its flag
+ *     static const bench_ops ring_ops = {.prepare = r_prepare, .setup = r_setup,
+ *                                        .send = r_send, .recv = r_recv,
+ *                                        .teardown = r_teardown};
+ *     void bench_suite_ring(bench_ctx *ctx)
+ *     {
+ *         struct ring_state st = {.size = 64};
+ *         bench_row extra = {.api = "zerocopy"};          // optional row fields
+ *         bench_case c = {.transport = "ring", .size = 64, .wait = "spin", .row = &extra};
+ *         bench_run_pingpong(ctx, &c, &ring_ops, &st);
+ *         bench_run_stream(ctx, &c, &ring_ops, &st);
+ *     }
+ *
+ * A spinning recv calls bench_spin_pause() in its poll loop.  Both sides are
+ * single processes: cases with several producers or consumers need their own
+ * driver (the row fields producers/consumers exist for them).
  */
 #ifndef IPCX_BENCH_HARNESS_H
 #define IPCX_BENCH_HARNESS_H
@@ -123,7 +144,7 @@ int bench_read_full(int fd, void *buf, size_t len);
  * spinners sharing one CPU (pinning impossible) still make progress. */
 void bench_spin_pause(unsigned *spins);
 
-/* Message flag in the first byte of a byte message (size >= 1). */
+/* Message flag in the first byte of a byte message (case size >= 1). */
 static inline void bench_msg_set_flag(void *buf, enum bench_flag flag)
 {
     *(unsigned char *)buf = (unsigned char)('0' + (int)flag);

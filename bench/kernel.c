@@ -11,7 +11,11 @@
  * Each: pingpong 64 B, stream 64 B and 64 KiB, every side sleeping in the
  * kernel when it has nothing to do ("block").  The byte streams carry
  * fixed-size messages; bench_read_full()/bench_write_full() absorb short
- * reads and writes, so a 64 KiB message may arrive in many pieces.
+ * reads and writes, so a 64 KiB message may arrive in many pieces.  A
+ * message queue's message size is capped by /proc/sys/fs/mqueue/msgsize_max
+ * (8 KiB by default) unless the process has CAP_SYS_RESOURCE: a larger
+ * posix-mq message then travels as several queue messages and its row says
+ * "variant":"chunked".
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
