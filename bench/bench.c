@@ -192,7 +192,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: ipcx bench [--quick] [--json] [--filter T1,T2,...] [--cpus A,B]\n\n"
                "Measure every ipcx transport against the physical floors and the kernel and\n"
                "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
-               "and B (default 0,1).  Only ratios between rows of one run are meaningful.\n\n"
+               "and B (default: the first two CPUs this process may run on).  Only ratios\n"
+               "between rows of one run are meaningful.\n\n"
                "  -q, --quick          short run (under 30 s in all)\n"
                "  -j, --json           one JSON object per line (DESIGN.md contract)\n"
                "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline)\n"
@@ -238,6 +239,23 @@ static int parse_args(int argc, char **argv, bench_ctx *ctx)
     return -1;
 }
 
+/* The default CPUs: the first two this process may run on (a container's
+ * cpuset need not contain CPUs 0 and 1); both the same when only one is. */
+static void default_cpus(bench_ctx *ctx)
+{
+    cpu_set_t set;
+    int found = 0;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return;
+    for (int c = 0; c < CPU_SETSIZE && found < 2; c++) {
+        if (!CPU_ISSET(c, &set))
+            continue;
+        *(found++ == 0 ? &ctx->cpu_a : &ctx->cpu_b) = c;
+    }
+    if (found == 1)
+        ctx->cpu_b = ctx->cpu_a;
+}
+
 /* Probe pinning once without a child: pin to each CPU, then restore the
  * original affinity.  The table says which CPUs the sides use, or that
  * they run unpinned. */
@@ -249,7 +267,10 @@ static void probe_pinning(bench_ctx *ctx)
     sched_setaffinity(0, sizeof(saved), &saved);
     if (ctx->json)
         return;
-    if (ctx->pinned)
+    if (ctx->pinned && ctx->cpu_a == ctx->cpu_b)
+        printf("ipcx bench%s: note: both sides share CPU %d (spinning cases yield to each other)\n",
+               ctx->quick ? " --quick" : "", ctx->cpu_a);
+    else if (ctx->pinned)
         printf("ipcx bench%s: two-process cases pinned to CPUs %d (measuring side) and %d\n",
                ctx->quick ? " --quick" : "", ctx->cpu_a, ctx->cpu_b);
     else
@@ -260,6 +281,7 @@ static void probe_pinning(bench_ctx *ctx)
 int bench_main(int argc, char **argv)
 {
     bench_ctx ctx = {.cpu_a = 0, .cpu_b = 1, .out = stdout};
+    default_cpus(&ctx);
     int rc = parse_args(argc, argv, &ctx);
     if (rc >= 0)
         return rc;
