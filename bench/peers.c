@@ -21,8 +21,10 @@
  * contexts are created in setup(), after the harness forked; the parent
  * never touches either library.  Side A binds (TCP on port 0, the kernel
  * picks a free one) and hands the resolved endpoint to side B over the
- * harness's control channel; IPC endpoints are unique paths under /tmp,
- * removed by A's teardown and again by the parent's cleanup.
+ * harness's control channel.  IPC endpoints are unique socket files under
+ * $TMPDIR (or /tmp), removed by A's teardown and again by the parent's
+ * cleanup; both libraries' ipc transports are measured on a filesystem path,
+ * the way applications use them.
  */
 #if defined(IPCX_BENCH_HAVE_ZMQ) || defined(IPCX_BENCH_HAVE_NNG)
 #include <stdio.h>
@@ -53,8 +55,13 @@ static int peer_prepare(void *arg)
     struct peer_state *s = arg;
     s->path[0] = '\0';
     s->buf = NULL;
-    if (!s->tcp)
-        snprintf(s->path, sizeof(s->path), "/tmp/ipcx-bench-%d-%u.sock", (int)getpid(), counter++);
+    if (s->tcp)
+        return 0;
+    /* $TMPDIR when the path fits a sockaddr_un (108 bytes), else /tmp. */
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || dir[0] != '/' || strlen(dir) > 60)
+        dir = "/tmp";
+    snprintf(s->path, sizeof(s->path), "%s/ipcx-bench-%d-%u.sock", dir, (int)getpid(), counter++);
     return 0;
 }
 
