@@ -9,7 +9,9 @@
  * Design notes:
  *  - The shared result page is written by the children only and read by the
  *    parent only after it reaped both; waitpid() orders the children's
- *    stores before the parent's loads, so no atomics are needed there.
+ *    stores before the parent's loads.  The one atomic, a side's report
+ *    status, is stored last with release so that a side killed right after
+ *    writing its report never shows a failed status with half a reason.
  *  - Children end with _exit(): no atexit handlers, no stdio flush of the
  *    parent's buffers, no library destructors of a half-torn-down context.
  *  - PR_SET_PDEATHSIG makes a side die with the parent.
