@@ -181,51 +181,52 @@ void bench_fail(bench_ctx *ctx, const char *transport, const char *kase, const c
     ctx->failures++;
 }
 
-static void usage(FILE *f)
+void bench_skip(bench_ctx *ctx, const char *transport, const char *kase, const char *why)
 {
-    fprintf(f,
-            "usage: ipcx bench [--quick] [--json] [--filter T1,T2,...] [--cpus A,B]\n\n"
-            "Measure every ipcx transport against the physical floors and the kernel and\n"
-            "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
-            "and B (default 0,1).  Only ratios between rows of one run are meaningful.\n\n"
-            "  -q, --quick          short run (under 30 s in all)\n"
-            "  -j, --json           one JSON object per line (DESIGN.md contract)\n"
-            "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline)\n"
-            "  -c, --cpus A,B       CPUs for the two sides\n"
-            "  -h, --help           this help\n");
+    (void)ctx;
+    fprintf(stderr, "ipcx: bench: %s %s: skipped: %s\n", transport, kase, why);
 }
 
-int bench_main(int argc, char **argv)
+static void usage(FILE *f)
 {
-    bench_ctx ctx = {.cpu_a = 0, .cpu_b = 1, .out = stdout};
+    fprintf(f, "usage: ipcx bench [--quick] [--json] [--filter T1,T2,...] [--cpus A,B]\n\n"
+               "Measure every ipcx transport against the physical floors and the kernel and\n"
+               "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
+               "and B (default: the first two CPUs this process may run on).  Only ratios\n"
+               "between rows of one run are meaningful.\n\n"
+               "  -q, --quick          short run (under 30 s in all)\n"
+               "  -j, --json           one JSON object per line (DESIGN.md contract)\n"
+               "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline)\n"
+               "  -c, --cpus A,B       CPUs for the two sides\n"
+               "  -h, --help           this help\n");
+}
+
+/* Parse the options into ctx.  Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, bench_ctx *ctx)
+{
     static const struct option opts[] = {
-        {"quick", no_argument, NULL, 'q'},       {"json", no_argument, NULL, 'j'},
+        {"quick", no_argument, NULL, 'q'},        {"json", no_argument, NULL, 'j'},
         {"filter", required_argument, NULL, 'f'}, {"cpus", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    int c;
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    int c, end = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qjf:c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'q':
-            ctx.quick = true;
-            break;
-        case 'j':
-            ctx.json = true;
-            break;
-        case 'f':
-            ctx.filter = optarg;
-            break;
-        case 'c':
-            if (sscanf(optarg, "%d,%d", &ctx.cpu_a, &ctx.cpu_b) != 2 || ctx.cpu_a < 0 ||
-                ctx.cpu_b < 0) {
+        if (c == 'q') {
+            ctx->quick = true;
+        } else if (c == 'j') {
+            ctx->json = true;
+        } else if (c == 'f') {
+            ctx->filter = optarg;
+        } else if (c == 'c') {
+            if (sscanf(optarg, "%d,%d%n", &ctx->cpu_a, &ctx->cpu_b, &end) != 2 ||
+                optarg[end] != '\0' || ctx->cpu_a < 0 || ctx->cpu_b < 0) {
                 fprintf(stderr, "ipcx: bench: --cpus: expected A,B (two CPU numbers)\n");
                 return 2;
             }
-            break;
-        case 'h':
+        } else if (c == 'h') {
             usage(stdout);
             return 0;
-        default:
+        } else {
             fprintf(stderr, "Try 'ipcx bench --help'.\n");
             return 2;
         }
@@ -235,17 +236,59 @@ int bench_main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    /* Probe pinning once in a child-free way: pin, then restore. */
+    return -1;
+}
+
+/* The default CPUs: the first two this process may run on (a container's
+ * cpuset need not contain CPUs 0 and 1); both the same when only one is. */
+static void default_cpus(bench_ctx *ctx)
+{
+    cpu_set_t set;
+    int found = 0;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return;
+    for (int c = 0; c < CPU_SETSIZE && found < 2; c++) {
+        if (!CPU_ISSET(c, &set))
+            continue;
+        *(found++ == 0 ? &ctx->cpu_a : &ctx->cpu_b) = c;
+    }
+    if (found == 1)
+        ctx->cpu_b = ctx->cpu_a;
+}
+
+/* Probe pinning once without a child: pin to each CPU, then restore the
+ * original affinity.  The table says which CPUs the sides use, or that
+ * they run unpinned. */
+static void probe_pinning(bench_ctx *ctx)
+{
     cpu_set_t saved;
     sched_getaffinity(0, sizeof(saved), &saved);
-    ctx.pinned = bench_pin(ctx.cpu_a) == 0 && bench_pin(ctx.cpu_b) == 0;
+    ctx->pinned = bench_pin(ctx->cpu_a) == 0 && bench_pin(ctx->cpu_b) == 0;
     sched_setaffinity(0, sizeof(saved), &saved);
-    if (!ctx.pinned && !ctx.json)
-        printf("note: cannot pin to CPUs %d and %d; sides run unpinned\n", ctx.cpu_a, ctx.cpu_b);
+    if (ctx->json)
+        return;
+    if (ctx->pinned && ctx->cpu_a == ctx->cpu_b)
+        printf("ipcx bench%s: note: both sides share CPU %d (spinning cases yield to each other)\n",
+               ctx->quick ? " --quick" : "", ctx->cpu_a);
+    else if (ctx->pinned)
+        printf("ipcx bench%s: two-process cases pinned to CPUs %d (measuring side) and %d\n",
+               ctx->quick ? " --quick" : "", ctx->cpu_a, ctx->cpu_b);
+    else
+        printf("ipcx bench%s: note: cannot pin to CPUs %d and %d; sides run unpinned\n",
+               ctx->quick ? " --quick" : "", ctx->cpu_a, ctx->cpu_b);
+}
 
+int bench_main(int argc, char **argv)
+{
+    bench_ctx ctx = {.cpu_a = 0, .cpu_b = 1, .out = stdout};
+    default_cpus(&ctx);
+    int rc = parse_args(argc, argv, &ctx);
+    if (rc >= 0)
+        return rc;
+    probe_pinning(&ctx);
     void (*const suites[])(bench_ctx *) = {
-        bench_suite_floors, bench_suite_kernel,  bench_suite_ring, bench_suite_queue,
-        bench_suite_sockets, bench_suite_zmtp, bench_suite_pool, bench_suite_peers,
+        bench_suite_floors,  bench_suite_kernel, bench_suite_ring, bench_suite_queue,
+        bench_suite_sockets, bench_suite_zmtp,   bench_suite_pool, bench_suite_peers,
     };
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
         if (suites[i] != NULL)

@@ -59,6 +59,10 @@ void bench_emit(bench_ctx *ctx, const bench_row *row);
 /* Report a case that could not run (to stderr, counted in ctx->failures). */
 void bench_fail(bench_ctx *ctx, const char *transport, const char *kase, const char *why);
 
+/* Report a case left out on purpose (a system limit, a missing privilege):
+ * a note on stderr, not a failure. */
+void bench_skip(bench_ctx *ctx, const char *transport, const char *kase, const char *why);
+
 /* True when the transport passes --filter. */
 bool bench_want(const bench_ctx *ctx, const char *transport);
 

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The benchmark harness end to end: `ipcx bench --quick --json` prints one
+ * flat JSON object per line that follows the DESIGN.md contract (parsed here
+ * by a small strict parser), every reference transport appears with its
+ * cases, the table mode prints a header and rows, and usage errors exit 2.
+ * Values must be positive and consistent; speed is never asserted.
+ */
+#include "testutil.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OUT_CAP    (256 * 1024)
+#define MAX_FIELDS 32
+#define MAX_ROWS   256
+
+/* ------------------------------------------------------ strict flat JSON */
+
+struct field {
+    char key[32];
+    bool is_str;
+    char str[64];
+    double num;
+};
+
+struct obj {
+    int n;
+    struct field f[MAX_FIELDS];
+};
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* A JSON string without control characters; escapes \" \\ \/ only (the
+ * bench never needs more).  Returns the position after it or NULL. */
+static const char *parse_string(const char *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (*p++ != '"')
+        return NULL;
+    for (; *p != '"'; p++) {
+        char c = *p;
+        if (c == '\0' || (unsigned char)c < 0x20)
+            return NULL;
+        if (c == '\\') {
+            c = *++p;
+            if (c != '"' && c != '\\' && c != '/')
+                return NULL;
+        }
+        if (n + 1 >= cap)
+            return NULL;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return p + 1;
+}
+
+/* JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static const char *parse_number(const char *p, double *out)
+{
+    const char *s = p;
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (isdigit((unsigned char)*p))
+            p++;
+    else
+        return NULL;
+    if (*p == '.') {
+        if (!isdigit((unsigned char)*++p))
+            return NULL;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return NULL;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    char tmp[64];
+    if ((size_t)(p - s) >= sizeof(tmp))
+        return NULL;
+    memcpy(tmp, s, (size_t)(p - s));
+    tmp[p - s] = '\0';
+    *out = strtod(tmp, NULL);
+    return p;
+}
+
+static const struct field *get(const struct obj *o, const char *key)
+{
+    for (int i = 0; i < o->n; i++)
+        if (strcmp(o->f[i].key, key) == 0)
+            return &o->f[i];
+    return NULL;
+}
+
+static const char *parse_member(const char *p, struct obj *o)
+{
+    if (o->n == MAX_FIELDS)
+        return NULL;
+    struct field *f = &o->f[o->n];
+    memset(f, 0, sizeof(*f));
+    if ((p = parse_string(skip_ws(p), f->key, sizeof(f->key))) == NULL)
+        return NULL;
+    if (get(o, f->key) != NULL) /* duplicate key */
+        return NULL;
+    p = skip_ws(p);
+    if (*p++ != ':')
+        return NULL;
+    p = skip_ws(p);
+    f->is_str = *p == '"';
+    p = f->is_str ? parse_string(p, f->str, sizeof(f->str)) : parse_number(p, &f->num);
+    if (p != NULL)
+        o->n++;
+    return p;
+}
+
+/* One whole line must be exactly one flat object. */
+static bool parse_object(const char *line, struct obj *o)
+{
+    o->n = 0;
+    const char *p = skip_ws(line);
+    if (*p++ != '{')
+        return false;
+    for (;;) {
+        if ((p = parse_member(p, o)) == NULL)
+            return false;
+        p = skip_ws(p);
+        if (*p == '}')
+            break;
+        if (*p++ != ',')
+            return false;
+    }
+    return *skip_ws(p + 1) == '\0';
+}
+
+/* ------------------------------------------------------------ the tool */
+
+static char *run_bench(const char *args, int *status)
+{
+    char tool[1024], cmd[2048];
+    tu_build_path("tools/ipcx/ipcx", tool, sizeof(tool));
+    snprintf(cmd, sizeof(cmd), "'%s' bench %s", tool, args);
+    char *out = malloc(OUT_CAP);
+    assert_non_null(out);
+    *status = tu_run_capture(cmd, out, OUT_CAP);
+    return out;
+}
+
+static const char *str_of(const struct obj *o, const char *key)
+{
+    const struct field *f = get(o, key);
+    assert_non_null(f);
+    assert_true(f->is_str);
+    return f->str;
+}
+
+static double num_of(const struct obj *o, const char *key)
+{
+    const struct field *f = get(o, key);
+    if (f == NULL)
+        fail_msg("field %s missing", key);
+    assert_false(f->is_str);
+    return f->num;
+}
+
+/* The contract's required fields for the row's case, values positive. */
+static void check_row(const struct obj *o)
+{
+    const char *kase = str_of(o, "case"), *wait = str_of(o, "wait");
+    assert_true(str_of(o, "transport")[0] != '\0');
+    double size = num_of(o, "size");
+    assert_true(size >= 0 && size == floor(size));
+    assert_true(strcmp(wait, "spin") == 0 || strcmp(wait, "block") == 0);
+    if (strcmp(kase, "pingpong") == 0) {
+        double p50 = num_of(o, "rtt_ns_p50"), p99 = num_of(o, "rtt_ns_p99"),
+               p999 = num_of(o, "rtt_ns_p999");
+        assert_true(p50 > 0 && p50 <= p99 && p99 <= p999);
+    } else if (strcmp(kase, "stream") == 0) {
+        double m = num_of(o, "msgs_per_s"), b = num_of(o, "bytes_per_s");
+        assert_true(m > 0 && b > 0);
+        assert_true(fabs(b - m * size) <= size + 1); /* both rounded to units */
+    } else {
+        fail_msg("unexpected case %s", kase);
+    }
+}
+
+struct rows {
+    int n;
+    struct obj o[MAX_ROWS];
+};
+
+/* Split the output into lines; every one must be a valid row. */
+static void parse_rows(char *out, struct rows *rows)
+{
+    rows->n = 0;
+    for (char *line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        assert_true(rows->n < MAX_ROWS);
+        if (!parse_object(line, &rows->o[rows->n]))
+            fail_msg("not a flat JSON object: %s", line);
+        check_row(&rows->o[rows->n]);
+        rows->n++;
+    }
+}
+
+static bool has_row(const struct rows *r, const char *transport, const char *kase, double size)
+{
+    for (int i = 0; i < r->n; i++) {
+        const struct field *t = get(&r->o[i], "transport"), *c = get(&r->o[i], "case"),
+                           *z = get(&r->o[i], "size");
+        if (t != NULL && c != NULL && z != NULL && strcmp(t->str, transport) == 0 &&
+            strcmp(c->str, kase) == 0 && z->num == size)
+            return true;
+    }
+    return false;
+}
+
+static void expect(const struct rows *r, const char *transport, const char *kase, double size)
+{
+    if (!has_row(r, transport, kase, size))
+        fail_msg("no %s %s row of size %.0f", transport, kase, size);
+}
+
+/* pingpong 64 B, stream 64 B and 64 KiB. */
+static void expect_three(const struct rows *r, const char *transport)
+{
+    expect(r, transport, "pingpong", 64);
+    expect(r, transport, "stream", 64);
+    expect(r, transport, "stream", 65536);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_json_quick_all(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_bench("--quick --json", &status);
+    assert_int_equal(status, 0);
+    struct rows *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    parse_rows(out, r);
+    expect(r, "floor-cacheline", "pingpong", 64);
+    expect(r, "floor-futex", "pingpong", 4);
+    expect(r, "floor-memcpy", "stream", 64);
+    expect(r, "floor-memcpy", "stream", 65536);
+    expect(r, "floor-memcpy", "stream", 1048576);
+    static const char *const kernel[] = {"pipe", "unix-raw", "tcp-raw", "posix-mq"};
+    for (size_t i = 0; i < 4; i++)
+        expect_three(r, kernel[i]);
+#ifdef TEST_BENCH_HAVE_ZMQ
+    expect_three(r, "zmq-ipc");
+    expect_three(r, "zmq-tcp");
+#endif
+#ifdef TEST_BENCH_HAVE_NNG
+    expect_three(r, "nng-ipc");
+    expect_three(r, "nng-tcp");
+#endif
+    /* floor-cacheline records at least 10^5 round trips even in --quick. */
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(str_of(&r->o[i], "transport"), "floor-cacheline") == 0)
+            assert_true(num_of(&r->o[i], "samples") >= 100000);
+    free(r);
+    free(out);
+}
+
+static void test_json_filter(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_bench("--quick --json --filter pipe,floor-futex", &status);
+    assert_int_equal(status, 0);
+    struct rows *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    parse_rows(out, r);
+    assert_int_equal(r->n, 4);
+    expect_three(r, "pipe");
+    expect(r, "floor-futex", "pingpong", 4);
+    free(r);
+    free(out);
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_bench("--quick --filter unix-raw --cpus 1,0", &status);
+    assert_int_equal(status, 0);
+    char *hdr = strstr(out, "case");
+    assert_non_null(hdr);
+    assert_non_null(strstr(hdr, "transport"));
+    assert_non_null(strstr(hdr, "p99.9"));
+    assert_non_null(strstr(hdr, "msgs/s"));
+    int rows = 0;
+    for (char *p = out; (p = strstr(p, "unix-raw")) != NULL; p++)
+        rows++;
+    assert_int_equal(rows, 3);
+    assert_null(strchr(out, '{'));
+    free(out);
+}
+
+static void test_nothing_measured(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_bench("--quick --json --filter no-such-transport 2>/dev/null", &status);
+    assert_int_equal(status, 1);
+    assert_string_equal(out, "");
+    free(out);
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"--bogus",    "extra-arg",   "--cpus",      "--cpus 1",
+                                      "--cpus x,y", "--cpus -1,0", "--cpus 1,2x", "--filter"};
+    int status;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char args[64];
+        snprintf(args, sizeof(args), "%s 2>/dev/null", bad[i]);
+        char *out = run_bench(args, &status);
+        if (status != 2)
+            fail_msg("'ipcx bench %s' exited %d, not 2", bad[i], status);
+        free(out);
+    }
+    char *out = run_bench("--help", &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "usage: ipcx bench"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_usage),          cmocka_unit_test(test_nothing_measured),
+        cmocka_unit_test(test_json_filter),    cmocka_unit_test(test_table),
+        cmocka_unit_test(test_json_quick_all),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
