@@ -21,10 +21,8 @@ FUZZ_SECONDS ?= 600
 CTEST_ARGS ?=
 IPCX := build/release/tools/ipcx/ipcx
 
-FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
-
 .PHONY: all build run test test-debug test-asan stress tsan bench fuzz install clean \
-        format format-check deps-build deps-test
+        format format-check deps-build deps-test deps-fuzz deps-format
 
 all: build
 
@@ -32,6 +30,10 @@ deps-build:
 	@sh scripts/deps.sh build
 deps-test:
 	@sh scripts/deps.sh test
+deps-fuzz:
+	@sh scripts/deps.sh fuzz
+deps-format:
+	@sh scripts/deps.sh format
 
 build/%/CMakeCache.txt:
 	cmake --preset $* >/dev/null
@@ -66,17 +68,19 @@ tsan: deps-test build/tsan/CMakeCache.txt
 	cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan $(CTEST_ARGS)
 
-fuzz: deps-test build/fuzz/CMakeCache.txt
+fuzz: deps-fuzz build/fuzz/CMakeCache.txt
 	cmake --build --preset fuzz -j $(JOBS)
 	sh scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 install: build
 	cmake --install build/release --prefix $(PREFIX)
 
-format:
+FORMAT_FILES ?= $(shell find include src tools bench tests examples -name '*.[ch]' | sort)
+
+format: deps-format
 	clang-format -i $(FORMAT_FILES)
 
-format-check:
+format-check: deps-format
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:

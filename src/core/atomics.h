@@ -28,20 +28,20 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 _Static_assert(sizeof(ipcx_atomic_u32) == 4, "atomic u32 must be 4 bytes");
 _Static_assert(sizeof(ipcx_atomic_u64) == 8, "atomic u64 must be 8 bytes");
 
-#define load_relaxed(p)  atomic_load_explicit((p), memory_order_relaxed)
-#define load_acquire(p)  atomic_load_explicit((p), memory_order_acquire)
-#define load_seq_cst(p)  atomic_load_explicit((p), memory_order_seq_cst)
-#define store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
-#define store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
-#define store_seq_cst(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define load_relaxed(p)         atomic_load_explicit((p), memory_order_relaxed)
+#define load_acquire(p)         atomic_load_explicit((p), memory_order_acquire)
+#define load_seq_cst(p)         atomic_load_explicit((p), memory_order_seq_cst)
+#define store_relaxed(p, v)     atomic_store_explicit((p), (v), memory_order_relaxed)
+#define store_release(p, v)     atomic_store_explicit((p), (v), memory_order_release)
+#define store_seq_cst(p, v)     atomic_store_explicit((p), (v), memory_order_seq_cst)
 #define fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
 #define fetch_add_acq_rel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
 #define fetch_add_release(p, v) atomic_fetch_add_explicit((p), (v), memory_order_release)
 #define fetch_add_seq_cst(p, v) atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
 #define fetch_sub_seq_cst(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_seq_cst)
-#define fetch_or_acq_rel(p, v) atomic_fetch_or_explicit((p), (v), memory_order_acq_rel)
-#define exchange_acq_rel(p, v) atomic_exchange_explicit((p), (v), memory_order_acq_rel)
-#define exchange_seq_cst(p, v) atomic_exchange_explicit((p), (v), memory_order_seq_cst)
+#define fetch_or_acq_rel(p, v)  atomic_fetch_or_explicit((p), (v), memory_order_acq_rel)
+#define exchange_acq_rel(p, v)  atomic_exchange_explicit((p), (v), memory_order_acq_rel)
+#define exchange_seq_cst(p, v)  atomic_exchange_explicit((p), (v), memory_order_seq_cst)
 /* Compare-and-swap; *expected is updated with the current value on failure. */
 #define cas_acq_rel(p, expected, desired)                                                          \
     atomic_compare_exchange_strong_explicit((p), (expected), (desired), memory_order_acq_rel,      \

@@ -14,11 +14,11 @@
 
 #include "core/atomics.h"
 
-#define IPCX_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define IPCX_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define IPCX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define IPCX_LIKELY(x)      __builtin_expect(!!(x), 1)
+#define IPCX_UNLIKELY(x)    __builtin_expect(!!(x), 0)
+#define IPCX_ARRAY_LEN(a)   (sizeof(a) / sizeof((a)[0]))
 #define IPCX_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
-#define IPCX_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define IPCX_PRINTF(f, a)   __attribute__((format(printf, f, a)))
 
 /* ------------------------------------------------------------ deadlines */
 

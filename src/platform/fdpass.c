@@ -54,8 +54,10 @@ int ipcx__sys_recv_fds(int sock, void *data, size_t len, int *fds, size_t max_fd
         char buf[CMSG_SPACE(sizeof(int) * (IPCX_MAX_PASS_FDS + 1))];
     } ctl;
     struct iovec iov = {.iov_base = data, .iov_len = len};
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
     ssize_t n;
     *nfds = 0;
     do {
