@@ -3,3 +3,21 @@
 # linked into tests only, never into the library), the libFuzzer targets
 # (clang + IPCX_FUZZ) and the replay of their committed corpus under ctest.
 ipcx_test(test_zmtp SOURCES unit/test_zmtp.c unit/zmtp_vec.c LABELS unit TIMEOUT 120)
+
+# Fuzz targets: each also runs its committed corpus as an ordinary test
+# through the replay driver, so the corpus is replayed under ASan by
+# `make test`.  The libFuzzer binaries themselves need clang.
+foreach(fz zmtp_fuzz zmtp_roundtrip_fuzz)
+  ipcx_test(${fz}_replay SOURCES fuzz/${fz}.c fuzz/replay_main.c LABELS unit TIMEOUT 120
+            ARGS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${fz})
+  if(IPCX_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+    add_executable(${fz} fuzz/${fz}.c)
+    target_link_libraries(${fz} PRIVATE ipcx_static)
+    target_compile_options(${fz} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${fz} PRIVATE -fsanitize=fuzzer)
+  endif()
+endforeach()
+
+# Writes the seed corpora (run by hand; its output is committed).
+add_executable(zmtp_corpus_gen EXCLUDE_FROM_ALL fuzz/zmtp_corpus_gen.c)
+target_link_libraries(zmtp_corpus_gen PRIVATE ipcx_static)
