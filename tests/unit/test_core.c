@@ -66,8 +66,7 @@ static void test_futex_timeout(void **state)
 static void test_futex_cross_process_wake(void **state)
 {
     (void)state;
-    ipcx_atomic_u32 *w =
-        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ipcx_atomic_u32 *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_true(w != MAP_FAILED);
     store_relaxed(&w[0], 0); /* the flag the child waits on */
     store_relaxed(&w[1], 0); /* the child says it is about to sleep */
@@ -136,8 +135,10 @@ static void test_log_hook(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strerror),      cmocka_unit_test(test_deadline),
-        cmocka_unit_test(test_futex_timeout), cmocka_unit_test(test_futex_cross_process_wake),
+        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_futex_timeout),
+        cmocka_unit_test(test_futex_cross_process_wake),
         cmocka_unit_test(test_log_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
