@@ -21,3 +21,11 @@ endforeach()
 # Writes the seed corpora (run by hand; its output is committed).
 add_executable(zmtp_corpus_gen EXCLUDE_FROM_ALL fuzz/zmtp_corpus_gen.c)
 target_link_libraries(zmtp_corpus_gen PRIVATE ipcx_static)
+
+# Interop with a real libzmq peer (Debian libzmq3-dev): tests only.
+pkg_check_modules(ZMTP_LIBZMQ IMPORTED_TARGET libzmq)
+if(ZMTP_LIBZMQ_FOUND)
+  ipcx_test(test_zmtp_interop SOURCES interop/test_zmtp_interop.c unit/zmtp_vec.c
+            LABELS interop TIMEOUT 60 LIBS PkgConfig::ZMTP_LIBZMQ)
+  target_include_directories(test_zmtp_interop PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+endif()
