@@ -11,8 +11,12 @@ foreach(fz zmtp_fuzz zmtp_roundtrip_fuzz)
   ipcx_test(${fz}_replay SOURCES fuzz/${fz}.c fuzz/replay_main.c LABELS unit TIMEOUT 120
             ARGS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${fz})
   if(IPCX_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
-    add_executable(${fz} fuzz/${fz}.c)
-    target_link_libraries(${fz} PRIVATE ipcx_static)
+    # The codec's sources are compiled into the target itself so that
+    # libFuzzer's coverage instrumentation sees the decoder, not only the
+    # harness (libipcx's objects are built without it).
+    file(GLOB zmtp_src CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/zmtp/*.c)
+    add_executable(${fz} fuzz/${fz}.c ${zmtp_src})
+    target_include_directories(${fz} PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
     target_compile_options(${fz} PRIVATE -fsanitize=fuzzer)
     target_link_options(${fz} PRIVATE -fsanitize=fuzzer)
   endif()
