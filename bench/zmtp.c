@@ -76,7 +76,8 @@ static int64_t decode_pass(ipcx_zmtp_decoder *d, const uint8_t *s, size_t len, s
             p += used;
             n -= used;
             acc += ev.len + ev.data[0];
-            free(ev.owned);
+            if (ev.owned)
+                free(ev.owned);
             frames++;
         }
         if (rc < 0)

@@ -477,8 +477,8 @@ static int step_body(ipcx_zmtp_decoder *d, const uint8_t *p, size_t len, size_t 
 
 /* ------------------------------------------------------------ entry */
 
-static int decode_slow(ipcx_zmtp_decoder *d, const uint8_t *p, size_t len, size_t *consumed,
-                       ipcx_zmtp_event *ev)
+__attribute__((noinline)) static int decode_slow(ipcx_zmtp_decoder *d, const uint8_t *p, size_t len,
+                                                 size_t *consumed, ipcx_zmtp_event *ev)
 {
     size_t pos = 0;
     int rc = 0;
