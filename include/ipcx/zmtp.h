@@ -294,8 +294,8 @@ IPCX_API size_t ipcx_zmtp_encode_header(uint8_t out[IPCX_ZMTP_HDR_MAX], uint64_t
  * ipcx_zmtp_encode_frame - copy one message frame (header and body) into
  * @out; the call for many small frames written back to back.
  * @more: nonzero sets MORE.
- * Returns the octets written, or -ENOSPC when they do not fit in @cap
- * (nothing written).
+ * Returns the octets written, -ENOSPC when they do not fit in @cap
+ * (nothing written), or -EMSGSIZE when @len + 9 exceeds INT_MAX.
  */
 IPCX_API int ipcx_zmtp_encode_frame(void *out, size_t cap, const void *data, size_t len, int more);
 
@@ -308,7 +308,8 @@ typedef struct ipcx_zmtp_part {
 /**
  * ipcx_zmtp_encode_msg - copy a whole message of @n parts (MORE on all but
  * the last) into @out.  Returns the octets written, -ENOSPC when the message
- * does not fit (nothing written) or -EINVAL when @n is 0.
+ * does not fit (nothing written), -EMSGSIZE when it would exceed INT_MAX
+ * octets, or -EINVAL when @parts is NULL or @n is 0.
  */
 IPCX_API int ipcx_zmtp_encode_msg(void *out, size_t cap, const ipcx_zmtp_part *parts, size_t n);
 
@@ -317,9 +318,12 @@ IPCX_API int ipcx_zmtp_encode_msg(void *out, size_t cap, const ipcx_zmtp_part *p
  * @socket_type: ours (ipcx_zmtp_socket_type, not NONE).
  * @identity:    NULL for no Identity property, else @identity_len (<= 255)
  *               octets, not starting with a zero octet.
- * @extra:       more properties (names 1-255 of ALPHA, DIGIT, "-_.+"), or NULL.
+ * @extra:       more properties (names 1-255 of ALPHA, DIGIT, "-_.+"; not
+ *               Socket-Type or Identity in any case, which come from the
+ *               arguments above), or NULL.
  * Returns the octets written, -ENOSPC if @cap is too small, -EINVAL for an
- * invalid socket type, identity or property.
+ * invalid socket type, identity or property, -EMSGSIZE when the command
+ * would exceed INT_MAX octets.
  */
 IPCX_API int ipcx_zmtp_encode_ready(void *out, size_t cap, int socket_type, const void *identity,
                                     size_t identity_len, const ipcx_zmtp_prop *extra,
@@ -329,7 +333,9 @@ IPCX_API int ipcx_zmtp_encode_ready(void *out, size_t cap, int socket_type, cons
  *  -EINVAL).  Returns the octets written or -ENOSPC. */
 IPCX_API int ipcx_zmtp_encode_error(void *out, size_t cap, const char *reason);
 
-/** Write a PING command: @ttl in tenths of a second, @ctx up to 16 octets.
+/** Write a PING command: @ttl in tenths of a second (0: no hint), @ctx up
+ *  to 16 octets.  PING/PONG are ZMTP 3.1 commands; libzmq sends and accepts
+ *  them with 3.0 peers too (docs/wire.md).
  *  Returns the octets written, -ENOSPC, or -EINVAL (context too long). */
 IPCX_API int ipcx_zmtp_encode_ping(void *out, size_t cap, uint16_t ttl, const void *ctx,
                                    size_t ctx_len);
@@ -343,7 +349,8 @@ IPCX_API int ipcx_zmtp_encode_pong(void *out, size_t cap, const void *ctx, size_
  * @subscribe: 1 for SUBSCRIBE, 0 for CANCEL.
  * @peer_minor: the peer's minor version (ipcx_zmtp_decoder_peer_minor()):
  *              1 writes the ZMTP 3.1 command, 0 the ZMTP 3.0 form, a
- *              message frame whose first octet is 1 or 0.
+ *              message frame whose first octet is 1 or 0 (so does a
+ *              negative value: call only after the greeting).
  * Returns the header length.
  */
 IPCX_API size_t ipcx_zmtp_encode_subscribe(uint8_t out[IPCX_ZMTP_SUB_HDR_MAX], int subscribe,

@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/core.h"
 
@@ -117,6 +118,15 @@ static uint8_t *put_prop(uint8_t *o, const char *name, size_t nl, const void *v,
     return o + vl;
 }
 
+/* Socket-Type and Identity come from their own arguments: given again as
+ * extra properties they would make a READY that RFC 37 leaves ambiguous
+ * and that ipcx's own decoder refuses (IPCX_ZMTP_ERR_PROPERTY_DUPLICATE). */
+static int prop_reserved(const ipcx_zmtp_prop *p)
+{
+    return (p->name_len == 11 && strncasecmp(p->name, "Socket-Type", 11) == 0) ||
+           (p->name_len == 8 && strncasecmp(p->name, "Identity", 8) == 0);
+}
+
 static int prop_valid(const ipcx_zmtp_prop *p)
 {
     if (!p->name || p->name_len == 0 || p->name_len > 255)
@@ -126,25 +136,28 @@ static int prop_valid(const ipcx_zmtp_prop *p)
     for (size_t i = 0; i < p->name_len; i++)
         if (!ipcx__zmtp_name_char((uint8_t)p->name[i]))
             return 0;
-    return 1;
+    return !prop_reserved(p);
 }
 
-/* The READY body size, or 0 when a property is invalid or it overflows. */
-static size_t ready_size(size_t type_len, const void *identity, size_t identity_len,
-                         const ipcx_zmtp_prop *extra, size_t n_extra)
+/* The READY body size in *body: 0, -EINVAL when a property is invalid, or
+ * -EMSGSIZE when the whole command (header included) would not fit the int
+ * the encoder returns. */
+static int ready_size(size_t type_len, const void *identity, size_t identity_len,
+                      const ipcx_zmtp_prop *extra, size_t n_extra, size_t *body)
 {
-    size_t body = 1 + 5 + prop_size(11, type_len);
+    size_t b = 1 + 5 + prop_size(11, type_len);
     if (identity)
-        body += prop_size(8, identity_len);
+        b += prop_size(8, identity_len);
     for (size_t i = 0; i < n_extra; i++) {
         if (!prop_valid(&extra[i]))
-            return 0;
+            return -EINVAL;
         size_t ps = prop_size(extra[i].name_len, extra[i].value_len);
-        if (ps > (size_t)INT_MAX - body)
-            return 0;
-        body += ps;
+        if (ps > (size_t)INT_MAX - IPCX_ZMTP_HDR_MAX - b)
+            return -EMSGSIZE;
+        b += ps;
     }
-    return body;
+    *body = b;
+    return 0;
 }
 
 int ipcx_zmtp_encode_ready(void *out, size_t cap, int socket_type, const void *identity,
@@ -157,9 +170,10 @@ int ipcx_zmtp_encode_ready(void *out, size_t cap, int socket_type, const void *i
                      (identity_len > 0 && ((const uint8_t *)identity)[0] == 0)))
         return -EINVAL;
     size_t tl = strlen(type);
-    size_t body = ready_size(tl, identity, identity_len, extra, n_extra);
-    if (body == 0)
-        return -EINVAL;
+    size_t body;
+    int e = ready_size(tl, identity, identity_len, extra, n_extra, &body);
+    if (e)
+        return e;
     uint8_t *o = out;
     size_t h = command_start(o, cap, body, ZMTP_CMD_READY);
     if (h == 0)
