@@ -237,7 +237,15 @@ IPCX_API void ipcx_zmtp_decoder_destroy(ipcx_zmtp_decoder *d);
  * mechanism other than NULL, with ev->err naming the cause; the decoder
  * then stays in that error and every later call returns the same.
  * -ENOMEM (an allocation for an assembled body failed) is not sticky:
- * call again with the remaining bytes.  -EINVAL for NULL arguments.
+ * ev->type is IPCX_ZMTP_EV_NONE, ev->err 0, nothing is handed out, the
+ * frame header stays consumed (counted in @consumed) and the next call
+ * with the remaining bytes retries the allocation.  -EINVAL for NULL
+ * arguments (@ev and @consumed are then written only where non-NULL).
+ *
+ * Ownership: an IPCX_ZMTP_EV_FRAME with ev->owned != NULL hands that buffer
+ * to the caller; nothing else ever does, and no failure leaves the caller
+ * owning anything.  A partial body the decoder holds is freed by
+ * ipcx_zmtp_decoder_destroy().
  */
 IPCX_API int ipcx_zmtp_decode(ipcx_zmtp_decoder *d, const void *buf, size_t len, size_t *consumed,
                               ipcx_zmtp_event *ev);
@@ -245,8 +253,9 @@ IPCX_API int ipcx_zmtp_decode(ipcx_zmtp_decoder *d, const void *buf, size_t len,
 /** The decoder's sticky error (IPCX_ZMTP_OK while healthy). */
 IPCX_API int ipcx_zmtp_decoder_error(const ipcx_zmtp_decoder *d);
 
-/** The peer's minor version once the greeting was decoded (0 for ZMTP 3.0,
- *  1 for 3.1 or later), -EAGAIN before. */
+/** The peer's minor version once its greeting was accepted (0 for ZMTP
+ *  3.0, 1 for 3.1 or later), -EAGAIN before that or when the greeting was
+ *  refused. */
 IPCX_API int ipcx_zmtp_decoder_peer_minor(const ipcx_zmtp_decoder *d);
 
 /** Describe an ipcx_zmtp_err.  Static string, never NULL. */

@@ -37,7 +37,7 @@ struct ipcx_zmtp_decoder {
     uint8_t in_msg;   /* the previous message frame carried MORE */
     uint8_t flags;    /* flags of the frame being decoded */
     uint8_t hdr_have;
-    uint8_t minor;
+    uint8_t minor;       /* the peer's minor, 0 or 1; valid once greeted */
     uint32_t msg_frames; /* frames of the current message so far */
     uint64_t msg_bytes;  /* and the sum of their bodies */
     ipcx_zmtp_limits lim;
@@ -47,6 +47,7 @@ struct ipcx_zmtp_decoder {
     uint8_t *body;      /* the assembly buffer, exactly size octets */
     uint8_t *scratch;   /* decoder-owned buffer an event points into */
     int err;
+    uint8_t greeted; /* a greeting was accepted (not merely 64 octets seen) */
     uint32_t g_have;
     uint8_t hdr[IPCX_ZMTP_HDR_MAX];
     uint8_t greeting[IPCX_ZMTP_GREETING_SIZE];
@@ -104,12 +105,24 @@ int ipcx_zmtp_decoder_error(const ipcx_zmtp_decoder *d)
 
 int ipcx_zmtp_decoder_peer_minor(const ipcx_zmtp_decoder *d)
 {
-    if (!d || d->g_have < IPCX_ZMTP_GREETING_SIZE)
+    /* greeted, not g_have: a refused greeting has all 64 octets too, and
+     * the minor of a peer that was refused means nothing. */
+    if (!d || !d->greeted)
         return -EAGAIN;
     return d->minor;
 }
 
 /* ------------------------------------------------------------ helpers */
+
+unsigned ipcx__zmtp_fail_alloc;
+
+/* malloc for an assembly buffer, honouring the test hook. */
+static void *body_alloc(size_t n)
+{
+    if (IPCX_UNLIKELY(ipcx__zmtp_fail_alloc != 0) && --ipcx__zmtp_fail_alloc == 0)
+        return NULL;
+    return malloc(n);
+}
 
 static int fail(ipcx_zmtp_decoder *d, ipcx_zmtp_event *ev, int err)
 {
@@ -190,6 +203,7 @@ static int step_greeting(ipcx_zmtp_decoder *d, const uint8_t *p, size_t len, siz
     uint8_t major = d->greeting[ZMTP_G_MAJOR], minor = d->greeting[ZMTP_G_MINOR];
     /* A higher version talks our 3.1 (RFC 37 "Version Negotiation"). */
     d->minor = (major > 3 || minor >= 1) ? 1 : 0;
+    d->greeted = 1;
     d->state = ST_HEADER;
     ev->type = IPCX_ZMTP_EV_GREETING;
     ev->major = major;
@@ -453,9 +467,13 @@ static int step_body(ipcx_zmtp_decoder *d, const uint8_t *p, size_t len, size_t 
 {
     if (!d->body) {
         /* Limits were checked in start_frame(); size > 0 here. */
-        d->body = malloc((size_t)d->size);
-        if (!d->body)
+        d->body = body_alloc((size_t)d->size);
+        if (!d->body) {
+            /* Not sticky: the header stays consumed, the state stays BODY
+             * and the next call retries the allocation.  No event. */
+            ev->type = IPCX_ZMTP_EV_NONE;
             return -ENOMEM;
+        }
     }
     uint64_t n = d->size - d->body_have;
     if (n > len - *pos)

@@ -85,4 +85,10 @@ int ipcx__zmtp_socket_from_name(const uint8_t *s, size_t n);
  * and fills *p, 0 at the end, or the negated ipcx_zmtp_err. */
 int ipcx__zmtp_prop_walk(const uint8_t *meta, size_t len, size_t *pos, ipcx_zmtp_prop *p);
 
+/* Fault injection for tests (SQLite-style): when nonzero, the allocation of
+ * an assembly buffer that brings it to zero fails with -ENOMEM (1: the next
+ * one).  Zero in production; not thread-safe, set only by single-threaded
+ * tests.  The codec's only global. */
+extern unsigned ipcx__zmtp_fail_alloc;
+
 #endif /* IPCX_SRC_ZMTP_INTERNAL_H */

@@ -2,7 +2,7 @@
 # zmtp: the ZMTP 3.x codec.  Unit tests, the libzmq interop test (libzmq is
 # linked into tests only, never into the library), the libFuzzer targets
 # (clang + IPCX_FUZZ) and the replay of their committed corpus under ctest.
-ipcx_test(test_zmtp SOURCES unit/test_zmtp.c unit/zmtp_vec.c LABELS unit TIMEOUT 120)
+ipcx_test(test_zmtp SOURCES unit/test_zmtp.c unit/zmtp_vec.c unit/zmtp_faults.c LABELS unit TIMEOUT 120)
 
 # Fuzz targets: each also runs its committed corpus as an ordinary test
 # through the replay driver, so the corpus is replayed under ASan by

@@ -13,6 +13,7 @@
 
 #include <ipcx/ipcx.h>
 
+#include "zmtp_faults.h"
 #include "zmtp_vec.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -1036,5 +1037,6 @@ int main(void)
         cmocka_unit_test(test_socket_tables),
         cmocka_unit_test(test_roundtrip_random),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    return failed + zf_run();
 }
