@@ -81,7 +81,10 @@ typedef struct ipcx_zmtp_limits {
     /** Largest command body (READY, ERROR, PING, SUBSCRIBE, ...).
      *  Default 64 KiB. */
     uint32_t max_command_size;
-    /** Largest READY property list (the metadata).  Default 64 KiB. */
+    /** Largest READY property list (the metadata).  Default 64 KiB.  On
+     *  the header, a handshake command too large for a READY within this
+     *  limit and for any ERROR (262 octets) is refused with
+     *  IPCX_ZMTP_ERR_METADATA_TOO_LARGE before it is buffered. */
     uint32_t max_metadata_size;
 } ipcx_zmtp_limits;
 

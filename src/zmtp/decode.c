@@ -154,6 +154,25 @@ static int message_limits(const ipcx_zmtp_decoder *d, uint64_t size)
     return IPCX_ZMTP_OK;
 }
 
+/* Octets of a READY body before its properties, and the largest ERROR
+ * body (name-size, "ERROR", reason-size, 255 octets of reason). */
+enum { READY_NAME_LEN = 1 + 5, ERROR_BODY_MAX = 1 + 5 + 1 + 255 };
+
+/* The limits on a command of @size octets.  During the handshake only
+ * READY and ERROR are valid, so a body larger than both a READY carrying
+ * max_metadata_size octets of properties and the largest ERROR can only be
+ * refused: it is, on the header, so the metadata limit too holds before
+ * anything is buffered or allocated. */
+static int command_limits(const ipcx_zmtp_decoder *d, uint64_t size)
+{
+    if (size > d->lim.max_command_size)
+        return IPCX_ZMTP_ERR_COMMAND_TOO_LARGE;
+    if (!d->ready && size > READY_NAME_LEN + (uint64_t)d->lim.max_metadata_size &&
+        size > ERROR_BODY_MAX)
+        return IPCX_ZMTP_ERR_METADATA_TOO_LARGE;
+    return IPCX_ZMTP_OK;
+}
+
 static void account(ipcx_zmtp_decoder *d, uint64_t size, unsigned more)
 {
     if (more) {
@@ -418,7 +437,7 @@ static int start_frame(ipcx_zmtp_decoder *d, const uint8_t *p, size_t len, size_
     if (size >> 63)
         e = IPCX_ZMTP_ERR_SIZE_INVALID;
     else if (d->flags & IPCX_ZMTP_FLAG_COMMAND)
-        e = size > d->lim.max_command_size ? IPCX_ZMTP_ERR_COMMAND_TOO_LARGE : IPCX_ZMTP_OK;
+        e = command_limits(d, size);
     else
         e = message_limits(d, size);
     if (e)

@@ -267,6 +267,64 @@ static void test_encode_ready_int_overflow(void **state)
                      -ENOSPC);
 }
 
+/* max_metadata_size held only once the READY was whole (bounded by
+ * max_command_size meanwhile): now a handshake command too large for any
+ * READY within the limit, and for any ERROR, is refused on its header -
+ * nothing buffered, no allocation (the fault hook would turn one into
+ * -ENOMEM). */
+static void test_metadata_limit_on_header(void **state)
+{
+    (void)state;
+    ipcx_zmtp_limits lim = {.max_metadata_size = 300};
+    static const struct {
+        uint64_t size;
+        int rc;
+    } cases[] = {
+        {6 + 300 + 1, -EMSGSIZE}, /* one past the largest acceptable READY */
+        {60000, -EMSGSIZE},
+        {6 + 300, 0}, /* may still be a valid READY: buffered */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zv_buf b = {0};
+        zv_greeting(&b, 3, 1, "NULL", 0);
+        size_t g = b.len;
+        zv_header(&b, IPCX_ZMTP_FLAG_COMMAND, cases[i].size, 1);
+        zv_put(&b, "\x05READY", 6);
+        ipcx_zmtp_decoder *d;
+        assert_int_equal(ipcx_zmtp_decoder_create(&lim, &d), 0);
+        ipcx_zmtp_event ev;
+        size_t used;
+        assert_int_equal(ipcx_zmtp_decode(d, b.p, g, &used, &ev), IPCX_ZMTP_EV_GREETING);
+        ipcx__zmtp_fail_alloc = 1;
+        int rc = ipcx_zmtp_decode(d, b.p + g, b.len - g, &used, &ev);
+        if (cases[i].rc) {
+            assert_int_equal(rc, cases[i].rc);
+            assert_int_equal(ev.err, IPCX_ZMTP_ERR_METADATA_TOO_LARGE);
+            assert_int_equal(ipcx__zmtp_fail_alloc, 1); /* nothing allocated */
+        } else {
+            assert_int_equal(rc, -ENOMEM);
+        }
+        ipcx__zmtp_fail_alloc = 0;
+        ipcx_zmtp_decoder_destroy(d);
+        zv_free(&b);
+    }
+    /* An ERROR of 262 octets is still an ERROR with a tiny metadata limit. */
+    lim.max_metadata_size = 1;
+    zv_buf b = {0};
+    char reason[256];
+    memset(reason, 'r', 255);
+    reason[255] = 0;
+    uint8_t cmd[300];
+    int w = ipcx_zmtp_encode_error(cmd, sizeof(cmd), reason);
+    assert_true(w > 0);
+    zv_greeting(&b, 3, 1, "NULL", 0);
+    zv_put(&b, cmd, (size_t)w);
+    char *t = zv_trace_all_splits(b.p, b.len, &lim);
+    assert_non_null(strstr(t, "E/"));
+    free(t);
+    zv_free(&b);
+}
+
 int zf_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +336,7 @@ int zf_run(void)
         cmocka_unit_test(test_peer_minor_refused_greeting),
         cmocka_unit_test(test_encode_ready_reserved_props),
         cmocka_unit_test(test_encode_ready_int_overflow),
+        cmocka_unit_test(test_metadata_limit_on_header),
     };
     return cmocka_run_group_tests_name("zmtp_review", tests, NULL, NULL);
 }
