@@ -129,6 +129,10 @@ static void valid_seeds(void)
     emit("zmtp_fuzz", "traffic", 0, NULL, 0, &b);
     emit("zmtp_fuzz", "traffic-split", 0, cuts, sizeof(cuts), &b);
     emit("zmtp_fuzz", "traffic-tiny-limits", 1, cuts, 3, &b);
+    /* Octet 0 bits 1-3: fail the 1st / 3rd assembly allocation of the
+     * split run; the retry must give the same events. */
+    emit("zmtp_fuzz", "enomem-1", 0x02, cuts, sizeof(cuts), &b);
+    emit("zmtp_fuzz", "enomem-3", 0x06, cuts, sizeof(cuts), &b);
     command(&b, "ERROR",
             "\x03"
             "bye",
@@ -233,6 +237,14 @@ static void cve_seeds(void)
             "AAAA",
             17);
     emit("zmtp_fuzz", "cve-2019-13132-value", 0, NULL, 0, &b);
+    /* A READY too big for the tiny metadata limit (100) and for any ERROR,
+     * within the tiny command limit (400): refused on its header. */
+    b.len = 0;
+    greeting(&b, 3, 1, "NULL", 0);
+    u8(&b, 0x04 | 0x02);
+    be(&b, 300, 8);
+    put(&b, "\x05READY", 6);
+    emit("zmtp_fuzz", "metadata-on-header", 1, cuts, 2, &b);
 }
 
 static void roundtrip_seeds(void)

@@ -3,18 +3,24 @@
  * libFuzzer target: the ZMTP decoder on untrusted bytes.
  *
  * Input layout: octet 0 picks the limits (bit 0: tiny limits, so the
- * limit paths are reached with small inputs); octet 1 is the number k of
+ * limit paths are reached with small inputs) and bits 1-3 an allocation n
+ * to fail in the split run (0: none), through the codec's fault hook: the
+ * -ENOMEM must leave no event and no error, and the retry must give the
+ * same events as the whole run; octet 1 is the number k of
  * chunk-size octets that follow; the rest is the stream.  The stream is
  * decoded twice, whole and in the chunks the input names (each chunk in its
  * own exact-size allocation, so a read past what was given is caught), and
  * the two event traces must be identical: any split gives the same events.
  * Every byte of every event is read, every owned buffer freed.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ipcx/zmtp.h>
+
+#include "zmtp/zmtp_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,6 +28,7 @@ typedef struct digest {
     uint64_t h;
     uint64_t events;
     int last_rc;
+    int oom; /* a real allocation failure: the runs cannot be compared */
 } digest;
 
 static void mix(digest *g, const void *p, size_t n)
@@ -86,13 +93,23 @@ static int feed(ipcx_zmtp_decoder *d, const uint8_t *p, size_t n, digest *g)
             abort();
         p += used;
         n -= used;
+        if (rc == -ENOMEM) {
+            /* Not sticky, no event: retry once (an injected failure fires
+             * once); failing again is real memory exhaustion. */
+            if (ev.type != IPCX_ZMTP_EV_NONE || ev.err != 0 || ipcx_zmtp_decoder_error(d) != 0)
+                abort();
+            if (g->oom++)
+                return 1;
+            continue;
+        }
+        g->oom = 0;
         if (rc < 0) {
             g->last_rc = rc;
             mix_u64(g, (uint64_t)ev.err);
-            /* -ENOMEM is not sticky; anything else must be. */
-            if (rc != -ENOMEM && ipcx_zmtp_decode(d, p, n, &used, &ev) != rc)
+            /* Sticky. */
+            if (ipcx_zmtp_decode(d, p, n, &used, &ev) != rc)
                 abort();
-            return rc != -ENOMEM;
+            return 1;
         }
         if (rc == 0) {
             if (n != 0)
@@ -139,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lim.max_frame_size = 300;
         lim.max_message_size = 600;
         lim.max_frames = 4;
-        lim.max_command_size = 200;
+        lim.max_command_size = 400; /* > 262: READYs refused on the header */
         lim.max_metadata_size = 100;
     }
     size_t k = data[1];
@@ -147,9 +164,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         k = size - 2;
     const uint8_t *cuts = data + 2, *s = data + 2 + k;
     size_t n = size - 2 - k;
-    digest whole = {1469598103934665603ull, 0, 0}, split = whole;
+    digest whole = {1469598103934665603ull, 0, 0, 0}, split = whole;
     run(&lim, s, n, NULL, 0, &whole);
+    ipcx__zmtp_fail_alloc = (unsigned)(data[0] >> 1) & 7u;
     run(&lim, s, n, cuts, k, &split);
+    ipcx__zmtp_fail_alloc = 0;
+    if (whole.oom || split.oom)
+        return 0;
     if (whole.h != split.h || whole.events != split.events || whole.last_rc != split.last_rc)
         abort();
     return 0;
