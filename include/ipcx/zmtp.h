@@ -280,7 +280,9 @@ IPCX_API int ipcx_zmtp_socket_compatible(int a, int b);
  */
 IPCX_API int ipcx_zmtp_prop_next(const void *meta, size_t len, size_t *pos, ipcx_zmtp_prop *p);
 
-/** Find a property by name, ignoring case.  Returns 1 and fills @p, or 0. */
+/** Find a property by name, ignoring case.  Returns 1 and fills @p, or 0:
+ *  not found, a malformed list (searched up to the fault), or a NULL
+ *  @name or @p. */
 IPCX_API int ipcx_zmtp_prop_find(const void *meta, size_t len, const char *name, ipcx_zmtp_prop *p);
 
 /* ------------------------------------------------------------ encoder */

@@ -152,7 +152,9 @@ int ipcx_zmtp_prop_next(const void *meta, size_t len, size_t *pos, ipcx_zmtp_pro
 
 int ipcx_zmtp_prop_find(const void *meta, size_t len, const char *name, ipcx_zmtp_prop *p)
 {
-    size_t pos = 0, nl = name ? strlen(name) : 0;
+    if (!name || !p)
+        return 0;
+    size_t pos = 0, nl = strlen(name);
     ipcx_zmtp_prop q;
     while (ipcx_zmtp_prop_next(meta, len, &pos, &q) > 0) {
         if (q.name_len == nl && strncasecmp(q.name, name, nl) == 0) {

@@ -325,6 +325,20 @@ static void test_metadata_limit_on_header(void **state)
     zv_free(&b);
 }
 
+/* ipcx_zmtp_prop_find() wrote through a NULL @p when the name matched. */
+static void test_prop_find_null_args(void **state)
+{
+    (void)state;
+    zv_buf m = {0};
+    zv_prop(&m, "Socket-Type", "PUB", 3);
+    ipcx_zmtp_prop p;
+    assert_int_equal(ipcx_zmtp_prop_find(m.p, m.len, "socket-type", NULL), 0);
+    assert_int_equal(ipcx_zmtp_prop_find(m.p, m.len, NULL, &p), 0);
+    assert_int_equal(ipcx_zmtp_prop_find(m.p, m.len, "socket-type", &p), 1);
+    assert_int_equal(p.value_len, 3);
+    zv_free(&m);
+}
+
 int zf_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +351,7 @@ int zf_run(void)
         cmocka_unit_test(test_encode_ready_reserved_props),
         cmocka_unit_test(test_encode_ready_int_overflow),
         cmocka_unit_test(test_metadata_limit_on_header),
+        cmocka_unit_test(test_prop_find_null_args),
     };
     return cmocka_run_group_tests_name("zmtp_review", tests, NULL, NULL);
 }
