@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: MIT
+# queue: the unbounded, growing shared-memory queue and its durable mode.
+ipcx_test(test_queue SOURCES integration/test_queue.c support/region_testutil.c
+          LABELS integration TIMEOUT 120)
+ipcx_test(test_queue_stress SOURCES integration/test_queue.c support/region_testutil.c
+          LABELS stress TIMEOUT 1800 ARGS --stress)
