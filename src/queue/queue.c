@@ -215,6 +215,8 @@ static int attach_consumer(ipcx_queue *q, const ipcx_queue_opts *o)
     int idx = -1;
     if (o->consumer_id > q->max_consumers)
         return -EINVAL;
+    if (q->delivery == IPCX_QUEUE_DELIVER_QUEUE)
+        ipcx__qchain_unclaim_dead(q);
     for (uint32_t i = 0; o->consumer_id == 0 && i < q->max_consumers && idx < 0; i++) {
         struct ipcx__qslot *s = &q->slots[i];
         uint32_t st = load_relaxed(&s->state);
@@ -388,8 +390,14 @@ void ipcx_queue_close(ipcx_queue *q)
         return;
     if (q->res_hdr != NULL)
         ipcx_queue_commit(q, NULL); /* a reservation left open is sent */
-    if (q->peeked && q->delivery == IPCX_QUEUE_DELIVER_QUEUE)
-        ipcx_queue_release(q); /* claimed for this handle: counted as taken */
+    if (q->peeked && q->delivery == IPCX_QUEUE_DELIVER_QUEUE) {
+        /* Hand the claimed message back if nobody claimed past it. */
+        if (ipcx__qchain_unclaim(q, q->peek_pos, q->peek_next))
+            store_seq_cst(&q->slots[q->cslot].hold, IPCX__QNOHOLD); /* pairs with min_pos */
+        else
+            ipcx_queue_release(q); /* counted as taken */
+        q->peeked = 0;
+    }
     detach(q);
     handle_free(q);
 }
@@ -513,10 +521,12 @@ int ipcx_queue_dump(const char *name, ipcx_queue_dump_fn fn, void *ctx)
     if (rc != 0)
         return rc;
     int total = 0, stop = 0;
-    uint64_t id = load_relaxed(&q->ctl->head_id), tail = load_relaxed(&q->ctl->tail_id);
-    for (; id <= tail && !stop; id++) {
+    uint64_t id = load_relaxed(&q->ctl->head_id);
+    for (; id <= load_relaxed(&q->ctl->tail_id) && !stop; id++) {
         struct ipcx__qmap *m = NULL;
         rc = ipcx__qchain_find(q, id, &m);
+        if (rc == -ENOENT && id < load_relaxed(&q->ctl->head_id))
+            continue; /* given back while we walked (a live queue) */
         if (rc == 0)
             rc = dump_seg(m, id, fn, ctx, &stop);
         if (rc < 0 || stop)

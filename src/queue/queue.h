@@ -388,6 +388,11 @@ int ipcx__qchain_find(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out);
 int ipcx__qchain_repair(ipcx_queue *q);
 /* Under the lock: turn uncommitted claims of the tail into skip records. */
 int ipcx__qchain_skip_abandoned(ipcx_queue *q);
+/* Under the lock, queue delivery: give the messages dead consumers had
+ * claimed but not released back to the group where possible. */
+void ipcx__qchain_unclaim_dead(ipcx_queue *q);
+/* Move the group cursor back from @next to @pos; 1 if it was still there. */
+int ipcx__qchain_unclaim(ipcx_queue *q, uint64_t pos, uint64_t next);
 /* Create the first segment of a new queue. */
 int ipcx__qchain_init(ipcx_queue *q);
 /* Validate a mapped segment's id against the expected chain id. */

@@ -248,8 +248,11 @@ static int retained(ipcx_queue *q, const struct ipcx__qseg *h)
         if (h->closed_ns == 0 || now - h->closed_ns < q->retain_ns)
             return 1;
     }
-    uint64_t after = load_relaxed(&q->ctl->mem_used) - h->size;
-    return q->retain_bytes != 0 && after < q->retain_bytes;
+    /* Bytes of the chain after this segment (free files excluded); the
+     * newest segment may be nearly empty, so one initial segment more. */
+    uint64_t after = load_relaxed(&q->ctl->mem_used) - h->size -
+                     (uint64_t)load_relaxed(&q->ctl->free_n) * q->initial_segment;
+    return q->retain_bytes != 0 && after < q->retain_bytes + q->initial_segment;
 }
 
 /* Give back the head segment (already checked: everyone passed it). */
@@ -465,4 +468,46 @@ int ipcx__qchain_skip_abandoned(ipcx_queue *q)
             return rc;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ dead consumers */
+
+/* Queue delivery: hand a message claimed by a consumer that died back to
+ * the group, when nobody has claimed past it since (the group cursor is
+ * still right after it).  Otherwise it is lost to the group. */
+static void unclaim_one(ipcx_queue *q, struct ipcx__qslot *s)
+{
+    uint64_t h = load_seq_cst(&s->hold); /* pairs with step_group's store */
+    struct ipcx__qmap *m = NULL;
+    if (h == IPCX__QNOHOLD || find_locked(q, ipcx__qpos_id(h), &m) != 0)
+        return;
+    uint64_t off = ipcx__qpos_off(h);
+    if (off + IPCX__QREC_HDR > m->size)
+        return;
+    struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + off);
+    /* Acquire: pairs with the commit store; len is read after it. */
+    if (load_acquire(&r->commit) != ipcx__qtag(ipcx__qpos_id(h), IPCX__QT_MSG))
+        return;
+    uint64_t next = h + ipcx__qrec_size(r->len);
+    /* seq_cst: the same total order as the consumers' claiming CAS. */
+    cas_seq_cst(&q->ctl->group, &next, h);
+}
+
+void ipcx__qchain_unclaim_dead(ipcx_queue *q)
+{
+    for (uint32_t i = 0; i < q->max_consumers; i++) {
+        struct ipcx__qslot *s = &q->slots[i];
+        if (load_relaxed(&s->state) != IPCX__QS_CONSUMER || ipcx__qslot_alive(s) != 0)
+            continue;
+        unclaim_one(q, s);
+        store_seq_cst(&s->hold, IPCX__QNOHOLD); /* pairs with min_pos */
+        if (!s->named)
+            store_release(&s->state, IPCX__QS_FREE); /* pairs with min_pos/attach */
+    }
+}
+
+int ipcx__qchain_unclaim(ipcx_queue *q, uint64_t pos, uint64_t next)
+{
+    /* seq_cst: as in unclaim_one. */
+    return cas_seq_cst(&q->ctl->group, &next, pos);
 }

@@ -4,3 +4,7 @@ ipcx_test(test_queue SOURCES integration/test_queue.c support/region_testutil.c
           LABELS integration TIMEOUT 120)
 ipcx_test(test_queue_stress SOURCES integration/test_queue.c support/region_testutil.c
           LABELS stress TIMEOUT 1800 ARGS --stress)
+ipcx_test(test_queue_durable SOURCES integration/test_queue_durable.c LABELS integration
+          TIMEOUT 120)
+ipcx_test(test_queue_durable_stress SOURCES integration/test_queue_durable.c LABELS stress
+          TIMEOUT 1800 ARGS --stress)
