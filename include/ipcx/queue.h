@@ -121,8 +121,12 @@ typedef struct ipcx_queue_opts {
     uint32_t fsync;         /**< IPCX_QUEUE_FSYNC_* (durable only) */
     uint32_t fsync_ms;      /**< for IPCX_QUEUE_FSYNC_INTERVAL; 0 = 100 */
     uint32_t reserved0;     /**< must be zero */
-    /** Durable retention: keep passed segments while the bytes after them
-     *  are fewer than this (0 = delete as soon as every consumer passed). */
+    /** Durable retention: keep a segment every consumer has passed while
+     *  the full segments after it (the newest, still filling, not counted)
+     *  hold fewer than this many bytes; so at least this much history, in
+     *  whole segments, stays readable by ipcx_queue_dump() and by consumers
+     *  starting at the oldest (0 = give segments back as soon as every
+     *  consumer passed them). */
     uint64_t retain_bytes;
     /** Durable retention: keep passed segments closed less than this many
      *  nanoseconds ago (0 = no time retention). */

@@ -248,11 +248,18 @@ static int retained(ipcx_queue *q, const struct ipcx__qseg *h)
         if (h->closed_ns == 0 || now - h->closed_ns < q->retain_ns)
             return 1;
     }
-    /* Bytes of the chain after this segment (free files excluded); the
-     * newest segment may be nearly empty, so one initial segment more. */
-    uint64_t after = load_relaxed(&q->ctl->mem_used) - h->size -
-                     (uint64_t)load_relaxed(&q->ctl->free_n) * q->initial_segment;
-    return q->retain_bytes != 0 && after < q->retain_bytes + q->initial_segment;
+    /* Bytes of the full segments after this one: the chain without it,
+     * without the newest (still filling) and without free files.  So the
+     * segment before the newest is always kept, and with it the newest
+     * committed message. */
+    struct ipcx__qmap *t = NULL;
+    if (ipcx__qstore_seg_map(q, load_relaxed(&q->ctl->tail_file), &t) != 0)
+        return 1;
+    uint64_t used = load_relaxed(&q->ctl->mem_used);
+    uint64_t other =
+        h->size + t->size + (uint64_t)load_relaxed(&q->ctl->free_n) * q->initial_segment;
+    uint64_t after = used > other ? used - other : 0;
+    return q->retain_bytes != 0 && after < q->retain_bytes;
 }
 
 /* Give back the head segment (already checked: everyone passed it). */
