@@ -8,3 +8,4 @@ ipcx_test(test_queue_durable SOURCES integration/test_queue_durable.c LABELS int
           TIMEOUT 120)
 ipcx_test(test_queue_durable_stress SOURCES integration/test_queue_durable.c LABELS stress
           TIMEOUT 1800 ARGS --stress)
+add_dependencies(test_queue_durable ipcx_tool)

@@ -426,6 +426,45 @@ static void test_missing_segment(void **state)
     rm_tmp(dir);
 }
 
+/* ------------------------------------------------------------ ipcx queue */
+
+static void test_cli_dump_and_info(void **state)
+{
+    (void)state;
+    char dir[256], tool[512], cmd[1200];
+    static char out[65536];
+    mkdir_tmp(dir, sizeof dir);
+    ipcx_queue_opts o = {.initial_segment = 4096};
+    ipcx_queue *q = NULL;
+    assert_int_equal(ipcx_queue_create(dir, &o, &q), 0);
+    for (int i = 0; i < 30; i++) {
+        char m[32];
+        int n = snprintf(m, sizeof m, "hello %d", i);
+        assert_int_equal(ipcx_queue_send(q, m, (size_t)n, NULL, 0), 0);
+    }
+    ipcx_queue_close(q);
+    tu_build_path("tools/ipcx/ipcx", tool, sizeof tool);
+    snprintf(cmd, sizeof cmd, "%s queue dump %s", tool, dir);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "SEQ"));
+    assert_non_null(strstr(out, "68656c6c6f203239")); /* "hello 29" */
+    assert_non_null(strstr(out, "hello 0"));
+    snprintf(cmd, sizeof cmd, "%s queue dump --json --bytes 2 %s", tool, dir);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "{\"seq\":29,\"size\":8,\"hex\":\"6865\"}"));
+    snprintf(cmd, sizeof cmd, "%s queue info --json %s", tool, dir);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"next_seq\":30"));
+    assert_non_null(strstr(out, "\"durable\":true"));
+    snprintf(cmd, sizeof cmd, "%s queue dump %s/nope 2>/dev/null", tool, dir);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof out), 1);
+    snprintf(cmd, sizeof cmd, "%s queue frob %s 2>/dev/null", tool, dir);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s queue --help", tool);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof out), 0);
+    rm_tmp(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--helper") == 0)
@@ -442,6 +481,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_truncated_segment),
         cmocka_unit_test(test_corrupt_record_header),
         cmocka_unit_test(test_missing_segment),
+        cmocka_unit_test(test_cli_dump_and_info),
     };
     return cmocka_run_group_tests_name("queue_durable", tests, NULL, NULL);
 }
