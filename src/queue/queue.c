@@ -170,14 +170,19 @@ static int attach_producer(ipcx_queue *q)
     int others = 0, idx = -1;
     for (uint32_t i = q->max_consumers; i < q->nslots; i++) {
         struct ipcx__qslot *s = &q->slots[i];
-        int live = load_relaxed(&s->state) == IPCX__QS_PRODUCER && ipcx__qslot_alive(s) != 0;
+        uint32_t st = load_relaxed(&s->state);
+        int live = st == IPCX__QS_PRODUCER && ipcx__qslot_alive(s) != 0;
         others += live;
-        if (!live && idx < 0)
+        /* a free slot first: a dead one still tells repairers its claim */
+        if (!live && (idx < 0 ||
+                      (st == IPCX__QS_FREE && load_relaxed(&q->slots[idx].state) != IPCX__QS_FREE)))
             idx = (int)i;
     }
     if (idx < 0)
         return -EBUSY;
     int rc = ipcx__qchain_repair(q);
+    if (rc == 0 && (q->flags & IPCX_QUEUE_MULTI_PRODUCER))
+        ipcx__qchain_repair_dead_intents(q);
     /* Nobody else can be writing: finish what dead producers left. */
     if (rc == 0 && others == 0)
         rc = ipcx__qchain_skip_abandoned(q);

@@ -188,7 +188,10 @@ _Static_assert(offsetof(struct ipcx__qctl, blockers) == 336, "blockers at 336");
  *   40  8  msgs      atomic; messages released (consumer) or committed
  *   48  8  bytes     atomic; payload bytes of those
  *   56  4  named     1 when opened with a consumer_id (kept when it dies)
- *   60  68 reserved
+ *   60  4  intent_len  atomic; multi-producer: bytes of the claim below
+ *   64  8  intent    atomic; multi-producer: packed position it is
+ *                    claiming or has claimed last, stored before its CAS
+ *   72  56 reserved
  */
 enum { IPCX__QS_FREE = 0, IPCX__QS_CONSUMER = 1, IPCX__QS_PRODUCER = 2 };
 #define IPCX__QNOHOLD UINT64_MAX
@@ -203,13 +206,16 @@ struct ipcx__qslot {
     ipcx_atomic_u64 msgs;
     ipcx_atomic_u64 bytes;
     uint32_t named;
-    uint8_t reserved[68];
+    ipcx_atomic_u32 intent_len;
+    ipcx_atomic_u64 intent;
+    uint8_t reserved[56];
 };
 
 _Static_assert(sizeof(struct ipcx__qslot) == 128, "queue slot is 128 bytes");
 _Static_assert(offsetof(struct ipcx__qslot, pos) == 16, "pos at 16");
 _Static_assert(offsetof(struct ipcx__qslot, hold) == 32, "hold at 32");
 _Static_assert(offsetof(struct ipcx__qslot, named) == 56, "named at 56");
+_Static_assert(offsetof(struct ipcx__qslot, intent) == 64, "intent at 64");
 
 /*
  * Segment header (first 128 bytes of a segment; records follow at 128):
@@ -266,12 +272,13 @@ static inline uint64_t ipcx__qclaim_count(uint64_t c)
  *   8   8  seq      sequence number
  *
  * tag(id, type) = (uint32_t)(id << 2 | type), type 1 = message, 2 = skip
- * (an abandoned claim: len covers the bytes to step over).  A tag from an
+ * (an abandoned claim: len covers the bytes to step over), 3 = busy (a
+ * repairer owns the header for a moment).  A tag from an
  * earlier life of a recycled segment carries another id and reads as "not
  * written yet"; zero is never a tag.
  */
 #define IPCX__QREC_HDR 16u
-enum { IPCX__QT_MSG = 1, IPCX__QT_SKIP = 2 };
+enum { IPCX__QT_MSG = 1, IPCX__QT_SKIP = 2, IPCX__QT_BUSY = 3 };
 
 struct ipcx__qrec {
     ipcx_atomic_u32 commit;
@@ -342,6 +349,9 @@ struct ipcx_queue {
     uint64_t cpos;       /* position read next (broadcast: own; queue: last seen) */
     uint64_t cseq;       /* expected next sequence at least */
     uint64_t skip_below; /* IPCX_QUEUE_START_SEQ: drop messages before it */
+    uint64_t stuck_pos;  /* where nothing was found last, and since when */
+    int64_t stuck_ns;
+    struct ipcx__qmap *stuck_seg;
     int spins;
     int peeked; /* a message is peeked */
     uint64_t peek_pos, peek_next, peek_seq;
@@ -393,6 +403,12 @@ int ipcx__qchain_skip_abandoned(ipcx_queue *q);
 void ipcx__qchain_unclaim_dead(ipcx_queue *q);
 /* Move the group cursor back from @next to @pos; 1 if it was still there. */
 int ipcx__qchain_unclaim(ipcx_queue *q, uint64_t pos, uint64_t next);
+/* Multi-producer: if the claim at @off of segment @m (chain id @id) is
+ * uncommitted and belongs to a dead producer (its slot's intent), turn it
+ * into a skip record with sequence @seq.  Returns 1 if it did. */
+int ipcx__qrepair_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t off, uint64_t seq);
+/* Under the lock: ipcx__qrepair_at() for every dead producer's intent. */
+void ipcx__qchain_repair_dead_intents(ipcx_queue *q);
 /* Create the first segment of a new queue. */
 int ipcx__qchain_init(ipcx_queue *q);
 /* Validate a mapped segment's id against the expected chain id. */

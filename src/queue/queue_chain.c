@@ -447,7 +447,7 @@ static int skip_in(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id)
             /* Release: len and seq before the tag; pairs with the
              * consumer's load_acquire of commit. */
             store_release(&r->commit, ipcx__qtag(id, IPCX__QT_SKIP));
-            store_relaxed(&q->ctl->skipped, load_relaxed(&q->ctl->skipped) + 1);
+            fetch_add_relaxed(&q->ctl->skipped, 1);
             return 1;
         }
         uint64_t rs = ipcx__qrec_size(r->len);
@@ -517,4 +517,87 @@ int ipcx__qchain_unclaim(ipcx_queue *q, uint64_t pos, uint64_t next)
 {
     /* seq_cst: as in unclaim_one. */
     return cas_seq_cst(&q->ctl->group, &next, pos);
+}
+
+/* ------------------------------------------------------------ dead producers */
+
+/* Is @end a plausible end for a claim starting before it in @m: the claimed
+ * end, the start of a committed record, or another producer's intent? */
+static int claim_end_ok(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t end,
+                        uint64_t claim_end)
+{
+    if (end == claim_end)
+        return 1;
+    if (end > claim_end || end + IPCX__QREC_HDR > m->size)
+        return 0;
+    struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + end);
+    uint32_t tag = load_acquire(&r->commit); /* pairs with the commit store */
+    if (tag == ipcx__qtag(id, IPCX__QT_MSG) || tag == ipcx__qtag(id, IPCX__QT_SKIP))
+        return 1;
+    for (uint32_t i = q->max_consumers; i < q->nslots; i++)
+        if (load_acquire(&q->slots[i].intent) == ipcx__qpos(id, end)) /* pairs with try_claim */
+            return 1;
+    return 0;
+}
+
+/* The length of the dead producer's claim at (@id, @off), or 0 when a live
+ * producer may own it or no dead one claims it. */
+static uint64_t dead_claim(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t off,
+                           uint64_t claim_end)
+{
+    uint64_t pos = ipcx__qpos(id, off), found = 0;
+    for (uint32_t i = q->max_consumers; i < q->nslots; i++) {
+        struct ipcx__qslot *s = &q->slots[i];
+        /* Acquire: pairs with the intent stores before the producer's CAS
+         * (queue_io.c:try_claim). */
+        if (load_acquire(&s->intent) != pos)
+            continue;
+        if (load_relaxed(&s->state) == IPCX__QS_PRODUCER && ipcx__qslot_alive(s) != 0)
+            return 0; /* it may still commit */
+        uint64_t len = load_relaxed(&s->intent_len);
+        if (found == 0 && len >= IPCX__QREC_HDR && (len & 7) == 0 && len <= claim_end - off &&
+            claim_end_ok(q, m, id, off + len, claim_end))
+            found = len;
+    }
+    return found;
+}
+
+int ipcx__qrepair_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t off, uint64_t seq)
+{
+    if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER) || off + IPCX__QREC_HDR > m->size)
+        return 0;
+    struct ipcx__qseg *h = (struct ipcx__qseg *)m->base;
+    uint64_t end = ipcx__qclaim_off(load_acquire(&h->claim)); /* pairs with try_claim's CAS */
+    if (end <= off || end > m->size)
+        return 0;
+    struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + off);
+    uint32_t tag = load_acquire(&r->commit); /* pairs with the commit store */
+    if (tag == ipcx__qtag(id, IPCX__QT_MSG) || tag == ipcx__qtag(id, IPCX__QT_SKIP) ||
+        tag == ipcx__qtag(id, IPCX__QT_BUSY))
+        return 0;
+    uint64_t len = dead_claim(q, m, id, off, end);
+    /* acq_rel: only one repairer wins, and only if nobody committed since
+     * we looked (the owner is dead, but the scan raced with live ones). */
+    if (len == 0 || !cas_acq_rel(&r->commit, &tag, ipcx__qtag(id, IPCX__QT_BUSY)))
+        return 0;
+    r->len = (uint32_t)(len - IPCX__QREC_HDR);
+    r->seq = seq;
+    /* Release: len and seq before the skip tag; pairs with read_at. */
+    store_release(&r->commit, ipcx__qtag(id, IPCX__QT_SKIP));
+    fetch_add_relaxed(&q->ctl->skipped, 1);
+    IPCX_LOGW("queue %s: skipped a claim abandoned by a dead producer", q->name);
+    return 1;
+}
+
+void ipcx__qchain_repair_dead_intents(ipcx_queue *q)
+{
+    for (uint32_t i = q->max_consumers; i < q->nslots; i++) {
+        struct ipcx__qslot *s = &q->slots[i];
+        uint64_t pos = load_acquire(&s->intent); /* pairs with try_claim */
+        struct ipcx__qmap *m = NULL;
+        if (pos == 0 || ipcx__qslot_alive(s) != 0 || find_locked(q, ipcx__qpos_id(pos), &m) != 0)
+            continue;
+        ipcx__qrepair_at(q, m, ipcx__qpos_id(pos), ipcx__qpos_off(pos),
+                         ((struct ipcx__qseg *)m->base)->base_seq);
+    }
 }

@@ -175,6 +175,7 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
 static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, uint64_t rec)
 {
     uint64_t add = rec + (UINT64_C(1) << 32);
+    struct ipcx__qslot *s = &q->slots[q->pslot];
     /* Relaxed: we only need the latest value to compute ours; a single
      * producer is the only writer, several serialise through the CAS. */
     uint64_t c = load_relaxed(&h->claim);
@@ -191,7 +192,12 @@ static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, ui
             store_relaxed(&h->claim, c + add);
             return c;
         }
-        /* acq_rel: orders our claim among the other producers'. */
+        /* Relaxed: published by the CAS's release; read by repairers in
+         * queue_chain.c:dead_claim after they acquire the claim word. */
+        store_relaxed(&s->intent_len, (uint32_t)rec);
+        store_relaxed(&s->intent, ipcx__qpos(q->pseg_id, off));
+        /* acq_rel: orders our claim among the other producers' and
+         * publishes the intent above. */
         if (cas_acq_rel(&h->claim, &c, c + add))
             return c;
     }
@@ -330,8 +336,9 @@ static int read_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t of
             v->len = r->len;
             v->seq = r->seq;
             v->data = m->base + off + IPCX__QREC_HDR;
+            /* a skip's seq is a hint (a repairer may not know the real one) */
             if (ipcx__qrec_size(v->len) > m->size - off ||
-                (kind == R_MSG && v->len > q->max_message) || v->seq < q->cseq)
+                (kind == R_MSG && (v->len > q->max_message || v->seq < q->cseq)))
                 return -EPROTO;
             return kind;
         }
@@ -393,7 +400,8 @@ static int step_own(ipcx_queue *q, struct rec_view *v)
         if (rc == R_MSG && v->seq < q->skip_below)
             rc = R_SKIP; /* before the requested start: released unseen */
         if (rc == R_SKIP) {
-            q->cseq = v->seq + 1;
+            if (v->seq >= q->cseq)
+                q->cseq = v->seq + 1;
             release_pos(q, q->cpos + ipcx__qrec_size(v->len));
             continue;
         }
@@ -428,6 +436,7 @@ static int step_group(ipcx_queue *q, struct rec_view *v)
         if (rc != 0)
             return rc;
         rc = read_at(q, q->cseg, id, off, v);
+        q->cpos = pos; /* where we wait, for check_stuck */
         if (rc < 0 || rc == R_NOTHING) {
             if (rc < 0 && load_seq_cst(&c->group) != pos)
                 continue; /* read a segment being recycled under us */
@@ -459,6 +468,23 @@ static int step_group(ipcx_queue *q, struct rec_view *v)
     return -EPROTO;
 }
 
+/* Multi-producer: a record claimed but not committed for 10 ms may belong
+ * to a dead producer; look (ipcx__qrepair_at) every 10 ms while stuck. */
+static void check_stuck(ipcx_queue *q)
+{
+    int64_t now = ipcx__now_ns();
+    if (q->stuck_pos != q->cpos || q->stuck_seg != q->cseg) {
+        q->stuck_pos = q->cpos;
+        q->stuck_seg = q->cseg;
+        q->stuck_ns = now;
+        return;
+    }
+    if (now - q->stuck_ns < 10000000 || q->cseg == NULL)
+        return;
+    q->stuck_ns = now;
+    ipcx__qrepair_at(q, q->cseg, ipcx__qpos_id(q->cpos), ipcx__qpos_off(q->cpos), q->cseq);
+}
+
 static int peek(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
 {
     if (q->cslot < 0)
@@ -471,6 +497,8 @@ static int peek(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
         rc = q->delivery == IPCX_QUEUE_DELIVER_QUEUE ? step_group(q, v) : step_own(q, v);
         if (rc != R_NOTHING)
             break;
+        if ((q->flags & IPCX_QUEUE_MULTI_PRODUCER) && q->spins >= SPIN_LIMIT)
+            check_stuck(q);
         rc = wait_data(q, d, &reg, &word);
         if (rc != 0)
             break;
