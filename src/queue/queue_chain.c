@@ -326,32 +326,50 @@ void ipcx__qwake_space(ipcx_queue *q)
 
 /* ------------------------------------------------------------ lookup, repair */
 
-/* Walk from the head to chain id @id; the lock is held. */
-static int find_locked(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
+/* Where a walk of the chain got to. */
+struct walk {
+    uint64_t id;   /* chain id of the segment reached */
+    uint32_t file; /* its file */
+    uint32_t n;    /* segments visited */
+    uint64_t mem;  /* their bytes */
+};
+
+/* Walk the chain from the head (the lock is held), checking every segment,
+ * until chain id @until, or to the last segment when @until is UINT64_MAX.
+ * Returns 0 with *out the segment reached, -ENOENT (@until is not in the
+ * chain) or -EPROTO. */
+static int chain_walk(ipcx_queue *q, uint64_t until, struct walk *w, struct ipcx__qmap **out)
 {
-    uint64_t cid = load_relaxed(&q->ctl->head_id);
-    uint32_t f = load_relaxed(&q->ctl->head_file);
-    if (id < cid)
+    w->id = load_relaxed(&q->ctl->head_id);
+    w->file = load_relaxed(&q->ctl->head_file);
+    w->mem = 0;
+    if (until < w->id)
         return -ENOENT;
-    for (uint32_t guard = 0;; guard++) {
+    for (w->n = 1;; w->n++) {
         struct ipcx__qmap *m = NULL;
-        int rc = ipcx__qstore_seg_map(q, f, &m);
-        if (rc == 0 && (ipcx__qseg_check(m, cid) != 0 || guard > (1u << 20)))
+        int rc = ipcx__qstore_seg_map(q, w->file, &m);
+        if (rc == 0 && (ipcx__qseg_check(m, w->id) != 0 || w->n > (1u << 20)))
             rc = -EPROTO;
         if (rc != 0)
             return rc;
-        if (cid == id) {
-            *out = m;
+        w->mem += m->size;
+        *out = m;
+        if (w->id == until)
             return 0;
-        }
         uint64_t next = load_acquire(&((struct ipcx__qseg *)m->base)->next); /* pairs with link */
-        if (next == 0)
-            return -ENOENT;
         if (next > UINT32_MAX)
             return -EPROTO;
-        f = (uint32_t)(next - 1);
-        cid++;
+        if (next == 0)
+            return until == UINT64_MAX ? 0 : -ENOENT;
+        w->file = (uint32_t)(next - 1);
+        w->id++;
     }
+}
+
+static int find_locked(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
+{
+    struct walk w;
+    return chain_walk(q, id, &w, out);
 }
 
 int ipcx__qchain_find(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
@@ -375,35 +393,18 @@ int ipcx__qchain_find(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
 int ipcx__qchain_repair(ipcx_queue *q)
 {
     struct ipcx__qctl *c = q->ctl;
-    uint64_t id = load_relaxed(&c->head_id);
-    uint32_t f = load_relaxed(&c->head_file);
-    uint64_t mem = 0;
-    uint32_t n = 0;
-    for (;; n++) {
-        struct ipcx__qmap *m = NULL;
-        int rc = ipcx__qstore_seg_map(q, f, &m);
-        if (rc == 0 && (ipcx__qseg_check(m, id) != 0 || n > (1u << 20)))
-            rc = -EPROTO;
-        if (rc != 0)
-            return rc;
-        mem += m->size;
-        uint64_t next = load_acquire(&((struct ipcx__qseg *)m->base)->next); /* pairs with link */
-        if (next == 0 || next > UINT32_MAX) {
-            if (next != 0)
-                return -EPROTO;
-            break;
-        }
-        f = (uint32_t)(next - 1);
-        id++;
-    }
+    struct ipcx__qmap *m = NULL;
+    struct walk w;
+    int rc = chain_walk(q, UINT64_MAX, &w, &m);
+    if (rc != 0)
+        return rc;
     uint32_t nf = load_relaxed(&c->free_n);
     if (nf > IPCX__QFREE_MAX)
         store_relaxed(&c->free_n, nf = 0);
-    mem += (uint64_t)nf * q->initial_segment;
-    store_relaxed(&c->tail_id, id);
-    store_relaxed(&c->tail_file, f);
-    store_relaxed(&c->nsegs, n + 1);
-    store_relaxed(&c->mem_used, mem);
+    store_relaxed(&c->tail_id, w.id);
+    store_relaxed(&c->tail_file, w.file);
+    store_relaxed(&c->nsegs, w.n);
+    store_relaxed(&c->mem_used, w.mem + (uint64_t)nf * q->initial_segment);
     return 0;
 }
 
