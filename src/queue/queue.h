@@ -420,6 +420,9 @@ void ipcx__qwake_space(ipcx_queue *q);
 
 /* ------------------------------------------------------------ queue.c */
 
+/* 1 alive, 0 gone, -1 cannot tell (pid and start time). */
 int ipcx__qslot_alive(const struct ipcx__qslot *s);
+/* Cheap and conservative (pid only): for reclaim decisions. */
+int ipcx__qslot_maybe_alive(const struct ipcx__qslot *s);
 
 #endif /* IPCX_SRC_QUEUE_H */

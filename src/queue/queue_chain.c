@@ -211,7 +211,7 @@ uint64_t ipcx__qchain_min_pos(ipcx_queue *q)
         /* Acquire: pairs with the consumer's store_release of pos / the
          * seq_cst store of hold (queue_io.c). */
         uint64_t p = queue ? load_seq_cst(&s->hold) : load_acquire(&s->pos);
-        if (p < min && (s->named || ipcx__qslot_alive(s) != 0))
+        if (p < min && (s->named || ipcx__qslot_maybe_alive(s)))
             min = p;
     }
     if (min == UINT64_MAX && !queue)
@@ -231,7 +231,7 @@ static uint64_t min_pos_all(ipcx_queue *q)
         /* seq_cst: pairs with the producer's store_seq_cst of pos before
          * it uses a segment (queue_io.c:next_segment). */
         uint64_t p = load_seq_cst(&s->pos);
-        if (p < min && ipcx__qslot_alive(s) != 0)
+        if (p < min && ipcx__qslot_maybe_alive(s))
             min = p;
     }
     return min;

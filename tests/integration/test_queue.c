@@ -382,7 +382,21 @@ static void test_limit_wait(void **state)
                          .max_segment = 8192,
                          .memory_limit = 3 * 8192,
                          .on_limit = IPCX_QUEUE_LIMIT_WAIT};
+    o.role = IPCX_QUEUE_PRODUCER | IPCX_QUEUE_CONSUMER;
     ipcx_queue *q = create_q(name, sizeof name, &o);
+    /* full: a finite timeout expires, a zero timeout fails at once */
+    static uint8_t fill[1000];
+    int rc;
+    while ((rc = ipcx_queue_send(q, fill, sizeof fill, NULL, 0)) == 0)
+        ;
+    assert_int_equal(rc, -ENOSPC);
+    int64_t t0 = ipcx__now_ns();
+    assert_int_equal(ipcx_queue_send(q, fill, sizeof fill, NULL, 30000000), -ETIMEDOUT);
+    assert_true(ipcx__now_ns() - t0 >= 30000000);
+    void *d = NULL;
+    assert_int_equal(ipcx_queue_reserve(q, 10, &d, 1000000), -ETIMEDOUT);
+    while (ipcx_queue_recv(q, fill, sizeof fill, NULL, 0) >= 0)
+        ;
     ipcx_queue_close(q);
     /* the producer waits at the limit while the consumer drains slowly */
     pid_t p = spawn_producer(name, 0, 3000, 500, 0);
