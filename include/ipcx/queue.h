@@ -210,14 +210,17 @@ IPCX_API int ipcx_queue_open(const char *name, const ipcx_queue_opts *opts, ipcx
 /**
  * ipcx_queue_close - detach and free the handle; accepts NULL.  A named
  * (consumer_id != 0) consumer keeps its position; an anonymous one gives its
- * slot up.  Does not remove the queue.
+ * slot up.  A reservation still open is dropped (a skip record, never
+ * delivered); a message peeked in queue delivery is handed back to the
+ * group when nobody has claimed past it.  Does not remove the queue.
  */
 IPCX_API void ipcx_queue_close(ipcx_queue *q);
 
 /**
  * ipcx_queue_unlink - remove a queue: its control region or file and every
- * segment.  Handles still open keep working on what they have mapped but
- * cannot grow the chain.  Returns 0, -ENOENT or another -errno.
+ * segment.  Handles still open keep working on what they have mapped, but a
+ * producer that needs a new segment gets -EIDRM.  Returns 0, -ENOENT or
+ * another -errno.
  */
 IPCX_API int ipcx_queue_unlink(const char *name);
 
@@ -228,7 +231,9 @@ IPCX_API int ipcx_queue_unlink(const char *name);
  * Only the memory limit can make it wait (IPCX_QUEUE_LIMIT_WAIT) or fail.
  * Returns 0, -EMSGSIZE (len > max_message), -ENOSPC (limit reached, the
  * message was not queued), -ETIMEDOUT (waited at the limit), -EPERM (not a
- * producer handle), -EPROTO (corrupt queue) or another -errno.
+ * producer handle), -EPROTO (corrupt queue), -EIDRM (the queue was
+ * unlinked and needs a new segment) or another -errno.  @buf is the
+ * caller's again when it returns.
  */
 IPCX_API int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq,
                              int64_t timeout_ns);

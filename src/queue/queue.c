@@ -196,7 +196,9 @@ static int attach_producer(ipcx_queue *q)
         rc = ipcx__qchain_skip_abandoned(q);
     if (rc != 0)
         return rc;
-    store_relaxed(&q->slots[idx].pos, ipcx__qpos(load_relaxed(&q->ctl->tail_id), 0));
+    /* The tail as of now, under the lock: our pos keeps it from reclaim. */
+    q->pseg_id = load_relaxed(&q->ctl->tail_id);
+    store_relaxed(&q->slots[idx].pos, ipcx__qpos(q->pseg_id, 0));
     slot_take(q, &q->slots[idx], IPCX__QS_PRODUCER);
     q->pslot = idx;
     return 0;
@@ -270,10 +272,8 @@ static int attach(ipcx_queue *q, const ipcx_queue_opts *o)
     if (rc == 0 && (q->role & IPCX_QUEUE_CONSUMER))
         rc = attach_consumer(q, o);
     ipcx__qunlock(q);
-    if (rc == 0 && q->pslot >= 0) {
-        rc = ipcx__qchain_find(q, load_relaxed(&q->ctl->tail_id), &q->pseg);
-        q->pseg_id = load_relaxed(&q->ctl->tail_id);
-    }
+    if (rc == 0 && q->pslot >= 0)
+        rc = ipcx__qchain_find(q, q->pseg_id, &q->pseg);
     return rc;
 }
 
@@ -401,8 +401,15 @@ void ipcx_queue_close(ipcx_queue *q)
 {
     if (q == NULL)
         return;
-    if (q->res_hdr != NULL)
-        ipcx_queue_commit(q, NULL); /* a reservation left open is sent */
+    if (q->res_hdr != NULL) {
+        /* A reservation left open is not sent (its bytes may be half
+         * written): it becomes a skip record.  Release: len before the tag,
+         * pairs with queue_io.c:read_at. */
+        struct ipcx__qrec *r = (struct ipcx__qrec *)q->res_hdr;
+        store_release(&r->commit, ipcx__qtag(q->pseg_id, IPCX__QT_SKIP));
+        fetch_add_relaxed(&q->ctl->skipped, 1);
+        q->res_hdr = NULL;
+    }
     if (q->peeked && q->delivery == IPCX_QUEUE_DELIVER_QUEUE) {
         /* Hand the claimed message back if nobody claimed past it. */
         if (ipcx__qchain_unclaim(q, q->peek_pos, q->peek_next))

@@ -273,9 +273,10 @@ static inline uint64_t ipcx__qclaim_count(uint64_t c)
  *
  * tag(id, type) = (uint32_t)(id << 2 | type), type 1 = message, 2 = skip
  * (an abandoned claim: len covers the bytes to step over), 3 = busy (a
- * repairer owns the header for a moment).  A tag from an
- * earlier life of a recycled segment carries another id and reads as "not
- * written yet"; zero is never a tag.
+ * repairer owns the header for a moment).  Zero is never a tag, and a
+ * recycled segment is cleared before it is relinked (a stale payload word
+ * could equal a tag of the new life); a consumer holding a stale position
+ * in a segment recycled since finds tags of another id: "not written yet".
  */
 #define IPCX__QREC_HDR 16u
 enum { IPCX__QT_MSG = 1, IPCX__QT_SKIP = 2, IPCX__QT_BUSY = 3 };

@@ -130,8 +130,14 @@ static int get_file(ipcx_queue *q, uint64_t size, struct ipcx__qmap **out)
         uint32_t f = load_relaxed(&c->free_files[n - 1]);
         int rc = ipcx__qstore_seg_map(q, f, out);
         store_relaxed(&c->free_n, n - 1);
-        if (rc == 0 && (*out)->size == size)
+        if (rc == 0 && (*out)->size == size) {
+            /* Clear what the earlier life left: a stale payload word can
+             * equal a tag of the new life (small integers are common), and
+             * a consumer waiting for the next record would take it for a
+             * commit.  Nobody reads this file any more (reclaimed). */
+            memset((*out)->base + IPCX__QSEG_HDR, 0, size - IPCX__QSEG_HDR);
             return 0;
+        }
         IPCX_LOGW("queue %s: dropping bad free segment %u", q->name, f);
         ipcx__qstore_seg_unlink(q, f);
         store_relaxed(&c->mem_used, load_relaxed(&c->mem_used) - size);

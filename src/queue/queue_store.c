@@ -250,8 +250,20 @@ static int map_file(ipcx_queue *q, uint32_t file, uint64_t create_size, struct i
     return 0;
 }
 
+/* Whether the queue's control file is still there: a queue removed while
+ * handles are open must not grow new files nobody would remove. */
+static int ctl_exists(const ipcx_queue *q)
+{
+    char path[4200];
+    int rc = q->durable ? ctl_path(q->name, path, sizeof path)
+                        : ipcx__region_path(q->name, path, sizeof path);
+    return rc == 0 && access(path, F_OK) == 0;
+}
+
 int ipcx__qstore_seg_create(ipcx_queue *q, uint32_t file, uint64_t size, struct ipcx__qmap **out)
 {
+    if (!ctl_exists(q))
+        return -EIDRM;
     struct ipcx__qmap *m = cache_victim(q);
     int rc = map_file(q, file, size, m);
     if (rc != 0) {

@@ -169,8 +169,12 @@ static int drain_check(ipcx_queue *q, uint32_t nprod, uint64_t total, int64_t ti
             fprintf(stderr, "recv %" PRIu64 "/%" PRIu64 ": %s\n", i, total, ipcx_strerror(n));
             return 1;
         }
-        if (qt_check(buf, (size_t)n, &prod, &counter) != 0 || prod >= nprod)
+        int bad = qt_check(buf, (size_t)n, &prod, &counter);
+        if (bad != 0 || prod >= nprod) {
+            fprintf(stderr, "message %" PRIu64 " (seq %" PRIu64 ", %d bytes): check %d, prod %u\n",
+                    i, seq, n, bad, prod);
             return 2;
+        }
         if (counter != next[prod]) {
             fprintf(stderr, "prod %u: got %" PRIu64 " want %" PRIu64 "\n", prod, counter,
                     next[prod]);
@@ -288,6 +292,42 @@ static void test_roles_and_options(void **state)
     ipcx_queue_close(q);
     ipcx_queue_close(NULL);
     ipcx_queue_unlink(name);
+}
+
+static void test_close_with_reservation_and_unlink(void **state)
+{
+    (void)state;
+    char name[64];
+    ipcx_queue_opts o = {.initial_segment = 4096, .max_segment = 4096};
+    ipcx_queue *p = create_q(name, sizeof name, &o), *c = NULL;
+    assert_int_equal(open_q(name, IPCX_QUEUE_CONSUMER, 0, &c), 0);
+    void *d = NULL;
+    uint64_t seq = 0, v = 0;
+    assert_int_equal(ipcx_queue_reserve(p, 8, &d, 0), 0);
+    memset(d, 0xee, 8);
+    ipcx_queue_close(p); /* the half-made message is dropped, not sent */
+    assert_int_equal(open_q(name, IPCX_QUEUE_PRODUCER, 0, &p), 0);
+    v = 42;
+    assert_int_equal(ipcx_queue_send(p, &v, sizeof v, &seq, 0), 0);
+    assert_int_equal(seq, 1);
+    v = 0;
+    assert_int_equal(ipcx_queue_recv(c, &v, sizeof v, &seq, 0), 8);
+    assert_int_equal(v, 42);
+    assert_int_equal(seq, 1);
+    ipcx_queue_info info;
+    assert_int_equal(ipcx_queue_stats(c, &info), 0);
+    assert_int_equal(info.skipped, 1);
+    /* removed while open: what is mapped works, growing does not */
+    assert_int_equal(ipcx_queue_unlink(name), 0);
+    assert_int_equal(ipcx_queue_send(p, &v, sizeof v, NULL, 0), 0);
+    assert_int_equal(ipcx_queue_recv(c, &v, sizeof v, NULL, 0), 8);
+    int rc = 0;
+    for (int i = 0; i < 1000 && rc == 0; i++)
+        rc = ipcx_queue_send(p, &v, sizeof v, NULL, 0);
+    assert_int_equal(rc, -EIDRM);
+    ipcx_queue_close(p);
+    ipcx_queue_close(c);
+    assert_int_equal(seg_regions(name), 0);
 }
 
 /* ------------------------------------------------------------ burst */
@@ -728,6 +768,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_roles_and_options),
+        cmocka_unit_test(test_close_with_reservation_and_unlink),
         cmocka_unit_test(test_burst_and_memory_return),
         cmocka_unit_test(test_limit),
         cmocka_unit_test(test_limit_wait),
