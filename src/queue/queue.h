@@ -273,10 +273,12 @@ static inline uint64_t ipcx__qclaim_count(uint64_t c)
  *
  * tag(id, type) = (uint32_t)(id << 2 | type), type 1 = message, 2 = skip
  * (an abandoned claim: len covers the bytes to step over), 3 = busy (a
- * repairer owns the header for a moment).  Zero is never a tag, and a
- * recycled segment is cleared before it is relinked (a stale payload word
- * could equal a tag of the new life); a consumer holding a stale position
- * in a segment recycled since finds tags of another id: "not written yet".
+ * repairer owns the header for a moment).  Zero is never a tag.  No
+ * consumer reads a header word its segment's current life did not write: a
+ * single producer zeroes the next header word before each commit, several
+ * get recycled segments cleared whole (a stale payload word could equal a
+ * tag of the new life).  A consumer holding a stale position in a segment
+ * recycled since finds tags of another id: "not written yet".
  */
 #define IPCX__QREC_HDR 16u
 enum { IPCX__QT_MSG = 1, IPCX__QT_SKIP = 2, IPCX__QT_BUSY = 3 };
@@ -299,6 +301,8 @@ static inline uint64_t ipcx__qrec_size(uint64_t len)
 {
     return IPCX__QREC_HDR + ((len + 7) & ~(uint64_t)7);
 }
+
+struct ipcx__qmap;
 
 /* ------------------------------------------------------------ the handle */
 
@@ -418,6 +422,10 @@ int ipcx__qseg_check(const struct ipcx__qmap *m, uint64_t id);
 uint64_t ipcx__qchain_min_pos(ipcx_queue *q);
 /* Wake producers waiting at the memory limit. */
 void ipcx__qwake_space(ipcx_queue *q);
+
+/* Single producer: zero the header word at @off (the next record's), if a
+ * header fits there, before the record ending at @off is committed. */
+void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off);
 
 /* ------------------------------------------------------------ queue.c */
 

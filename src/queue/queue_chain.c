@@ -118,6 +118,8 @@ static void seg_init(struct ipcx__qmap *m, uint64_t id, uint64_t base_seq)
     store_relaxed(&h->id, id);
     store_relaxed(&h->claim, (uint64_t)IPCX__QSEG_HDR);
     store_relaxed(&h->next, 0);
+    /* The first record's header word: no stale tag there (see get_file). */
+    store_relaxed(&((struct ipcx__qrec *)(m->base + IPCX__QSEG_HDR))->commit, 0);
 }
 
 /* A file of @size bytes: recycled when one of that size is free, else new
@@ -131,11 +133,15 @@ static int get_file(ipcx_queue *q, uint64_t size, struct ipcx__qmap **out)
         int rc = ipcx__qstore_seg_map(q, f, out);
         store_relaxed(&c->free_n, n - 1);
         if (rc == 0 && (*out)->size == size) {
-            /* Clear what the earlier life left: a stale payload word can
-             * equal a tag of the new life (small integers are common), and
-             * a consumer waiting for the next record would take it for a
-             * commit.  Nobody reads this file any more (reclaimed). */
-            memset((*out)->base + IPCX__QSEG_HDR, 0, size - IPCX__QSEG_HDR);
+            /* A stale payload word of the earlier life can equal a tag of
+             * the new one (small integers are common) and look committed
+             * to a consumer waiting there.  A single producer clears each
+             * next header word before it commits (queue_io.c:reserve);
+             * several cannot (the next header may be another's, already
+             * committed), so their recycled segments are cleared whole.
+             * Nobody reads this file any more (reclaimed). */
+            if (q->flags & IPCX_QUEUE_MULTI_PRODUCER)
+                memset((*out)->base + IPCX__QSEG_HDR, 0, size - IPCX__QSEG_HDR);
             return 0;
         }
         IPCX_LOGW("queue %s: dropping bad free segment %u", q->name, f);
@@ -451,6 +457,7 @@ static int skip_in(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id)
         if (tag != ipcx__qtag(id, IPCX__QT_MSG) && tag != ipcx__qtag(id, IPCX__QT_SKIP)) {
             r->len = (uint32_t)(end - p - IPCX__QREC_HDR);
             r->seq = seq;
+            ipcx__qclear_next(m, end);
             /* Release: len and seq before the tag; pairs with the
              * consumer's load_acquire of commit. */
             store_release(&r->commit, ipcx__qtag(id, IPCX__QT_SKIP));

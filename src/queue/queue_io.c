@@ -203,6 +203,14 @@ static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, ui
     }
 }
 
+void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off)
+{
+    /* Relaxed: published by the release store of the record's tag (or the
+     * skip's), which consumers acquire before they read this word. */
+    if (off + IPCX__QREC_HDR <= m->size)
+        store_relaxed(&((struct ipcx__qrec *)(m->base + off))->commit, 0);
+}
+
 static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__deadline d)
 {
     if (q->pslot < 0)
@@ -226,6 +234,8 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__deadline d)
             continue;
         }
         struct ipcx__qrec *r = (struct ipcx__qrec *)(q->pseg->base + ipcx__qclaim_off(c));
+        if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER))
+            ipcx__qclear_next(q->pseg, ipcx__qclaim_off(c) + rec);
         r->len = (uint32_t)len;
         r->seq = q->res_seq = h->base_seq + ipcx__qclaim_count(c);
         q->res_hdr = (uint8_t *)r;
