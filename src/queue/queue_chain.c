@@ -447,7 +447,7 @@ static int skip_in(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id)
     struct ipcx__qseg *h = (struct ipcx__qseg *)m->base;
     uint64_t claim = load_acquire(&h->claim); /* pairs with the producer's claim store */
     uint64_t end = ipcx__qclaim_off(claim), seq = h->base_seq;
-    if (end > m->size || end < IPCX__QSEG_HDR)
+    if (end > m->size || end < IPCX__QSEG_HDR || (end & 7) != 0)
         return -EPROTO;
     for (uint64_t p = IPCX__QSEG_HDR; p < end; seq++) {
         if (end - p < IPCX__QREC_HDR)
@@ -503,7 +503,7 @@ static void unclaim_one(ipcx_queue *q, struct ipcx__qslot *s)
     if (h == IPCX__QNOHOLD || find_locked(q, ipcx__qpos_id(h), &m) != 0)
         return;
     uint64_t off = ipcx__qpos_off(h);
-    if (off + IPCX__QREC_HDR > m->size)
+    if (off + IPCX__QREC_HDR > m->size || (off & 7) != 0 || off < IPCX__QSEG_HDR)
         return;
     struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + off);
     /* Acquire: pairs with the commit store; len is read after it. */
@@ -578,7 +578,8 @@ static uint64_t dead_claim(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uin
 
 int ipcx__qrepair_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t off, uint64_t seq)
 {
-    if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER) || off + IPCX__QREC_HDR > m->size)
+    if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER) || off + IPCX__QREC_HDR > m->size ||
+        (off & 7) != 0 || off < IPCX__QSEG_HDR)
         return 0;
     struct ipcx__qseg *h = (struct ipcx__qseg *)m->base;
     uint64_t end = ipcx__qclaim_off(load_acquire(&h->claim)); /* pairs with try_claim's CAS */

@@ -170,8 +170,11 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
     return 0;
 }
 
+#define CLAIM_BAD (UINT64_MAX - 1)
+
 /* Try to claim @rec bytes in the current segment.  Returns the claim word
- * before ours, or UINT64_MAX when the segment is (now) closed. */
+ * before ours, UINT64_MAX when the segment is (now) closed, or CLAIM_BAD
+ * when the claim word is corrupt. */
 static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, uint64_t rec)
 {
     uint64_t add = rec + (UINT64_C(1) << 32);
@@ -183,6 +186,8 @@ static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, ui
         if (c & IPCX__QCLOSED)
             return UINT64_MAX;
         uint64_t off = ipcx__qclaim_off(c);
+        if ((off & 7) != 0 || off < IPCX__QSEG_HDR)
+            return CLAIM_BAD; /* not a claim this code wrote */
         if (off + rec > size) {
             seg_close(q, h, c);
             return UINT64_MAX;
@@ -225,6 +230,10 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__deadline d)
     for (;;) {
         struct ipcx__qseg *h = (struct ipcx__qseg *)q->pseg->base;
         uint64_t c = try_claim(q, h, q->pseg->size, rec);
+        if (c == CLAIM_BAD) {
+            q->broken = 1;
+            return -EPROTO;
+        }
         if (c == UINT64_MAX) {
             int rc = next_segment(q, rec, d);
             if (rc == -EPROTO)
@@ -335,6 +344,8 @@ static int read_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t of
                    struct rec_view *v)
 {
     struct ipcx__qseg *h = (struct ipcx__qseg *)m->base;
+    if ((off & 7) != 0 || off < IPCX__QSEG_HDR)
+        return -EPROTO; /* a position from shared memory (group, saved pos) */
     if (off + IPCX__QREC_HDR <= m->size) {
         struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + off);
         /* seq_cst (acquire at least): pairs with commit_tag's store. */
