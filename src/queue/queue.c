@@ -279,7 +279,7 @@ static int attach(ipcx_queue *q, const ipcx_queue_opts *o)
 
 static void detach(ipcx_queue *q)
 {
-    if (q->ctl == NULL || ipcx__qlock(q) != 0)
+    if (q->ctl == NULL || (q->pslot < 0 && q->cslot < 0) || ipcx__qlock(q) != 0)
         return;
     if (q->pslot >= 0)
         store_release(&q->slots[q->pslot].state, IPCX__QS_FREE); /* pairs with min_pos/attach */
