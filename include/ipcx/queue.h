@@ -200,7 +200,11 @@ IPCX_API int ipcx_queue_create(const char *name, const ipcx_queue_opts *opts, ip
  *
  * A producer of a single-producer queue whose previous producer died takes
  * over its slot and turns any claim it left uncommitted into a skip record
- * (never delivered, counted in stats.skipped).  Returns 0, -ENOENT,
+ * (never delivered, counted in ipcx_queue_info.skipped).  In a
+ * multi-producer queue the same happens to a dead producer's claim when a
+ * producer attaches, or when a consumer has waited 10 ms behind it (the
+ * dead producer's slot names the claim), so live producers' messages keep
+ * flowing.  Returns 0, -ENOENT,
  * -EAGAIN (still being created), -EBUSY (the single producer, or the named
  * consumer slot, is held by a live process; or no slot is free), -EPROTO
  * (corrupt control block, segment or record), -EINVAL or another -errno.
