@@ -152,7 +152,10 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
         if (wait_space(q, d) != 0)
             return -ETIMEDOUT;
     }
-    if (q->durable && q->fsync == IPCX_QUEUE_FSYNC_SEGMENT)
+    /* The segment we leave is complete: sync it whole (SEGMENT), or the
+     * part an INTERVAL sync would otherwise never reach again. */
+    if (q->durable &&
+        (q->fsync == IPCX_QUEUE_FSYNC_SEGMENT || q->fsync == IPCX_QUEUE_FSYNC_INTERVAL))
         ipcx__qstore_sync(q->pseg->base, 0, q->pseg->size);
     uint64_t next = load_acquire(&h->next); /* pairs with ipcx__qchain_link */
     struct ipcx__qmap *m = NULL;
