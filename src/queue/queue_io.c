@@ -214,9 +214,14 @@ static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, ui
 void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off)
 {
     /* Relaxed: published by the release store of the record's tag (or the
-     * skip's), which consumers acquire before they read this word. */
-    if (off + IPCX__QREC_HDR <= m->size)
-        store_relaxed(&((struct ipcx__qrec *)(m->base + off))->commit, 0);
+     * skip's), which consumers acquire before they read this word.  Only
+     * stored when not already 0 (fresh segments): no needless ownership
+     * request for the line a caught-up consumer polls. */
+    if (off + IPCX__QREC_HDR > m->size)
+        return;
+    ipcx_atomic_u32 *w = &((struct ipcx__qrec *)(m->base + off))->commit;
+    if (load_relaxed(w) != 0)
+        store_relaxed(w, 0);
 }
 
 static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__deadline d)
@@ -367,6 +372,13 @@ static int read_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t of
             return kind;
         }
     }
+    /* The claim word is the producers' hottest line: a consumer that has
+     * caught up looks at it only every 16th poll while it spins (an end of
+     * segment is noticed a few polls later), and always before it sleeps
+     * or when no header fits at its offset. */
+    if (off + IPCX__QREC_HDR <= m->size && (q->spins & 15) != 0 &&
+        !(q->wait == IPCX_QUEUE_WAIT_BLOCK && q->spins >= SPIN_LIMIT))
+        return R_NOTHING;
     /* seq_cst (acquire at least): pairs with seg_close's release. */
     uint64_t c = load_seq_cst(&h->claim);
     if (ipcx__qclaim_off(c) < off || ipcx__qclaim_off(c) > m->size)
