@@ -51,6 +51,10 @@
 extern "C" {
 #endif
 
+/** Longest in-memory queue name (a region name, with room for the
+ *  ".seg.<n>" suffix of its segments). */
+#define IPCX_QUEUE_NAME_MAX 184
+
 /** ipcx_queue_opts.role bits; 0 means IPCX_QUEUE_PRODUCER. */
 enum {
     IPCX_QUEUE_PRODUCER = 1,
@@ -182,9 +186,9 @@ typedef struct ipcx_queue ipcx_queue;
 
 /**
  * ipcx_queue_create - create a queue and a handle on it.
- * @name: an in-memory queue name (region name rules) or a durable
- *        directory path (contains '/'; created if missing, must hold no
- *        queue yet).
+ * @name: an in-memory queue name (region name rules, at most
+ *        IPCX_QUEUE_NAME_MAX characters) or a durable directory path
+ *        (contains '/'; created if missing, must hold no queue yet).
  * @opts: NULL or options.
  * @out:  the new handle; untouched on failure.
  *

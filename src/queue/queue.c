@@ -309,6 +309,9 @@ static int handle_new(const char *name, const ipcx_queue_opts *o, ipcx_queue **o
     int durable = ipcx__qname_durable(name);
     if (rc == 0 && !durable)
         rc = ipcx_region_name_valid(name);
+    /* room for ".seg.4294967295" in a region name */
+    if (rc == 0 && !durable && strlen(name) > IPCX_QUEUE_NAME_MAX)
+        rc = -ENAMETOOLONG;
     if (rc == 0 && strlen(name) + 20 >= sizeof((*out)->name))
         rc = -ENAMETOOLONG;
     if (rc != 0)

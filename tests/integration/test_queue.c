@@ -289,6 +289,10 @@ static void test_roles_and_options(void **state)
     bad = (ipcx_queue_opts){.reserved = {1}};
     assert_int_equal(ipcx_queue_create("bad-opts", &bad, &q3), -EINVAL);
     assert_int_equal(ipcx_queue_create("bad name", NULL, &q3), -EINVAL);
+    char longname[IPCX_QUEUE_NAME_MAX + 2];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(ipcx_queue_create(longname, NULL, &q3), -ENAMETOOLONG);
     ipcx_queue_close(q);
     ipcx_queue_close(NULL);
     ipcx_queue_unlink(name);
