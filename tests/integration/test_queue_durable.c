@@ -227,6 +227,35 @@ static void test_fsync_policies_and_retention(void **state)
     }
 }
 
+/* Time retention: passed segments closed less than retain_ns ago stay. */
+static void test_retain_time(void **state)
+{
+    (void)state;
+    for (int keep = 0; keep < 2; keep++) {
+        char dir[256];
+        mkdir_tmp(dir, sizeof dir);
+        ipcx_queue_opts o = {.initial_segment = 4096,
+                             .max_segment = 4096,
+                             .retain_ns = keep ? INT64_C(3600) * SEC : 1,
+                             .role = IPCX_QUEUE_PRODUCER | IPCX_QUEUE_CONSUMER};
+        ipcx_queue *q = NULL;
+        assert_int_equal(ipcx_queue_create(dir, &o, &q), 0);
+        static uint8_t buf[300];
+        for (int i = 0; i < 100; i++) {
+            assert_int_equal(ipcx_queue_send(q, buf, sizeof buf, NULL, 0), 0);
+            assert_int_equal(ipcx_queue_recv(q, buf, sizeof buf, NULL, 0), (int)sizeof buf);
+        }
+        int kept = 0;
+        assert_true(ipcx_queue_dump(dir, count_cb, &kept) >= 0);
+        if (keep)
+            assert_int_equal(kept, 100); /* an hour: everything stays */
+        else
+            assert_true(kept <= 12); /* 1 ns: only the newest segment */
+        ipcx_queue_close(q);
+        rm_tmp(dir);
+    }
+}
+
 /* ------------------------------------------------------------ the kill loop */
 
 static pid_t spawn_prod(const char *dir, const char *count)
@@ -477,6 +506,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_positions_survive),
         cmocka_unit_test(test_fsync_policies_and_retention),
+        cmocka_unit_test(test_retain_time),
         cmocka_unit_test(test_kill_loop),
         cmocka_unit_test(test_truncated_segment),
         cmocka_unit_test(test_corrupt_record_header),
