@@ -1,0 +1,618 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The queue's hot paths: claiming room and committing (producers), reading
+ * and releasing (consumers), and waiting.
+ *
+ * Design note.
+ *  - Producers claim room in the newest segment by advancing its `claim`
+ *    word (end offset and record count, packed): a plain store for the one
+ *    producer of a single-producer queue, a CAS for several.  A claim that
+ *    does not fit closes the segment (sets the closed bit; the end offset
+ *    is then final) and links the next one under the chain lock.  The record
+ *    header's `commit` tag is written last, with release (seq_cst when a
+ *    consumer may sleep), after len, seq and the payload: a consumer that
+ *    loads the tag and finds it complete sees the whole record.  A producer
+ *    killed before the tag leaves a claim that is never delivered; the next
+ *    producer to attach while no other lives turns it into a skip record.
+ *  - Consumers read records in order at their position.  Loads of the tag,
+ *    of `claim` and of `next` are seq_cst (a plain load on x86, LDAR on
+ *    arm64): they pair with the producers' release stores, and seq_cst also
+ *    closes the sleep/wake race with data_waiters (below).  Everything read
+ *    from a segment is read once and checked: a length that runs past the
+ *    claimed end, a tag of the wrong segment, a sequence that goes back, a
+ *    claim end behind a committed record: -EPROTO, and the handle stays
+ *    broken.
+ *  - Broadcast consumers own their position (slot.pos), stored with release
+ *    when they release a message; reclaim loads it with acquire.  Queue
+ *    delivery shares one position (ctl.group) advanced by CAS; a consumer
+ *    first stores the position it is about to claim in its slot's `hold`
+ *    so reclaim keeps the segment while the message is peeked.
+ *  - Sleeping: a consumer that found nothing after a bounded spin reads
+ *    data_word, increments data_waiters (seq_cst), re-checks, then
+ *    FUTEX_WAITs on data_word.  A producer whose queue has blocking
+ *    consumers stores the tag seq_cst and then loads data_waiters (seq_cst):
+ *    one of the two sees the other.  Waits are sliced at 50 ms as a safety
+ *    net for the moment a consumer switches to blocking mode.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "queue/queue.h"
+
+#define SPIN_LIMIT 4000
+#define SLICE_NS   50000000
+
+/* ------------------------------------------------------------ waiting */
+
+static ipcx__deadline slice(ipcx__deadline d, int64_t ns)
+{
+    int64_t now = ipcx__now_ns();
+    if (ipcx__deadline_is_forever(d) || d.abs_ns > now + ns)
+        d.abs_ns = now + ns;
+    return d;
+}
+
+/* One step of waiting for data.  Returns 0 to re-check, -EAGAIN (do not
+ * wait) or -ETIMEDOUT.  *reg tracks whether we are counted as a waiter. */
+static int wait_data(ipcx_queue *q, ipcx__deadline d, int *reg, uint32_t *word)
+{
+    struct ipcx__qctl *c = q->ctl;
+    if (ipcx__deadline_is_nowait(d))
+        return -EAGAIN;
+    if (q->spins < SPIN_LIMIT || q->wait == IPCX_QUEUE_WAIT_SPIN) {
+        q->spins++;
+        ipcx__cpu_relax();
+        if ((q->spins & 255) == 0 && ipcx__deadline_expired(d))
+            return -ETIMEDOUT;
+        return 0;
+    }
+    if (!*reg) {
+        *word = load_seq_cst(&c->data_word);
+        /* seq_cst: pairs with the producer's load_seq_cst of data_waiters
+         * after its seq_cst tag store (commit_tag); the caller re-checks. */
+        fetch_add_seq_cst(&c->data_waiters, 1);
+        *reg = 1;
+        return 0;
+    }
+    int rc = ipcx__futex_wait(&c->data_word, *word, slice(d, SLICE_NS));
+    fetch_sub_seq_cst(&c->data_waiters, 1);
+    *reg = 0;
+    if (rc == -ETIMEDOUT && !ipcx__deadline_expired(d))
+        rc = 0;
+    return rc == 0 ? 0 : -ETIMEDOUT;
+}
+
+static void wait_done(ipcx_queue *q, int *reg)
+{
+    if (*reg)
+        fetch_sub_seq_cst(&q->ctl->data_waiters, 1);
+    *reg = 0;
+    q->spins = 0;
+}
+
+static void wake_data(ipcx_queue *q)
+{
+    struct ipcx__qctl *c = q->ctl;
+    /* seq_cst: pairs with fetch_add_seq_cst of data_waiters in wait_data. */
+    if (load_seq_cst(&c->data_waiters) != 0) {
+        fetch_add_seq_cst(&c->data_word, 1);
+        ipcx__futex_wake(&c->data_word, INT32_MAX);
+    }
+}
+
+static int wait_space(ipcx_queue *q, ipcx__deadline d)
+{
+    struct ipcx__qctl *c = q->ctl;
+    if (ipcx__deadline_expired(d))
+        return -ETIMEDOUT;
+    uint32_t w = load_seq_cst(&c->space_word);
+    /* seq_cst: pairs with queue_chain.c:ipcx__qwake_space. */
+    fetch_add_seq_cst(&c->space_waiters, 1);
+    ipcx__futex_wait(&c->space_word, w, slice(d, 10000000));
+    fetch_sub_seq_cst(&c->space_waiters, 1);
+    return 0;
+}
+
+/* ------------------------------------------------------------ producer */
+
+/* Close the segment (idempotent).  Release: the final end offset and every
+ * earlier claim; pairs with the consumers' load of claim in read_at. */
+static void seg_close(ipcx_queue *q, struct ipcx__qseg *h, uint64_t c)
+{
+    if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER)) {
+        store_release(&h->claim, c | IPCX__QCLOSED);
+        return;
+    }
+    while (!(c & IPCX__QCLOSED) && !cas_acq_rel(&h->claim, &c, c | IPCX__QCLOSED))
+        ;
+}
+
+/* Move the producer to the next segment, linking one if needed. */
+static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
+{
+    struct ipcx__qseg *h = (struct ipcx__qseg *)q->pseg->base;
+    for (;;) {
+        int rc = ipcx__qlock(q);
+        if (rc != 0)
+            return rc;
+        if (h->closed_ns == 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            h->closed_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        }
+        rc = ipcx__qchain_link(q, q->pseg, rec);
+        ipcx__qunlock(q);
+        if (rc == 0)
+            break;
+        if (rc != -ENOSPC)
+            return rc;
+        fetch_add_relaxed(&q->ctl->limit_hits, 1);
+        if (q->on_limit != IPCX_QUEUE_LIMIT_WAIT || ipcx__deadline_is_nowait(d))
+            return -ENOSPC;
+        if (wait_space(q, d) != 0)
+            return -ETIMEDOUT;
+    }
+    /* The segment we leave is complete: sync it whole (SEGMENT), or the
+     * part an INTERVAL sync would otherwise never reach again. */
+    if (q->durable &&
+        (q->fsync == IPCX_QUEUE_FSYNC_SEGMENT || q->fsync == IPCX_QUEUE_FSYNC_INTERVAL))
+        ipcx__qstore_sync(q->pseg->base, 0, q->pseg->size);
+    uint64_t next = load_acquire(&h->next); /* pairs with ipcx__qchain_link */
+    struct ipcx__qmap *m = NULL;
+    int rc = next == 0 || next > UINT32_MAX ? -EPROTO
+                                            : ipcx__qstore_seg_map(q, (uint32_t)(next - 1), &m);
+    if (rc == 0)
+        rc = ipcx__qseg_check(m, q->pseg_id + 1);
+    if (rc != 0)
+        return rc;
+    /* seq_cst: announces the segment we move into to reclaim (min_pos_all)
+     * before we use it; the one we leave stays protected until then. */
+    store_seq_cst(&q->slots[q->pslot].pos, ipcx__qpos(q->pseg_id + 1, 0));
+    q->pseg = m;
+    q->pseg_id++;
+    return 0;
+}
+
+#define CLAIM_BAD (UINT64_MAX - 1)
+
+/* Try to claim @rec bytes in the current segment.  Returns the claim word
+ * before ours, UINT64_MAX when the segment is (now) closed, or CLAIM_BAD
+ * when the claim word is corrupt. */
+static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, uint64_t rec)
+{
+    uint64_t add = rec + (UINT64_C(1) << 32);
+    struct ipcx__qslot *s = &q->slots[q->pslot];
+    /* Relaxed: we only need the latest value to compute ours; a single
+     * producer is the only writer, several serialise through the CAS. */
+    uint64_t c = load_relaxed(&h->claim);
+    for (;;) {
+        if (c & IPCX__QCLOSED)
+            return UINT64_MAX;
+        uint64_t off = ipcx__qclaim_off(c);
+        if ((off & 7) != 0 || off < IPCX__QSEG_HDR)
+            return CLAIM_BAD; /* not a claim this code wrote */
+        if (off + rec > size) {
+            seg_close(q, h, c);
+            return UINT64_MAX;
+        }
+        if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER)) {
+            /* Relaxed: the claim is published by the record's tag store. */
+            store_relaxed(&h->claim, c + add);
+            return c;
+        }
+        /* Relaxed: published by the CAS's release; read by repairers in
+         * queue_chain.c:dead_claim after they acquire the claim word. */
+        store_relaxed(&s->intent_len, (uint32_t)rec);
+        store_relaxed(&s->intent, ipcx__qpos(q->pseg_id, off));
+        /* acq_rel: orders our claim among the other producers' and
+         * publishes the intent above. */
+        if (cas_acq_rel(&h->claim, &c, c + add))
+            return c;
+    }
+}
+
+void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off)
+{
+    /* Relaxed: published by the release store of the record's tag (or the
+     * skip's), which consumers acquire before they read this word.  Only
+     * stored when not already 0 (fresh segments): no needless ownership
+     * request for the line a caught-up consumer polls. */
+    if (off + IPCX__QREC_HDR > m->size)
+        return;
+    ipcx_atomic_u32 *w = &((struct ipcx__qrec *)(m->base + off))->commit;
+    if (load_relaxed(w) != 0)
+        store_relaxed(w, 0);
+}
+
+static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__deadline d)
+{
+    if (q->pslot < 0)
+        return -EPERM;
+    if (q->broken)
+        return -EPROTO;
+    if (q->res_hdr != NULL)
+        return -EINVAL;
+    if (len > q->max_message)
+        return -EMSGSIZE;
+    uint64_t rec = ipcx__qrec_size(len);
+    for (;;) {
+        struct ipcx__qseg *h = (struct ipcx__qseg *)q->pseg->base;
+        uint64_t c = try_claim(q, h, q->pseg->size, rec);
+        if (c == CLAIM_BAD) {
+            q->broken = 1;
+            return -EPROTO;
+        }
+        if (c == UINT64_MAX) {
+            int rc = next_segment(q, rec, d);
+            if (rc == -EPROTO)
+                q->broken = 1;
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        struct ipcx__qrec *r = (struct ipcx__qrec *)(q->pseg->base + ipcx__qclaim_off(c));
+        if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER))
+            ipcx__qclear_next(q->pseg, ipcx__qclaim_off(c) + rec);
+        r->len = (uint32_t)len;
+        r->seq = q->res_seq = h->base_seq + ipcx__qclaim_count(c);
+        q->res_hdr = (uint8_t *)r;
+        q->res_len = (uint32_t)len;
+        *data = r + 1;
+        return 0;
+    }
+}
+
+static void durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
+{
+    uint64_t off = (uint64_t)((uint8_t *)r - q->pseg->base);
+    if (q->fsync == IPCX_QUEUE_FSYNC_COMMIT) {
+        /* Payload first, then the tag: a machine crash never keeps a tag
+         * whose payload was lost. */
+        ipcx__qstore_sync(q->pseg->base, off, ipcx__qrec_size(q->res_len));
+        store_release(&r->commit, tag); /* pairs with read_at's tag load */
+        ipcx__qstore_sync(q->pseg->base, off, IPCX__QREC_HDR);
+        return;
+    }
+    store_release(&r->commit, tag); /* pairs with read_at's tag load */
+    if (q->fsync == IPCX_QUEUE_FSYNC_INTERVAL) {
+        int64_t now = ipcx__now_ns();
+        if (now - q->last_sync_ns >= (int64_t)q->fsync_ms * 1000000) {
+            ipcx__qstore_sync(q->pseg->base, 0, off + ipcx__qrec_size(q->res_len));
+            ipcx__qstore_sync(q->ctl, 0, q->ctl_len);
+            q->last_sync_ns = now;
+        }
+    }
+}
+
+static void commit_tag(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
+{
+    if (q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER) {
+        durable_commit(q, r, tag);
+    } else if (load_relaxed(&q->ctl->blockers) == 0) {
+        /* Release: len, seq and payload before the tag; pairs with the
+         * load of the tag in read_at. */
+        store_release(&r->commit, tag);
+        return;
+    } else {
+        /* seq_cst: as above, and ordered before our load of data_waiters
+         * (Dekker with wait_data). */
+        store_seq_cst(&r->commit, tag);
+    }
+    wake_data(q);
+}
+
+int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
+{
+    if (q == NULL || data == NULL)
+        return -EINVAL;
+    return reserve(q, len, data, ipcx__deadline_make(timeout_ns));
+}
+
+int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq)
+{
+    if (q == NULL || q->res_hdr == NULL)
+        return -EINVAL;
+    struct ipcx__qslot *s = &q->slots[q->pslot];
+    commit_tag(q, (struct ipcx__qrec *)q->res_hdr, ipcx__qtag(q->pseg_id, IPCX__QT_MSG));
+    q->res_hdr = NULL;
+    /* Relaxed: statistics; this handle is the slot's only writer. */
+    store_relaxed(&s->msgs, load_relaxed(&s->msgs) + 1);
+    store_relaxed(&s->bytes, load_relaxed(&s->bytes) + q->res_len);
+    if (seq != NULL)
+        *seq = q->res_seq;
+    return 0;
+}
+
+int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, int64_t timeout_ns)
+{
+    if (q == NULL || (buf == NULL && len != 0))
+        return -EINVAL;
+    void *d = NULL;
+    int rc = reserve(q, len, &d, ipcx__deadline_make(timeout_ns));
+    if (rc != 0)
+        return rc;
+    if (len != 0)
+        memcpy(d, buf, len);
+    return ipcx_queue_commit(q, seq);
+}
+
+/* ------------------------------------------------------------ consumer */
+
+enum { R_NOTHING = 0, R_MSG, R_SKIP, R_END };
+
+struct rec_view {
+    uint32_t len;
+    uint64_t seq;
+    const uint8_t *data;
+};
+
+/* What is at offset @off of segment @m (chain id @id).  Every field is read
+ * once and checked.  Returns R_* or -EPROTO. */
+static int read_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t off,
+                   struct rec_view *v)
+{
+    struct ipcx__qseg *h = (struct ipcx__qseg *)m->base;
+    if ((off & 7) != 0 || off < IPCX__QSEG_HDR)
+        return -EPROTO; /* a position from shared memory (group, saved pos) */
+    if (off + IPCX__QREC_HDR <= m->size) {
+        struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + off);
+        /* seq_cst (acquire at least): pairs with commit_tag's store. */
+        uint32_t tag = load_seq_cst(&r->commit);
+        int kind = tag == ipcx__qtag(id, IPCX__QT_MSG)    ? R_MSG
+                   : tag == ipcx__qtag(id, IPCX__QT_SKIP) ? R_SKIP
+                                                          : R_NOTHING;
+        if (kind != R_NOTHING) {
+            v->len = r->len;
+            v->seq = r->seq;
+            v->data = m->base + off + IPCX__QREC_HDR;
+            /* a skip's seq is a hint (a repairer may not know the real one) */
+            if (ipcx__qrec_size(v->len) > m->size - off ||
+                (kind == R_MSG && (v->len > q->max_message || v->seq < q->cseq)))
+                return -EPROTO;
+            return kind;
+        }
+    }
+    /* The claim word is the producers' hottest line: a consumer that has
+     * caught up looks at it only every 16th poll while it spins (an end of
+     * segment is noticed a few polls later), and always before it sleeps
+     * or when no header fits at its offset. */
+    if (off + IPCX__QREC_HDR <= m->size && (q->spins & 15) != 0 &&
+        !(q->wait == IPCX_QUEUE_WAIT_BLOCK && q->spins >= SPIN_LIMIT))
+        return R_NOTHING;
+    /* seq_cst (acquire at least): pairs with seg_close's release. */
+    uint64_t c = load_seq_cst(&h->claim);
+    if (ipcx__qclaim_off(c) < off || ipcx__qclaim_off(c) > m->size)
+        return -EPROTO;
+    return (c & IPCX__QCLOSED) && ipcx__qclaim_off(c) == off ? R_END : R_NOTHING;
+}
+
+/* The next segment after @m, or NULL (not linked yet) with *err set on
+ * corruption. */
+static struct ipcx__qmap *follow(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, int *err)
+{
+    /* seq_cst (acquire at least): pairs with ipcx__qchain_link's release. */
+    uint64_t next = load_seq_cst(&((struct ipcx__qseg *)m->base)->next);
+    struct ipcx__qmap *n = NULL;
+    *err = 0;
+    if (next == 0)
+        return NULL;
+    if (next > UINT32_MAX)
+        *err = -EPROTO;
+    else
+        *err = ipcx__qstore_seg_map(q, (uint32_t)(next - 1), &n);
+    if (*err == 0)
+        *err = ipcx__qseg_check(n, id + 1);
+    return *err == 0 ? n : NULL;
+}
+
+static void release_pos(ipcx_queue *q, uint64_t pos)
+{
+    q->cpos = pos;
+    /* Release: our reads of the segment happen before reclaim (which loads
+     * pos with acquire in ipcx__qchain_min_pos) can recycle it. */
+    store_release(&q->slots[q->cslot].pos, pos);
+}
+
+static void reclaim_now(ipcx_queue *q)
+{
+    if (ipcx__qlock(q) == 0) {
+        ipcx__qchain_reclaim(q);
+        ipcx__qunlock(q);
+    }
+}
+
+/* Broadcast: the next message at our own position.  Returns R_MSG,
+ * R_NOTHING or -errno. */
+static int step_own(ipcx_queue *q, struct rec_view *v)
+{
+    for (int guard = 0; guard < 1 << 20; guard++) {
+        uint64_t id = ipcx__qpos_id(q->cpos), off = ipcx__qpos_off(q->cpos);
+        int rc = q->cseg ? ipcx__qseg_check(q->cseg, id) : -ENOENT;
+        if (rc != 0)
+            rc = ipcx__qchain_find(q, id, &q->cseg);
+        if (rc != 0)
+            return rc == -ENOENT ? -EPROTO : rc;
+        rc = read_at(q, q->cseg, id, off, v);
+        if (rc == R_MSG && v->seq < q->skip_below)
+            rc = R_SKIP; /* before the requested start: released unseen */
+        if (rc == R_SKIP) {
+            if (v->seq >= q->cseq)
+                q->cseq = v->seq + 1;
+            release_pos(q, q->cpos + ipcx__qrec_size(v->len));
+            continue;
+        }
+        if (rc != R_END)
+            return rc;
+        struct ipcx__qmap *n = follow(q, q->cseg, id, &rc);
+        if (n == NULL)
+            return rc != 0 ? rc : R_NOTHING;
+        q->cseg = n;
+        release_pos(q, ipcx__qpos(id + 1, IPCX__QSEG_HDR));
+        reclaim_now(q);
+    }
+    return -EPROTO;
+}
+
+/* Queue delivery: claim the next message of the group.  Returns R_MSG
+ * (claimed: q->peek_pos set), R_NOTHING or -errno. */
+static int step_group(ipcx_queue *q, struct rec_view *v)
+{
+    struct ipcx__qctl *c = q->ctl;
+    struct ipcx__qslot *s = &q->slots[q->cslot];
+    for (int guard = 0; guard < 1 << 20; guard++) {
+        uint64_t pos = load_seq_cst(&c->group); /* pairs with the CAS below */
+        uint64_t id = ipcx__qpos_id(pos), off = ipcx__qpos_off(pos), to = 0;
+        int rc = q->cseg ? ipcx__qseg_check(q->cseg, id) : -ENOENT;
+        if (rc != 0)
+            rc = ipcx__qchain_find(q, id, &q->cseg);
+        if (rc == -ENOENT && load_seq_cst(&c->group) != pos)
+            continue; /* the group moved on and the segment went back */
+        if (rc == -ENOENT)
+            rc = -EPROTO; /* a position outside the chain */
+        if (rc != 0)
+            return rc;
+        rc = read_at(q, q->cseg, id, off, v);
+        q->cpos = pos; /* where we wait, for check_stuck */
+        if (rc < 0 || rc == R_NOTHING) {
+            if (rc < 0 && load_seq_cst(&c->group) != pos)
+                continue; /* read a segment being recycled under us */
+            return rc;
+        }
+        if (rc == R_END) {
+            int err = 0;
+            if (follow(q, q->cseg, id, &err) == NULL)
+                return err != 0 ? err : R_NOTHING;
+            to = ipcx__qpos(id + 1, IPCX__QSEG_HDR);
+        } else {
+            to = pos + ipcx__qrec_size(v->len);
+        }
+        /* seq_cst: hold is visible to reclaim before our claim is. */
+        if (rc == R_MSG)
+            store_seq_cst(&s->hold, pos);
+        if (cas_seq_cst(&c->group, &pos, to)) {
+            if (rc == R_MSG) {
+                q->peek_pos = pos;
+                q->peek_next = to;
+                return R_MSG;
+            }
+            if (rc == R_END)
+                reclaim_now(q);
+        } else if (rc == R_MSG) {
+            store_seq_cst(&s->hold, IPCX__QNOHOLD);
+        }
+    }
+    return -EPROTO;
+}
+
+/* Multi-producer: a record claimed but not committed for 10 ms may belong
+ * to a dead producer; look (ipcx__qrepair_at) every 10 ms while stuck. */
+static void check_stuck(ipcx_queue *q)
+{
+    int64_t now = ipcx__now_ns();
+    if (q->stuck_pos != q->cpos || q->stuck_seg != q->cseg) {
+        q->stuck_pos = q->cpos;
+        q->stuck_seg = q->cseg;
+        q->stuck_ns = now;
+        return;
+    }
+    if (now - q->stuck_ns < 10000000 || q->cseg == NULL)
+        return;
+    q->stuck_ns = now;
+    ipcx__qrepair_at(q, q->cseg, ipcx__qpos_id(q->cpos), ipcx__qpos_off(q->cpos), q->cseq);
+}
+
+static int peek(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
+{
+    if (q->cslot < 0)
+        return -EPERM;
+    if (q->broken)
+        return -EPROTO;
+    int reg = 0, rc;
+    uint32_t word = 0;
+    for (;;) {
+        rc = q->delivery == IPCX_QUEUE_DELIVER_QUEUE ? step_group(q, v) : step_own(q, v);
+        if (rc != R_NOTHING)
+            break;
+        if ((q->flags & IPCX_QUEUE_MULTI_PRODUCER) && q->spins >= SPIN_LIMIT)
+            check_stuck(q);
+        rc = wait_data(q, d, &reg, &word);
+        if (rc != 0)
+            break;
+    }
+    wait_done(q, &reg);
+    if (rc == -EPROTO)
+        q->broken = 1;
+    if (rc != R_MSG)
+        return rc;
+    if (q->delivery != IPCX_QUEUE_DELIVER_QUEUE) {
+        q->peek_pos = q->cpos;
+        q->peek_next = q->cpos + ipcx__qrec_size(v->len);
+    }
+    q->peeked = 1;
+    q->peek_seq = v->seq;
+    q->peek_len = v->len;
+    q->cseq = v->seq + 1;
+    return 0;
+}
+
+/* Where the peeked message is (it cannot have moved: we hold it). */
+static const uint8_t *peeked_data(ipcx_queue *q)
+{
+    return q->cseg->base + ipcx__qpos_off(q->peek_pos) + IPCX__QREC_HDR;
+}
+
+int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
+                    int64_t timeout_ns)
+{
+    if (q == NULL || data == NULL)
+        return -EINVAL;
+    if (!q->peeked) {
+        struct rec_view v;
+        int rc = peek(q, ipcx__deadline_make(timeout_ns), &v);
+        if (rc != 0)
+            return rc;
+    }
+    *data = peeked_data(q);
+    if (len != NULL)
+        *len = q->peek_len;
+    if (seq != NULL)
+        *seq = q->peek_seq;
+    return (int)q->peek_len;
+}
+
+int ipcx_queue_release(ipcx_queue *q)
+{
+    if (q == NULL || !q->peeked)
+        return -EINVAL;
+    struct ipcx__qslot *s = &q->slots[q->cslot];
+    q->peeked = 0;
+    /* Relaxed: statistics and the resume hint; this handle is the slot's
+     * only writer, and pos (below) publishes them for a successor. */
+    store_relaxed(&s->next_seq, q->peek_seq + 1);
+    store_relaxed(&s->msgs, load_relaxed(&s->msgs) + 1);
+    store_relaxed(&s->bytes, load_relaxed(&s->bytes) + q->peek_len);
+    if (q->delivery == IPCX_QUEUE_DELIVER_QUEUE)
+        store_seq_cst(&s->hold, IPCX__QNOHOLD); /* pairs with min_pos */
+    else
+        release_pos(q, q->peek_next);
+    if (q->durable && q->fsync == IPCX_QUEUE_FSYNC_COMMIT)
+        ipcx__qstore_sync(q->ctl, (uint64_t)((uint8_t *)s - (uint8_t *)q->ctl), sizeof *s);
+    return 0;
+}
+
+int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t timeout_ns)
+{
+    const void *d = NULL;
+    size_t len = 0;
+    if (q == NULL || (buf == NULL && cap != 0))
+        return -EINVAL;
+    int rc = ipcx_queue_peek(q, &d, &len, seq, timeout_ns);
+    if (rc < 0)
+        return rc;
+    if (len > cap)
+        return -EMSGSIZE;
+    if (len != 0)
+        memcpy(buf, d, len);
+    ipcx_queue_release(q);
+    return (int)len;
+}
