@@ -241,7 +241,7 @@ static int setup(int fd, const struct ipcx__region_spec *spec, size_t total, ipc
     ipcx_region *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return -ENOMEM;
-    int rc;
+    int rc = -EIO; /* set by ipcx__region_map on failure */
     r->base = ipcx__region_map(fd, total, &rc);
     if (r->base == NULL) {
         free(r);
