@@ -37,51 +37,65 @@ int ipcx__sys_cpu_count(void)
     return n > 0 ? n : 1;
 }
 
-uint64_t ipcx__proc_start_time(int pid)
+/* Reads /proc/<pid>/stat and returns its state letter (field 3) and start
+ * time (field 22).  Returns 0, -ENOENT when there is no such process, or
+ * another -errno when /proc cannot tell. */
+static int proc_stat(int pid, char *state, uint64_t *start)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    int err = n < 0 ? errno : 0;
     close(fd);
     if (n <= 0)
-        return 0;
+        return err == ESRCH || n == 0 ? -ENOENT : -err;
     buf[n] = '\0';
     /* The command name (field 2) may contain spaces and parentheses: skip to
      * the last ')' and count fields from there.  Field 3 follows it. */
     char *p = strrchr(buf, ')');
-    if (p == NULL)
-        return 0;
+    if (p == NULL || p[1] != ' ' || p[2] == '\0')
+        return -EPROTO;
+    *state = p[2];
     int field = 2;
     for (p++; *p != '\0'; p++) {
         if (*p == ' ' && ++field == 22)
             break;
     }
-    if (field != 22)
-        return 0;
     unsigned long long v = 0;
-    if (sscanf(p + 1, "%llu", &v) != 1)
-        return 0;
-    return (uint64_t)v;
+    if (field != 22 || sscanf(p + 1, "%llu", &v) != 1)
+        return -EPROTO;
+    *start = (uint64_t)v;
+    return 0;
+}
+
+uint64_t ipcx__proc_start_time(int pid)
+{
+    char state;
+    uint64_t start;
+    return proc_stat(pid, &state, &start) == 0 ? start : 0;
 }
 
 int ipcx__proc_alive(int pid, uint64_t start_time)
 {
     if (pid <= 0)
         return 0;
-    if (kill(pid, 0) != 0) {
-        if (errno == ESRCH)
+    char state;
+    uint64_t start;
+    int rc = proc_stat(pid, &state, &start);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc == 0) {
+        /* A zombie (killed, not yet reaped) or dead task holds no locks and
+         * will never make progress: it counts as gone. */
+        if (state == 'Z' || state == 'X' || state == 'x')
             return 0;
-        if (errno != EPERM)
-            return -errno;
-        /* EPERM: it exists but belongs to someone else; fall through. */
+        return start_time == 0 || start == start_time ? 1 : 0;
     }
-    if (start_time == 0)
-        return 1;
-    uint64_t now = ipcx__proc_start_time(pid);
-    if (now == 0)
-        return 0; /* exited between the two checks */
-    return now == start_time ? 1 : 0;
+    /* /proc cannot tell (not mounted, say): fall back to a signal probe. */
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    return start_time == 0 ? 1 : rc;
 }

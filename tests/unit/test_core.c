@@ -15,6 +15,7 @@
 #include <ipcx/ipcx.h>
 
 #include "core/core.h"
+#include "platform/platform.h"
 
 static void test_strerror(void **state)
 {
@@ -104,6 +105,32 @@ static void test_futex_cross_process_wake(void **state)
     fail_msg("child never woke");
 }
 
+static void test_proc_alive(void **state)
+{
+    (void)state;
+    int self = (int)getpid();
+    uint64_t start = ipcx__proc_start_time(self);
+    assert_true(start != 0);
+    assert_int_equal(ipcx__proc_alive(self, 0), 1);
+    assert_int_equal(ipcx__proc_alive(self, start), 1);
+    assert_int_equal(ipcx__proc_alive(self, start + 1), 0); /* pid reused */
+    assert_int_equal(ipcx__proc_alive(0, 0), 0);
+    assert_int_equal(ipcx__proc_alive(-5, 0), 0);
+
+    /* A child that exited but is not reaped yet (a zombie) is gone. */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    /* WNOWAIT: wait until it has exited, but leave it a zombie. */
+    assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+    assert_int_equal(ipcx__proc_alive((int)pid, 0), 0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    assert_int_equal(ipcx__proc_alive((int)pid, 0), 0);
+}
+
 static int log_calls;
 static char log_last[256];
 static void hook(void *ctx, int level, const char *msg)
@@ -135,7 +162,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror),      cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_futex_timeout), cmocka_unit_test(test_futex_cross_process_wake),
-        cmocka_unit_test(test_log_hook),
+        cmocka_unit_test(test_log_hook),      cmocka_unit_test(test_proc_alive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
