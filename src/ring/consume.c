@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The consumer side of a ring: find the next record, hand it out, release
+ * its space; and the recovery of records left behind by dead peers.
+ *
+ * Design note.  A consumer polls the tag of the record at its position
+ * (load_acquire; pairs with the producer's store of the COMMIT tag, so the
+ * payload is visible once the tag is).  A tag is only valid at the one
+ * position it was written for, so stale bytes never pass for a record.
+ *
+ *  - Single-consumer queue: the consumer alone owns `head`; it publishes
+ *    head (store_seq_cst) after it has read the records below it - in
+ *    batches of capacity/8, or at once when a producer waits or before it
+ *    waits itself.  Producers load head with acquire before reusing space.
+ *  - Broadcast: the same with a private cursor in the consumer's slot.
+ *  - Multi-consumer queue: a consumer takes the record at head by CAS of
+ *    its tag COMMIT -> TAKEN(owner), then CASes head forward (anyone who
+ *    sees a TAKEN record at head helps).  Release stores RELEASED (release)
+ *    and advances the frontier `free` over released records.
+ *  - Overwrite (broadcast, one producer): a seqlock on the floor: check the
+ *    floor before and (after an acquire fence) after reading a record.
+ *
+ * Recovery (only on the rate-limited liveness check, never on the fast
+ * path): a CLAIM whose owner is gone, or whose owner no longer covers it,
+ * becomes SKIPPED (CAS, so all sides agree) and is counted lost; a hole
+ * left by a producer that died between its tail CAS and its claim header is
+ * found through the dead producer's intent and filled with PAD / SKIPPED.
+ * A consumer killed with records peeked: single-consumer queue - head never
+ * moved past them, the next consumer gets them again (redelivered);
+ * multi-consumer - they stay TAKEN until a producer's check finds the owner
+ * gone, then they are RELEASED and counted lost.
+ */
+#include <string.h>
+
+#include "ring/ring_int.h"
+
+/* ------------------------------------------------------------ recovery */
+
+/* Is the claim at pos still owned by a live producer?  1 yes, 0 no, -1 bad owner. */
+static int claim_live(ipcx_ring *r, uint64_t pos, unsigned owner)
+{
+    if (owner == 0 || owner > r->nprod)
+        return -1;
+    struct ring_slot *s = &r->pslots[owner - 1];
+    /* Pairs with the store_release of pos in produce.c write_claim() and
+     * commit: a pos that does not cover us means the claim was committed
+     * (the caller re-reads the tag) or given up. */
+    uint64_t p1 = load_acquire(&s->pos);
+    if (p1 == 0 || p1 - 1 > pos)
+        return 0;
+    return ipcx__ring_slot_alive(s);
+}
+
+/* Write a SKIPPED record over [pos, pos + rs) whose header holds stale
+ * bytes `old`; every consumer computes the same values, the CAS picks one. */
+static void fill_skipped(ipcx_ring *r, uint64_t pos, uint64_t rs, uint64_t old)
+{
+    struct ring_rec *rec = ring_rec_at(r, pos);
+    store_relaxed(&rec->len, (uint32_t)(rs - RING_REC_HDR));
+    /* acq_rel: publishes len with the tag. */
+    cas_acq_rel(&rec->tag, &old, ring_tag(r, pos, REC_SKIPPED, 0));
+}
+
+/* The hole at pos (header never written, tail > pos) of a producer that
+ * died between its claim CAS and its claim header: fill it from that
+ * producer's intent.  Multi-producer only. */
+static void intent_fill(ipcx_ring *r, uint64_t pos, uint64_t tail, uint64_t old)
+{
+    for (uint32_t i = 0; i < r->nprod; i++) {
+        struct ring_slot *s = &r->pslots[i];
+        /* Pairs with the store_release of ipos in produce.c claim_mp(). */
+        uint64_t ip = load_acquire(&s->ipos);
+        uint64_t sz = load_relaxed(&s->isize);
+        if (ip == 0 || ip - 1 > pos || ip - 1 + sz <= pos)
+            continue;
+        if (ipcx__ring_slot_alive(s))
+            return; /* a live producer may own it: wait */
+        uint64_t st = ip - 1, end = st + sz;
+        /* Its CAS may have failed (someone else owns pos): accept the
+         * intent only if it is consistent with what follows. */
+        if (end != tail && ring_kind(r, end, load_acquire(&ring_rec_at(r, end)->tag)) == 0)
+            continue;
+        uint64_t off = st & r->mask;
+        if (off + sz > r->cap && st == pos) {
+            uint64_t pad = r->cap - off;
+            struct ring_rec *prec = ring_rec_at(r, pos);
+            store_relaxed(&prec->len, (uint32_t)pad);
+            cas_acq_rel(&prec->tag, &old, ring_tag(r, pos, REC_PAD, 0)); /* publishes len */
+            return;
+        }
+        if ((pos & r->mask) + (end - pos) > r->cap || end - pos < RING_REC_HDR)
+            continue;
+        fill_skipped(r, pos, end - pos, old);
+        return;
+    }
+}
+
+static int64_t span_of(ipcx_ring *r, uint64_t pos, unsigned k, struct ring_rec *rec)
+{
+    uint64_t off = pos & r->mask;
+    uint32_t len = load_relaxed(&rec->len);
+    if (k == REC_PAD) {
+        if (off == 0 || len != r->cap - off || len > r->cap / 2 + RING_REC_HDR)
+            return ipcx__ring_corrupt(r, "pad length");
+        return len;
+    }
+    uint64_t rs = ring_rec_size(r, len);
+    if ((len > r->max_msg && k != REC_SKIPPED) || off + rs > r->cap)
+        return ipcx__ring_corrupt(r, "record length");
+    return (int64_t)rs;
+}
+
+int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check,
+                            unsigned *kind)
+{
+    struct ring_rec *rec = ring_rec_at(r, pos);
+    /* Pairs with the producers' stores of the tag (release / seq_cst). */
+    uint64_t t = load_acquire(&rec->tag);
+    unsigned k = ring_kind(r, pos, t);
+    *kind = k;
+    if (k >= REC_COMMIT && k <= REC_SKIPPED)
+        return span_of(r, pos, k, rec);
+    if (k > REC_SKIPPED)
+        return ipcx__ring_corrupt(r, "record kind");
+    if (!check || tail <= pos)
+        return 0;
+    if (k == REC_CLAIM) {
+        int live = claim_live(r, pos, ring_owner(t));
+        if (live < 0)
+            return ipcx__ring_corrupt(r, "claim owner");
+        /* Re-read: pos may have moved because the claim was committed. */
+        if (live || load_acquire(&rec->tag) != t)
+            return 0;
+        int64_t rs = span_of(r, pos, REC_SKIPPED, rec);
+        if (rs > 0)
+            fill_skipped(r, pos, (uint64_t)rs, t);
+        return rs < 0 ? rs : 0;
+    }
+    if (!r->mp) {
+        /* One producer writes the claim header before tail: a hole below
+         * tail is corruption - unless we raced with that very store. */
+        if (load_acquire(&rec->tag) == t)
+            return ipcx__ring_corrupt(r, "hole below tail");
+        return 0;
+    }
+    intent_fill(r, pos, tail, t);
+    return 0;
+}
+
+int ipcx__ring_taken_dead(ipcx_ring *r, uint64_t pos, uint64_t t)
+{
+    unsigned o = ring_owner(t);
+    if (o == 0 || o > r->ncons)
+        return ipcx__ring_corrupt(r, "taken owner"), 0;
+    struct ring_slot *s = &r->cslots[o - 1];
+    /* Pairs with the store_release of the consumer's pos in mc_take(). */
+    uint64_t p1 = load_acquire(&s->pos);
+    if (p1 != 0 && p1 - 1 <= pos && ipcx__ring_slot_alive(s))
+        return 0;
+    struct ring_rec *rec = ring_rec_at(r, pos);
+    if (!cas_acq_rel(&rec->tag, &t, ring_tag(r, pos, REC_RELEASED, 0)))
+        return 0;
+    fetch_add_relaxed(&r->hdr->gone_lost, 1); /* statistics */
+    return 1;
+}
+
+/* ------------------------------------------------------------ publishing */
+
+static void publish(ipcx_ring *r)
+{
+    if (r->crel == r->cpub)
+        return;
+    r->cpub = r->crel;
+    RING_FAULT(RING_STEP_RELEASE);
+    /* seq_cst: releases the space (our reads of the records below happened
+     * before; pairs with the load_acquire in produce.c refresh_space() /
+     * min_cursor()) and is the store half of the space_waiters Dekker pair
+     * (wait.c). */
+    if (r->bcast)
+        store_seq_cst(&r->cslots[r->cidx].pos, r->crel + 1);
+    else
+        store_seq_cst(&r->hdr->head, r->crel);
+    ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters);
+}
+
+/* ------------------------------------------------------------ overwrite */
+
+/* Broadcast + overwrite: has the floor passed pos?  0 no, -EOVERFLOW after
+ * moving to the floor, -EPROTO. */
+static int overrun_check(ipcx_ring *r, uint64_t pos)
+{
+    struct ring_hdr *h = r->hdr;
+    for (int tries = 0; tries < 1000; tries++) {
+        /* Pairs with the floor CAS in produce.c bcast_space(). */
+        uint64_t f = load_acquire(&h->free);
+        if (pos >= f)
+            return 0;
+        struct ring_rec *rec = ring_rec_at(r, f);
+        uint64_t t = load_acquire(&rec->tag);
+        uint32_t seq = load_relaxed(&rec->seq);
+        if (ring_kind(r, f, t) == 0 || load_acquire(&h->free) != f)
+            continue; /* the floor moved again meanwhile */
+        uint64_t lost = r->cseq_valid ? (uint32_t)(seq - r->cseq) : 0;
+        r->overrun = lost;
+        r->c_overruns += lost;
+        r->cpos = r->crel = f;
+        r->npeek = 0;
+        r->cseq = seq;
+        r->cseq_valid = 1;
+        return -EOVERFLOW;
+    }
+    return 0;
+}
+
+/* After reading a record at pos: was it overwritten meanwhile? */
+static int overrun_after(ipcx_ring *r, uint64_t pos)
+{
+    /* Seqlock read side: our plain reads of the record above must complete
+     * before we load the floor again.  Pairs with the release fence in
+     * produce.c bcast_space(). */
+    atomic_thread_fence(memory_order_acquire);
+    if (load_relaxed(&r->hdr->free) <= pos)
+        return 0;
+    return overrun_check(r, pos);
+}
+
+/* ------------------------------------------------------------ finding */
+
+/* Single reader of a position (queue SC, broadcast).  1 found, 0 none. */
+static int sc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
+{
+    for (uint64_t steps = 0; steps <= r->cap / RING_REC_HDR; steps++) {
+        uint64_t p = r->cpos;
+        if (r->policy == IPCX_RING_OVERWRITE) {
+            int rc = overrun_check(r, p);
+            if (rc != 0)
+                return rc;
+        }
+        struct ring_rec *rec = ring_rec_at(r, p);
+        /* Pairs with the COMMIT store in produce.c commit_one(). */
+        uint64_t t = load_acquire(&rec->tag);
+        unsigned k = ring_kind(r, p, t);
+        if (IPCX_LIKELY(k == REC_COMMIT)) {
+            uint32_t l = load_relaxed(&rec->len);
+            if (l > r->max_msg || (p & r->mask) + ring_rec_size(r, l) > r->cap)
+                return ipcx__ring_corrupt(r, "record length");
+            *at = p;
+            *len = l;
+            return 1;
+        }
+        if (k != REC_PAD && !check)
+            return 0;
+        /* Pairs with the store_release of tail in produce.c. */
+        uint64_t tail = load_acquire(&r->hdr->tail);
+        int64_t span = ipcx__ring_rec_span(r, p, tail, check, &k);
+        if (span <= 0)
+            return (int)span;
+        if (k == REC_COMMIT)
+            continue;
+        if (k != REC_PAD && k != REC_SKIPPED)
+            return ipcx__ring_corrupt(r, "record kind for this mode");
+        if (k == REC_SKIPPED)
+            r->c_lost++;
+        r->cpos = p + (uint64_t)span;
+        if (r->npeek == 0)
+            r->crel = r->cpos;
+    }
+    return ipcx__ring_corrupt(r, "no record in a whole lap");
+}
+
+/* Multi-consumer queue: take the record at head.  1 found, 0 none. */
+static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
+{
+    struct ring_hdr *h = r->hdr;
+    struct ring_slot *s = &r->cslots[r->cidx];
+    for (uint64_t steps = 0; steps <= r->cap / RING_REC_HDR; steps++) {
+        uint64_t hd = load_acquire(&h->head); /* pairs with the head CAS below */
+        struct ring_rec *rec = ring_rec_at(r, hd);
+        uint64_t t = load_acquire(&rec->tag); /* pairs with commit_one() */
+        unsigned k = ring_kind(r, hd, t);
+        if (k == 0 || k == REC_CLAIM) {
+            if (!check)
+                return 0;
+            int64_t sp = ipcx__ring_rec_span(r, hd, load_acquire(&h->tail), 1, &k);
+            if (sp <= 0)
+                return (int)sp;
+            continue;
+        }
+        int64_t span = span_of(r, hd, k, rec);
+        if (span < 0)
+            return (int)span;
+        if (k == REC_COMMIT) {
+            if (r->npeek == 0)
+                store_release(&s->pos, hd + 1); /* pairs with taken_dead() */
+            /* acq_rel: acquire continues the producer's release sequence
+             * (the payload); release publishes our slot pos before TAKEN. */
+            if (!cas_acq_rel(&rec->tag, &t, ring_tag(r, hd, REC_TAKEN, (unsigned)r->cidx + 1)))
+                continue;
+            RING_FAULT(RING_STEP_TAKEN);
+            cas_acq_rel(&h->head, &hd, hd + (uint64_t)span); /* others may have helped */
+            *at = hd;
+            *len = load_relaxed(&rec->len);
+            return 1;
+        }
+        /* Help head past a taken / released / skipped record or a pad. */
+        if (cas_acq_rel(&h->head, &hd, hd + (uint64_t)span) && k == REC_SKIPPED)
+            r->c_lost++;
+    }
+    return ipcx__ring_corrupt(r, "no record in a whole lap");
+}
+
+static int data_ready(ipcx_ring *r, void *arg)
+{
+    (void)arg;
+    uint64_t p = r->mc ? load_acquire(&r->hdr->head) : r->cpos; /* pairs with head CAS */
+    /* seq_cst: the re-check after registering as a waiter (wait.c). */
+    uint64_t t = load_seq_cst(&ring_rec_at(r, p)->tag);
+    unsigned k = ring_kind(r, p, t);
+    return k != 0 && k != REC_CLAIM;
+}
+
+int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns)
+{
+    ring_waiter w = {0};
+    ipcx__deadline d = {0};
+    int check = 0;
+    uint64_t at;
+    uint32_t l;
+    if (r->held) {
+        /* recv() gave this one back for a larger buffer. */
+        r->held = 0;
+        struct ring_rec *rec = ring_rec_at(r, r->clast);
+        *data = rec + 1;
+        *len = load_relaxed(&rec->len);
+        if (*len > r->max_msg)
+            return ipcx__ring_corrupt(r, "held record changed");
+        return 0;
+    }
+    if (r->mc && r->npeek >= IPCX_ARRAY_LEN(r->taken))
+        return -ENOBUFS;
+    for (;;) {
+        int rc = r->mc ? mc_try(r, check, &at, &l) : sc_try(r, check, &at, &l);
+        if (IPCX_LIKELY(rc == 1))
+            break;
+        if (rc < 0)
+            return rc;
+        if (r->npeek == 0 && !r->mc) {
+            r->crel = r->cpos;
+            publish(r);
+        }
+        if (w.spins == 0) {
+            if (timeout_ns == 0)
+                return -EAGAIN;
+            d = ipcx__deadline_make(timeout_ns);
+        }
+        rc = ipcx__ring_wait_step(r, &w, d);
+        if (rc == -ETIMEDOUT)
+            return -ETIMEDOUT;
+        check = ipcx__ring_check_due(r, &w);
+        if (rc == 2) {
+            rc = ipcx__ring_sleep(r, &r->hdr->data_seq, &r->hdr->data_waiters, &w, d,
+                                  data_ready, NULL);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    r->clast = at;
+    if (r->mc) {
+        r->taken[r->npeek] = at;
+    } else {
+        if (r->npeek == 0)
+            r->cfirst = at;
+        r->cpos = at + ring_rec_size(r, l);
+    }
+    r->npeek++;
+    *data = ring_rec_at(r, at) + 1;
+    *len = l;
+    return 0;
+}
+
+/* ------------------------------------------------------------ release */
+
+static void count_out(ipcx_ring *r, struct ring_rec *rec)
+{
+    r->c_msgs++;
+    r->c_bytes += load_relaxed(&rec->len);
+    if (r->policy == IPCX_RING_OVERWRITE) {
+        r->cseq = load_relaxed(&rec->seq) + 1;
+        r->cseq_valid = 1;
+    }
+    if (++r->c_unflushed >= 32)
+        ipcx__ring_flush_stats(r);
+}
+
+static int mc_release(ipcx_ring *r, uint64_t off)
+{
+    unsigned i, n = 0;
+    for (i = 0; i < r->npeek; i++)
+        if ((r->taken[i] & r->mask) == off)
+            break;
+    if (i == r->npeek)
+        return -EINVAL;
+    for (unsigned j = 0; j <= i; j++) {
+        uint64_t p = r->taken[j];
+        struct ring_rec *rec = ring_rec_at(r, p);
+        count_out(r, rec);
+        /* Our reads of the payload are done: pairs with the load_acquire
+         * of the tag in produce.c ipcx__ring_mc_free(). */
+        store_release(&rec->tag, ring_tag(r, p, REC_RELEASED, 0));
+        n++;
+    }
+    memmove(r->taken, r->taken + i + 1, (r->npeek - i - 1) * sizeof(r->taken[0]));
+    r->npeek -= i + 1;
+    /* Pairs with taken_dead(): still covering our remaining records. */
+    store_release(&r->cslots[r->cidx].pos, r->npeek == 0 ? 0 : r->taken[0] + 1);
+    int rc = ipcx__ring_mc_free(r, 0);
+    return rc < 0 ? rc : (int)n;
+}
+
+int ipcx__ring_release(ipcx_ring *r, const void *data)
+{
+    if (r->npeek == 0 || data == NULL || (const uint8_t *)data < r->data + RING_REC_HDR)
+        return -EINVAL;
+    uint64_t off = (uint64_t)((const uint8_t *)data - r->data) - RING_REC_HDR;
+    if (off >= r->cap)
+        return -EINVAL;
+    if (r->mc)
+        return mc_release(r, off);
+    uint64_t target = r->cfirst + ((off - (r->cfirst & r->mask)) & r->mask);
+    if (target >= r->cpos)
+        return -EINVAL;
+    int n = 0;
+    uint64_t p = r->cfirst;
+    while (p <= target && n <= (int)r->npeek) {
+        struct ring_rec *rec = ring_rec_at(r, p);
+        unsigned k = ring_kind(r, p, load_acquire(&rec->tag)); /* as in sc_try() */
+        int64_t span = k != 0 ? span_of(r, p, k, rec) : -1;
+        if (span <= 0) {
+            if (r->policy == IPCX_RING_OVERWRITE)
+                break; /* overwritten: overrun_after() reports it */
+            return ipcx__ring_corrupt(r, "peeked record changed");
+        }
+        if (k == REC_COMMIT) {
+            count_out(r, rec);
+            n++;
+        }
+        p += (uint64_t)span;
+    }
+    if (r->policy == IPCX_RING_OVERWRITE) {
+        int rc = overrun_after(r, target);
+        if (rc != 0)
+            return rc;
+    }
+    r->npeek -= (unsigned)n;
+    r->cfirst = p;
+    r->crel = p;
+    if (r->crel - r->cpub >= r->cap / 8 || load_relaxed(&r->hdr->space_waiters) != 0)
+        publish(r); /* the relaxed load is a hint only; see sc publish rule */
+    return n;
+}
+
+void ipcx__ring_abandon_peeked(ipcx_ring *r)
+{
+    if (r->cidx < 0)
+        return;
+    if (r->mc) {
+        /* Give them back as lost (the producers' frontier passes them). */
+        for (unsigned i = 0; i < r->npeek; i++) {
+            uint64_t p = r->taken[i];
+            r->c_lost++;
+            store_release(&ring_rec_at(r, p)->tag, ring_tag(r, p, REC_RELEASED, 0));
+        }
+        r->npeek = 0;
+        ipcx__ring_mc_free(r, 0);
+        return;
+    }
+    /* Single consumer / broadcast: publish only what was released; a
+     * queue's unreleased records are redelivered to the next consumer. */
+    r->npeek = 0;
+    publish(r);
+}
+
+/* Copy-out receive: peek, copy, release (which does the overrun check). */
+int ipcx__ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
+{
+    const void *data;
+    size_t len;
+    int rc = ipcx__ring_peek(r, &data, &len, timeout_ns);
+    if (rc < 0)
+        return rc;
+    if (IPCX_UNLIKELY(len > cap)) {
+        r->held = 1; /* the next peek / recv returns it again */
+        return -EMSGSIZE;
+    }
+    memcpy(buf, data, len);
+    rc = ipcx__ring_release(r, data);
+    return rc < 0 ? rc : (int)len;
+}
