@@ -6,9 +6,10 @@
  * of the same user can open by name - or *anonymous* - a memfd that is shared
  * by passing its file descriptor over a Unix-domain socket
  * (ipcx_region_send() / ipcx_region_recv()).  Every region starts with a
- * versioned header (docs/region.md) that open checks; the caller's bytes
- * follow it at a page-aligned offset and are reached with
- * ipcx_region_data().
+ * versioned header (docs/region.md) that open checks.  The header occupies
+ * the first 4 KiB page of the object; the caller's bytes follow it at a
+ * 4 KiB-aligned offset and are reached with ipcx_region_data().  The object
+ * is the header page plus the requested size rounded up to 4 KiB.
  *
  * Names: 1 to 200 characters of [A-Za-z0-9._-], not starting with '.'.
  * The directory is /dev/shm unless the environment variable IPCX_SHM_DIR
@@ -63,16 +64,17 @@ typedef struct ipcx_region_opts {
     uint32_t reserved[5]; /**< must be zero */
 } ipcx_region_opts;
 
-/** What a region's header says; filled by ipcx_region_get_info(), ipcx_region_stat() and ipcx_region_list(). */
+/** What a region's header says; filled by ipcx_region_get_info(), ipcx_region_stat() and
+ * ipcx_region_list(). */
 typedef struct ipcx_region_info {
     char name[IPCX_REGION_NAME_MAX + 1]; /**< "" for anonymous regions */
     uint32_t kind;                       /**< IPCX_REGION_* */
     uint32_t flags;
     uint16_t version_major; /**< 0 while the creator has not finished */
     uint16_t version_minor;
-    uint32_t header_size;   /**< offset of the caller's data */
-    uint64_t total_size;    /**< header + data, bytes */
-    uint64_t data_size;     /**< bytes usable at ipcx_region_data() */
+    uint32_t header_size; /**< offset of the caller's data */
+    uint64_t total_size;  /**< header + data, bytes */
+    uint64_t data_size;   /**< bytes usable at ipcx_region_data() */
     int32_t creator_pid;
     uint32_t creator_uid;
     uint64_t creator_start; /**< creator's start time, clock ticks since boot */
@@ -168,7 +170,11 @@ IPCX_API size_t ipcx_region_size(const ipcx_region *r);
 /** ipcx_region_fd - the region's file descriptor, owned by the handle. */
 IPCX_API int ipcx_region_fd(const ipcx_region *r);
 
-/** ipcx_region_get_info - what the header of an open region says.  Returns 0. */
+/**
+ * ipcx_region_get_info - what the header of an open region says, as
+ * validated when the handle was made (later writes to the header by another
+ * process are not seen), with creator_alive looked up now.  Returns 0.
+ */
 IPCX_API int ipcx_region_get_info(const ipcx_region *r, ipcx_region_info *out);
 
 /**

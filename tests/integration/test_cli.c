@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The `ipcx ls` and `ipcx rm` commands, run as the real binary from the
+ * build tree against a private region directory: ls shows a region a test
+ * created and marks its creator dead once the creator process exited, shows
+ * a broken region with its status, --json prints one strict JSON object per
+ * line; rm removes, reports failures, honours --force; bad usage exits 2
+ * and --help exits 0.
+ */
+#include "testutil.h"
+#include "region_testutil.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ipcx/ipcx.h>
+
+#define WAITMS 20000
+
+static char out[65536];
+
+/* Run `ipcx ARGS` (stdout, and stderr when @merge) into out; exit status. */
+static int ipcx(const char *args, int merge)
+{
+    char tool[1024], cmd[4096];
+    tu_build_path("tools/ipcx/ipcx", tool, sizeof(tool));
+    snprintf(cmd, sizeof(cmd), "'%s' %s %s", tool, args, merge ? "2>&1" : "2>/dev/null");
+    return tu_run_capture(cmd, out, sizeof(out));
+}
+
+/* ------------------------------------------------------------ strict JSON */
+
+/* A small recursive-descent JSON checker (RFC 8259): returns the position
+ * after one value, or NULL if the text is not valid JSON. */
+static const char *json_value(const char *p, int depth);
+
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    return p;
+}
+
+static const char *json_string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    while (*p != '"') {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20)
+            return NULL; /* includes the end of the text */
+        if (c == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++) {
+                    if (!isxdigit((unsigned char)p[i]))
+                        return NULL;
+                }
+                p += 4;
+            } else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0') {
+                return NULL;
+            }
+        }
+        p++;
+    }
+    return p + 1;
+}
+
+static const char *json_digits(const char *p)
+{
+    if (!isdigit((unsigned char)*p))
+        return NULL;
+    while (isdigit((unsigned char)*p))
+        p++;
+    return p;
+}
+
+static const char *json_number(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if ((p = json_digits(p)) == NULL)
+        return NULL;
+    if (*p == '.' && (p = json_digits(p + 1)) == NULL)
+        return NULL;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        p = json_digits(p);
+    }
+    return p;
+}
+
+static const char *json_container(const char *p, int depth, char close, int keyed)
+{
+    p = json_ws(p + 1);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (keyed) {
+            p = json_string(json_ws(p));
+            if (p == NULL || *(p = json_ws(p)) != ':')
+                return NULL;
+            p++;
+        }
+        p = json_value(p, depth + 1);
+        if (p == NULL)
+            return NULL;
+        p = json_ws(p);
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+    }
+}
+
+static const char *json_value(const char *p, int depth)
+{
+    if (depth > 32)
+        return NULL;
+    p = json_ws(p);
+    if (*p == '{')
+        return json_container(p, depth, '}', 1);
+    if (*p == '[')
+        return json_container(p, depth, ']', 0);
+    if (*p == '"')
+        return json_string(p);
+    if (strncmp(p, "true", 4) == 0 || strncmp(p, "null", 4) == 0)
+        return p + 4;
+    if (strncmp(p, "false", 5) == 0)
+        return p + 5;
+    return json_number(p);
+}
+
+/* 1 if @line (without its newline) is exactly one JSON object. */
+static int json_object_line(const char *line)
+{
+    if (*json_ws(line) != '{')
+        return 0;
+    const char *end = json_value(line, 0);
+    return end != NULL && *json_ws(end) == '\0';
+}
+
+static void test_json_checker(void **state)
+{
+    (void)state;
+    assert_true(json_object_line("{}"));
+    assert_true(json_object_line("{\"a\":[1,-2.5e3,true,null,{\"b\":\"\\u00e9\\n\"}]}"));
+    assert_false(json_object_line("{\"a\":1,}"));
+    assert_false(json_object_line("{\"a\" 1}"));
+    assert_false(json_object_line("{\"a\":01}"));
+    assert_false(json_object_line("{\"a\":\"x}"));
+    assert_false(json_object_line("{\"a\":1} x"));
+    assert_false(json_object_line("[1]"));
+    assert_false(json_object_line("{\"a\":tru}"));
+    assert_false(json_object_line("{\"a\":\"\\q\"}"));
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static int run_helper(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[0], "creator") != 0)
+        return 99;
+    ipcx_region *r = NULL;
+    ipcx_region_opts o = {.kind = IPCX_REGION_RING};
+    if (ipcx_region_create(argv[1], 3 << 20, &o, &r) != 0)
+        return 1;
+    ipcx_region_close(r);
+    return 0;
+}
+
+/* The line of `out` that contains @needle, copied into @line. */
+static int find_line(const char *needle, char *line, size_t cap)
+{
+    for (const char *p = out; *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        if (len < cap) {
+            memcpy(line, p, len);
+            line[len] = '\0';
+            if (strstr(line, needle) != NULL)
+                return 1;
+        }
+        p += len + (nl != NULL);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_ls_shows_live_and_dead(void **state)
+{
+    (void)state;
+    char dead[128], live[128];
+    tu_unique(dead, sizeof(dead), "cli-dead");
+    tu_unique(live, sizeof(live), "cli-live");
+    pid_t pid = tu_spawn("--helper", "creator", dead, NULL);
+    assert_int_equal(tu_wait(pid, WAITMS), 0);
+    ipcx_region *r = NULL;
+    assert_int_equal(ipcx_region_create(live, 1000, NULL, &r), 0);
+
+    assert_int_equal(ipcx("ls", 0), 0);
+    char line[1024], pidtxt[32];
+    assert_true(find_line(dead, line, sizeof(line)));
+    char n[256], kind[16], size[16], p[16], alive[16], age[16], status[64];
+    assert_int_equal(
+        sscanf(line, "%255s %15s %15s %15s %15s %15s %63s", n, kind, size, p, alive, age, status),
+        7);
+    snprintf(pidtxt, sizeof(pidtxt), "%d", (int)pid);
+    assert_string_equal(n, dead);
+    assert_string_equal(kind, "ring");
+    assert_string_equal(size, "3.0M");
+    assert_string_equal(p, pidtxt);
+    assert_string_equal(alive, "no");
+    assert_string_equal(status, "ok");
+
+    assert_true(find_line(live, line, sizeof(line)));
+    assert_int_equal(sscanf(line, "%255s %15s %15s %15s %15s", n, kind, size, p, alive), 5);
+    assert_string_equal(kind, "raw");
+    assert_string_equal(alive, "yes");
+    ipcx_region_close(r);
+    ipcx_region_unlink(live);
+    ipcx_region_unlink(dead);
+}
+
+static void test_ls_json_parses(void **state)
+{
+    (void)state;
+    char dead[128], broken[128];
+    tu_unique(dead, sizeof(dead), "json-dead");
+    tu_unique(broken, sizeof(broken), "json-broken");
+    pid_t pid = tu_spawn("--helper", "creator", dead, NULL);
+    assert_int_equal(tu_wait(pid, WAITMS), 0);
+    ipcx_region *r = NULL;
+    assert_int_equal(ipcx_region_create(broken, 10, NULL, &r), 0);
+    ipcx_region_close(r);
+    char path[512];
+    int fd = open(rt_region_path(broken, path, sizeof(path)), O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "garbage!", 8, 0), 8); /* wrong magic */
+    close(fd);
+
+    assert_int_equal(ipcx("ls --json", 0), 0);
+    int lines = 0;
+    for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (!json_object_line(l))
+            fail_msg("not a JSON object: %s", l);
+        lines++;
+        char want[256];
+        snprintf(want, sizeof(want), "\"name\":\"%s\"", dead);
+        if (strstr(l, want) != NULL) {
+            assert_non_null(strstr(l, "\"alive\":false"));
+            assert_non_null(strstr(l, "\"kind\":\"ring\""));
+            assert_non_null(strstr(l, "\"status\":0"));
+            lines += 100;
+        }
+        snprintf(want, sizeof(want), "\"name\":\"%s\"", broken);
+        if (strstr(l, want) != NULL) {
+            assert_non_null(strstr(l, "\"status\":-71")); /* -EPROTO */
+            assert_non_null(strstr(l, "protocol error"));
+            lines += 1000;
+        }
+    }
+    assert_int_equal(lines, 1102); /* exactly the two regions, each seen once */
+
+    /* The table shows the broken one with its status text. */
+    assert_int_equal(ipcx("ls", 0), 0);
+    char line[1024];
+    assert_true(find_line(broken, line, sizeof(line)));
+    assert_non_null(strstr(line, "protocol error"));
+    ipcx_region_unlink(dead);
+    ipcx_region_unlink(broken);
+}
+
+static void test_rm(void **state)
+{
+    (void)state;
+    char a[128], b[128], args[512];
+    tu_unique(a, sizeof(a), "rm-a");
+    tu_unique(b, sizeof(b), "rm-b");
+    pid_t pid = tu_spawn("--helper", "creator", a, NULL);
+    assert_int_equal(tu_wait(pid, WAITMS), 0);
+    ipcx_region *r = NULL;
+    assert_int_equal(ipcx_region_create(b, 10, NULL, &r), 0);
+    ipcx_region_close(r);
+
+    snprintf(args, sizeof(args), "rm %s %s", a, b);
+    assert_int_equal(ipcx(args, 1), 0);
+    assert_false(rt_region_exists(a));
+    assert_false(rt_region_exists(b));
+    assert_int_equal(ipcx("ls", 0), 0);
+    assert_null(strstr(out, a));
+
+    /* Missing: exit 1 with the documented error line; --force: exit 0. */
+    assert_int_equal(ipcx(args, 1), 1);
+    char want[256];
+    snprintf(want, sizeof(want), "ipcx: rm: %s: ", a);
+    assert_non_null(strstr(out, want));
+    snprintf(args, sizeof(args), "rm --force %s", a);
+    assert_int_equal(ipcx(args, 1), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(ipcx("rm ../etc", 1), 1);
+    assert_non_null(strstr(out, "ipcx: rm: ../etc: invalid argument"));
+}
+
+static void test_usage_and_help(void **state)
+{
+    (void)state;
+    assert_int_equal(ipcx("ls --bogus", 0), 2);
+    assert_int_equal(ipcx("ls extra-arg", 0), 2);
+    assert_int_equal(ipcx("rm", 0), 2);
+    assert_int_equal(ipcx("rm --bogus x", 0), 2);
+    assert_int_equal(ipcx("ls --help", 0), 0);
+    assert_non_null(strstr(out, "usage: ipcx ls"));
+    assert_int_equal(ipcx("rm --help", 0), 0);
+    assert_non_null(strstr(out, "usage: ipcx rm"));
+    assert_int_equal(ipcx("help ls", 0), 0);
+    assert_non_null(strstr(out, "usage: ipcx ls"));
+}
+
+static void test_ls_all_shows_queue_segments(void **state)
+{
+    (void)state;
+    char seg[128];
+    tu_unique(seg, sizeof(seg), "qseg");
+    ipcx_region *r = NULL;
+    ipcx_region_opts o = {.kind = IPCX_REGION_QSEG};
+    assert_int_equal(ipcx_region_create(seg, 10, &o, &r), 0);
+    assert_int_equal(ipcx("ls", 0), 0);
+    assert_null(strstr(out, seg));
+    assert_int_equal(ipcx("ls --all", 0), 0);
+    char line[1024];
+    assert_true(find_line(seg, line, sizeof(line)));
+    assert_non_null(strstr(line, " qseg "));
+    ipcx_region_close(r);
+    /* A name that looks like an option is removed after "--". */
+    assert_int_equal(ipcx_region_create("-dash", 10, NULL, &r), 0);
+    ipcx_region_close(r);
+    assert_int_equal(ipcx("rm -- -dash", 1), 0);
+    assert_false(rt_region_exists("-dash"));
+    ipcx_region_unlink(seg);
+}
+
+static void test_ls_missing_directory(void **state)
+{
+    (void)state;
+    char *saved = strdup(getenv("IPCX_SHM_DIR"));
+    setenv("IPCX_SHM_DIR", "/nonexistent/ipcx-dir", 1);
+    int rc = ipcx("ls", 1);
+    setenv("IPCX_SHM_DIR", saved, 1);
+    free(saved);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "ipcx: ls: "));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--helper") == 0)
+        return run_helper(argc - 2, argv + 2);
+    rt_private_dir();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_checker),
+        cmocka_unit_test(test_ls_shows_live_and_dead),
+        cmocka_unit_test(test_ls_json_parses),
+        cmocka_unit_test(test_rm),
+        cmocka_unit_test(test_usage_and_help),
+        cmocka_unit_test(test_ls_all_shows_queue_segments),
+        cmocka_unit_test(test_ls_missing_directory),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
