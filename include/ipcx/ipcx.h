@@ -10,5 +10,6 @@
 
 #include <ipcx/core.h>
 #include <ipcx/region.h>
+#include <ipcx/ring.h>
 
 #endif /* IPCX_IPCX_H */

@@ -348,6 +348,8 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
             r->crel = r->cpos;
             publish(r);
         }
+        if (r->c_unflushed != 0)
+            ipcx__ring_flush_stats(r);
         if (w.spins == 0) {
             if (timeout_ns == 0)
                 return -EAGAIN;

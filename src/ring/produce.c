@@ -268,6 +268,7 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
         if (!counted) {
             r->p_waits++;
             counted = 1;
+            ipcx__ring_flush_stats(r);
         }
         if (r->policy == IPCX_RING_FAIL || timeout_ns == 0)
             return -EAGAIN;
