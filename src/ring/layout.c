@@ -292,8 +292,10 @@ static int intent_pending(ipcx_ring *r, struct ring_slot *s)
     uint64_t ip = load_acquire(&s->ipos); /* pairs with store_release in claim_mp() */
     if (ip == 0)
         return 0;
-    uint64_t p = ip - 1;
-    if (load_acquire(&r->hdr->tail) <= p) /* pairs with the claim CAS */
+    uint64_t p = ip - 1, tail = load_acquire(&r->hdr->tail); /* pairs with the claim CAS */
+    /* Not claimed (tail never passed it), or so old that the space has been
+     * reused since: either way nobody needs the intent. */
+    if (tail <= p || tail - p > r->cap)
         return 0;
     return ring_kind(r, p, load_acquire(&ring_rec_at(r, p)->tag)) == 0;
 }

@@ -3,3 +3,8 @@
 # for the blocking cases), and real-process integration tests: streams with
 # checksums in every mode, the kill test, the hostile-peer test, idle cost.
 ipcx_test(test_ring SOURCES unit/test_ring.c support/region_testutil.c LABELS unit TIMEOUT 60)
+ipcx_test(test_ring_procs SOURCES integration/test_ring_procs.c support/region_testutil.c
+          LABELS integration TIMEOUT 240)
+add_test(NAME test_ring_procs_stress COMMAND test_ring_procs stress)
+set_tests_properties(test_ring_procs_stress PROPERTIES LABELS stress TIMEOUT 7200
+  ENVIRONMENT "IPCX_TEST_BINDIR=${PROJECT_BINARY_DIR};IPCX_TEST_SRCDIR=${PROJECT_SOURCE_DIR}")
