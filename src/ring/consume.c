@@ -95,23 +95,48 @@ static void intent_fill(ipcx_ring *r, uint64_t pos, uint64_t tail, uint64_t old)
     }
 }
 
-static int64_t span_of(ipcx_ring *r, uint64_t pos, unsigned k, struct ring_rec *rec)
+/* The span of the record at pos of kind k, or -1 when its length field is
+ * not valid.  Acquire on len: a caller that then re-reads an index to
+ * check that the space was not reused meanwhile needs the len load to
+ * come first. */
+static int64_t span_check(const ipcx_ring *r, uint64_t pos, unsigned k, struct ring_rec *rec)
 {
     uint64_t off = pos & r->mask;
-    uint32_t len = load_relaxed(&rec->len);
+    uint32_t len = load_acquire(&rec->len);
     if (k == REC_PAD) {
         if (off == 0 || len != r->cap - off || len > r->cap / 2 + RING_REC_HDR)
-            return ipcx__ring_corrupt(r, "pad length");
+            return -1;
         return len;
     }
     uint64_t rs = ring_rec_size(r, len);
     if ((len > r->max_msg && k != REC_SKIPPED) || off + rs > r->cap)
-        return ipcx__ring_corrupt(r, "record length");
+        return -1;
     return (int64_t)rs;
 }
 
+static int64_t span_of(ipcx_ring *r, uint64_t pos, unsigned k, struct ring_rec *rec)
+{
+    int64_t sp = span_check(r, pos, k, rec);
+    return sp < 0 ? ipcx__ring_corrupt(r, "record length") : sp;
+}
+
+/* Multi-consumer helpers read records other consumers may already have
+ * passed (and producers reused): a bad length only means corruption when
+ * the index has not moved past pos meanwhile.  0 = retry. */
+int64_t ipcx__ring_span_at_index(ipcx_ring *r, ipcx_atomic_u64 *index, uint64_t pos, unsigned k,
+                                 struct ring_rec *rec)
+{
+    int64_t sp = span_check(r, pos, k, rec);
+    if (sp >= 0)
+        return sp;
+    /* Pairs with the CASes on the index; after the acquire of len above. */
+    if (load_acquire(index) != pos)
+        return 0;
+    return ipcx__ring_corrupt(r, "record length");
+}
+
 int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check,
-                            unsigned *kind)
+                            ipcx_atomic_u64 *index, unsigned *kind)
 {
     struct ring_rec *rec = ring_rec_at(r, pos);
     /* Pairs with the producers' stores of the tag (release / seq_cst). */
@@ -119,7 +144,8 @@ int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check
     unsigned k = ring_kind(r, pos, t);
     *kind = k;
     if (k >= REC_COMMIT && k <= REC_SKIPPED)
-        return span_of(r, pos, k, rec);
+        return index != NULL ? ipcx__ring_span_at_index(r, index, pos, k, rec)
+                             : span_of(r, pos, k, rec);
     if (k > REC_SKIPPED)
         return ipcx__ring_corrupt(r, "record kind");
     if (!check || tail <= pos)
@@ -131,10 +157,11 @@ int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check
         /* Re-read: pos may have moved because the claim was committed. */
         if (live || load_acquire(&rec->tag) != t)
             return 0;
-        int64_t rs = span_of(r, pos, REC_SKIPPED, rec);
-        if (rs > 0)
-            fill_skipped(r, pos, (uint64_t)rs, t);
-        return rs < 0 ? rs : 0;
+        int64_t rs = span_check(r, pos, REC_SKIPPED, rec);
+        if (rs < 0) /* corrupt - unless the record was reused meanwhile */
+            return load_acquire(&rec->tag) == t ? ipcx__ring_corrupt(r, "claim length") : 0;
+        fill_skipped(r, pos, (uint64_t)rs, t);
+        return 0;
     }
     if (!r->mp) {
         /* One producer writes the claim header before tail: a hole below
@@ -252,7 +279,7 @@ static int sc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
             return 0;
         /* Pairs with the store_release of tail in produce.c. */
         uint64_t tail = load_acquire(&r->hdr->tail);
-        int64_t span = ipcx__ring_rec_span(r, p, tail, check, &k);
+        int64_t span = ipcx__ring_rec_span(r, p, tail, check, NULL, &k);
         if (span <= 0)
             return (int)span;
         if (k == REC_COMMIT)
@@ -281,14 +308,17 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
         if (k == 0 || k == REC_CLAIM) {
             if (!check)
                 return 0;
-            int64_t sp = ipcx__ring_rec_span(r, hd, load_acquire(&h->tail), 1, &k);
+            int64_t sp = ipcx__ring_rec_span(r, hd, load_acquire(&h->tail), 1, &h->head, &k);
             if (sp <= 0)
                 return (int)sp;
             continue;
         }
-        int64_t span = span_of(r, hd, k, rec);
-        if (span < 0)
-            return (int)span;
+        int64_t span = ipcx__ring_span_at_index(r, &h->head, hd, k, rec);
+        if (span <= 0) {
+            if (span < 0)
+                return (int)span;
+            continue;
+        }
         if (k == REC_COMMIT) {
             if (r->npeek == 0)
                 store_release(&s->pos, hd + 1); /* pairs with taken_dead() */
@@ -297,9 +327,10 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
             if (!cas_acq_rel(&rec->tag, &t, ring_tag(r, hd, REC_TAKEN, (unsigned)r->cidx + 1)))
                 continue;
             RING_FAULT(RING_STEP_TAKEN);
-            cas_acq_rel(&h->head, &hd, hd + (uint64_t)span); /* others may have helped */
             *at = hd;
             *len = load_relaxed(&rec->len);
+            /* Others may have helped already (a failed CAS rewrites hd). */
+            cas_acq_rel(&h->head, &hd, hd + (uint64_t)span);
             return 1;
         }
         /* Help head past a taken / released / skipped record or a pad. */
@@ -324,8 +355,8 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
     ring_waiter w = {0};
     ipcx__deadline d = {0};
     int check = 0;
-    uint64_t at;
-    uint32_t l;
+    uint64_t at = 0;
+    uint32_t l = 0;
     if (r->held) {
         /* recv() gave this one back for a larger buffer. */
         r->held = 0;

@@ -93,7 +93,8 @@ static int bcast_space(ipcx_ring *r, uint64_t end, int check)
         return 0;
     for (uint64_t steps = 0; f < need; steps++) {
         unsigned kind;
-        int64_t span = ipcx__ring_rec_span(r, f, tail, check, &kind);
+        int64_t span =
+            ipcx__ring_rec_span(r, f, tail, check, r->mp ? &h->free : NULL, &kind);
         if (span <= 0 || steps > r->cap / RING_REC_HDR)
             return span < 0 ? (int)span : 0;
         /* seq_cst: the floor store of the join handshake (min_cursor). */
@@ -257,7 +258,7 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
     if (r->nres >= 1024)
         return -ENOBUFS;
     ring_waiter w = {0};
-    uint64_t at;
+    uint64_t at = 0;
     int check = 0, counted = 0;
     for (;;) {
         int rc = try_claim(r, (uint32_t)len, check, &at);
@@ -392,10 +393,14 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
                    (k == REC_TAKEN && reclaim && ipcx__ring_taken_dead(r, f, t))) {
             if (k == REC_TAKEN)
                 continue; /* now RELEASED: look again */
-            uint32_t len = load_relaxed(&rec->len);
-            span = ring_rec_size(r, len);
-            if (len > r->max_msg || (f & r->mask) + span > r->cap)
-                return ipcx__ring_corrupt(r, "record length");
+            int64_t sp = ipcx__ring_span_at_index(r, &h->free, f, k, rec);
+            if (sp < 0)
+                return (int)sp;
+            if (sp == 0) { /* another helper moved free on */
+                f = load_acquire(&h->free); /* pairs with the CAS below */
+                continue;
+            }
+            span = (uint64_t)sp;
         } else {
             break;
         }

@@ -288,9 +288,16 @@ void ipcx__ring_abandon_peeked(ipcx_ring *r);
 /* Bytes the record at pos spans (committed, pad, taken, released or
  * skipped; *kind says which), 0 when there is nothing to pass yet (empty,
  * or being written by a live producer), or -EPROTO.  With check, an
- * abandoned claim (dead owner) is first turned into a SKIPPED record. */
+ * abandoned claim (dead owner) is first turned into a SKIPPED record.
+ * index: NULL when pos is the caller's own (nobody else can pass it), else
+ * the shared index others move past pos (see ipcx__ring_span_at_index). */
 int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check,
-                            unsigned *kind);
+                            ipcx_atomic_u64 *index, unsigned *kind);
+/* Span of the record at pos, read while other sides may move `index` past
+ * it: 0 when they did (retry), -EPROTO when the length is bad although
+ * the index still points at pos. */
+int64_t ipcx__ring_span_at_index(ipcx_ring *r, ipcx_atomic_u64 *index, uint64_t pos, unsigned k,
+                                 struct ring_rec *rec);
 /* Multi-consumer queue: advance the release frontier (produce.c). */
 int ipcx__ring_mc_free(ipcx_ring *r, int reclaim);
 /* Multi-consumer: the record at pos (tag t, TAKEN) belongs to a consumer

@@ -8,3 +8,8 @@ ipcx_test(test_ring_procs SOURCES integration/test_ring_procs.c support/region_t
 add_test(NAME test_ring_procs_stress COMMAND test_ring_procs stress)
 set_tests_properties(test_ring_procs_stress PROPERTIES LABELS stress TIMEOUT 7200
   ENVIRONMENT "IPCX_TEST_BINDIR=${PROJECT_BINARY_DIR};IPCX_TEST_SRCDIR=${PROJECT_SOURCE_DIR}")
+# Threads over one mapping, for ThreadSanitizer (make tsan); a plain unit
+# test in the other builds.
+find_package(Threads REQUIRED)
+ipcx_test(test_ring_tsan SOURCES unit/test_ring_tsan.c LABELS unit tsan TIMEOUT 120
+          LIBS Threads::Threads)

@@ -150,8 +150,13 @@ static void stream_producer(void *arg, int i)
 static int stream_take(struct stream *s, const uint8_t *b, size_t n, uint32_t *next)
 {
     uint32_t id, seq;
-    if (rtm_check(b, n, &id, &seq) != 0 || id >= (uint32_t)s->np || seq >= s->per)
+    int bad = rtm_check(b, n, &id, &seq);
+    if (bad != 0 || id >= (uint32_t)s->np || seq >= s->per) {
+        uint32_t h[4] = {0};
+        memcpy(h, b, n < 16 ? n : 16);
+        fprintf(stderr, "check %d len %zu: id %u seq %u len %u\n", bad, n, h[0], h[1], h[2]);
         return note_fail(s->sh, 2, "corrupt record"), -1;
+    }
     /* Per-producer order; with one consumer (or broadcast) also no gap. */
     int exact = s->bcast || s->nc == 1;
     if (exact ? seq != next[id] : seq < next[id])
@@ -199,6 +204,7 @@ static void stream_consumer(void *arg, int i)
         if (rc == -ETIMEDOUT)
             continue;
         if (rc != 0) {
+            fprintf(stderr, "consumer rc %d\n", rc);
             note_fail(s->sh, 5, "consumer recv");
             _exit(22);
         }
