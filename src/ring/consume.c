@@ -71,7 +71,8 @@ static void intent_fill(ipcx_ring *r, uint64_t pos, uint64_t tail, uint64_t old)
         /* Pairs with the store_release of ipos in produce.c claim_mp(). */
         uint64_t ip = load_acquire(&s->ipos);
         uint64_t sz = load_relaxed(&s->isize);
-        if (ip == 0 || ip - 1 > pos || ip - 1 + sz <= pos)
+        if (ip == 0 || ip - 1 > pos || ip - 1 + sz <= pos || ring_pos_bad(ip - 1) ||
+            ring_pos_bad(sz) || sz > r->cap)
             continue;
         if (ipcx__ring_slot_alive(s))
             return; /* a live producer may own it: wait */
@@ -222,6 +223,8 @@ static int overrun_check(ipcx_ring *r, uint64_t pos)
         uint64_t f = load_acquire(&h->free);
         if (pos >= f)
             return 0;
+        if (ring_pos_bad(f))
+            return ipcx__ring_corrupt(r, "floor");
         struct ring_rec *rec = ring_rec_at(r, f);
         uint64_t t = load_acquire(&rec->tag);
         uint32_t seq = load_relaxed(&rec->seq);
@@ -302,6 +305,8 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
     struct ring_slot *s = &r->cslots[r->cidx];
     for (uint64_t steps = 0; steps <= r->cap / RING_REC_HDR; steps++) {
         uint64_t hd = load_acquire(&h->head); /* pairs with the head CAS below */
+        if (ring_pos_bad(hd))
+            return ipcx__ring_corrupt(r, "head");
         struct ring_rec *rec = ring_rec_at(r, hd);
         uint64_t t = load_acquire(&rec->tag); /* pairs with commit_one() */
         unsigned k = ring_kind(r, hd, t);
@@ -344,6 +349,8 @@ static int data_ready(ipcx_ring *r, void *arg)
 {
     (void)arg;
     uint64_t p = r->mc ? load_acquire(&r->hdr->head) : r->cpos; /* pairs with head CAS */
+    if (ring_pos_bad(p))
+        return 1; /* let the caller find and report it */
     /* seq_cst: the re-check after registering as a waiter (wait.c). */
     uint64_t t = load_seq_cst(&ring_rec_at(r, p)->tag);
     unsigned k = ring_kind(r, p, t);

@@ -80,7 +80,7 @@ size_t ipcx__ring_size_for(const ipcx_ring_opts *opts)
     ipcx_ring_opts o;
     if (resolve_opts(opts, &o) != 0)
         return 0;
-    return (size_t)(data_offset(o.max_producers, o.max_consumers) + o.capacity);
+    return (size_t)(data_offset(o.max_producers, o.max_consumers) + o.capacity + RING_GUARD);
 }
 
 uint32_t ipcx__ring_region_flags(const ipcx_ring *r)
@@ -103,7 +103,7 @@ int ipcx__ring_format(void *mem, size_t size, const ipcx_ring_opts *opts)
     if (rc != 0)
         return rc;
     uint64_t off = data_offset(o.max_producers, o.max_consumers);
-    if (mem == NULL || ((uintptr_t)mem & (IPCX_CACHELINE - 1)) != 0 || size < off + o.capacity)
+    if (mem == NULL || ((uintptr_t)mem & (IPCX_CACHELINE - 1)) != 0 || size < off + o.capacity + RING_GUARD)
         return -EINVAL;
     struct ring_hdr *h = mem;
     /* Not yet visible to anyone: `ready` is still 0 (we clear it first). */
@@ -114,7 +114,7 @@ int ipcx__ring_format(void *mem, size_t size, const ipcx_ring_opts *opts)
     h->ver_major = RING_VER_MAJOR;
     h->ver_minor = RING_VER_MINOR;
     h->data_off = (uint32_t)off;
-    h->total_size = off + o.capacity;
+    h->total_size = off + o.capacity + RING_GUARD;
     h->capacity = o.capacity;
     h->max_msg = o.max_msg;
     h->slot_size = o.slot_size;
@@ -145,7 +145,7 @@ static int read_config(ipcx_ring *r, const struct ring_hdr *h, size_t size)
         return -EPROTO;
     if (cap < IPCX_RING_MIN_CAPACITY || cap > IPCX_RING_MAX_CAPACITY || (cap & (cap - 1)) != 0)
         return -EPROTO;
-    if (off != data_offset(np, nc) || total != off + cap || total > size)
+    if (off != data_offset(np, nc) || total != off + cap + RING_GUARD || total > size)
         return -EPROTO;
     if ((slot != 0 && slot != max_msg) ||
         RING_REC_HDR + (((uint64_t)max_msg + 7) & ~(uint64_t)7) > cap / 2)
@@ -293,6 +293,8 @@ static int intent_pending(ipcx_ring *r, struct ring_slot *s)
     if (ip == 0)
         return 0;
     uint64_t p = ip - 1, tail = load_acquire(&r->hdr->tail); /* pairs with the claim CAS */
+    if (ring_pos_bad(p) || ring_pos_bad(tail))
+        return 0; /* garbage: nothing worth keeping the slot for */
     /* Not claimed (tail never passed it), or so old that the space has been
      * reused since: either way nobody needs the intent. */
     if (tail <= p || tail - p > r->cap)
@@ -334,6 +336,11 @@ int ipcx__ring_join_producer(ipcx_ring *r)
          * where the previous (single) producer stopped. */
         r->ptail = load_acquire(&r->hdr->tail);
         r->plimit = r->ptail;
+        if (ring_pos_bad(r->ptail)) {
+            store_release(&s->owner, 0);
+            r->pidx = -1;
+            return ipcx__ring_corrupt(r, "tail");
+        }
         r->pseq = 0;
         r->nres = 0;
         return 0;
@@ -359,6 +366,11 @@ int ipcx__ring_join_consumer(ipcx_ring *r, int oldest)
              * left: resume at its published position (its unreleased
              * records are redelivered). */
             r->cpos = r->crel = r->cpub = load_acquire(&r->hdr->head);
+            if (ring_pos_bad(r->cpos)) {
+                store_release(&s->owner, 0);
+                r->cidx = -1;
+                return ipcx__ring_corrupt(r, "head");
+            }
             return 0;
         }
         /* Broadcast: register the cursor, then check it against the floor
@@ -367,6 +379,11 @@ int ipcx__ring_join_consumer(ipcx_ring *r, int oldest)
         struct ring_hdr *h = r->hdr;
         for (;;) {
             uint64_t c = oldest ? load_seq_cst(&h->free) : load_seq_cst(&h->tail);
+            if (ring_pos_bad(c)) {
+                store_release(&s->owner, 0);
+                r->cidx = -1;
+                return ipcx__ring_corrupt(r, "broadcast position");
+            }
             store_seq_cst(&s->pos, c + 1);
             uint64_t f = load_seq_cst(&h->free);
             if (c >= f) {

@@ -50,7 +50,7 @@ static uint64_t min_cursor(ipcx_ring *r)
         if (load_seq_cst(&s->owner) == 0)
             continue;
         uint64_t c = load_seq_cst(&s->pos);
-        if (c != 0 && c - 1 < m)
+        if (c != 0 && c - 1 < m && !ring_pos_bad(c - 1))
             m = c - 1;
     }
     return m;
@@ -87,8 +87,8 @@ static int bcast_space(ipcx_ring *r, uint64_t end, int check)
     /* Pairs with the CAS below in other producers. */
     uint64_t f = load_acquire(&h->free);
     uint64_t tail = r->mp ? load_acquire(&h->tail) : r->ptail;
-    if (f > tail)
-        return ipcx__ring_corrupt(r, "broadcast floor beyond tail");
+    if (f > tail || ring_pos_bad(f) || ring_pos_bad(tail))
+        return ipcx__ring_corrupt(r, "broadcast floor");
     if (!ow && min_cursor(r) < need)
         return 0;
     for (uint64_t steps = 0; f < need; steps++) {
@@ -100,6 +100,8 @@ static int bcast_space(ipcx_ring *r, uint64_t end, int check)
         /* seq_cst: the floor store of the join handshake (min_cursor). */
         if (cas_seq_cst(&h->free, &f, f + (uint64_t)span))
             f += (uint64_t)span;
+        else if (ring_pos_bad(f))
+            return ipcx__ring_corrupt(r, "broadcast floor");
     }
     if (ow) {
         /* Seqlock write side: the floor store above must be visible before
@@ -137,8 +139,8 @@ static int refresh_space(ipcx_ring *r, uint64_t end, int check)
         lim = load_acquire(&h->head) + r->cap;
     }
     uint64_t tail = r->mp ? load_acquire(&h->tail) : r->ptail;
-    if (lim - r->cap > tail)
-        return ipcx__ring_corrupt(r, "read position beyond tail");
+    if (lim - r->cap > tail || ring_pos_bad(lim) || ring_pos_bad(tail))
+        return ipcx__ring_corrupt(r, "read position");
     r->plimit = lim;
     return end <= lim;
 }
@@ -193,6 +195,8 @@ static int claim_mp(ipcx_ring *r, uint32_t len, uint64_t rs, int check, uint64_t
     /* Pairs with the CAS below in other producers. */
     uint64_t t = load_acquire(&h->tail);
     for (;;) {
+        if (ring_pos_bad(t))
+            return ipcx__ring_corrupt(r, "tail");
         uint64_t off = t & r->mask, pad = off + rs > r->cap ? r->cap - off : 0;
         uint64_t end = t + pad + rs;
         if (end > r->plimit) {
@@ -380,6 +384,8 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
     /* Both pair with the CASes on free / head by other sides. */
     uint64_t f = load_acquire(&h->free), hd = load_acquire(&h->head);
     int moved = 0;
+    if (ring_pos_bad(f) || ring_pos_bad(hd) || f > hd)
+        return ipcx__ring_corrupt(r, "release frontier");
     for (uint64_t steps = 0; f < hd && steps < r->cap / RING_REC_HDR; steps++) {
         struct ring_rec *rec = ring_rec_at(r, f);
         /* Pairs with the store_release of RELEASED in consume.c: the
@@ -398,6 +404,8 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
                 return (int)sp;
             if (sp == 0) { /* another helper moved free on */
                 f = load_acquire(&h->free); /* pairs with the CAS below */
+                if (ring_pos_bad(f))
+                    return ipcx__ring_corrupt(r, "release frontier");
                 continue;
             }
             span = (uint64_t)sp;
@@ -407,8 +415,11 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
         if (f + span > hd)
             break;
         /* acq_rel: releases the frontier to producers (refresh_space). */
-        if (!cas_acq_rel(&h->free, &f, f + span))
+        if (!cas_acq_rel(&h->free, &f, f + span)) {
+            if (ring_pos_bad(f))
+                return ipcx__ring_corrupt(r, "release frontier");
             continue;
+        }
         f += span;
         moved = 1;
     }

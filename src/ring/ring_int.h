@@ -27,6 +27,8 @@
  *     | consumer slots: max_consumers x 64 bytes                      |
  *     +--------------------------------------------------------------+
  *     | data_off (64-aligned): capacity bytes of records              |
+ *     | then a 64-byte guard line (a 16-byte header read at the last   |
+ *     | 8-byte offset of the data area stays inside the block)         |
  *     +--------------------------------------------------------------+
  *
  * Record (8-aligned, never wraps; 16-byte header, then the payload):
@@ -58,6 +60,8 @@
 #define RING_SLOT_SIZE  64u
 #define RING_REC_HDR    16u
 #define RING_MAX_OWNER  8191u /* 13 bits of owner in a tag */
+#define RING_GUARD      64u   /* bytes after the data area: a header read at
+                                 the last 8-byte offset stays inside the block */
 
 /* header flags */
 #define RING_F_BROADCAST 0x1u
@@ -220,6 +224,12 @@ static inline unsigned ring_kind(const struct ipcx_ring *r, uint64_t pos, uint64
 static inline unsigned ring_owner(uint64_t t)
 {
     return (unsigned)((t >> 3) & RING_MAX_OWNER);
+}
+
+/* A position read from shared memory is usable only when 8-aligned. */
+static inline int ring_pos_bad(uint64_t pos)
+{
+    return (pos & 7u) != 0;
 }
 
 static inline struct ring_rec *ring_rec_at(const struct ipcx_ring *r, uint64_t pos)

@@ -337,8 +337,10 @@ static void kill_producer(void *arg, int id)
         size_t n = RTM_HDR + tu_rand(&rnd) % 300;
         rtm_fill(buf, n, (uint32_t)id, q);
         rc = ipcx_ring_send(r, buf, n, 10 * SEC);
-        if (rc != 0)
+        if (rc != 0) {
+            fprintf(stderr, "producer %d: send: %s\n", id, ipcx_strerror(rc));
             _exit(32);
+        }
         atomic_store(&k->sh->sent[id], q + 1);
     }
     ipcx_ring_close(r);
@@ -370,6 +372,8 @@ static void kill_consumer(void *arg, int inc)
             continue;
         }
         uint32_t id, seq;
+        if (rc != 0)
+            fprintf(stderr, "consumer %d: peek: %s\n", inc, ipcx_strerror(rc));
         if (rc != 0 || rtm_check(d, n, &id, &seq) != 0 || id >= NIDS) {
             note_fail(k->sh, 6, rc != 0 ? "peek failed" : "torn or corrupt record delivered");
             _exit(42);

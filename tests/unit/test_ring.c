@@ -58,9 +58,9 @@ static void test_opts(void **state)
 {
     (void)state;
     ipcx_ring_opts o = {0};
-    assert_int_equal(ipcx__ring_size_for(&o), 512 + 2 * 64 + 256 * 1024);
+    assert_int_equal(ipcx__ring_size_for(&o), 512 + 2 * 64 + 256 * 1024 + 64);
     o.capacity = 5000; /* rounded up to 8192 */
-    assert_int_equal(ipcx__ring_size_for(&o), 512 + 2 * 64 + 8192);
+    assert_int_equal(ipcx__ring_size_for(&o), 512 + 2 * 64 + 8192 + 64);
     o.max_msg = 8192;
     assert_int_equal(ipcx__ring_size_for(&o), 0);
     o.max_msg = 0;
