@@ -149,7 +149,7 @@ static void stream_producer(void *arg, int i)
 
 static int stream_take(struct stream *s, const uint8_t *b, size_t n, uint32_t *next)
 {
-    uint32_t id, seq;
+    uint32_t id = 0, seq = 0;
     int bad = rtm_check(b, n, &id, &seq);
     if (bad != 0 || id >= (uint32_t)s->np || seq >= s->per) {
         uint32_t h[4] = {0};
@@ -371,7 +371,7 @@ static void kill_consumer(void *arg, int inc)
                 break;
             continue;
         }
-        uint32_t id, seq;
+        uint32_t id = 0, seq = 0;
         if (rc != 0)
             fprintf(stderr, "consumer %d: peek: %s\n", inc, ipcx_strerror(rc));
         if (rc != 0 || rtm_check(d, n, &id, &seq) != 0 || id >= NIDS) {

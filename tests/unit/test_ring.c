@@ -201,7 +201,7 @@ static void test_wrap_every_offset(void **state)
         for (int i = 0; i < 3; i++) {
             size_t n = sizes[i] < RTM_HDR ? 0 : sizes[i];
             assert_int_equal(ipcx_ring_recv(r, out, sizeof(out), IPCX_NOWAIT), (int)n);
-            uint32_t id, sq;
+            uint32_t id = 0, sq = 0;
             if (n != 0) {
                 assert_int_equal(rtm_check(out, n, &id, &sq), 0);
                 assert_int_equal(sq, seq);
@@ -518,7 +518,7 @@ static void test_mpmc_handles(void **state)
             int rc = ipcx_ring_recv(c[k], buf, sizeof(buf), IPCX_NOWAIT);
             if (rc == -EAGAIN)
                 continue;
-            uint32_t id, sq;
+            uint32_t id = 0, sq = 0;
             assert_true(rc >= 0);
             assert_int_equal(rtm_check(buf, (size_t)rc, &id, &sq), 0);
             assert_true(id < 3);
@@ -530,7 +530,7 @@ static void test_mpmc_handles(void **state)
     for (int k = 0; k < 3; k++) {
         int rc;
         while ((rc = ipcx_ring_recv(c[k], buf, sizeof(buf), IPCX_NOWAIT)) >= 0) {
-            uint32_t id, sq;
+            uint32_t id = 0, sq = 0;
             assert_int_equal(rtm_check(buf, (size_t)rc, &id, &sq), 0);
             got[id]++;
         }

@@ -87,7 +87,7 @@ static void *consumer(void *p)
         int rc = ipcx_ring_peek(r, &d, &n, 10 * 1000000);
         if (rc == -ETIMEDOUT)
             continue;
-        uint32_t id, seq;
+        uint32_t id = 0, seq = 0;
         if (rc != 0 || n > sizeof(buf)) {
             atomic_fetch_add(&c->errors, 1);
             break;
