@@ -204,11 +204,13 @@ static void publish(ipcx_ring *r)
      * before; pairs with the load_acquire in produce.c refresh_space() /
      * min_cursor()) and is the store half of the space_waiters Dekker pair
      * (wait.c). */
-    if (r->bcast)
-        store_seq_cst(&r->cslots[r->cidx].pos, r->crel + 1);
+    ipcx_atomic_u64 *idx = r->bcast ? &r->cslots[r->cidx].pos : &r->hdr->head;
+    uint64_t v = r->bcast ? r->crel + 1 : r->crel;
+    if (r->light)
+        store_release(idx, v); /* the sleeper's membarrier orders it (wait.c) */
     else
-        store_seq_cst(&r->hdr->head, r->crel);
-    ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters);
+        store_seq_cst(idx, v);
+    ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, r->light);
 }
 
 /* ------------------------------------------------------------ overwrite */
@@ -405,6 +407,7 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
         }
     }
     r->clast = at;
+    r->clen = l;
     if (r->mc) {
         r->taken[r->npeek] = at;
     } else {
@@ -471,6 +474,16 @@ int ipcx__ring_release(ipcx_ring *r, const void *data)
         return -EINVAL;
     int n = 0;
     uint64_t p = r->cfirst;
+    if (IPCX_LIKELY(r->npeek == 1 && target == r->clast && r->policy != IPCX_RING_OVERWRITE)) {
+        /* The common case: the one record just peeked, whose length was
+         * validated by peek; nothing to walk. */
+        r->c_msgs++;
+        r->c_bytes += r->clen;
+        if (++r->c_unflushed >= 32)
+            ipcx__ring_flush_stats(r);
+        n = 1;
+        p = r->cpos;
+    }
     while (p <= target && n <= (int)r->npeek) {
         struct ring_rec *rec = ring_rec_at(r, p);
         unsigned k = ring_kind(r, p, load_acquire(&rec->tag)); /* as in sc_try() */

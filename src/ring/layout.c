@@ -200,6 +200,7 @@ int ipcx__ring_attach(void *mem, size_t size, ipcx_ring **out)
     }
     int pid = getpid();
     r->ident = (uint64_t)(uint32_t)pid << 32 | (ipcx__proc_start_time(pid) & 0xffffffffu);
+    r->light = ipcx__ring_light_init();
     r->pidx = -1;
     r->cidx = -1;
     *out = r;
@@ -322,6 +323,22 @@ static int take_slot(ipcx_ring *r, struct ring_slot *s, int producer)
     return 1;
 }
 
+/* A single producer that died between writing a PAD at tail and storing
+ * tail leaves a pad consumers may already have passed: start after it, or
+ * records written over it would sit behind the consumer's position. */
+static void skip_dead_pad(ipcx_ring *r)
+{
+    uint64_t t = r->ptail, off = t & r->mask;
+    struct ring_rec *rec = ring_rec_at(r, t);
+    /* Pairs with the store_release of the PAD tag in produce.c write_pad(). */
+    if (off == 0 || ring_kind(r, t, load_acquire(&rec->tag)) != REC_PAD)
+        return;
+    r->ptail = t + (r->cap - off);
+    r->plimit = r->ptail;
+    /* Publishes the new tail as claim_sp() does. */
+    store_release(&r->hdr->tail, r->ptail);
+}
+
 int ipcx__ring_join_producer(ipcx_ring *r)
 {
     if (r->pidx >= 0)
@@ -341,6 +358,8 @@ int ipcx__ring_join_producer(ipcx_ring *r)
             r->pidx = -1;
             return ipcx__ring_corrupt(r, "tail");
         }
+        if (!r->mp)
+            skip_dead_pad(r);
         r->pseq = 0;
         r->nres = 0;
         return 0;
@@ -440,7 +459,7 @@ void ipcx__ring_leave(ipcx_ring *r)
         store_relaxed(&s->pos, 0);
         store_release(&s->owner, 0); /* as above */
         /* A producer waiting for this cursor to move may go on now. */
-        ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters);
+        ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
         r->cidx = -1;
     }
 }

@@ -308,8 +308,10 @@ static void commit_one(ipcx_ring *r, struct ring_rec *rec, uint64_t pos, uint32_
     r->p_msgs++;
     r->p_bytes += len;
     uint64_t t = ring_tag(r, pos, REC_COMMIT, 0);
-    if (!last) {
-        /* Publishes the payload; pairs with the consumers' load_acquire. */
+    if (!last || r->light) {
+        /* Publishes the payload; pairs with the consumers' load_acquire.
+         * (Light wake-ups: the sleeper's membarrier supplies the store->load
+         * order; wait.c.) */
         store_release(&rec->tag, t);
         return;
     }
@@ -357,7 +359,7 @@ int ipcx__ring_commit(ipcx_ring *r, void *data)
     /* Pairs with consume.c claim_live(): a consumer that sees pos past a
      * record then re-reads its tag and finds COMMIT. */
     store_release(&s->pos, r->nres == 0 ? 0 : pos + 1);
-    ipcx__ring_wake(&r->hdr->data_seq, &r->hdr->data_waiters);
+    ipcx__ring_wake(&r->hdr->data_seq, &r->hdr->data_waiters, r->light);
     if (++r->p_unflushed >= 32)
         ipcx__ring_flush_stats(r);
     return n;
@@ -424,6 +426,6 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
         moved = 1;
     }
     if (moved)
-        ipcx__ring_wake(&h->space_seq, &h->space_waiters);
+        ipcx__ring_wake(&h->space_seq, &h->space_waiters, 0);
     return 0;
 }

@@ -172,6 +172,7 @@ struct ipcx_ring {
     int64_t liveness_ns;
     int bcast, mp, mc; /* broadcast; multi-producer; multi-consumer queue */
     int wait_mode;
+    int light;  /* light wake-ups (membarrier registered; see wait.c) */
     int broken; /* latched -EPROTO */
     uint64_t ident; /* this process: pid << 32 | low 32 bits of start time */
     /* producer side */
@@ -190,6 +191,7 @@ struct ipcx_ring {
     uint64_t cpub;      /* position last published (head / cursor) */
     uint64_t cfirst;    /* first peeked, unreleased record */
     uint64_t clast;     /* the last peeked record */
+    uint32_t clen;      /* its length */
     unsigned npeek;
     int held;           /* recv gave clast back (buffer too small) */
     uint32_t cseq;      /* next expected sequence (overwrite accounting) */
@@ -282,7 +284,13 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d);
 int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters,
                      ring_waiter *w, ipcx__deadline d, int (*ready)(ipcx_ring *, void *),
                      void *arg);
-void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters);
+/* Wake sleepers on seq if any registered; light: the publication before
+ * was only a release store (see wait.c). */
+void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, int light);
+/* Register this process for membarrier; 1 when light wakes may be used. */
+int ipcx__ring_light_init(void);
+/* Tests: force the seq_cst wake-up variant everywhere. */
+extern int ipcx__ring_no_membarrier;
 /* True when a liveness check is due now. */
 int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w);
 

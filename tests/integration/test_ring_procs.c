@@ -266,6 +266,14 @@ static void test_spsc(void **st)
     (void)st;
     run_stream(1, 1, 0, 0, 0);
 }
+/* The same with the seq_cst wake-up variant (no membarrier) everywhere. */
+static void test_spsc_fenced(void **st)
+{
+    (void)st;
+    ipcx__ring_no_membarrier = 1;
+    run_stream(1, 1, 0, 0, 0);
+    ipcx__ring_no_membarrier = 0;
+}
 static void test_spsc_zerocopy_fixed(void **st)
 {
     (void)st;
@@ -630,9 +638,8 @@ static int64_t cpu_ns(void)
            ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
-static void test_idle(void **st)
+static void run_idle(void)
 {
-    (void)st;
     char name[96];
     tu_unique(name, sizeof(name), "ri");
     ipcx_ring *r;
@@ -666,6 +673,20 @@ static void test_idle(void **st)
     ipcx_ring_unlink(name);
 }
 
+static void test_idle(void **st)
+{
+    (void)st;
+    run_idle();
+}
+
+static void test_idle_fenced(void **st)
+{
+    (void)st;
+    ipcx__ring_no_membarrier = 1;
+    run_idle();
+    ipcx__ring_no_membarrier = 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "stress") == 0) {
@@ -678,6 +699,7 @@ int main(int argc, char **argv)
         cmocka_set_test_filter(getenv("RING_TEST"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_spsc, kill_children),
+        cmocka_unit_test_teardown(test_spsc_fenced, kill_children),
         cmocka_unit_test_teardown(test_spsc_zerocopy_fixed, kill_children),
         cmocka_unit_test_teardown(test_mpsc, kill_children),
         cmocka_unit_test_teardown(test_mpmc, kill_children),
@@ -691,6 +713,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_kill_consumer_bcast, kill_children),
         cmocka_unit_test_teardown(test_hostile, kill_children),
         cmocka_unit_test_teardown(test_idle, kill_children),
+        cmocka_unit_test_teardown(test_idle_fenced, kill_children),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
