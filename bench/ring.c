@@ -28,9 +28,9 @@
 #include "suites.h"
 
 struct ring_result {
-    double ns;        /* stream: consumer time first .. last record */
-    uint64_t n;       /* records measured */
-    int failed;       /* non-zero: the case failed */
+    double ns;          /* stream: consumer time first .. last record */
+    uint64_t n;         /* records measured */
+    int failed;         /* non-zero: the case failed */
     uint64_t samples[]; /* pingpong round trips */
 };
 
@@ -50,8 +50,8 @@ static unsigned g_case_no;
 static void case_names(struct ring_case *c)
 {
     for (int i = 0; i < 2; i++)
-        snprintf(c->name[i], sizeof(c->name[i]), "bench-ring-%d-%u-%d", (int)getpid(),
-                 g_case_no, i);
+        snprintf(c->name[i], sizeof(c->name[i]), "bench-ring-%d-%u-%d", (int)getpid(), g_case_no,
+                 i);
     g_case_no++;
 }
 
@@ -145,8 +145,13 @@ static void pingpong(bench_ctx *ctx, int wait)
         if (wait_all(pids, 2) || c.res->n == 0) {
             bench_fail(ctx, "ring", "pingpong", "a side failed");
         } else {
-            bench_row row = {.kase = "pingpong", .transport = "ring", .size = 64, .wait = wname,
-                             .api = "copy", .producers = 1, .consumers = 1};
+            bench_row row = {.kase = "pingpong",
+                             .transport = "ring",
+                             .size = 64,
+                             .wait = wname,
+                             .api = "copy",
+                             .producers = 1,
+                             .consumers = 1};
             bench_percentiles(&row, c.res->samples, c.res->n);
             bench_emit(ctx, &row);
         }
@@ -216,8 +221,12 @@ static void st_consumer(const struct ring_case *c)
 
 static void stream(bench_ctx *ctx, size_t size, int zerocopy, int producers, uint64_t n)
 {
-    struct ring_case c = {.ctx = ctx, .wait = IPCX_WAIT_SPIN, .size = size, .n = n,
-                          .producers = producers, .zerocopy = zerocopy};
+    struct ring_case c = {.ctx = ctx,
+                          .wait = IPCX_WAIT_SPIN,
+                          .size = size,
+                          .n = n,
+                          .producers = producers,
+                          .zerocopy = zerocopy};
     c.res = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (c.res == MAP_FAILED)
         return;
@@ -225,8 +234,8 @@ static void stream(bench_ctx *ctx, size_t size, int zerocopy, int producers, uin
     uint64_t cap = 256 * 1024;
     while (cap < 16 * (size + 64))
         cap <<= 1;
-    ipcx_ring_opts o = {.capacity = cap, .max_msg = (uint32_t)size,
-                        .max_producers = (uint32_t)producers};
+    ipcx_ring_opts o = {
+        .capacity = cap, .max_msg = (uint32_t)size, .max_producers = (uint32_t)producers};
     ipcx_ring *r = NULL;
     if (ipcx_ring_create(c.name[0], &o, &r) != 0) {
         bench_fail(ctx, "ring", "stream", "ring create");
@@ -244,8 +253,12 @@ static void stream(bench_ctx *ctx, size_t size, int zerocopy, int producers, uin
     if (wait_all(pids, np) || c.res->ns <= 0) {
         bench_fail(ctx, "ring", "stream", "a side failed");
     } else {
-        bench_row row = {.kase = "stream", .transport = "ring", .size = size, .wait = "spin",
-                         .api = zerocopy ? "zerocopy" : "copy", .producers = producers,
+        bench_row row = {.kase = "stream",
+                         .transport = "ring",
+                         .size = size,
+                         .wait = "spin",
+                         .api = zerocopy ? "zerocopy" : "copy",
+                         .producers = producers,
                          .consumers = 1};
         row.msgs_per_s = (double)c.res->n * 1e9 / c.res->ns;
         row.bytes_per_s = row.msgs_per_s * (double)size;

@@ -126,8 +126,8 @@ typedef struct ipcx_ring_stat {
         uint32_t role; /**< IPCX_RING_PRODUCER or IPCX_RING_CONSUMER */
         uint64_t msgs, bytes;
         uint64_t lag; /**< consumer: bytes between its position and write_pos */
-    } peer[16];        /**< the first 16 attached handles */
-    uint32_t npeers;   /**< entries filled in peer[] */
+    } peer[16];       /**< the first 16 attached handles */
+    uint32_t npeers;  /**< entries filled in peer[] */
 } ipcx_ring_stat;
 
 typedef struct ipcx_ring ipcx_ring;

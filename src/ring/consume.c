@@ -9,7 +9,8 @@
  * position it was written for, so stale bytes never pass for a record.
  *
  *  - Single-consumer queue: the consumer alone owns `head`; it publishes
- *    head (store_seq_cst) after it has read the records below it - in
+ *    head (seq_cst, or release with light wake-ups: wait.c) after it has
+ *    read the records below it - in
  *    batches of capacity/8, or at once when a producer waits or before it
  *    waits itself.  Producers load head with acquire before reusing space.
  *  - Broadcast: the same with a private cursor in the consumer's slot.
@@ -400,8 +401,8 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
             return -ETIMEDOUT;
         check = ipcx__ring_check_due(r, &w);
         if (rc == 2) {
-            rc = ipcx__ring_sleep(r, &r->hdr->data_seq, &r->hdr->data_waiters, &w, d,
-                                  data_ready, NULL);
+            rc = ipcx__ring_sleep(r, &r->hdr->data_seq, &r->hdr->data_waiters, &w, d, data_ready,
+                                  NULL);
             if (rc < 0)
                 return rc;
         }

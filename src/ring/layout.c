@@ -103,7 +103,8 @@ int ipcx__ring_format(void *mem, size_t size, const ipcx_ring_opts *opts)
     if (rc != 0)
         return rc;
     uint64_t off = data_offset(o.max_producers, o.max_consumers);
-    if (mem == NULL || ((uintptr_t)mem & (IPCX_CACHELINE - 1)) != 0 || size < off + o.capacity + RING_GUARD)
+    if (mem == NULL || ((uintptr_t)mem & (IPCX_CACHELINE - 1)) != 0 ||
+        size < off + o.capacity + RING_GUARD)
         return -EINVAL;
     struct ring_hdr *h = mem;
     /* Not yet visible to anyone: `ready` is still 0 (we clear it first). */

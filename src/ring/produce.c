@@ -93,8 +93,7 @@ static int bcast_space(ipcx_ring *r, uint64_t end, int check)
         return 0;
     for (uint64_t steps = 0; f < need; steps++) {
         unsigned kind;
-        int64_t span =
-            ipcx__ring_rec_span(r, f, tail, check, r->mp ? &h->free : NULL, &kind);
+        int64_t span = ipcx__ring_rec_span(r, f, tail, check, r->mp ? &h->free : NULL, &kind);
         if (span <= 0 || steps > r->cap / RING_REC_HDR)
             return span < 0 ? (int)span : 0;
         /* seq_cst: the floor store of the join handshake (min_cursor). */
@@ -286,8 +285,8 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
         if (check && r->bcast)
             drop_dead_consumers(r);
         if (rc == 2) {
-            rc = ipcx__ring_sleep(r, &r->hdr->space_seq, &r->hdr->space_waiters, &w, d,
-                                  space_ready, &len);
+            rc = ipcx__ring_sleep(r, &r->hdr->space_seq, &r->hdr->space_waiters, &w, d, space_ready,
+                                  &len);
             if (rc < 0)
                 return rc;
         }
@@ -404,7 +403,7 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
             int64_t sp = ipcx__ring_span_at_index(r, &h->free, f, k, rec);
             if (sp < 0)
                 return (int)sp;
-            if (sp == 0) { /* another helper moved free on */
+            if (sp == 0) {                  /* another helper moved free on */
                 f = load_acquire(&h->free); /* pairs with the CAS below */
                 if (ring_pos_bad(f))
                     return ipcx__ring_corrupt(r, "release frontier");

@@ -145,8 +145,7 @@ static void stats_config(const ipcx_ring *r, ipcx_ring_stat *o)
     o->max_consumers = r->ncons;
 }
 
-static void stats_peer(ipcx_ring_stat *o, const struct ring_slot *s, uint32_t role,
-                       uint64_t lag)
+static void stats_peer(ipcx_ring_stat *o, const struct ring_slot *s, uint32_t role, uint64_t lag)
 {
     if (o->npeers >= IPCX_ARRAY_LEN(o->peer))
         return;

@@ -53,15 +53,16 @@
 
 #include "core/core.h"
 
-#define RING_MAGIC      0x474e495258435049ull /* "IPCXRING" little-endian */
-#define RING_VER_MAJOR  1
-#define RING_VER_MINOR  0
-#define RING_HDR_SIZE   512u
-#define RING_SLOT_SIZE  64u
-#define RING_REC_HDR    16u
-#define RING_MAX_OWNER  8191u /* 13 bits of owner in a tag */
-#define RING_GUARD      64u   /* bytes after the data area: a header read at
-                                 the last 8-byte offset stays inside the block */
+#define RING_MAGIC     0x474e495258435049ull /* "IPCXRING" little-endian */
+#define RING_VER_MAJOR 1
+#define RING_VER_MINOR 0
+#define RING_HDR_SIZE  512u
+#define RING_SLOT_SIZE 64u
+#define RING_REC_HDR   16u
+#define RING_MAX_OWNER 8191u /* 13 bits of owner in a tag */
+#define RING_GUARD                                                                                 \
+    64u /* bytes after the data area: a header read at                                             \
+           the last 8-byte offset stays inside the block */
 
 /* header flags */
 #define RING_F_BROADCAST 0x1u
@@ -172,29 +173,29 @@ struct ipcx_ring {
     int64_t liveness_ns;
     int bcast, mp, mc; /* broadcast; multi-producer; multi-consumer queue */
     int wait_mode;
-    int light;  /* light wake-ups (membarrier registered; see wait.c) */
-    int broken; /* latched -EPROTO */
+    int light;      /* light wake-ups (membarrier registered; see wait.c) */
+    int broken;     /* latched -EPROTO */
     uint64_t ident; /* this process: pid << 32 | low 32 bits of start time */
     /* producer side */
-    int pidx;           /* slot index or -1 */
-    uint64_t ptail;     /* next claim position (single producer) */
-    uint64_t plimit;    /* cached: may claim below this position */
-    uint32_t pseq;      /* next record sequence (single producer) */
-    uint64_t pfirst;    /* first reserved, uncommitted record */
-    uint64_t pend;      /* end of the last reserved record */
-    unsigned nres;      /* records reserved and not committed */
+    int pidx;        /* slot index or -1 */
+    uint64_t ptail;  /* next claim position (single producer) */
+    uint64_t plimit; /* cached: may claim below this position */
+    uint32_t pseq;   /* next record sequence (single producer) */
+    uint64_t pfirst; /* first reserved, uncommitted record */
+    uint64_t pend;   /* end of the last reserved record */
+    unsigned nres;   /* records reserved and not committed */
     uint64_t p_msgs, p_bytes, p_waits, p_lost;
     /* consumer side */
     int cidx;
-    uint64_t cpos;      /* next position to look at */
-    uint64_t crel;      /* end of the last released record */
-    uint64_t cpub;      /* position last published (head / cursor) */
-    uint64_t cfirst;    /* first peeked, unreleased record */
-    uint64_t clast;     /* the last peeked record */
-    uint32_t clen;      /* its length */
+    uint64_t cpos;   /* next position to look at */
+    uint64_t crel;   /* end of the last released record */
+    uint64_t cpub;   /* position last published (head / cursor) */
+    uint64_t cfirst; /* first peeked, unreleased record */
+    uint64_t clast;  /* the last peeked record */
+    uint32_t clen;   /* its length */
     unsigned npeek;
-    int held;           /* recv gave clast back (buffer too small) */
-    uint32_t cseq;      /* next expected sequence (overwrite accounting) */
+    int held;      /* recv gave clast back (buffer too small) */
+    uint32_t cseq; /* next expected sequence (overwrite accounting) */
     int cseq_valid;
     uint64_t taken[64]; /* multi-consumer: positions taken, not released */
     uint64_t overrun;   /* reported by the last -EOVERFLOW */
@@ -281,9 +282,8 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d);
 /* Register as a waiter, re-check with ready() (non-zero: do not sleep),
  * FUTEX_WAIT until woken, the deadline or the next liveness check.
  * Returns 0 or -ETIMEDOUT. */
-int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters,
-                     ring_waiter *w, ipcx__deadline d, int (*ready)(ipcx_ring *, void *),
-                     void *arg);
+int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, ring_waiter *w,
+                     ipcx__deadline d, int (*ready)(ipcx_ring *, void *), void *arg);
 /* Wake sleepers on seq if any registered; light: the publication before
  * was only a release store (see wait.c). */
 void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, int light);

@@ -116,9 +116,8 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d)
     return 2;
 }
 
-int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters,
-                     ring_waiter *w, ipcx__deadline d, int (*ready)(ipcx_ring *, void *),
-                     void *arg)
+int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, ring_waiter *w,
+                     ipcx__deadline d, int (*ready)(ipcx_ring *, void *), void *arg)
 {
     /* Registration: pairs with the load in ipcx__ring_wake(). */
     fetch_add_seq_cst(waiters, 1);

@@ -3,6 +3,7 @@
 # for the blocking cases), and real-process integration tests: streams with
 # checksums in every mode, the kill test, the hostile-peer test, idle cost.
 ipcx_test(test_ring SOURCES unit/test_ring.c support/region_testutil.c LABELS unit TIMEOUT 60)
+add_dependencies(test_ring ipcx_tool) # test_stat_command runs `ipcx stat`
 ipcx_test(test_ring_procs SOURCES integration/test_ring_procs.c support/region_testutil.c
           LABELS integration TIMEOUT 240)
 add_test(NAME test_ring_procs_stress COMMAND test_ring_procs stress)
@@ -13,3 +14,6 @@ set_tests_properties(test_ring_procs_stress PROPERTIES LABELS stress TIMEOUT 720
 find_package(Threads REQUIRED)
 ipcx_test(test_ring_tsan SOURCES unit/test_ring_tsan.c LABELS unit tsan TIMEOUT 120
           LIBS Threads::Threads)
+# The one benign race of the multi-consumer helpers, explained in the file.
+set_property(TEST test_ring_tsan APPEND PROPERTY ENVIRONMENT
+  "TSAN_OPTIONS=halt_on_error=1:suppressions=${CMAKE_CURRENT_SOURCE_DIR}/ring_tsan.supp")

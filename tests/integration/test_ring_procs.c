@@ -36,16 +36,16 @@ static uint64_t g_msgs = 30000; /* per stream (stress: 10 M) */
 static int g_kills = 100;       /* kill rounds in total (stress: 10,000) */
 static uint64_t g_seed;
 
-#define SEC 1000000000LL
-#define NIDS 16384 /* producer and consumer incarnations */
-#define STEADY_P 16000
+#define SEC       1000000000LL
+#define NIDS      16384 /* producer and consumer incarnations */
+#define STEADY_P  16000
 #define STEADY_C1 16001
 #define STEADY_C2 16002
 
 /* Shared bookkeeping for the children of one test. */
 struct shared {
-    _Atomic uint64_t received; /* queue: records received by all consumers */
-    _Atomic uint32_t failed;   /* first failure code, 0 none */
+    _Atomic uint64_t received;    /* queue: records received by all consumers */
+    _Atomic uint32_t failed;      /* first failure code, 0 none */
     _Atomic uint32_t sent[NIDS];  /* per producer (incarnation): committed */
     _Atomic uint32_t got[NIDS];   /* per producer: received */
     _Atomic uint32_t first[NIDS]; /* per consumer incarnation: first seq + 1 */
@@ -411,11 +411,11 @@ static void kill_wait_dead(pid_t pid)
 
 /* One kill test: `rounds` victims, alternating random-moment kills and
  * fault-step kills over the steps in steps[]. */
-static void run_kill(int mp, int mc, int bcast, int victim_producer, const int *steps,
-                     int nsteps, int rounds)
+static void run_kill(int mp, int mc, int bcast, int victim_producer, const int *steps, int nsteps,
+                     int rounds)
 {
-    struct killt *k = mmap(NULL, sizeof(*k), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                           -1, 0);
+    struct killt *k =
+        mmap(NULL, sizeof(*k), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_true(k != MAP_FAILED);
     memset(k, 0, sizeof(*k));
     k->sh = shared_new(1);

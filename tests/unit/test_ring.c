@@ -450,9 +450,8 @@ static void test_overwrite(void **state)
 {
     (void)state;
     struct mring m;
-    ipcx_ring_opts o = {.capacity = 4096,
-                        .delivery = IPCX_RING_BROADCAST,
-                        .full = IPCX_RING_OVERWRITE};
+    ipcx_ring_opts o = {
+        .capacity = 4096, .delivery = IPCX_RING_BROADCAST, .full = IPCX_RING_OVERWRITE};
     ipcx_ring *p = mring_new(&m, &o);
     ipcx_ring *c = mring_handle(&m);
     assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
@@ -596,6 +595,37 @@ static void test_named(void **state)
     ipcx_region_unlink(name);
 }
 
+/* `ipcx stat`: the public figures of a live ring, as text and JSON. */
+static void test_stat_command(void **state)
+{
+    (void)state;
+    char name[96], tool[512], cmd[1024], out[8192];
+    tu_unique(name, sizeof(name), "rst");
+    ipcx_ring *r;
+    assert_int_equal(ipcx_ring_create(name, NULL, &r), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ipcx_ring_send(r, "abc", 3, 0), 0);
+    char b[8];
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), 0), 3);
+    ipcx_ring_stat st;
+    ipcx_ring_stats(r, &st); /* flushes this handle's counters */
+    tu_build_path("tools/ipcx/ipcx", tool, sizeof(tool));
+    snprintf(cmd, sizeof(cmd), "%s stat %s --json", tool, name);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "\"msgs_in\":3,"));
+    assert_non_null(strstr(out, "\"msgs_out\":1,"));
+    assert_non_null(strstr(out, "\"role\":\"producer\""));
+    snprintf(cmd, sizeof(cmd), "%s stat %s", tool, name);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "in   3 msgs"));
+    snprintf(cmd, sizeof(cmd), "%s stat no-such-ring-%d 2>/dev/null", tool, (int)getpid());
+    assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 1);
+    snprintf(cmd, sizeof(cmd), "%s stat 2>/dev/null", tool);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 2);
+    ipcx_ring_close(r);
+    ipcx_ring_unlink(name);
+}
+
 int main(void)
 {
     rt_private_dir();
@@ -614,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_mpmc_handles),
         cmocka_unit_test(test_busy_roles),
         cmocka_unit_test(test_named),
+        cmocka_unit_test(test_stat_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

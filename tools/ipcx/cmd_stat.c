@@ -48,10 +48,10 @@ static void print_json(const char *name, const ipcx_ring_stat *s)
            ",\"bytes_in\":%" PRIu64 ",\"msgs_out\":%" PRIu64 ",\"bytes_out\":%" PRIu64
            ",\"full_waits\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"overruns\":%" PRIu64
            ",\"producers\":%u,\"consumers\":%u,\"peers\":[",
-           s->capacity, s->max_msg, s->slot_size, delivery_name(s->delivery),
-           full_name(s->full), s->max_producers, s->max_consumers, s->write_pos, s->read_pos,
-           s->msgs_in, s->bytes_in, s->msgs_out, s->bytes_out, s->full_waits, s->lost,
-           s->overruns, s->producers, s->consumers);
+           s->capacity, s->max_msg, s->slot_size, delivery_name(s->delivery), full_name(s->full),
+           s->max_producers, s->max_consumers, s->write_pos, s->read_pos, s->msgs_in, s->bytes_in,
+           s->msgs_out, s->bytes_out, s->full_waits, s->lost, s->overruns, s->producers,
+           s->consumers);
     for (uint32_t i = 0; i < s->npeers; i++)
         printf("%s{\"pid\":%d,\"role\":\"%s\",\"msgs\":%" PRIu64 ",\"bytes\":%" PRIu64
                ",\"lag\":%" PRIu64 "}",
@@ -73,8 +73,8 @@ static void print_text(const char *name, const ipcx_ring_stat *s, const ipcx_rin
         printf("  rate %.0f msgs/s in, %.0f msgs/s out\n",
                (double)(s->msgs_in - prev->msgs_in) / dt,
                (double)(s->msgs_out - prev->msgs_out) / dt);
-    printf("  full waits %" PRIu64 ", lost %" PRIu64 ", overruns %" PRIu64
-           "; write pos %" PRIu64 ", read pos %" PRIu64 "\n",
+    printf("  full waits %" PRIu64 ", lost %" PRIu64 ", overruns %" PRIu64 "; write pos %" PRIu64
+           ", read pos %" PRIu64 "\n",
            s->full_waits, s->lost, s->overruns, s->write_pos, s->read_pos);
     printf("  producers %u/%u, consumers %u/%u\n", s->producers, s->max_producers, s->consumers,
            s->max_consumers);
