@@ -508,7 +508,8 @@ int ipcx__ring_release(ipcx_ring *r, const void *data)
     r->npeek -= (unsigned)n;
     r->cfirst = p;
     r->crel = p;
-    if (r->crel - r->cpub >= r->cap / 8 || load_relaxed(&r->hdr->space_waiters) != 0)
+    if (r->crel - r->cpub >= RING_PUBLISH_EVERY(r->cap) ||
+        load_relaxed(&r->hdr->space_waiters) != 0)
         publish(r); /* the relaxed load is a hint only; see sc publish rule */
     return n;
 }

@@ -198,7 +198,7 @@ static int claim_mp(ipcx_ring *r, uint32_t len, uint64_t rs, int check, uint64_t
             return ipcx__ring_corrupt(r, "tail");
         uint64_t off = t & r->mask, pad = off + rs > r->cap ? r->cap - off : 0;
         uint64_t end = t + pad + rs;
-        if (end > r->plimit) {
+        if (RING_LIMIT_PASSED(end, r->plimit)) {
             int rc = refresh_space(r, end, check);
             if (rc <= 0)
                 return rc;
@@ -232,7 +232,7 @@ static int try_claim(ipcx_ring *r, uint32_t len, int check, uint64_t *at)
     uint64_t pos = r->ptail, off = pos & r->mask;
     uint64_t pad = off + rs > r->cap ? r->cap - off : 0;
     uint64_t end = pos + pad + rs;
-    if (IPCX_UNLIKELY(end > r->plimit)) {
+    if (IPCX_UNLIKELY(RING_LIMIT_PASSED(end, r->plimit))) {
         if (r->nres != 0 && end - r->pfirst > r->cap)
             return -EAGAIN; /* our own reservations fill the ring */
         int rc = refresh_space(r, end, check);

@@ -203,6 +203,21 @@ struct ipcx_ring {
     unsigned c_unflushed, p_unflushed;
 };
 
+/* Measurement switches (compile-time, off by default): build with
+ * -DIPCX_RING_NO_CACHED_LIMIT to make a producer re-read the consumer's
+ * index on every claim, -DIPCX_RING_NO_BATCH to make a consumer publish its
+ * index on every release; docs/ring.md reports what each saves. */
+#ifdef IPCX_RING_NO_CACHED_LIMIT
+#define RING_LIMIT_PASSED(end, lim) ((void)(end), (void)(lim), 1)
+#else
+#define RING_LIMIT_PASSED(end, lim) ((end) > (lim))
+#endif
+#ifdef IPCX_RING_NO_BATCH
+#define RING_PUBLISH_EVERY(cap) ((void)(cap), (uint64_t)0)
+#else
+#define RING_PUBLISH_EVERY(cap) ((cap) / 8)
+#endif
+
 /* ---- tags ------------------------------------------------------------ */
 
 static inline uint64_t ring_check(const struct ipcx_ring *r, uint64_t pos)
