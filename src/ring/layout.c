@@ -397,9 +397,9 @@ int ipcx__ring_join_consumer(ipcx_ring *r, int oldest)
          * (see ipcx__ring_bcast_space for the other half of this Dekker
          * pair: both sides store, then load, seq_cst). */
         struct ring_hdr *h = r->hdr;
-        for (;;) {
+        for (int tries = 0;; tries++) {
             uint64_t c = oldest ? load_seq_cst(&h->free) : load_seq_cst(&h->tail);
-            if (ring_pos_bad(c)) {
+            if (ring_pos_bad(c) || tries > 100000) {
                 store_release(&s->owner, 0);
                 r->cidx = -1;
                 return ipcx__ring_corrupt(r, "broadcast position");

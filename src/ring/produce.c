@@ -160,7 +160,6 @@ static void write_claim(ipcx_ring *r, uint64_t pos, uint32_t len)
     struct ring_rec *rec = ring_rec_at(r, pos);
     struct ring_slot *s = &r->pslots[r->pidx];
     if (r->nres == 0) {
-        r->pfirst = pos;
         /* Pairs with the load_acquire of pos in consume.c claim_live():
          * whoever sees our CLAIM tag sees that we still own the record. */
         store_release(&s->pos, pos + 1);
@@ -233,7 +232,7 @@ static int try_claim(ipcx_ring *r, uint32_t len, int check, uint64_t *at)
     uint64_t pad = off + rs > r->cap ? r->cap - off : 0;
     uint64_t end = pos + pad + rs;
     if (IPCX_UNLIKELY(RING_LIMIT_PASSED(end, r->plimit))) {
-        if (r->nres != 0 && end - r->pfirst > r->cap)
+        if (r->nres != 0 && end - r->resv[0] > r->cap)
             return -EAGAIN; /* our own reservations fill the ring */
         int rc = refresh_space(r, end, check);
         if (rc <= 0)
@@ -258,7 +257,7 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
     ipcx__deadline d = {0};
     if (len > r->max_msg)
         return -EMSGSIZE;
-    if (r->nres >= 1024)
+    if (r->nres >= IPCX_ARRAY_LEN(r->resv))
         return -ENOBUFS;
     ring_waiter w = {0};
     uint64_t at = 0;
@@ -291,10 +290,7 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
                 return rc;
         }
     }
-    if (r->nres == 0)
-        r->pfirst = at;
-    r->nres++;
-    r->pend = at + ring_rec_size(r, len);
+    r->resv[r->nres++] = at;
     *data = ring_rec_at(r, at) + 1;
     return 0;
 }
@@ -322,46 +318,34 @@ static void commit_one(ipcx_ring *r, struct ring_rec *rec, uint64_t pos, uint32_
 
 int ipcx__ring_commit(ipcx_ring *r, void *data)
 {
-    if (r->nres == 0 || data == NULL)
+    if (r->nres == 0 || data == NULL || (uint8_t *)data < r->data + RING_REC_HDR)
         return -EINVAL;
     uint64_t off = (uint64_t)((uint8_t *)data - r->data) - RING_REC_HDR;
-    uint64_t target = r->pfirst + ((off - (r->pfirst & r->mask)) & r->mask);
-    if ((uint8_t *)data < r->data + RING_REC_HDR || target >= r->pend)
+    unsigned i = 0;
+    while (i < r->nres && (r->resv[i] & r->mask) != off)
+        i++;
+    if (i == r->nres)
         return -EINVAL;
-    int n = 0;
-    uint64_t pos = r->pfirst;
-    for (;;) {
+    for (unsigned j = 0; j <= i; j++) {
+        uint64_t pos = r->resv[j];
         struct ring_rec *rec = ring_rec_at(r, pos);
-        /* Our own record: relaxed reads of what we wrote, validated in case
+        /* Our own claim: relaxed reads of what we wrote, validated in case
          * a hostile peer changed them. */
-        uint64_t t = load_relaxed(&rec->tag);
         uint32_t len = load_relaxed(&rec->len);
-        unsigned k = ring_kind(r, pos, t);
-        if (k == REC_PAD) {
-            pos += r->cap - (pos & r->mask);
-            continue;
-        }
-        if (k != REC_CLAIM || len > r->max_msg || (pos & r->mask) + ring_rec_size(r, len) > r->cap)
+        if (ring_kind(r, pos, load_relaxed(&rec->tag)) != REC_CLAIM || len > r->max_msg ||
+            (pos & r->mask) + ring_rec_size(r, len) > r->cap)
             return ipcx__ring_corrupt(r, "own claim overwritten");
-        uint64_t next = pos + ring_rec_size(r, len);
-        commit_one(r, rec, pos, len, pos == target);
-        n++;
-        if (pos == target || n > 1024) {
-            pos = next;
-            break;
-        }
-        pos = next;
+        commit_one(r, rec, pos, len, j == i);
     }
-    struct ring_slot *s = &r->pslots[r->pidx];
-    r->nres = pos >= r->pend ? 0 : r->nres - (unsigned)n;
-    r->pfirst = pos;
+    r->nres -= i + 1;
+    memmove(r->resv, r->resv + i + 1, r->nres * sizeof(r->resv[0]));
     /* Pairs with consume.c claim_live(): a consumer that sees pos past a
      * record then re-reads its tag and finds COMMIT. */
-    store_release(&s->pos, r->nres == 0 ? 0 : pos + 1);
+    store_release(&r->pslots[r->pidx].pos, r->nres == 0 ? 0 : r->resv[0] + 1);
     ipcx__ring_wake(&r->hdr->data_seq, &r->hdr->data_waiters, r->light);
     if (++r->p_unflushed >= 32)
         ipcx__ring_flush_stats(r);
-    return n;
+    return (int)i + 1;
 }
 
 void ipcx__ring_abandon_reserved(ipcx_ring *r)

@@ -177,13 +177,12 @@ struct ipcx_ring {
     int broken;     /* latched -EPROTO */
     uint64_t ident; /* this process: pid << 32 | low 32 bits of start time */
     /* producer side */
-    int pidx;        /* slot index or -1 */
-    uint64_t ptail;  /* next claim position (single producer) */
-    uint64_t plimit; /* cached: may claim below this position */
-    uint32_t pseq;   /* next record sequence (single producer) */
-    uint64_t pfirst; /* first reserved, uncommitted record */
-    uint64_t pend;   /* end of the last reserved record */
-    unsigned nres;   /* records reserved and not committed */
+    int pidx;          /* slot index or -1 */
+    uint64_t ptail;    /* next claim position (single producer) */
+    uint64_t plimit;   /* cached: may claim below this position */
+    uint32_t pseq;     /* next record sequence (single producer) */
+    uint64_t resv[64]; /* records reserved and not committed, in order */
+    unsigned nres;
     uint64_t p_msgs, p_bytes, p_waits, p_lost;
     /* consumer side */
     int cidx;
