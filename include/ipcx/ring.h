@@ -18,8 +18,10 @@
  * Crash safety: a producer killed at any instruction never makes a consumer
  * deliver a torn record; a claim left by a dead producer is skipped and
  * counted in `lost`.  A queue-mode record a dead consumer had peeked but not
- * released is redelivered (single-consumer rings, the shared read position
- * never moved) or counted in `lost` (multi-consumer rings).  A dead broadcast
+ * released is redelivered (single-consumer rings: the shared read position
+ * never moved past it - nor past the last records it received, which it
+ * publishes in batches, so those come again too: at-least-once) or counted
+ * in `lost` (multi-consumer rings).  A dead broadcast
  * consumer's cursor is dropped as soon as a producer needs the space.
  *
  * Shared memory is untrusted: a peer that corrupts the ring makes calls on
@@ -227,8 +229,13 @@ IPCX_API int ipcx_ring_release(ipcx_ring *r, const void *data);
 /** ipcx_ring_overrun - records lost by this consumer at its last -EOVERFLOW. */
 IPCX_API uint64_t ipcx_ring_overrun(const ipcx_ring *r);
 
-/** ipcx_ring_stats - read the ring's statistics (no side effects).  Returns 0
- *  or -EPROTO. */
+/**
+ * ipcx_ring_stats - read the ring's statistics.  Handles publish their
+ * counters in batches (every 32 records, when they wait, and on close); this
+ * call first publishes the calling handle's own.  Figures of different
+ * handles may be a moment apart.  Opening a ring only to call this takes no
+ * role in it.  Returns 0 or -EINVAL.
+ */
 IPCX_API int ipcx_ring_stats(ipcx_ring *r, ipcx_ring_stat *out);
 
 #ifdef __cplusplus
