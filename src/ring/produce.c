@@ -399,8 +399,10 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
         }
         if (f + span > hd)
             break;
-        /* acq_rel: releases the frontier to producers (refresh_space). */
-        if (!cas_acq_rel(&h->free, &f, f + span)) {
+        /* Releases the frontier to producers (refresh_space); seq_cst also
+         * makes it the store half of the space_waiters Dekker pair (wait.c)
+         * for the seq_cst load in the wake below. */
+        if (!cas_seq_cst(&h->free, &f, f + span)) {
             if (ring_pos_bad(f))
                 return ipcx__ring_corrupt(r, "release frontier");
             continue;
