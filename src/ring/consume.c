@@ -62,25 +62,64 @@ static void fill_skipped(ipcx_ring *r, uint64_t pos, uint64_t rs, uint64_t old)
     cas_acq_rel(&rec->tag, &old, ring_tag(r, pos, REC_SKIPPED, 0));
 }
 
+/* Is pos where a record starts: tail, a valid tag, or the start of another
+ * claim intent that itself ends where a record starts (a producer that died
+ * right after its claim can be followed by another that did the same, so
+ * holes can follow holes)?  depth bounds the chain. */
+static int boundary_ok(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned depth)
+{
+    if (pos >= tail)
+        return pos == tail;
+    if (ring_kind(r, pos, load_acquire(&ring_rec_at(r, pos)->tag)) != 0)
+        return 1;
+    for (uint32_t i = 0; depth > 0 && i < r->nprod; i++) {
+        struct ring_slot *s = &r->pslots[i];
+        uint64_t ip = load_acquire(&s->ipos); /* as in intent_fill() */
+        uint64_t sz = load_relaxed(&s->isize);
+        if (ip == 0 || ip - 1 != pos || ring_pos_bad(sz) || sz == 0 || sz > r->cap)
+            continue;
+        if (boundary_ok(r, pos + sz, tail, depth - 1))
+            return 1;
+    }
+    return 0;
+}
+
 /* The hole at pos (header never written, tail > pos) of a producer that
  * died between its claim CAS and its claim header: fill it from that
  * producer's intent.  Multi-producer only. */
+/* The intent of slot s, if it covers pos: 1 and [*st, *end). */
+static int intent_covers(ipcx_ring *r, struct ring_slot *s, uint64_t pos, uint64_t *st,
+                         uint64_t *end)
+{
+    /* Pairs with the store_release of ipos in produce.c claim_mp(). */
+    uint64_t ip = load_acquire(&s->ipos);
+    uint64_t sz = load_relaxed(&s->isize);
+    if (ip == 0 || ip - 1 > pos || ip - 1 + sz <= pos || ring_pos_bad(ip - 1) ||
+        ring_pos_bad(sz) || sz > r->cap)
+        return 0;
+    *st = ip - 1;
+    *end = ip - 1 + sz;
+    return 1;
+}
+
 static void intent_fill(ipcx_ring *r, uint64_t pos, uint64_t tail, uint64_t old)
 {
+    uint64_t st, end;
+    /* First: a live producer whose intent covers pos may own it - wait.
+     * Only then choose among the dead ones (a dead one's CAS may have
+     * failed while a live one holds the claim). */
+    for (uint32_t i = 0; i < r->nprod; i++)
+        if (intent_covers(r, &r->pslots[i], pos, &st, &end) &&
+            ipcx__ring_slot_alive(&r->pslots[i]))
+            return;
     for (uint32_t i = 0; i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
-        /* Pairs with the store_release of ipos in produce.c claim_mp(). */
-        uint64_t ip = load_acquire(&s->ipos);
-        uint64_t sz = load_relaxed(&s->isize);
-        if (ip == 0 || ip - 1 > pos || ip - 1 + sz <= pos || ring_pos_bad(ip - 1) ||
-            ring_pos_bad(sz) || sz > r->cap)
+        if (!intent_covers(r, s, pos, &st, &end) || ipcx__ring_slot_alive(s))
             continue;
-        if (ipcx__ring_slot_alive(s))
-            return; /* a live producer may own it: wait */
-        uint64_t st = ip - 1, end = st + sz;
+        uint64_t sz = end - st;
         /* Its CAS may have failed (someone else owns pos): accept the
          * intent only if it is consistent with what follows. */
-        if (end != tail && ring_kind(r, end, load_acquire(&ring_rec_at(r, end)->tag)) == 0)
+        if (!boundary_ok(r, end, tail, r->nprod < 16 ? r->nprod : 16))
             continue;
         uint64_t off = st & r->mask;
         if (off + sz > r->cap && st == pos) {

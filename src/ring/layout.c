@@ -301,7 +301,15 @@ static int intent_pending(ipcx_ring *r, struct ring_slot *s)
      * reused since: either way nobody needs the intent. */
     if (tail <= p || tail - p > r->cap)
         return 0;
-    return ring_kind(r, p, load_acquire(&ring_rec_at(r, p)->tag)) == 0;
+    /* Still needed while a part of the claim has no header: its start, or
+     * (a claim that began with a PAD) the record after the pad. */
+    uint64_t sz = load_relaxed(&s->isize), off = p & r->mask;
+    if (ring_kind(r, p, load_acquire(&ring_rec_at(r, p)->tag)) == 0)
+        return 1;
+    if (off + sz <= r->cap || sz > r->cap)
+        return 0;
+    uint64_t rec = p + (r->cap - off);
+    return ring_kind(r, rec, load_acquire(&ring_rec_at(r, rec)->tag)) == 0;
 }
 
 /* Take slot i of table t for us; 1 on success. */

@@ -323,6 +323,35 @@ struct killt {
     _Atomic int stop;
 };
 
+/* What a stuck ring looks like, for the failure report. */
+static void dump_ring(ipcx_ring *r)
+{
+    struct ring_hdr *h = r->hdr;
+    uint64_t head = load_relaxed(&h->head), tail = load_relaxed(&h->tail);
+    fprintf(stderr, "ring: head %llu tail %llu free %llu\n", (unsigned long long)head,
+            (unsigned long long)tail, (unsigned long long)load_relaxed(&h->free));
+    for (uint32_t i = 0; i < r->nprod; i++) {
+        struct ring_slot *s = &r->pslots[i];
+        fprintf(stderr, "  pslot %u owner %llx alive %d pos %llu ipos %llu isize %u\n", i,
+                (unsigned long long)load_relaxed(&s->owner), ipcx__ring_slot_alive(s),
+                (unsigned long long)load_relaxed(&s->pos),
+                (unsigned long long)load_relaxed(&s->ipos), load_relaxed(&s->isize));
+    }
+    uint64_t p = head;
+    for (int k = 0; k < 6 && p < tail; k++) {
+        struct ring_rec *rec = ring_rec_at(r, p);
+        uint64_t t = load_relaxed(&rec->tag);
+        unsigned kind = ring_kind(r, p, t);
+        uint32_t len = load_relaxed(&rec->len);
+        fprintf(stderr, "  rec %llu kind %u owner %u len %u tag-kind %u tag-pos %llu\n",
+                (unsigned long long)p, kind, ring_owner(t), len, (unsigned)(t & 7),
+                (unsigned long long)((((t >> 16) ^ r->key) & 0xffffffffffffull) << 3));
+        if (kind == 0)
+            break;
+        p += kind == REC_PAD ? r->cap - (p & r->mask) : ring_rec_size(r, len);
+    }
+}
+
 /* A producer incarnation `id`: sends self-checking records forever (until
  * killed or told to stop), publishing how many it committed. */
 static void kill_producer(void *arg, int id)
@@ -347,6 +376,8 @@ static void kill_producer(void *arg, int id)
         rc = ipcx_ring_send(r, buf, n, 10 * SEC);
         if (rc != 0) {
             fprintf(stderr, "producer %d: send: %s\n", id, ipcx_strerror(rc));
+            if (id == STEADY_P)
+                dump_ring(r);
             _exit(32);
         }
         atomic_store(&k->sh->sent[id], q + 1);
