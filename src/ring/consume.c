@@ -116,12 +116,15 @@ static void intent_fill(ipcx_ring *r, uint64_t pos, uint64_t tail, uint64_t old)
         struct ring_slot *s = &r->pslots[i];
         if (!intent_covers(r, s, pos, &st, &end) || ipcx__ring_slot_alive(s))
             continue;
-        uint64_t sz = end - st;
+        uint64_t sz = end - st, off = st & r->mask;
+        /* A claim starts at pos, or at a PAD that ends at pos; an intent
+         * that merely spans pos is a failed CAS. */
+        if (st != pos && !(off + sz > r->cap && st + (r->cap - off) == pos))
+            continue;
         /* Its CAS may have failed (someone else owns pos): accept the
          * intent only if it is consistent with what follows. */
         if (!boundary_ok(r, end, tail, r->nprod < 16 ? r->nprod : 16))
             continue;
-        uint64_t off = st & r->mask;
         if (off + sz > r->cap && st == pos) {
             uint64_t pad = r->cap - off;
             struct ring_rec *prec = ring_rec_at(r, pos);
