@@ -23,9 +23,11 @@
  *
  * Recovery (only on the rate-limited liveness check, never on the fast
  * path): a CLAIM whose owner is gone, or whose owner no longer covers it,
- * becomes SKIPPED (CAS, so all sides agree) and is counted lost; a hole
- * left by a producer that died between its tail CAS and its claim header is
- * found through the dead producer's intent and filled with PAD / SKIPPED.
+ * is skipped by its own length and counted lost; a hole left by a producer
+ * that died between its tail CAS and its claim header is skipped by the
+ * span its intent names.  Recovery writes nothing into the ring - a header
+ * write could race with a live owner's - so every reader (consumers, and
+ * producers walking a frontier) reaches the same span on its own.
  * A consumer killed with records peeked: single-consumer queue - head never
  * moved past them, the next consumer gets them again (redelivered);
  * multi-consumer - they stay TAKEN until a producer's check finds the owner
@@ -52,16 +54,6 @@ static int claim_live(ipcx_ring *r, uint64_t pos, unsigned owner)
     return ipcx__ring_slot_alive(s);
 }
 
-/* Write a SKIPPED record over [pos, pos + rs) whose header holds stale
- * bytes `old`; every consumer computes the same values, the CAS picks one. */
-static void fill_skipped(ipcx_ring *r, uint64_t pos, uint64_t rs, uint64_t old)
-{
-    struct ring_rec *rec = ring_rec_at(r, pos);
-    store_relaxed(&rec->len, (uint32_t)(rs - RING_REC_HDR));
-    /* acq_rel: publishes len with the tag. */
-    cas_acq_rel(&rec->tag, &old, ring_tag(r, pos, REC_SKIPPED, 0));
-}
-
 /* Is pos where a record starts: tail, a valid tag, or the start of another
  * claim intent that itself ends where a record starts (a producer that died
  * right after its claim can be followed by another that did the same, so
@@ -74,7 +66,7 @@ static int boundary_ok(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned depth
         return 1;
     for (uint32_t i = 0; depth > 0 && i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
-        uint64_t ip = load_acquire(&s->ipos); /* as in intent_fill() */
+        uint64_t ip = load_acquire(&s->ipos); /* as in intent_covers() */
         uint64_t sz = load_relaxed(&s->isize);
         if (ip == 0 || ip - 1 != pos || ring_pos_bad(sz) || sz == 0 || sz > r->cap)
             continue;
@@ -102,7 +94,14 @@ static int intent_covers(ipcx_ring *r, struct ring_slot *s, uint64_t pos, uint64
     return 1;
 }
 
-static void intent_fill(ipcx_ring *r, uint64_t pos, uint64_t tail, uint64_t old)
+/* The hole at pos (header never written, tail > pos) of a producer that
+ * died between its claim CAS and its claim header: its span, from that
+ * producer's intent, or 0 (wait).  *kind: PAD when the hole is the pad
+ * that would have started the claim, else SKIPPED.  Nothing is written to
+ * the ring: every reader (consumers, the producers walking a frontier)
+ * computes the same span from the intent, which stays in the dead slot
+ * while the hole has no header (layout.c intent_pending()). */
+static int64_t intent_span(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned *kind)
 {
     uint64_t st, end;
     /* First: a live producer whose intent covers pos may own it - wait.
@@ -111,32 +110,31 @@ static void intent_fill(ipcx_ring *r, uint64_t pos, uint64_t tail, uint64_t old)
     for (uint32_t i = 0; i < r->nprod; i++)
         if (intent_covers(r, &r->pslots[i], pos, &st, &end) &&
             ipcx__ring_slot_alive(&r->pslots[i]))
-            return;
+            return 0;
     for (uint32_t i = 0; i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
         if (!intent_covers(r, s, pos, &st, &end) || ipcx__ring_slot_alive(s))
             continue;
         uint64_t sz = end - st, off = st & r->mask;
+        int padded = off + sz > r->cap;
         /* A claim starts at pos, or at a PAD that ends at pos; an intent
          * that merely spans pos is a failed CAS. */
-        if (st != pos && !(off + sz > r->cap && st + (r->cap - off) == pos))
+        if (st != pos && !(padded && st + (r->cap - off) == pos))
             continue;
         /* Its CAS may have failed (someone else owns pos): accept the
          * intent only if it is consistent with what follows. */
         if (!boundary_ok(r, end, tail, r->nprod < 16 ? r->nprod : 16))
             continue;
-        if (off + sz > r->cap && st == pos) {
-            uint64_t pad = r->cap - off;
-            struct ring_rec *prec = ring_rec_at(r, pos);
-            store_relaxed(&prec->len, (uint32_t)pad);
-            cas_acq_rel(&prec->tag, &old, ring_tag(r, pos, REC_PAD, 0)); /* publishes len */
-            return;
+        if (padded && st == pos) {
+            *kind = REC_PAD;
+            return (int64_t)(r->cap - off);
         }
         if ((pos & r->mask) + (end - pos) > r->cap || end - pos < RING_REC_HDR)
             continue;
-        fill_skipped(r, pos, end - pos, old);
-        return;
+        *kind = REC_SKIPPED;
+        return (int64_t)(end - pos);
     }
+    return 0;
 }
 
 /* The span of the record at pos of kind k, or -1 when its length field is
@@ -201,11 +199,13 @@ int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check
         /* Re-read: pos may have moved because the claim was committed. */
         if (live || load_acquire(&rec->tag) != t)
             return 0;
+        /* Abandoned: skip it by its own length (nothing is written: every
+         * reader reaches the same answer). */
         int64_t rs = span_check(r, pos, REC_SKIPPED, rec);
         if (rs < 0) /* corrupt - unless the record was reused meanwhile */
             return load_acquire(&rec->tag) == t ? ipcx__ring_corrupt(r, "claim length") : 0;
-        fill_skipped(r, pos, (uint64_t)rs, t);
-        return 0;
+        *kind = REC_SKIPPED;
+        return rs;
     }
     if (!r->mp) {
         /* One producer writes the claim header before tail: a hole below
@@ -214,8 +214,12 @@ int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check
             return ipcx__ring_corrupt(r, "hole below tail");
         return 0;
     }
-    intent_fill(r, pos, tail, t);
-    return 0;
+    int64_t sp = intent_span(r, pos, tail, kind);
+    /* The header may have been written meanwhile (a live owner): then the
+     * caller looks again. */
+    if (sp > 0 && load_acquire(&rec->tag) != t)
+        return 0;
+    return sp;
 }
 
 int ipcx__ring_taken_dead(ipcx_ring *r, uint64_t pos, uint64_t t)
@@ -361,6 +365,10 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
             int64_t sp = ipcx__ring_rec_span(r, hd, load_acquire(&h->tail), 1, &h->head, &k);
             if (sp <= 0)
                 return (int)sp;
+            /* An abandoned claim or hole (SKIPPED / PAD): help head past. */
+            if ((k == REC_SKIPPED || k == REC_PAD) &&
+                cas_acq_rel(&h->head, &hd, hd + (uint64_t)sp) && k == REC_SKIPPED)
+                r->c_lost++;
             continue;
         }
         int64_t span = ipcx__ring_span_at_index(r, &h->head, hd, k, rec);

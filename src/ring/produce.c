@@ -199,8 +199,12 @@ static int claim_mp(ipcx_ring *r, uint32_t len, uint64_t rs, int check, uint64_t
         uint64_t end = t + pad + rs;
         if (RING_LIMIT_PASSED(end, r->plimit)) {
             int rc = refresh_space(r, end, check);
-            if (rc <= 0)
+            if (rc <= 0) {
+                /* A failed CAS may have left our intent: a waiting producer
+                 * must not look like the owner of someone else's hole. */
+                store_release(&s->ipos, 0);
                 return rc;
+            }
         }
         store_relaxed(&s->isize, (uint32_t)(end - t));
         /* Publishes isize; pairs with the load_acquire of ipos in
@@ -380,6 +384,16 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
         uint64_t span;
         if (k == REC_PAD) {
             span = r->cap - (f & r->mask);
+        } else if (reclaim && (k == 0 || k == REC_CLAIM)) {
+            /* An abandoned claim or a dead producer's hole (consume.c). */
+            unsigned kk;
+            int64_t sp = ipcx__ring_rec_span(r, f, load_acquire(&h->tail), 1, &h->free, &kk);
+            if (sp <= 0 || (kk != REC_SKIPPED && kk != REC_PAD)) {
+                if (sp < 0)
+                    return (int)sp;
+                break;
+            }
+            span = (uint64_t)sp;
         } else if (k == REC_RELEASED || k == REC_SKIPPED ||
                    (k == REC_TAKEN && reclaim && ipcx__ring_taken_dead(r, f, t))) {
             if (k == REC_TAKEN)

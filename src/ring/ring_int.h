@@ -320,7 +320,8 @@ void ipcx__ring_abandon_peeked(ipcx_ring *r);
 /* Bytes the record at pos spans (committed, pad, taken, released or
  * skipped; *kind says which), 0 when there is nothing to pass yet (empty,
  * or being written by a live producer), or -EPROTO.  With check, an
- * abandoned claim (dead owner) is first turned into a SKIPPED record.
+ * abandoned claim (dead owner) or a dead producer's hole reads as kind
+ * SKIPPED (or PAD) with its span; nothing is written.
  * index: NULL when pos is the caller's own (nobody else can pass it), else
  * the shared index others move past pos (see ipcx__ring_span_at_index). */
 int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check,
