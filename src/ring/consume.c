@@ -86,8 +86,8 @@ static int intent_covers(ipcx_ring *r, struct ring_slot *s, uint64_t pos, uint64
     /* Pairs with the store_release of ipos in produce.c claim_mp(). */
     uint64_t ip = load_acquire(&s->ipos);
     uint64_t sz = load_relaxed(&s->isize);
-    if (ip == 0 || ip - 1 > pos || ip - 1 + sz <= pos || ring_pos_bad(ip - 1) ||
-        ring_pos_bad(sz) || sz > r->cap)
+    if (ip == 0 || ip - 1 > pos || ip - 1 + sz <= pos || ring_pos_bad(ip - 1) || ring_pos_bad(sz) ||
+        sz > r->cap)
         return 0;
     *st = ip - 1;
     *end = ip - 1 + sz;
@@ -108,8 +108,7 @@ static int64_t intent_span(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned *
      * Only then choose among the dead ones (a dead one's CAS may have
      * failed while a live one holds the claim). */
     for (uint32_t i = 0; i < r->nprod; i++)
-        if (intent_covers(r, &r->pslots[i], pos, &st, &end) &&
-            ipcx__ring_slot_alive(&r->pslots[i]))
+        if (intent_covers(r, &r->pslots[i], pos, &st, &end) && ipcx__ring_slot_alive(&r->pslots[i]))
             return 0;
     for (uint32_t i = 0; i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
