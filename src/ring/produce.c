@@ -206,14 +206,20 @@ static int claim_mp(ipcx_ring *r, uint32_t len, uint64_t rs, int check, uint64_t
                 return rc;
             }
         }
+        /* The intent is (ipos, isize); ipos is 0 while isize changes, so a
+         * producer that dies at any point leaves no intent or a whole one. */
         store_relaxed(&s->isize, (uint32_t)(end - t));
         /* Publishes isize; pairs with the load_acquire of ipos in
-         * consume.c intent_span() and layout.c intent_pending(). */
+         * consume.c intent_covers() and layout.c intent_pending(). */
         store_release(&s->ipos, t + 1);
         RING_FAULT(RING_STEP_CLAIM_INTENT);
         /* acq_rel: the intent above is published before the claim. */
-        if (!cas_acq_rel(&h->tail, &t, end))
+        if (!cas_acq_rel(&h->tail, &t, end)) {
+            /* Someone else has that place: withdraw the intent at once, so
+             * a dead producer rarely leaves one that names another's claim. */
+            store_release(&s->ipos, 0);
             continue;
+        }
         RING_FAULT(RING_STEP_CLAIM_DONE);
         if (pad != 0)
             write_pad(r, t, pad);
