@@ -10,6 +10,7 @@
 
 #include <ipcx/core.h>
 #include <ipcx/region.h>
+#include <ipcx/ring.h>
 #include <ipcx/queue.h>
 #include <ipcx/zmtp.h>
 

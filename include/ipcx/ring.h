@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipcx rings: the bounded buffer between co-operating processes.
+ *
+ * A ring is a lock-free circular buffer of records inside a shared-memory
+ * region (docs/ring.md has the layout byte by byte and the algorithms).
+ * Records are variable-size (the default, up to a maximum fixed at creation)
+ * or fixed-size slots; zero-length records are allowed.  One or many
+ * producers; delivery is either "queue" (every record goes to exactly one
+ * consumer) or "broadcast" (every attached consumer sees every record).
+ *
+ * A handle takes a role the first time it is used - ipcx_ring_send() or
+ * ipcx_ring_reserve() attach it as a producer, ipcx_ring_recv() or
+ * ipcx_ring_peek() as a consumer - or explicitly with ipcx_ring_join().
+ * Each role occupies a slot in the ring's table (with the process's pid and
+ * start time, so a dead process's slot is reclaimed by whoever needs it).
+ *
+ * Crash safety: a producer killed at any instruction never makes a consumer
+ * deliver a torn record; a claim left by a dead producer is skipped and
+ * counted in `lost`.  A queue-mode record a dead consumer had peeked but not
+ * released is redelivered (single-consumer rings: the shared read position
+ * never moved past it - nor past the last records it received, which it
+ * publishes in batches, so those come again too: at-least-once) or counted
+ * in `lost` (multi-consumer rings).  A dead broadcast
+ * consumer's cursor is dropped as soon as a producer needs the space.
+ *
+ * Shared memory is untrusted: a peer that corrupts the ring makes calls on
+ * this side return -EPROTO (and the handle stays broken: every later call
+ * returns -EPROTO), never crash or read outside the region.
+ *
+ * Thread safety: a handle is used by one thread at a time (use one handle
+ * per thread; several handles of one process may share a ring).
+ */
+#ifndef IPCX_RING_H
+#define IPCX_RING_H
+
+#include <ipcx/core.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Delivery (ipcx_ring_opts.delivery). */
+enum {
+    IPCX_RING_QUEUE = 0,     /**< each record to exactly one consumer (default) */
+    IPCX_RING_BROADCAST = 1, /**< each record to every attached consumer */
+};
+
+/** What a producer does when the ring is full (ipcx_ring_opts.full). */
+enum {
+    IPCX_RING_BLOCK = 0,     /**< wait for space or the timeout (default) */
+    IPCX_RING_FAIL = 1,      /**< -EAGAIN at once */
+    IPCX_RING_OVERWRITE = 2, /**< broadcast with one producer only: never wait,
+                                  overwrite the oldest; a consumer that fell behind
+                                  gets -EOVERFLOW once, then continues */
+};
+
+/** Waiting, per handle (ipcx_ring_set_wait()). */
+enum {
+    IPCX_WAIT_BLOCK = 0, /**< a bounded spin, then FUTEX_WAIT (default) */
+    IPCX_WAIT_SPIN = 1,  /**< busy-poll until ready or the deadline */
+};
+
+/** Roles for ipcx_ring_join(). */
+enum {
+    IPCX_RING_PRODUCER = 1,
+    IPCX_RING_CONSUMER = 2,
+    IPCX_RING_FROM_OLDEST = 4, /**< broadcast consumer: start at the oldest record
+                                    still in the ring instead of the newest */
+};
+
+/** Limits. */
+#define IPCX_RING_MIN_CAPACITY ((uint64_t)4096)
+#define IPCX_RING_MAX_CAPACITY ((uint64_t)1 << 30)
+#define IPCX_RING_MAX_SLOTS    1024 /**< most producers, most consumers */
+
+/**
+ * Options for ipcx_ring_create().  All-zero means the defaults.
+ */
+typedef struct ipcx_ring_opts {
+    /** Bytes of record space, rounded up to a power of two; 0 means 256 KiB.
+     *  IPCX_RING_MIN_CAPACITY .. IPCX_RING_MAX_CAPACITY. */
+    uint64_t capacity;
+    /** Largest payload in bytes; 0 means capacity / 4.  A record (16-byte
+     *  header + payload rounded up to 8) must fit in half the capacity. */
+    uint32_t max_msg;
+    /** 0: variable-size records (default).  Otherwise every record takes a
+     *  fixed slot of this many payload bytes (and max_msg is slot_size). */
+    uint32_t slot_size;
+    /** IPCX_RING_QUEUE (default) or IPCX_RING_BROADCAST. */
+    uint32_t delivery;
+    /** IPCX_RING_BLOCK (default), IPCX_RING_FAIL or IPCX_RING_OVERWRITE. */
+    uint32_t full;
+    /** Most producers attached at once; 0 means 1.  With 1 the faster
+     *  single-producer algorithm is used. */
+    uint32_t max_producers;
+    /** Most consumers attached at once; 0 means 1 for queue delivery
+     *  (single-consumer algorithm) and 64 for broadcast. */
+    uint32_t max_consumers;
+    /** How often, in milliseconds, a side that waits on a stuck peer checks
+     *  whether that peer's process is still alive; 0 means 100. */
+    uint32_t liveness_ms;
+    /** File mode of a named ring, as for regions; 0 means 0600. */
+    uint32_t mode;
+    uint32_t reserved[6]; /**< must be zero */
+} ipcx_ring_opts;
+
+/** Statistics (ipcx_ring_stats()).  Counters cover the ring's lifetime. */
+typedef struct ipcx_ring_stat {
+    uint64_t capacity, max_msg, slot_size;
+    uint32_t delivery, full, max_producers, max_consumers;
+    uint64_t write_pos;  /**< bytes ever claimed by producers */
+    uint64_t read_pos;   /**< queue: shared read position; broadcast: oldest kept */
+    uint64_t msgs_in;    /**< records committed */
+    uint64_t bytes_in;   /**< payload bytes committed */
+    uint64_t msgs_out;   /**< records delivered (summed over consumers) */
+    uint64_t bytes_out;  /**< payload bytes delivered */
+    uint64_t full_waits; /**< times a producer found the ring full */
+    uint64_t lost;       /**< records abandoned by dead producers or consumers */
+    uint64_t overruns;   /**< records overwritten before a consumer read them */
+    uint32_t producers;  /**< attached now */
+    uint32_t consumers;
+    struct {
+        int32_t pid;
+        uint32_t role; /**< IPCX_RING_PRODUCER or IPCX_RING_CONSUMER */
+        uint64_t msgs, bytes;
+        uint64_t lag; /**< consumer: bytes between its position and write_pos */
+    } peer[16];       /**< the first 16 attached handles */
+    uint32_t npeers;  /**< entries filled in peer[] */
+} ipcx_ring_stat;
+
+typedef struct ipcx_ring ipcx_ring;
+
+/**
+ * ipcx_ring_create - create a named ring (a region of kind IPCX_REGION_RING).
+ * @name: region name (see ipcx/region.h).
+ * @opts: NULL or options.
+ * @out:  the new handle (no role yet); untouched on failure.
+ *
+ * Returns 0, -EINVAL (bad options), -EEXIST, or what ipcx_region_create()
+ * returns.
+ */
+IPCX_API int ipcx_ring_create(const char *name, const ipcx_ring_opts *opts, ipcx_ring **out);
+
+/**
+ * ipcx_ring_open - open an existing named ring.  The ring's header is
+ * validated (-EPROTO when it is not a ring this library understands).
+ * Returns 0, -ENOENT, -EAGAIN (creator not finished), -EPROTO or -errno.
+ */
+IPCX_API int ipcx_ring_open(const char *name, ipcx_ring **out);
+
+/** ipcx_ring_unlink - remove a named ring; mapped handles keep working. */
+IPCX_API int ipcx_ring_unlink(const char *name);
+
+/**
+ * ipcx_ring_close - detach every role of the handle (its slots are freed,
+ * its counters folded into the ring's totals) and unmap.  Accepts NULL.
+ * Records reserved or peeked and not committed or released are given up
+ * (a reserved record is skipped by consumers and counted lost; a peeked one
+ * is redelivered or counted lost as for a crash).
+ */
+IPCX_API void ipcx_ring_close(ipcx_ring *r);
+
+/**
+ * ipcx_ring_join - take a role explicitly: IPCX_RING_PRODUCER and/or
+ * IPCX_RING_CONSUMER, optionally with IPCX_RING_FROM_OLDEST.  Joining a role
+ * the handle already has is a no-op.  Returns 0, -EBUSY (every slot for that
+ * role is held by a live process), -EINVAL or -EPROTO.
+ */
+IPCX_API int ipcx_ring_join(ipcx_ring *r, unsigned roles);
+
+/** ipcx_ring_set_wait - IPCX_WAIT_BLOCK or IPCX_WAIT_SPIN for this handle. */
+IPCX_API int ipcx_ring_set_wait(ipcx_ring *r, int mode);
+
+/**
+ * ipcx_ring_send - copy one record in.
+ * @timeout_ns: IPCX_NOWAIT, IPCX_FOREVER or nanoseconds to wait for space.
+ *
+ * Returns 0, -EMSGSIZE (len over the maximum), -EAGAIN (full and no wait,
+ * or the FAIL policy), -ETIMEDOUT, -EBUSY (no producer slot), -EPROTO.
+ */
+IPCX_API int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns);
+
+/**
+ * ipcx_ring_recv - copy the next record out.
+ *
+ * Returns the record's length, -EAGAIN (empty, no wait), -ETIMEDOUT,
+ * -EMSGSIZE (cap too small: the record stays, call again with a larger
+ * buffer), -EOVERFLOW (overwrite policy: records were lost; the number is
+ * in ipcx_ring_overrun(); the next call goes on with the oldest record),
+ * -EBUSY (no consumer slot), -EPROTO.
+ */
+IPCX_API int ipcx_ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns);
+
+/**
+ * ipcx_ring_reserve - claim space for a record of @len bytes and return a
+ * pointer to its payload in *data.  Several records may be reserved before
+ * committing.  Same errors as ipcx_ring_send().
+ */
+IPCX_API int ipcx_ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns);
+
+/**
+ * ipcx_ring_commit - publish every reserved record up to and including the
+ * one whose payload is @data, in order, with one index update.  Returns the
+ * number of records committed, -EINVAL (@data is not a reserved record) or
+ * -EPROTO.
+ */
+IPCX_API int ipcx_ring_commit(ipcx_ring *r, void *data);
+
+/**
+ * ipcx_ring_peek - the next record not yet peeked, in place.  The memory
+ * stays valid and unchanged until it is released (not under the OVERWRITE
+ * policy, where ipcx_ring_release() tells whether it was overwritten).
+ * Several records may be peeked before releasing.  Errors as recv.
+ */
+IPCX_API int ipcx_ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns);
+
+/**
+ * ipcx_ring_release - give back every peeked record up to and including
+ * the one at @data, with one index update.  Returns the number released,
+ * -EINVAL, -EOVERFLOW (OVERWRITE policy: the producer overwrote the record
+ * while it was peeked; what was read from it is not valid) or -EPROTO.
+ */
+IPCX_API int ipcx_ring_release(ipcx_ring *r, const void *data);
+
+/** ipcx_ring_overrun - records lost by this consumer at its last -EOVERFLOW. */
+IPCX_API uint64_t ipcx_ring_overrun(const ipcx_ring *r);
+
+/**
+ * ipcx_ring_stats - read the ring's statistics.  Handles publish their
+ * counters in batches (every 32 records, when they wait, and on close); this
+ * call first publishes the calling handle's own.  Figures of different
+ * handles may be a moment apart.  Opening a ring only to call this takes no
+ * role in it.  Returns 0 or -EINVAL.
+ */
+IPCX_API int ipcx_ring_stats(ipcx_ring *r, ipcx_ring_stat *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IPCX_RING_H */

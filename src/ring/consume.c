@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The consumer side of a ring: find the next record, hand it out, release
+ * its space; and the recovery of records left behind by dead peers.
+ *
+ * Design note.  A consumer polls the tag of the record at its position
+ * (load_acquire; pairs with the producer's store of the COMMIT tag, so the
+ * payload is visible once the tag is).  A tag is only valid at the one
+ * position it was written for, so stale bytes never pass for a record.
+ *
+ *  - Single-consumer queue: the consumer alone owns `head`; it publishes
+ *    head (seq_cst, or release with light wake-ups: wait.c) after it has
+ *    read the records below it - in
+ *    batches of capacity/8, or at once when a producer waits or before it
+ *    waits itself.  Producers load head with acquire before reusing space.
+ *  - Broadcast: the same with a private cursor in the consumer's slot.
+ *  - Multi-consumer queue: a consumer takes the record at head by CAS of
+ *    its tag COMMIT -> TAKEN(owner), then CASes head forward (anyone who
+ *    sees a TAKEN record at head helps).  Release stores RELEASED (release)
+ *    and advances the frontier `free` over released records.
+ *  - Overwrite (broadcast, one producer): a seqlock on the floor: check the
+ *    floor before and (after an acquire fence) after reading a record.
+ *
+ * Recovery (only on the rate-limited liveness check, never on the fast
+ * path): a CLAIM whose owner is gone, or whose owner no longer covers it,
+ * is skipped by its own length and counted lost; a hole left by a producer
+ * that died between its tail CAS and its claim header is skipped by the
+ * span its intent names.  Recovery writes nothing into the ring - a header
+ * write could race with a live owner's - so every reader (consumers, and
+ * producers walking a frontier) reaches the same span on its own.
+ * A consumer killed with records peeked: single-consumer queue - head never
+ * moved past them, the next consumer gets them again (redelivered);
+ * multi-consumer - they stay TAKEN until a producer's check finds the owner
+ * gone, then they are RELEASED and counted lost.
+ */
+#include <string.h>
+
+#include "ring/ring_int.h"
+
+/* ------------------------------------------------------------ recovery */
+
+/* Is the claim at pos still owned by a live producer?  1 yes, 0 no, -1 bad owner. */
+static int claim_live(ipcx_ring *r, uint64_t pos, unsigned owner)
+{
+    if (owner == 0 || owner > r->nprod)
+        return -1;
+    struct ring_slot *s = &r->pslots[owner - 1];
+    /* Pairs with the store_release of pos in produce.c write_claim() and
+     * commit: a pos that does not cover us means the claim was committed
+     * (the caller re-reads the tag) or given up. */
+    uint64_t p1 = load_acquire(&s->pos);
+    if (p1 == 0 || p1 - 1 > pos)
+        return 0;
+    return ipcx__ring_slot_alive(s);
+}
+
+/* Is pos where a record starts: tail, a valid tag, or the start of another
+ * claim intent that itself ends where a record starts (a producer that died
+ * right after its claim can be followed by another that did the same, so
+ * holes can follow holes)?  depth bounds the chain. */
+static int boundary_ok(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned depth)
+{
+    if (pos >= tail)
+        return pos == tail;
+    if (ring_kind(r, pos, load_acquire(&ring_rec_at(r, pos)->tag)) != 0)
+        return 1;
+    for (uint32_t i = 0; depth > 0 && i < r->nprod; i++) {
+        struct ring_slot *s = &r->pslots[i];
+        uint64_t ip = load_acquire(&s->ipos); /* as in intent_covers() */
+        uint64_t sz = load_relaxed(&s->isize);
+        if (ip == 0 || ip - 1 != pos || ring_pos_bad(sz) || sz == 0 || sz > r->cap)
+            continue;
+        if (boundary_ok(r, pos + sz, tail, depth - 1))
+            return 1;
+    }
+    return 0;
+}
+
+/* The hole at pos (header never written, tail > pos) of a producer that
+ * died between its claim CAS and its claim header: fill it from that
+ * producer's intent.  Multi-producer only. */
+/* The intent of slot s, if it covers pos: 1 and [*st, *end). */
+static int intent_covers(ipcx_ring *r, struct ring_slot *s, uint64_t pos, uint64_t *st,
+                         uint64_t *end)
+{
+    /* Pairs with the store_release of ipos in produce.c claim_mp(). */
+    uint64_t ip = load_acquire(&s->ipos);
+    uint64_t sz = load_relaxed(&s->isize);
+    if (ip == 0 || ip - 1 > pos || ip - 1 + sz <= pos || ring_pos_bad(ip - 1) || ring_pos_bad(sz) ||
+        sz > r->cap)
+        return 0;
+    *st = ip - 1;
+    *end = ip - 1 + sz;
+    return 1;
+}
+
+/* The hole at pos (header never written, tail > pos) of a producer that
+ * died between its claim CAS and its claim header: its span, from that
+ * producer's intent, or 0 (wait).  *kind: PAD when the hole is the pad
+ * that would have started the claim, else SKIPPED.  Nothing is written to
+ * the ring: every reader (consumers, the producers walking a frontier)
+ * computes the same span from the intent, which stays in the dead slot
+ * while the hole has no header (layout.c intent_pending()). */
+static int64_t intent_span(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned *kind)
+{
+    uint64_t st, end;
+    /* First: a live producer whose intent covers pos may own it - wait.
+     * Only then choose among the dead ones (a dead one's CAS may have
+     * failed while a live one holds the claim). */
+    for (uint32_t i = 0; i < r->nprod; i++)
+        if (intent_covers(r, &r->pslots[i], pos, &st, &end) && ipcx__ring_slot_alive(&r->pslots[i]))
+            return 0;
+    for (uint32_t i = 0; i < r->nprod; i++) {
+        struct ring_slot *s = &r->pslots[i];
+        if (!intent_covers(r, s, pos, &st, &end) || ipcx__ring_slot_alive(s))
+            continue;
+        uint64_t sz = end - st, off = st & r->mask;
+        int padded = off + sz > r->cap;
+        /* A claim starts at pos, or at a PAD that ends at pos; an intent
+         * that merely spans pos is a failed CAS. */
+        if (st != pos && !(padded && st + (r->cap - off) == pos))
+            continue;
+        /* Its CAS may have failed (someone else owns pos): accept the
+         * intent only if it is consistent with what follows. */
+        if (!boundary_ok(r, end, tail, r->nprod < 16 ? r->nprod : 16))
+            continue;
+        if (padded && st == pos) {
+            *kind = REC_PAD;
+            return (int64_t)(r->cap - off);
+        }
+        if ((pos & r->mask) + (end - pos) > r->cap || end - pos < RING_REC_HDR)
+            continue;
+        *kind = REC_SKIPPED;
+        return (int64_t)(end - pos);
+    }
+    return 0;
+}
+
+/* The span of the record at pos of kind k, or -1 when its length field is
+ * not valid.  Acquire on len: a caller that then re-reads an index to
+ * check that the space was not reused meanwhile needs the len load to
+ * come first. */
+static int64_t span_check(const ipcx_ring *r, uint64_t pos, unsigned k, struct ring_rec *rec)
+{
+    uint64_t off = pos & r->mask;
+    uint32_t len = load_acquire(&rec->len);
+    if (k == REC_PAD) {
+        if (off == 0 || len != r->cap - off || len > r->cap / 2 + RING_REC_HDR)
+            return -1;
+        return len;
+    }
+    uint64_t rs = ring_rec_size(r, len);
+    if ((len > r->max_msg && k != REC_SKIPPED) || off + rs > r->cap)
+        return -1;
+    return (int64_t)rs;
+}
+
+static int64_t span_of(ipcx_ring *r, uint64_t pos, unsigned k, struct ring_rec *rec)
+{
+    int64_t sp = span_check(r, pos, k, rec);
+    return sp < 0 ? ipcx__ring_corrupt(r, "record length") : sp;
+}
+
+/* Multi-consumer helpers read records other consumers may already have
+ * passed (and producers reused): a bad length only means corruption when
+ * the index has not moved past pos meanwhile.  0 = retry. */
+int64_t ipcx__ring_span_at_index(ipcx_ring *r, ipcx_atomic_u64 *index, uint64_t pos, unsigned k,
+                                 struct ring_rec *rec)
+{
+    int64_t sp = span_check(r, pos, k, rec);
+    if (sp >= 0)
+        return sp;
+    /* Pairs with the CASes on the index; after the acquire of len above. */
+    if (load_acquire(index) != pos)
+        return 0;
+    return ipcx__ring_corrupt(r, "record length");
+}
+
+int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check,
+                            ipcx_atomic_u64 *index, unsigned *kind)
+{
+    struct ring_rec *rec = ring_rec_at(r, pos);
+    /* Pairs with the producers' stores of the tag (release / seq_cst). */
+    uint64_t t = load_acquire(&rec->tag);
+    unsigned k = ring_kind(r, pos, t);
+    *kind = k;
+    if (k >= REC_COMMIT && k <= REC_SKIPPED)
+        return index != NULL ? ipcx__ring_span_at_index(r, index, pos, k, rec)
+                             : span_of(r, pos, k, rec);
+    if (k > REC_SKIPPED)
+        return ipcx__ring_corrupt(r, "record kind");
+    if (!check || tail <= pos)
+        return 0;
+    if (k == REC_CLAIM) {
+        int live = claim_live(r, pos, ring_owner(t));
+        if (live < 0)
+            return ipcx__ring_corrupt(r, "claim owner");
+        /* Re-read: pos may have moved because the claim was committed. */
+        if (live || load_acquire(&rec->tag) != t)
+            return 0;
+        /* Abandoned: skip it by its own length (nothing is written: every
+         * reader reaches the same answer). */
+        int64_t rs = span_check(r, pos, REC_SKIPPED, rec);
+        if (rs < 0) /* corrupt - unless the record was reused meanwhile */
+            return load_acquire(&rec->tag) == t ? ipcx__ring_corrupt(r, "claim length") : 0;
+        *kind = REC_SKIPPED;
+        return rs;
+    }
+    if (!r->mp) {
+        /* One producer writes the claim header before tail: a hole below
+         * tail is corruption - unless we raced with that very store. */
+        if (load_acquire(&rec->tag) == t)
+            return ipcx__ring_corrupt(r, "hole below tail");
+        return 0;
+    }
+    int64_t sp = intent_span(r, pos, tail, kind);
+    /* The header may have been written meanwhile (a live owner): then the
+     * caller looks again. */
+    if (sp > 0 && load_acquire(&rec->tag) != t)
+        return 0;
+    return sp;
+}
+
+int ipcx__ring_taken_dead(ipcx_ring *r, uint64_t pos, uint64_t t)
+{
+    unsigned o = ring_owner(t);
+    if (o == 0 || o > r->ncons)
+        return ipcx__ring_corrupt(r, "taken owner"), 0;
+    struct ring_slot *s = &r->cslots[o - 1];
+    /* Pairs with the store_release of the consumer's pos in mc_take(). */
+    uint64_t p1 = load_acquire(&s->pos);
+    if (p1 != 0 && p1 - 1 <= pos && ipcx__ring_slot_alive(s))
+        return 0;
+    struct ring_rec *rec = ring_rec_at(r, pos);
+    if (!cas_acq_rel(&rec->tag, &t, ring_tag(r, pos, REC_RELEASED, 0)))
+        return 0;
+    fetch_add_relaxed(&r->hdr->gone_lost, 1); /* statistics */
+    return 1;
+}
+
+/* ------------------------------------------------------------ publishing */
+
+static void publish(ipcx_ring *r)
+{
+    if (r->crel == r->cpub)
+        return;
+    r->cpub = r->crel;
+    RING_FAULT(RING_STEP_RELEASE);
+    /* seq_cst: releases the space (our reads of the records below happened
+     * before; pairs with the load_acquire in produce.c refresh_space() /
+     * min_cursor()) and is the store half of the space_waiters Dekker pair
+     * (wait.c). */
+    ipcx_atomic_u64 *idx = r->bcast ? &r->cslots[r->cidx].pos : &r->hdr->head;
+    uint64_t v = r->bcast ? r->crel + 1 : r->crel;
+    if (r->light)
+        store_release(idx, v); /* the sleeper's membarrier orders it (wait.c) */
+    else
+        store_seq_cst(idx, v);
+    ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, r->light);
+}
+
+/* ------------------------------------------------------------ overwrite */
+
+/* Broadcast + overwrite: has the floor passed pos?  0 no, -EOVERFLOW after
+ * moving to the floor, -EPROTO. */
+static int overrun_check(ipcx_ring *r, uint64_t pos)
+{
+    struct ring_hdr *h = r->hdr;
+    for (int tries = 0; tries < 1000; tries++) {
+        /* Pairs with the floor CAS in produce.c bcast_space(). */
+        uint64_t f = load_acquire(&h->free);
+        if (pos >= f)
+            return 0;
+        if (ring_pos_bad(f))
+            return ipcx__ring_corrupt(r, "floor");
+        struct ring_rec *rec = ring_rec_at(r, f);
+        uint64_t t = load_acquire(&rec->tag);
+        uint32_t seq = load_relaxed(&rec->seq);
+        if (ring_kind(r, f, t) == 0 || load_acquire(&h->free) != f)
+            continue; /* the floor moved again meanwhile */
+        uint64_t lost = r->cseq_valid ? (uint32_t)(seq - r->cseq) : 0;
+        r->overrun = lost;
+        r->c_overruns += lost;
+        r->cpos = r->crel = f;
+        r->npeek = 0;
+        r->cseq = seq;
+        r->cseq_valid = 1;
+        return -EOVERFLOW;
+    }
+    return 0;
+}
+
+/* After reading a record at pos: was it overwritten meanwhile? */
+static int overrun_after(ipcx_ring *r, uint64_t pos)
+{
+    /* Seqlock read side: our plain reads of the record above must complete
+     * before we load the floor again.  Pairs with the release fence in
+     * produce.c bcast_space(). */
+    atomic_thread_fence(memory_order_acquire);
+    if (load_relaxed(&r->hdr->free) <= pos)
+        return 0;
+    return overrun_check(r, pos);
+}
+
+/* ------------------------------------------------------------ finding */
+
+/* Single reader of a position (queue SC, broadcast).  1 found, 0 none. */
+static int sc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
+{
+    for (uint64_t steps = 0; steps <= r->cap / RING_REC_HDR; steps++) {
+        uint64_t p = r->cpos;
+        if (r->policy == IPCX_RING_OVERWRITE) {
+            int rc = overrun_check(r, p);
+            if (rc != 0)
+                return rc;
+        }
+        struct ring_rec *rec = ring_rec_at(r, p);
+        /* Pairs with the COMMIT store in produce.c commit_one(). */
+        uint64_t t = load_acquire(&rec->tag);
+        unsigned k = ring_kind(r, p, t);
+        if (IPCX_LIKELY(k == REC_COMMIT)) {
+            uint32_t l = load_relaxed(&rec->len);
+            if (l > r->max_msg || (p & r->mask) + ring_rec_size(r, l) > r->cap)
+                return ipcx__ring_corrupt(r, "record length");
+            *at = p;
+            *len = l;
+            return 1;
+        }
+        if (k != REC_PAD && !check)
+            return 0;
+        /* Pairs with the store_release of tail in produce.c. */
+        uint64_t tail = load_acquire(&r->hdr->tail);
+        int64_t span = ipcx__ring_rec_span(r, p, tail, check, NULL, &k);
+        if (span <= 0)
+            return (int)span;
+        if (k == REC_COMMIT)
+            continue;
+        if (k != REC_PAD && k != REC_SKIPPED)
+            return ipcx__ring_corrupt(r, "record kind for this mode");
+        if (k == REC_SKIPPED)
+            r->c_lost++;
+        r->cpos = p + (uint64_t)span;
+        if (r->npeek == 0)
+            r->crel = r->cpos;
+    }
+    return ipcx__ring_corrupt(r, "no record in a whole lap");
+}
+
+/* Multi-consumer queue: take the record at head.  1 found, 0 none. */
+static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
+{
+    struct ring_hdr *h = r->hdr;
+    struct ring_slot *s = &r->cslots[r->cidx];
+    for (uint64_t steps = 0; steps <= r->cap / RING_REC_HDR; steps++) {
+        uint64_t hd = load_acquire(&h->head); /* pairs with the head CAS below */
+        if (ring_pos_bad(hd))
+            return ipcx__ring_corrupt(r, "head");
+        struct ring_rec *rec = ring_rec_at(r, hd);
+        uint64_t t = load_acquire(&rec->tag); /* pairs with commit_one() */
+        unsigned k = ring_kind(r, hd, t);
+        if (k == 0 || k == REC_CLAIM) {
+            if (!check)
+                return 0;
+            int64_t sp = ipcx__ring_rec_span(r, hd, load_acquire(&h->tail), 1, &h->head, &k);
+            if (sp <= 0)
+                return (int)sp;
+            /* An abandoned claim or hole (SKIPPED / PAD): help head past. */
+            if ((k == REC_SKIPPED || k == REC_PAD) &&
+                cas_acq_rel(&h->head, &hd, hd + (uint64_t)sp) && k == REC_SKIPPED)
+                r->c_lost++;
+            continue;
+        }
+        int64_t span = ipcx__ring_span_at_index(r, &h->head, hd, k, rec);
+        if (span <= 0) {
+            if (span < 0)
+                return (int)span;
+            continue;
+        }
+        if (k == REC_COMMIT) {
+            if (r->npeek == 0)
+                store_release(&s->pos, hd + 1); /* pairs with taken_dead() */
+            /* acq_rel: acquire continues the producer's release sequence
+             * (the payload); release publishes our slot pos before TAKEN. */
+            if (!cas_acq_rel(&rec->tag, &t, ring_tag(r, hd, REC_TAKEN, (unsigned)r->cidx + 1)))
+                continue;
+            RING_FAULT(RING_STEP_TAKEN);
+            *at = hd;
+            *len = load_relaxed(&rec->len);
+            /* Others may have helped already (a failed CAS rewrites hd). */
+            cas_acq_rel(&h->head, &hd, hd + (uint64_t)span);
+            return 1;
+        }
+        /* Help head past a taken / released / skipped record or a pad. */
+        if (cas_acq_rel(&h->head, &hd, hd + (uint64_t)span) && k == REC_SKIPPED)
+            r->c_lost++;
+    }
+    return ipcx__ring_corrupt(r, "no record in a whole lap");
+}
+
+static int data_ready(ipcx_ring *r, void *arg)
+{
+    (void)arg;
+    uint64_t p = r->mc ? load_acquire(&r->hdr->head) : r->cpos; /* pairs with head CAS */
+    if (ring_pos_bad(p))
+        return 1; /* let the caller find and report it */
+    /* seq_cst: the re-check after registering as a waiter (wait.c). */
+    uint64_t t = load_seq_cst(&ring_rec_at(r, p)->tag);
+    unsigned k = ring_kind(r, p, t);
+    return k != 0 && k != REC_CLAIM;
+}
+
+int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns)
+{
+    ring_waiter w = {0};
+    ipcx__deadline d = {0};
+    int check = 0;
+    uint64_t at = 0;
+    uint32_t l = 0;
+    if (r->held) {
+        /* recv() gave this one back for a larger buffer. */
+        r->held = 0;
+        struct ring_rec *rec = ring_rec_at(r, r->clast);
+        *data = rec + 1;
+        *len = load_relaxed(&rec->len);
+        if (*len > r->max_msg)
+            return ipcx__ring_corrupt(r, "held record changed");
+        return 0;
+    }
+    if (r->mc && r->npeek >= IPCX_ARRAY_LEN(r->taken))
+        return -ENOBUFS;
+    for (;;) {
+        int rc = r->mc ? mc_try(r, check, &at, &l) : sc_try(r, check, &at, &l);
+        if (IPCX_LIKELY(rc == 1))
+            break;
+        if (rc < 0)
+            return rc;
+        if (r->npeek == 0 && !r->mc) {
+            r->crel = r->cpos;
+            publish(r);
+        }
+        if (r->c_unflushed != 0)
+            ipcx__ring_flush_stats(r);
+        if (w.spins == 0) {
+            if (timeout_ns == 0)
+                return -EAGAIN;
+            d = ipcx__deadline_make(timeout_ns);
+        }
+        rc = ipcx__ring_wait_step(r, &w, d);
+        if (rc == -ETIMEDOUT)
+            return -ETIMEDOUT;
+        check = ipcx__ring_check_due(r, &w);
+        if (rc == 2) {
+            rc = ipcx__ring_sleep(r, &r->hdr->data_seq, &r->hdr->data_waiters, &w, d, data_ready,
+                                  NULL);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    r->clast = at;
+    r->clen = l;
+    if (r->mc) {
+        r->taken[r->npeek] = at;
+    } else {
+        if (r->npeek == 0)
+            r->cfirst = at;
+        r->cpos = at + ring_rec_size(r, l);
+    }
+    r->npeek++;
+    *data = ring_rec_at(r, at) + 1;
+    *len = l;
+    return 0;
+}
+
+/* ------------------------------------------------------------ release */
+
+static void count_out(ipcx_ring *r, struct ring_rec *rec)
+{
+    r->c_msgs++;
+    r->c_bytes += load_relaxed(&rec->len);
+    if (r->policy == IPCX_RING_OVERWRITE) {
+        r->cseq = load_relaxed(&rec->seq) + 1;
+        r->cseq_valid = 1;
+    }
+    if (++r->c_unflushed >= 32)
+        ipcx__ring_flush_stats(r);
+}
+
+static int mc_release(ipcx_ring *r, uint64_t off)
+{
+    unsigned i, n = 0;
+    for (i = 0; i < r->npeek; i++)
+        if ((r->taken[i] & r->mask) == off)
+            break;
+    if (i == r->npeek)
+        return -EINVAL;
+    for (unsigned j = 0; j <= i; j++) {
+        uint64_t p = r->taken[j];
+        struct ring_rec *rec = ring_rec_at(r, p);
+        count_out(r, rec);
+        /* Our reads of the payload are done: pairs with the load_acquire
+         * of the tag in produce.c ipcx__ring_mc_free(). */
+        store_release(&rec->tag, ring_tag(r, p, REC_RELEASED, 0));
+        n++;
+    }
+    memmove(r->taken, r->taken + i + 1, (r->npeek - i - 1) * sizeof(r->taken[0]));
+    r->npeek -= i + 1;
+    /* Pairs with taken_dead(): still covering our remaining records. */
+    store_release(&r->cslots[r->cidx].pos, r->npeek == 0 ? 0 : r->taken[0] + 1);
+    int rc = ipcx__ring_mc_free(r, 0);
+    return rc < 0 ? rc : (int)n;
+}
+
+int ipcx__ring_release(ipcx_ring *r, const void *data)
+{
+    if (r->npeek == 0 || data == NULL || (const uint8_t *)data < r->data + RING_REC_HDR)
+        return -EINVAL;
+    uint64_t off = (uint64_t)((const uint8_t *)data - r->data) - RING_REC_HDR;
+    if (off >= r->cap)
+        return -EINVAL;
+    if (r->mc)
+        return mc_release(r, off);
+    uint64_t target = r->cfirst + ((off - (r->cfirst & r->mask)) & r->mask);
+    if (target >= r->cpos)
+        return -EINVAL;
+    int n = 0;
+    uint64_t p = r->cfirst;
+    if (IPCX_LIKELY(r->npeek == 1 && target == r->clast && r->policy != IPCX_RING_OVERWRITE)) {
+        /* The common case: the one record just peeked, whose length was
+         * validated by peek; nothing to walk. */
+        r->c_msgs++;
+        r->c_bytes += r->clen;
+        if (++r->c_unflushed >= 32)
+            ipcx__ring_flush_stats(r);
+        n = 1;
+        p = r->cpos;
+    }
+    while (p <= target && n <= (int)r->npeek) {
+        struct ring_rec *rec = ring_rec_at(r, p);
+        unsigned k = ring_kind(r, p, load_acquire(&rec->tag)); /* as in sc_try() */
+        int64_t span = k != 0 ? span_of(r, p, k, rec) : -1;
+        if (span <= 0) {
+            if (r->policy == IPCX_RING_OVERWRITE)
+                break; /* overwritten: overrun_after() reports it */
+            return ipcx__ring_corrupt(r, "peeked record changed");
+        }
+        if (k == REC_COMMIT) {
+            count_out(r, rec);
+            n++;
+        }
+        p += (uint64_t)span;
+    }
+    if (r->policy == IPCX_RING_OVERWRITE) {
+        int rc = overrun_after(r, target);
+        if (rc != 0)
+            return rc;
+    }
+    r->npeek -= (unsigned)n;
+    r->cfirst = p;
+    r->crel = p;
+    if (r->crel - r->cpub >= RING_PUBLISH_EVERY(r->cap) ||
+        load_relaxed(&r->hdr->space_waiters) != 0)
+        publish(r); /* the relaxed load is a hint only; see sc publish rule */
+    return n;
+}
+
+void ipcx__ring_abandon_peeked(ipcx_ring *r)
+{
+    if (r->cidx < 0)
+        return;
+    if (r->mc) {
+        /* Give them back as lost (the producers' frontier passes them). */
+        for (unsigned i = 0; i < r->npeek; i++) {
+            uint64_t p = r->taken[i];
+            r->c_lost++;
+            store_release(&ring_rec_at(r, p)->tag, ring_tag(r, p, REC_RELEASED, 0));
+        }
+        r->npeek = 0;
+        ipcx__ring_mc_free(r, 0);
+        return;
+    }
+    /* Single consumer / broadcast: publish only what was released; a
+     * queue's unreleased records are redelivered to the next consumer. */
+    r->npeek = 0;
+    publish(r);
+}
+
+/* Copy-out receive: peek, copy, release (which does the overrun check). */
+int ipcx__ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
+{
+    const void *data;
+    size_t len;
+    int rc = ipcx__ring_peek(r, &data, &len, timeout_ns);
+    if (rc < 0)
+        return rc;
+    if (IPCX_UNLIKELY(len > cap)) {
+        r->held = 1; /* the next peek / recv returns it again */
+        return -EMSGSIZE;
+    }
+    memcpy(buf, data, len);
+    rc = ipcx__ring_release(r, data);
+    return rc < 0 ? rc : (int)len;
+}

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ring's layout over any memory block: format, attach (validation of an
+ * untrusted header), and the producer / consumer slot table with liveness.
+ *
+ * Design note.  The header's config line is written once by format before
+ * `ready` is stored with release; attach loads `ready` with acquire and then
+ * copies every config field into the private handle, validating each, so a
+ * peer that later scribbles on the config cannot change what this process
+ * believes (reads once, validate, use).  Slots are claimed with one CAS on
+ * `owner` (0 -> pid|start, or a dead owner's value -> ours); nothing else in
+ * a slot is trusted before that CAS succeeds.  A process that dies leaves
+ * its slot owned by a pid that is gone (or a zombie): the next joiner, or a
+ * side that waits on that slot, sees it through ipcx__ring_slot_alive() and
+ * takes over.  A crash inside join leaves either a free slot or a slot owned
+ * by a dead pid; both are recovered the same way.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "platform/platform.h"
+#include "ring/ring_int.h"
+
+void (*ipcx__ring_fault)(int step);
+
+static uint64_t round_pow2(uint64_t v)
+{
+    uint64_t p = IPCX_RING_MIN_CAPACITY;
+    while (p < v && p < IPCX_RING_MAX_CAPACITY)
+        p <<= 1;
+    return p;
+}
+
+/* The effective options after defaults, or -EINVAL. */
+static int resolve_opts(const ipcx_ring_opts *in, ipcx_ring_opts *o)
+{
+    static const ipcx_ring_opts zero;
+    *o = in != NULL ? *in : zero;
+    for (size_t i = 0; i < IPCX_ARRAY_LEN(o->reserved); i++)
+        if (o->reserved[i] != 0)
+            return -EINVAL;
+    if (o->capacity > IPCX_RING_MAX_CAPACITY || o->delivery > IPCX_RING_BROADCAST ||
+        o->full > IPCX_RING_OVERWRITE)
+        return -EINVAL;
+    o->capacity = round_pow2(o->capacity == 0 ? 256 * 1024 : o->capacity);
+    if (o->slot_size != 0) {
+        if (o->max_msg != 0 && o->max_msg != o->slot_size)
+            return -EINVAL;
+        o->max_msg = o->slot_size;
+    }
+    if (o->max_msg == 0)
+        o->max_msg = (uint32_t)(o->capacity / 4);
+    if (RING_REC_HDR + (((uint64_t)o->max_msg + 7) & ~(uint64_t)7) > o->capacity / 2)
+        return -EINVAL;
+    if (o->max_producers == 0)
+        o->max_producers = 1;
+    if (o->max_consumers == 0)
+        o->max_consumers = o->delivery == IPCX_RING_BROADCAST ? 64 : 1;
+    if (o->max_producers > IPCX_RING_MAX_SLOTS || o->max_consumers > IPCX_RING_MAX_SLOTS)
+        return -EINVAL;
+    if (o->full == IPCX_RING_OVERWRITE &&
+        (o->delivery != IPCX_RING_BROADCAST || o->max_producers != 1))
+        return -EINVAL;
+    if (o->liveness_ms == 0)
+        o->liveness_ms = 100;
+    return 0;
+}
+
+static uint64_t data_offset(uint32_t nprod, uint32_t ncons)
+{
+    return RING_HDR_SIZE + (uint64_t)(nprod + ncons) * RING_SLOT_SIZE;
+}
+
+size_t ipcx__ring_size_for(const ipcx_ring_opts *opts)
+{
+    ipcx_ring_opts o;
+    if (resolve_opts(opts, &o) != 0)
+        return 0;
+    return (size_t)(data_offset(o.max_producers, o.max_consumers) + o.capacity + RING_GUARD);
+}
+
+uint32_t ipcx__ring_region_flags(const ipcx_ring *r)
+{
+    return r->flags;
+}
+
+static uint64_t random_key(void)
+{
+    uint64_t k = 0;
+    if (getrandom(&k, sizeof(k), GRND_NONBLOCK) != (ssize_t)sizeof(k))
+        k = (uint64_t)ipcx__now_ns() * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+    return k;
+}
+
+int ipcx__ring_format(void *mem, size_t size, const ipcx_ring_opts *opts)
+{
+    ipcx_ring_opts o;
+    int rc = resolve_opts(opts, &o);
+    if (rc != 0)
+        return rc;
+    uint64_t off = data_offset(o.max_producers, o.max_consumers);
+    if (mem == NULL || ((uintptr_t)mem & (IPCX_CACHELINE - 1)) != 0 ||
+        size < off + o.capacity + RING_GUARD)
+        return -EINVAL;
+    struct ring_hdr *h = mem;
+    /* Not yet visible to anyone: `ready` is still 0 (we clear it first). */
+    store_relaxed(&h->ready, 0);
+    memset((uint8_t *)mem + 64 * 2, 0, (size_t)off - 128);
+    memset(h, 0, 64);
+    h->magic = RING_MAGIC;
+    h->ver_major = RING_VER_MAJOR;
+    h->ver_minor = RING_VER_MINOR;
+    h->data_off = (uint32_t)off;
+    h->total_size = off + o.capacity + RING_GUARD;
+    h->capacity = o.capacity;
+    h->max_msg = o.max_msg;
+    h->slot_size = o.slot_size;
+    h->flags = (o.delivery == IPCX_RING_BROADCAST ? RING_F_BROADCAST : 0) | (o.full << 1);
+    h->max_producers = o.max_producers;
+    h->max_consumers = o.max_consumers;
+    h->liveness_ms = o.liveness_ms;
+    h->key = random_key();
+    int pid = getpid();
+    h->creator_pid = pid;
+    h->creator_start = ipcx__proc_start_time(pid);
+    /* Publishes every config field above; pairs with the load_acquire of
+     * `ready` in ipcx__ring_attach().  Relaxed would let an attacher see
+     * ready != 0 with a half-written config. */
+    store_release(&h->ready, (uint32_t)(RING_VER_MAJOR << 16 | RING_VER_MINOR));
+    return 0;
+}
+
+/* Copy the config into r, checking everything; 0 or -EPROTO. */
+static int read_config(ipcx_ring *r, const struct ring_hdr *h, size_t size)
+{
+    uint64_t cap = h->capacity, total = h->total_size;
+    uint32_t off = h->data_off, max_msg = h->max_msg, slot = h->slot_size;
+    uint32_t flags = h->flags, np = h->max_producers, nc = h->max_consumers;
+    if (h->magic != RING_MAGIC || h->ver_major != RING_VER_MAJOR)
+        return -EPROTO;
+    if (np == 0 || nc == 0 || np > IPCX_RING_MAX_SLOTS || nc > IPCX_RING_MAX_SLOTS)
+        return -EPROTO;
+    if (cap < IPCX_RING_MIN_CAPACITY || cap > IPCX_RING_MAX_CAPACITY || (cap & (cap - 1)) != 0)
+        return -EPROTO;
+    if (off != data_offset(np, nc) || total != off + cap + RING_GUARD || total > size)
+        return -EPROTO;
+    if ((slot != 0 && slot != max_msg) ||
+        RING_REC_HDR + (((uint64_t)max_msg + 7) & ~(uint64_t)7) > cap / 2)
+        return -EPROTO;
+    if ((flags & ~7u) != 0 || RING_F_POLICY(flags) > IPCX_RING_OVERWRITE)
+        return -EPROTO;
+    r->bcast = (flags & RING_F_BROADCAST) != 0;
+    r->policy = RING_F_POLICY(flags);
+    if (r->policy == IPCX_RING_OVERWRITE && (!r->bcast || np != 1))
+        return -EPROTO;
+    r->cap = cap;
+    r->mask = cap - 1;
+    r->key = h->key;
+    r->max_msg = max_msg;
+    r->slot_size = slot;
+    r->flags = flags;
+    r->nprod = np;
+    r->ncons = nc;
+    r->liveness_ns = (int64_t)(h->liveness_ms == 0 ? 100 : h->liveness_ms) * 1000000;
+    r->mp = np > 1;
+    r->mc = !r->bcast && nc > 1;
+    r->pslots = (struct ring_slot *)(void *)((uint8_t *)h + RING_HDR_SIZE);
+    r->cslots = r->pslots + np;
+    r->data = (uint8_t *)h + off;
+    return 0;
+}
+
+int ipcx__ring_attach(void *mem, size_t size, ipcx_ring **out)
+{
+    if (mem == NULL || size < RING_HDR_SIZE || ((uintptr_t)mem & (IPCX_CACHELINE - 1)) != 0)
+        return -EINVAL;
+    struct ring_hdr *h = mem;
+    /* Pairs with the store_release in ipcx__ring_format(): once we see the
+     * version, the config line is complete. */
+    uint32_t ready = load_acquire(&h->ready);
+    if (ready == 0)
+        return -EAGAIN;
+    if ((ready >> 16) != RING_VER_MAJOR) {
+        IPCX_LOGE("ring: layout version %u.%u, this library reads %u.x", ready >> 16,
+                  ready & 0xffffu, RING_VER_MAJOR);
+        return -EPROTO;
+    }
+    ipcx_ring *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return -ENOMEM;
+    r->hdr = h;
+    int rc = read_config(r, h, size);
+    if (rc != 0) {
+        IPCX_LOGE("ring: header fails validation");
+        free(r);
+        return rc;
+    }
+    int pid = getpid();
+    r->ident = (uint64_t)(uint32_t)pid << 32 | (ipcx__proc_start_time(pid) & 0xffffffffu);
+    r->light = ipcx__ring_light_init();
+    r->pidx = -1;
+    r->cidx = -1;
+    *out = r;
+    return 0;
+}
+
+int ipcx__ring_corrupt(ipcx_ring *r, const char *what)
+{
+    if (!r->broken)
+        IPCX_LOGE("ring: corrupt shared state (%s); handle detached", what);
+    r->broken = 1;
+    return -EPROTO;
+}
+
+/* ------------------------------------------------------------ liveness */
+
+/* Read state and start time of a process; 0 on success. */
+static int proc_stat(int pid, char *state, uint64_t *start)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long long st = 0;
+    char c = 0;
+    /* Fields after the command name: state (3), then 18 more up to starttime (22). */
+    if (p == NULL || sscanf(p + 1,
+                            " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                            "%*d %*d %*d %llu",
+                            &c, &st) != 2)
+        return -1;
+    *state = c;
+    *start = st;
+    return 0;
+}
+
+static int ident_alive(uint64_t ident)
+{
+    int pid = (int)(ident >> 32);
+    if (pid <= 0)
+        return 0;
+    char st;
+    uint64_t start;
+    if (proc_stat(pid, &st, &start) != 0)
+        return 0;
+    /* A zombie or dead task can no longer touch the ring. */
+    if (st == 'Z' || st == 'X' || st == 'x')
+        return 0;
+    return (start & 0xffffffffu) == (ident & 0xffffffffu);
+}
+
+int ipcx__ring_slot_alive(const struct ring_slot *s)
+{
+    /* Relaxed: an identity, not a publication; a stale value is re-read on
+     * the next check. */
+    uint64_t id = load_relaxed(&s->owner);
+    return id != 0 && ident_alive(id);
+}
+
+/* ------------------------------------------------------------ slots */
+
+static void fold_slot(ipcx_ring *r, struct ring_slot *s, int producer)
+{
+    struct ring_hdr *h = r->hdr;
+    uint64_t m = load_relaxed(&s->msgs), b = load_relaxed(&s->bytes);
+    uint64_t c1 = load_relaxed(&s->c1), c2 = load_relaxed(&s->c2);
+    /* Statistics only: relaxed. */
+    fetch_add_relaxed(producer ? &h->gone_msgs_in : &h->gone_msgs_out, m);
+    fetch_add_relaxed(producer ? &h->gone_bytes_in : &h->gone_bytes_out, b);
+    fetch_add_relaxed(producer ? &h->gone_full_waits : &h->gone_lost, c1);
+    if (!producer)
+        fetch_add_relaxed(&h->gone_overruns, c2);
+    store_relaxed(&s->msgs, 0);
+    store_relaxed(&s->bytes, 0);
+    store_relaxed(&s->c1, 0);
+    store_relaxed(&s->c2, 0);
+}
+
+/* A dead multi-producer slot whose claim intent might still be needed to
+ * skip its claim is left alone (see docs/ring.md, "crash windows"). */
+static int intent_pending(ipcx_ring *r, struct ring_slot *s)
+{
+    uint64_t ip = load_acquire(&s->ipos); /* pairs with store_release in claim_mp() */
+    if (ip == 0)
+        return 0;
+    uint64_t p = ip - 1, tail = load_acquire(&r->hdr->tail); /* pairs with the claim CAS */
+    if (ring_pos_bad(p) || ring_pos_bad(tail))
+        return 0; /* garbage: nothing worth keeping the slot for */
+    /* Not claimed (tail never passed it), or so old that the space has been
+     * reused since: either way nobody needs the intent. */
+    if (tail <= p || tail - p > r->cap)
+        return 0;
+    /* Still needed while a part of the claim has no header: its start, or
+     * (a claim that began with a PAD) the record after the pad. */
+    uint64_t sz = load_relaxed(&s->isize), off = p & r->mask;
+    if (ring_kind(r, p, load_acquire(&ring_rec_at(r, p)->tag)) == 0)
+        return 1;
+    if (off + sz <= r->cap || sz > r->cap)
+        return 0;
+    uint64_t rec = p + (r->cap - off);
+    return ring_kind(r, rec, load_acquire(&ring_rec_at(r, rec)->tag)) == 0;
+}
+
+/* Take slot i of table t for us; 1 on success. */
+static int take_slot(ipcx_ring *r, struct ring_slot *s, int producer)
+{
+    uint64_t cur = load_acquire(&s->owner); /* pairs with the CAS below in other joiners */
+    if (cur != 0 && (cur == r->ident || ident_alive(cur)))
+        return 0;
+    if (cur != 0 && producer && r->mp && intent_pending(r, s))
+        return 0;
+    /* acq_rel: acquire the dead owner's counters before folding them;
+     * release is not needed for anything we wrote before. */
+    if (!cas_acq_rel(&s->owner, &cur, r->ident))
+        return 0;
+    if (cur != 0)
+        fold_slot(r, s, producer);
+    store_relaxed(&s->ipos, 0);
+    store_relaxed(&s->isize, 0);
+    store_relaxed(&s->wait, (uint32_t)r->wait_mode);
+    return 1;
+}
+
+/* A single producer that died between writing a PAD at tail and storing
+ * tail leaves a pad consumers may already have passed: start after it, or
+ * records written over it would sit behind the consumer's position. */
+static void skip_dead_pad(ipcx_ring *r)
+{
+    uint64_t t = r->ptail, off = t & r->mask;
+    struct ring_rec *rec = ring_rec_at(r, t);
+    /* Pairs with the store_release of the PAD tag in produce.c write_pad(). */
+    if (off == 0 || ring_kind(r, t, load_acquire(&rec->tag)) != REC_PAD)
+        return;
+    r->ptail = t + (r->cap - off);
+    r->plimit = r->ptail;
+    /* Publishes the new tail as claim_sp() does. */
+    store_release(&r->hdr->tail, r->ptail);
+}
+
+int ipcx__ring_join_producer(ipcx_ring *r)
+{
+    if (r->pidx >= 0)
+        return 0;
+    for (uint32_t i = 0; i < r->nprod; i++) {
+        struct ring_slot *s = &r->pslots[i];
+        if (!take_slot(r, s, 1))
+            continue;
+        store_relaxed(&s->pos, 0);
+        r->pidx = (int)i;
+        /* Pairs with the producer's own store_release of tail: continue
+         * where the previous (single) producer stopped. */
+        r->ptail = load_acquire(&r->hdr->tail);
+        r->plimit = r->ptail;
+        if (ring_pos_bad(r->ptail)) {
+            store_release(&s->owner, 0);
+            r->pidx = -1;
+            return ipcx__ring_corrupt(r, "tail");
+        }
+        if (!r->mp)
+            skip_dead_pad(r);
+        r->pseq = 0;
+        r->nres = 0;
+        return 0;
+    }
+    return -EBUSY;
+}
+
+int ipcx__ring_join_consumer(ipcx_ring *r, int oldest)
+{
+    if (r->cidx >= 0)
+        return 0;
+    for (uint32_t i = 0; i < r->ncons; i++) {
+        struct ring_slot *s = &r->cslots[i];
+        if (!take_slot(r, s, 0))
+            continue;
+        r->cidx = (int)i;
+        r->npeek = 0;
+        r->cseq = 0;
+        r->cseq_valid = 0;
+        if (!r->bcast) {
+            store_relaxed(&s->pos, 0);
+            /* Pairs with the store_release of head in the consumer that
+             * left: resume at its published position (its unreleased
+             * records are redelivered). */
+            r->cpos = r->crel = r->cpub = load_acquire(&r->hdr->head);
+            if (ring_pos_bad(r->cpos)) {
+                store_release(&s->owner, 0);
+                r->cidx = -1;
+                return ipcx__ring_corrupt(r, "head");
+            }
+            return 0;
+        }
+        /* Broadcast: register the cursor, then check it against the floor
+         * (see ipcx__ring_bcast_space for the other half of this Dekker
+         * pair: both sides store, then load, seq_cst). */
+        struct ring_hdr *h = r->hdr;
+        for (int tries = 0;; tries++) {
+            uint64_t c = oldest ? load_seq_cst(&h->free) : load_seq_cst(&h->tail);
+            if (ring_pos_bad(c) || tries > 100000) {
+                store_release(&s->owner, 0);
+                r->cidx = -1;
+                return ipcx__ring_corrupt(r, "broadcast position");
+            }
+            store_seq_cst(&s->pos, c + 1);
+            uint64_t f = load_seq_cst(&h->free);
+            if (c >= f) {
+                r->cpos = r->crel = r->cpub = c;
+                return 0;
+            }
+        }
+    }
+    return -EBUSY;
+}
+
+void ipcx__ring_flush_stats(ipcx_ring *r)
+{
+    /* Each counter lives on the handle's own slot line; relaxed stores of
+     * running totals (statistics only, read by ipcx_ring_stats()). */
+    if (r->pidx >= 0) {
+        struct ring_slot *s = &r->pslots[r->pidx];
+        store_relaxed(&s->msgs, r->p_msgs);
+        store_relaxed(&s->bytes, r->p_bytes);
+        store_relaxed(&s->c1, r->p_waits);
+    }
+    if (r->cidx >= 0) {
+        struct ring_slot *s = &r->cslots[r->cidx];
+        store_relaxed(&s->msgs, r->c_msgs);
+        store_relaxed(&s->bytes, r->c_bytes);
+        store_relaxed(&s->c1, r->c_lost);
+        store_relaxed(&s->c2, r->c_overruns);
+    }
+    r->p_unflushed = r->c_unflushed = 0;
+}
+
+void ipcx__ring_leave(ipcx_ring *r)
+{
+    if (r->broken) {
+        r->pidx = r->cidx = -1;
+        return;
+    }
+    if (r->pidx >= 0) {
+        ipcx__ring_abandon_reserved(r);
+        ipcx__ring_flush_stats(r);
+        struct ring_slot *s = &r->pslots[r->pidx];
+        fold_slot(r, s, 1);
+        store_relaxed(&s->pos, 0);
+        /* Releases the slot after our last claim and counters; pairs with
+         * the load_acquire in take_slot(). */
+        store_release(&s->owner, 0);
+        r->pidx = -1;
+    }
+    if (r->cidx >= 0) {
+        ipcx__ring_abandon_peeked(r);
+        ipcx__ring_flush_stats(r);
+        struct ring_slot *s = &r->cslots[r->cidx];
+        fold_slot(r, s, 0);
+        store_relaxed(&s->pos, 0);
+        store_release(&s->owner, 0); /* as above */
+        /* A producer waiting for this cursor to move may go on now. */
+        ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
+        r->cidx = -1;
+    }
+}
+
+void ipcx__ring_detach(ipcx_ring *r)
+{
+    if (r == NULL)
+        return;
+    ipcx__ring_leave(r);
+    free(r);
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Waiting and waking for rings: spin, or a bounded spin then FUTEX_WAIT.
+ *
+ * Design note.  Each direction has a futex word (`data_seq`: consumers wait
+ * for records, `space_seq`: producers wait for space) and a waiter count
+ * beside it.  A side that is about to sleep increments the count (seq_cst
+ * RMW), loads the futex word, re-checks its condition, and only then calls
+ * FUTEX_WAIT with the word it loaded.  The other side publishes (a seq_cst
+ * store of the commit tag or of the index) and then loads the count
+ * (seq_cst); only when it is non-zero does it bump the word and call
+ * FUTEX_WAKE.  The two seq_cst store->load pairs form a Dekker handshake:
+ * in the single total order either the waker's load sees the registration
+ * (and wakes; if the bump came before the sleeper's FUTEX_WAIT the kernel
+ * sees the changed word and returns at once), or the registration comes
+ * after the publication and the sleeper's re-check sees it.  With a weaker
+ * order (release store, acquire load) both sides could read the old value
+ * - the lost wake-up.  A busy stream therefore makes no system call at all:
+ * the count stays 0 while nobody sleeps.
+ *
+ * The light variant (the default where the kernel has membarrier): the
+ * waker's seq_cst store (an xchg, which also waits for the store buffer to
+ * drain - per record, on the hot path) becomes a release store followed by
+ * a relaxed load of the count, and the sleeper pays instead, once per
+ * sleep: after registering it calls membarrier(GLOBAL_EXPEDITED), which
+ * runs a full barrier on every CPU running a process that registered for
+ * it (every light waker did, at attach).  If the waker's load of the count
+ * came before that barrier on its CPU, so did its earlier publication,
+ * which is then visible to the sleeper's re-check after membarrier
+ * returns; if it came after, it sees the registration (made before
+ * membarrier).  This is the asymmetric Dekker handshake of liburcu.  A
+ * handle whose registration failed stays on the seq_cst variant; a sleeper
+ * whose membarrier call fails sleeps in 1 ms slices, so a light waker's
+ * missed wake-up costs at most that.
+ *
+ * A sleeper also never sleeps past its next liveness check, because a dead
+ * peer never wakes anyone.
+ */
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ring/ring_int.h"
+
+#define SPIN_CHECK_EVERY 64u
+#define BLOCK_SPIN_NS    (30 * 1000)
+
+int ipcx__ring_no_membarrier;
+static _Atomic int g_light_pid; /* pid that registered (registration is per process) */
+
+int ipcx__ring_light_init(void)
+{
+    int pid = getpid();
+    if (ipcx__ring_no_membarrier)
+        return 0;
+    if (atomic_load_explicit(&g_light_pid, memory_order_relaxed) == pid)
+        return 1;
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0)
+        return 0;
+    atomic_store_explicit(&g_light_pid, pid, memory_order_relaxed);
+    return 1;
+}
+
+void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, int light)
+{
+    if (light) {
+        /* Light: the publication before this was a release store; the
+         * sleeper's membarrier orders it against this load (see the note).
+         * The signal fence keeps the compiler from hoisting the load. */
+        atomic_signal_fence(memory_order_seq_cst);
+        if (IPCX_LIKELY(load_relaxed(waiters) == 0))
+            return;
+    } else if (IPCX_LIKELY(load_seq_cst(waiters) == 0)) {
+        /* Pairs with the fetch_add_seq_cst in ipcx__ring_sleep(). */
+        return;
+    }
+    fetch_add_seq_cst(seq, 1);
+    ipcx__futex_wake(seq, INT32_MAX);
+}
+
+int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w)
+{
+    int64_t now = ipcx__now_ns();
+    if (w->next_check_ns == 0) {
+        /* First look: check soon after the initial spin. */
+        w->next_check_ns = now + BLOCK_SPIN_NS;
+        return 0;
+    }
+    if (now < w->next_check_ns)
+        return 0;
+    w->next_check_ns = now + r->liveness_ns;
+    return 1;
+}
+
+/*
+ * One step of waiting.  Returns 1 when the caller should re-check its
+ * condition and call again, -ETIMEDOUT when the deadline passed, or 2 when
+ * the caller should register and sleep (block mode after the spin).
+ */
+int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d)
+{
+    if (ipcx__deadline_is_nowait(d))
+        return -ETIMEDOUT;
+    w->spins++;
+    if ((w->spins % SPIN_CHECK_EVERY) != 0) {
+        ipcx__cpu_relax();
+        return 1;
+    }
+    int64_t now = ipcx__now_ns();
+    if (!ipcx__deadline_is_forever(d) && now >= d.abs_ns)
+        return -ETIMEDOUT;
+    if (w->spin_until_ns == 0)
+        w->spin_until_ns = now + BLOCK_SPIN_NS;
+    if (r->wait_mode == IPCX_WAIT_SPIN || now < w->spin_until_ns)
+        return 1;
+    return 2;
+}
+
+int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, ring_waiter *w,
+                     ipcx__deadline d, int (*ready)(ipcx_ring *, void *), void *arg)
+{
+    /* Registration: pairs with the load in ipcx__ring_wake(). */
+    fetch_add_seq_cst(waiters, 1);
+    int sliced = !ipcx__ring_no_membarrier &&
+                 syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0;
+    uint32_t s = load_seq_cst(seq);
+    int rc = ready(r, arg);
+    if (rc == 0) {
+        ipcx__deadline until = d;
+        int64_t bound = w->next_check_ns;
+        if (sliced) {
+            int64_t slice = ipcx__now_ns() + 1000000;
+            bound = bound == 0 || slice < bound ? slice : bound;
+        }
+        if (bound != 0 && (ipcx__deadline_is_forever(d) || bound < d.abs_ns))
+            until.abs_ns = bound;
+        rc = ipcx__futex_wait(seq, s, until);
+        if (rc == -ETIMEDOUT && until.abs_ns != d.abs_ns)
+            rc = 0; /* only the liveness check is due */
+    } else {
+        rc = 0;
+    }
+    fetch_sub_seq_cst(waiters, 1);
+    return rc;
+}

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: MIT
+# ring: the bounded buffer.  Unit tests in one process (plus forked helpers
+# for the blocking cases), and real-process integration tests: streams with
+# checksums in every mode, the kill test, the hostile-peer test, idle cost.
+ipcx_test(test_ring SOURCES unit/test_ring.c support/region_testutil.c LABELS unit TIMEOUT 60)
+add_dependencies(test_ring ipcx_tool) # test_stat_command runs `ipcx stat`
+ipcx_test(test_ring_procs SOURCES integration/test_ring_procs.c support/region_testutil.c
+          LABELS integration TIMEOUT 240)
+add_test(NAME test_ring_procs_stress COMMAND test_ring_procs stress)
+set_tests_properties(test_ring_procs_stress PROPERTIES LABELS stress TIMEOUT 7200
+  ENVIRONMENT "IPCX_TEST_BINDIR=${PROJECT_BINARY_DIR};IPCX_TEST_SRCDIR=${PROJECT_SOURCE_DIR}")
+# Threads over one mapping, for ThreadSanitizer (make tsan); a plain unit
+# test in the other builds.
+find_package(Threads REQUIRED)
+ipcx_test(test_ring_tsan SOURCES unit/test_ring_tsan.c LABELS unit tsan TIMEOUT 120
+          LIBS Threads::Threads)
+# The one benign race of the multi-consumer helpers, explained in the file.
+set_property(TEST test_ring_tsan APPEND PROPERTY ENVIRONMENT
+  "TSAN_OPTIONS=halt_on_error=1:suppressions=${CMAKE_CURRENT_SOURCE_DIR}/ring_tsan.supp")
+
+# The ring over hostile memory, as a fuzz target: replayed over its
+# committed corpus by ctest in every build (under ASan+UBSan in make test),
+# and built as a libFuzzer binary (tests/ring_fuzz) in the fuzz preset.
+ipcx_test(test_ring_fuzz_replay SOURCES fuzz/ring_fuzz.c LABELS unit TIMEOUT 60
+          ARGS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/ring_fuzz)
+if(IPCX_FUZZ)
+  file(GLOB ring_fuzz_src CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/ring/*.c)
+  add_executable(ring_fuzz fuzz/ring_fuzz.c ${ring_fuzz_src})
+  target_compile_definitions(ring_fuzz PRIVATE IPCX_LIBFUZZER=1 IPCX_BUILDING=1)
+  target_compile_options(ring_fuzz PRIVATE -fsanitize=fuzzer)
+  target_link_options(ring_fuzz PRIVATE -fsanitize=fuzzer)
+  target_include_directories(ring_fuzz PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(ring_fuzz PRIVATE ipcx_static)
+endif()

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz target for the ring over hostile shared memory: a producer handle and
+ * a consumer handle use a small ring while the input rewrites words of its
+ * header, slots, indices and record headers between their calls.
+ *
+ * Input: byte 0 picks the ring (bits 0-1: single-producer queue, MPMC
+ * queue, broadcast, broadcast with overwrite; bit 2: fixed slots).  Then
+ * 11-byte commands: op, a 16-bit offset and a 64-bit value.  Ops 0-3 write
+ * the value (or flip one of its bits) at an 8-aligned offset of the block;
+ * 4 send, 5 recv, 6 peek + release, 7 reserve + commit; ops 8-9 do a recv /
+ * send with a 100 us timeout, so the liveness checks and recovery paths run
+ * over the garbage too.  Every call must return (an error is fine), never
+ * crash, hang or touch memory outside the block (ASan sees the block's
+ * exact bounds: it is malloc'ed).  Finally a fresh attach must either
+ * refuse the block or work.
+ *
+ * Built as a libFuzzer target when IPCX_FUZZ is on; otherwise main() below
+ * replays the committed corpus (tests/fuzz/corpus/ring_fuzz) under ctest.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ipcx/ipcx.h>
+
+#include "ring/ring_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void opts_for(uint8_t b, ipcx_ring_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->capacity = 4096;
+    o->max_msg = 512;
+    o->liveness_ms = 1;
+    switch (b & 3) {
+    case 1:
+        o->max_producers = 2;
+        o->max_consumers = 2;
+        break;
+    case 2:
+        o->delivery = IPCX_RING_BROADCAST;
+        o->max_producers = 2;
+        o->max_consumers = 2;
+        break;
+    case 3:
+        o->delivery = IPCX_RING_BROADCAST;
+        o->full = IPCX_RING_OVERWRITE;
+        o->max_consumers = 2;
+        break;
+    }
+    if (b & 4) {
+        o->slot_size = 48;
+        o->max_msg = 0;
+    }
+}
+
+static void check_record(const ipcx_ring *r, const void *d, size_t len, uint8_t *mem, size_t size)
+{
+    const uint8_t *p = d;
+    if (p < mem || p + len > mem + size || len > r->max_msg)
+        abort();
+}
+
+static void one_op(ipcx_ring *p, ipcx_ring *c, uint8_t *mem, size_t size, const uint8_t *cmd)
+{
+    uint8_t op = cmd[0] % 10;
+    uint16_t off16;
+    uint64_t v;
+    memcpy(&off16, cmd + 1, 2);
+    memcpy(&v, cmd + 3, 8);
+    uint8_t buf[600];
+    const void *d;
+    void *w;
+    size_t len;
+    int rc;
+    size_t off = ((size_t)off16 * 8) % (size - 8);
+    switch (op) {
+    case 0:
+    case 1:
+        __atomic_store_n((uint64_t *)(void *)(mem + off), v, __ATOMIC_RELAXED);
+        break;
+    case 2:
+    case 3:
+        __atomic_fetch_xor((uint64_t *)(void *)(mem + off), 1ull << (v % 64), __ATOMIC_RELAXED);
+        break;
+    case 4:
+    case 9:
+        memset(buf, (int)v, sizeof(buf));
+        ipcx_ring_send(p, buf, v % 520, op == 9 ? 100000 : 0);
+        break;
+    case 5:
+    case 8:
+        rc = ipcx_ring_recv(c, buf, (size_t)(v % 600), op == 8 ? 100000 : 0);
+        if (rc > (int)(v % 600))
+            abort();
+        break;
+    case 6:
+        if (ipcx_ring_peek(c, &d, &len, 0) == 0) {
+            check_record(c, d, len, mem, size);
+            ipcx_ring_release(c, d);
+        }
+        break;
+    case 7:
+        if (ipcx_ring_reserve(p, v % 520, &w, 0) == 0) {
+            check_record(p, w, v % 520, mem, size);
+            memset(w, 0x77, v % 520);
+            ipcx_ring_commit(p, w);
+        }
+        break;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    ipcx_ring_opts o;
+    opts_for(data[0], &o);
+    size_t bsize = ipcx__ring_size_for(&o);
+    uint8_t *mem = aligned_alloc(64, (bsize + 63) / 64 * 64);
+    if (mem == NULL || ipcx__ring_format(mem, bsize, &o) != 0)
+        abort();
+    ipcx_ring *p = NULL, *c = NULL;
+    if (ipcx__ring_attach(mem, bsize, &p) != 0 || ipcx__ring_attach(mem, bsize, &c) != 0)
+        abort();
+    ipcx_ring_join(c, IPCX_RING_CONSUMER);
+    for (size_t i = 1; i + 11 <= size && i < 1 + 11 * 200; i += 11)
+        one_op(p, c, mem, bsize, data + i);
+    ipcx__ring_detach(c);
+    ipcx__ring_detach(p);
+    ipcx_ring *x = NULL;
+    if (ipcx__ring_attach(mem, bsize, &x) == 0) {
+        uint8_t buf[600];
+        ipcx_ring_send(x, buf, 10, 0);
+        ipcx_ring_recv(x, buf, sizeof(buf), 0);
+        ipcx__ring_detach(x);
+    }
+    free(mem);
+    return 0;
+}
+
+#ifndef IPCX_LIBFUZZER
+/* Replay every file of the corpus directory given as argv[1]. */
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+        return 2;
+    }
+    DIR *dir = opendir(argv[1]);
+    if (dir == NULL) {
+        perror(argv[1]);
+        return 1;
+    }
+    static uint8_t buf[1 << 16];
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", argv[1], e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) {
+            perror(path);
+            closedir(dir);
+            return 1;
+        }
+        size_t n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, n);
+        count++;
+    }
+    closedir(dir);
+    printf("replayed %d inputs\n", count);
+    return count > 0 ? 0 : 1;
+}
+#endif

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ipcx stat NAME [--json] [--watch [SECONDS]]: show a ring's live figures -
+ * configuration, positions, messages and bytes in and out, full waits,
+ * lost and overrun records, and every attached producer and consumer with
+ * its pid, counts and lag.  --watch repeats every second (or SECONDS) and
+ * adds rates.  Opening a ring to read it takes no role in it.  Public API
+ * only.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ipcx/ipcx.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ipcx stat NAME [--json] [--watch [SECONDS]]\n"
+               "Show the live statistics of the ring NAME.\n"
+               "  --json            one JSON object per sample\n"
+               "  --watch [SECONDS] repeat every SECONDS (default 1) until interrupted\n"
+               "  --help            this text\n");
+}
+
+static const char *delivery_name(uint32_t d)
+{
+    return d == IPCX_RING_BROADCAST ? "broadcast" : "queue";
+}
+
+static const char *full_name(uint32_t f)
+{
+    return f == IPCX_RING_FAIL ? "fail" : f == IPCX_RING_OVERWRITE ? "overwrite" : "block";
+}
+
+static void print_json(const char *name, const ipcx_ring_stat *s)
+{
+    printf("{\"name\":");
+    cli_json_string(stdout, name);
+    printf(",\"capacity\":%" PRIu64 ",\"max_msg\":%" PRIu64 ",\"slot_size\":%" PRIu64
+           ",\"delivery\":\"%s\",\"full\":\"%s\",\"max_producers\":%u,\"max_consumers\":%u"
+           ",\"write_pos\":%" PRIu64 ",\"read_pos\":%" PRIu64 ",\"msgs_in\":%" PRIu64
+           ",\"bytes_in\":%" PRIu64 ",\"msgs_out\":%" PRIu64 ",\"bytes_out\":%" PRIu64
+           ",\"full_waits\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"overruns\":%" PRIu64
+           ",\"producers\":%u,\"consumers\":%u,\"peers\":[",
+           s->capacity, s->max_msg, s->slot_size, delivery_name(s->delivery), full_name(s->full),
+           s->max_producers, s->max_consumers, s->write_pos, s->read_pos, s->msgs_in, s->bytes_in,
+           s->msgs_out, s->bytes_out, s->full_waits, s->lost, s->overruns, s->producers,
+           s->consumers);
+    for (uint32_t i = 0; i < s->npeers; i++)
+        printf("%s{\"pid\":%d,\"role\":\"%s\",\"msgs\":%" PRIu64 ",\"bytes\":%" PRIu64
+               ",\"lag\":%" PRIu64 "}",
+               i ? "," : "", s->peer[i].pid,
+               s->peer[i].role == IPCX_RING_PRODUCER ? "producer" : "consumer", s->peer[i].msgs,
+               s->peer[i].bytes, s->peer[i].lag);
+    printf("]}\n");
+}
+
+static void print_text(const char *name, const ipcx_ring_stat *s, const ipcx_ring_stat *prev,
+                       double dt)
+{
+    printf("ring %s: %s, full=%s, capacity %" PRIu64 " B, max message %" PRIu64 " B%s\n", name,
+           delivery_name(s->delivery), full_name(s->full), s->capacity, s->max_msg,
+           s->slot_size ? " (fixed slots)" : "");
+    printf("  in   %" PRIu64 " msgs, %" PRIu64 " B;  out %" PRIu64 " msgs, %" PRIu64 " B\n",
+           s->msgs_in, s->bytes_in, s->msgs_out, s->bytes_out);
+    if (prev != NULL && dt > 0)
+        printf("  rate %.0f msgs/s in, %.0f msgs/s out\n",
+               (double)(s->msgs_in - prev->msgs_in) / dt,
+               (double)(s->msgs_out - prev->msgs_out) / dt);
+    printf("  full waits %" PRIu64 ", lost %" PRIu64 ", overruns %" PRIu64 "; write pos %" PRIu64
+           ", read pos %" PRIu64 "\n",
+           s->full_waits, s->lost, s->overruns, s->write_pos, s->read_pos);
+    printf("  producers %u/%u, consumers %u/%u\n", s->producers, s->max_producers, s->consumers,
+           s->max_consumers);
+    for (uint32_t i = 0; i < s->npeers; i++)
+        printf("    %-8s pid %-8d %12" PRIu64 " msgs %14" PRIu64 " B  lag %" PRIu64 " B\n",
+               s->peer[i].role == IPCX_RING_PRODUCER ? "producer" : "consumer", s->peer[i].pid,
+               s->peer[i].msgs, s->peer[i].bytes, s->peer[i].lag);
+    fflush(stdout);
+}
+
+static int parse(int argc, char **argv, int *json, double *watch)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"watch", optional_argument, NULL, 'w'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j') {
+            *json = 1;
+        } else if (c == 'w') {
+            *watch = optarg != NULL ? atof(optarg) : 1.0;
+            if (*watch <= 0)
+                return cli_usage_error("stat", "--watch needs a positive number of seconds");
+        } else if (c == 'h') {
+            usage(stdout);
+            return -1;
+        } else {
+            return CLI_USAGE;
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("stat", "exactly one NAME is needed");
+    return 0;
+}
+
+int cmd_stat(int argc, char **argv)
+{
+    int json = 0;
+    double watch = 0;
+    int rc = parse(argc, argv, &json, &watch);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    const char *name = argv[optind];
+    ipcx_ring *r = NULL;
+    rc = ipcx_ring_open(name, &r);
+    if (rc != 0) {
+        cli_error("stat", name, ipcx_strerror(rc));
+        return CLI_FAIL;
+    }
+    ipcx_ring_stat cur, prev;
+    for (int first = 1;; first = 0) {
+        rc = ipcx_ring_stats(r, &cur);
+        if (rc != 0) {
+            cli_error("stat", name, ipcx_strerror(rc));
+            ipcx_ring_close(r);
+            return CLI_FAIL;
+        }
+        if (json)
+            print_json(name, &cur);
+        else
+            print_text(name, &cur, first ? NULL : &prev, watch);
+        if (watch <= 0)
+            break;
+        prev = cur;
+        struct timespec ts = {(time_t)watch, (long)((watch - (double)(time_t)watch) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    ipcx_ring_close(r);
+    return CLI_OK;
+}
