@@ -62,7 +62,7 @@ test-asan: build/asan/CMakeCache.txt
 
 stress: deps-test build/release/CMakeCache.txt
 	cmake --build --preset release -j $(JOBS)
-	ctest --test-dir build/release -L stress --output-on-failure $(CTEST_ARGS)
+	ctest --preset stress $(CTEST_ARGS)
 
 tsan: deps-test build/tsan/CMakeCache.txt
 	cmake --build --preset tsan -j $(JOBS)

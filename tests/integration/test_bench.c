@@ -280,6 +280,9 @@ static void test_json_quick_all(void **state)
     expect(r, "zmtp", "decode", 64);
     expect(r, "zmtp", "decode", 65536);
     expect(r, "zmtp", "encode", 64);
+    expect(r, "ring", "pingpong", 64);
+    expect(r, "ring", "stream", 64);
+    expect(r, "ring", "stream", 65536);
     expect(r, "queue", "stream", 64);
     expect(r, "queue", "stream", 65536);
     /* floor-cacheline records at least 10^5 round trips even in --quick. */
