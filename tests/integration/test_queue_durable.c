@@ -485,6 +485,24 @@ static void test_cli_dump_and_info(void **state)
     assert_int_equal(tu_run_capture(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "\"next_seq\":30"));
     assert_non_null(strstr(out, "\"durable\":true"));
+    /* `ipcx stat` knows a durable queue by its directory. */
+    snprintf(cmd, sizeof cmd, "%s stat --json %s", tool, dir);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"next_seq\":30"));
+    snprintf(cmd, sizeof cmd, "%s stat %s", tool, dir);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "durable queue"));
+    /* ... and an in-memory queue by its region's kind. */
+    char name[96];
+    tu_unique(name, sizeof name, "qstat");
+    assert_int_equal(ipcx_queue_create(name, &o, &q), 0);
+    assert_int_equal(ipcx_queue_send(q, "x", 1, NULL, 0), 0);
+    snprintf(cmd, sizeof cmd, "%s stat --json %s", tool, name);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"durable\":false"));
+    assert_non_null(strstr(out, "\"next_seq\":1"));
+    ipcx_queue_close(q);
+    assert_int_equal(ipcx_queue_unlink(name), 0);
     snprintf(cmd, sizeof cmd, "%s queue dump %s/nope 2>/dev/null", tool, dir);
     assert_int_equal(tu_run_capture(cmd, out, sizeof out), 1);
     snprintf(cmd, sizeof cmd, "%s queue frob %s 2>/dev/null", tool, dir);

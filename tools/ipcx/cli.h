@@ -25,6 +25,11 @@ int cli_usage_error(const char *cmd, const char *msg);
 /* Write s as a JSON string literal (with quotes) to f. */
 void cli_json_string(FILE *f, const char *s);
 
+/* Print a queue's figures (ipcx_queue_stat) as text or one JSON line;
+ * errors are reported as coming from command cmd.  Defined in cmd_queue.c,
+ * shared with `ipcx stat`. */
+int cli_queue_info(const char *cmd, const char *name, int json);
+
 #define CLI_COMMAND(name) int cmd_##name(int argc, char **argv) __attribute__((weak))
 CLI_COMMAND(ls);
 CLI_COMMAND(rm);

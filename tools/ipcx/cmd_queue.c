@@ -85,12 +85,12 @@ static void info_consumers(const ipcx_queue_info *s, int json)
     }
 }
 
-static int do_info(const char *name, int json)
+int cli_queue_info(const char *cmd, const char *name, int json)
 {
     ipcx_queue_info s;
     int rc = ipcx_queue_stat(name, &s);
     if (rc < 0) {
-        cli_error("queue", name, ipcx_strerror(rc));
+        cli_error(cmd, name, ipcx_strerror(rc));
         return CLI_FAIL;
     }
     if (json) {
@@ -149,6 +149,6 @@ int cmd_queue(int argc, char **argv)
     if (strcmp(argv[optind], "dump") == 0)
         return do_dump(argv[optind + 1], &c);
     if (strcmp(argv[optind], "info") == 0)
-        return do_info(argv[optind + 1], c.json);
+        return cli_queue_info("queue", argv[optind + 1], c.json);
     return cli_usage_error("queue", "unknown subcommand");
 }

@@ -22,7 +22,11 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ipcx stat NAME [--json] [--watch [SECONDS]]\n"
-               "Show the live statistics of the ring NAME.\n"
+               "Show the live statistics of the ring or queue NAME.  A ring shows\n"
+               "messages, bytes, full waits, lost and overrun counts, producers and\n"
+               "consumers with their pids and each consumer's lag; a queue its segments,\n"
+               "memory or disk in use and each consumer's lag.  A durable queue is\n"
+               "named by its directory (any NAME containing '/').\n\n"
                "  --json            one JSON object per sample\n"
                "  --watch [SECONDS] repeat every SECONDS (default 1) until interrupted\n"
                "  --help            this text\n");
@@ -112,6 +116,32 @@ static int parse(int argc, char **argv, int *json, double *watch)
     return 0;
 }
 
+static void nap(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* A durable queue is named by its directory (a name with a '/'); an
+ * in-memory queue by a region of kind queue. */
+static int is_queue(const char *name)
+{
+    ipcx_region_info ri;
+    if (strchr(name, '/') != NULL)
+        return 1;
+    return ipcx_region_stat(name, &ri) == 0 && ri.kind == IPCX_REGION_QUEUE;
+}
+
+static int stat_queue(const char *name, int json, double watch)
+{
+    for (;;) {
+        int rc = cli_queue_info("stat", name, json);
+        if (rc != CLI_OK || watch <= 0)
+            return rc;
+        nap(watch);
+    }
+}
+
 int cmd_stat(int argc, char **argv)
 {
     int json = 0;
@@ -120,6 +150,8 @@ int cmd_stat(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     const char *name = argv[optind];
+    if (is_queue(name))
+        return stat_queue(name, json, watch);
     ipcx_ring *r = NULL;
     rc = ipcx_ring_open(name, &r);
     if (rc != 0) {
@@ -141,8 +173,7 @@ int cmd_stat(int argc, char **argv)
         if (watch <= 0)
             break;
         prev = cur;
-        struct timespec ts = {(time_t)watch, (long)((watch - (double)(time_t)watch) * 1e9)};
-        nanosleep(&ts, NULL);
+        nap(watch);
     }
     ipcx_ring_close(r);
     return CLI_OK;
