@@ -386,7 +386,10 @@ int ipcx__qname_durable(const char *name);
 
 /* ------------------------------------------------------------ queue_chain.c */
 
-int ipcx__qlock(ipcx_queue *q);
+/* Take the chain lock, stealing it from a dead owner (and repairing the
+ * chain).  Waits until @d, but at least 2 s: -ETIMEDOUT when a live owner
+ * keeps it that long (IPCX_FOREVER waits forever). */
+int ipcx__qlock(ipcx_queue *q, ipcx__deadline d);
 void ipcx__qunlock(ipcx_queue *q);
 /* Under the lock: link a segment after @cur (if none is linked yet) that
  * holds at least @need bytes of records.  Returns 0, -ENOSPC, -errno. */
@@ -396,9 +399,9 @@ void ipcx__qchain_reclaim(ipcx_queue *q);
 /* Take the lock if free and reclaim; never waits. */
 void ipcx__qchain_try_reclaim(ipcx_queue *q);
 /* Map the segment with chain id @id (walking from the head under the
- * lock when it is not cached).  Returns 0, -ENOENT (already given back),
- * -EPROTO. */
-int ipcx__qchain_find(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out);
+ * lock when it is not cached; the lock wait ends at @d as in ipcx__qlock).
+ * Returns 0, -ENOENT (already given back), -EPROTO, -ETIMEDOUT. */
+int ipcx__qchain_find(ipcx_queue *q, uint64_t id, ipcx__deadline d, struct ipcx__qmap **out);
 /* Under the lock: make the chain consistent after a crash (tail, counts). */
 int ipcx__qchain_repair(ipcx_queue *q);
 /* Under the lock: turn uncommitted claims of the tail into skip records. */

@@ -45,33 +45,56 @@ static int owner_gone(ipcx_queue *q, uint32_t owner, int64_t waited_ns)
     return waited_ns > 1000000000 && st != 0 && ipcx__proc_start_time((int)owner) != st;
 }
 
-int ipcx__qlock(ipcx_queue *q)
+/* How long a lock wait lasts at least, whatever the caller's deadline: the
+ * lock is held for short, bounded work (linking, reclaiming, attaching), so
+ * a NOWAIT call still waits for an owner that is working; only an owner
+ * that is alive and never lets go makes the wait fail. */
+#define LOCK_GRACE_NS INT64_C(2000000000) /* > owner_gone's 1 s */
+
+static ipcx__deadline lock_deadline(ipcx__deadline d)
+{
+    int64_t min = ipcx__now_ns() + LOCK_GRACE_NS;
+    if (!ipcx__deadline_is_forever(d) && d.abs_ns < min)
+        d.abs_ns = min;
+    return d;
+}
+
+static int lock_take(ipcx_queue *q, uint32_t *cur)
+{
+    /* Acquire: the chain fields written by the previous owner before its
+     * store_release in ipcx__qunlock are visible to us. */
+    if (!cas_acq_rel(&q->ctl->lock, cur, (uint32_t)q->pid))
+        return 0;
+    store_relaxed(&q->ctl->lock_start, q->start);
+    return 1;
+}
+
+int ipcx__qlock(ipcx_queue *q, ipcx__deadline d)
 {
     struct ipcx__qctl *c = q->ctl;
     int64_t t0 = 0;
+    d = lock_deadline(d);
     for (int spins = 0;; spins++) {
         uint32_t cur = 0;
-        /* Acquire: the chain fields written by the previous owner before
-         * its store_release in ipcx__qunlock are visible to us. */
-        if (cas_acq_rel(&c->lock, &cur, (uint32_t)q->pid)) {
-            store_relaxed(&c->lock_start, q->start);
+        if (lock_take(q, &cur))
             return 0;
-        }
-        if (spins < 200) {
+        if (spins < 200 || cur == 0) { /* 0: freed since our CAS; retry */
             ipcx__cpu_relax();
             continue;
         }
         if (t0 == 0)
             t0 = ipcx__now_ns();
-        if (owner_gone(q, cur, ipcx__now_ns() - t0) &&
-            cas_acq_rel(&c->lock, &cur, (uint32_t)q->pid)) {
-            store_relaxed(&c->lock_start, q->start);
+        if (owner_gone(q, cur, ipcx__now_ns() - t0) && lock_take(q, &cur)) {
             IPCX_LOGW("queue %s: lock owner %u died; repairing the chain", q->name, cur);
             int rc = ipcx__qchain_repair(q);
             if (rc != 0)
                 ipcx__qunlock(q);
             return rc;
         }
+        /* A live owner that never lets go: give up at the deadline rather
+         * than hang the caller (docs/queue.md, "A live lock holder"). */
+        if (ipcx__deadline_expired(d))
+            return -ETIMEDOUT;
         /* seq_cst pairs with the load_seq_cst in ipcx__qunlock: either it
          * sees us waiting, or we see the lock already free. */
         fetch_add_seq_cst(&c->lock_waiters, 1);
@@ -318,10 +341,8 @@ void ipcx__qchain_reclaim(ipcx_queue *q)
 void ipcx__qchain_try_reclaim(ipcx_queue *q)
 {
     uint32_t cur = 0;
-    /* Acquire as in ipcx__qlock; never waits. */
-    if (!cas_acq_rel(&q->ctl->lock, &cur, (uint32_t)q->pid))
+    if (!lock_take(q, &cur)) /* never waits */
         return;
-    store_relaxed(&q->ctl->lock_start, q->start);
     ipcx__qchain_reclaim(q);
     ipcx__qunlock(q);
 }
@@ -384,7 +405,7 @@ static int find_locked(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
     return chain_walk(q, id, &w, out);
 }
 
-int ipcx__qchain_find(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
+int ipcx__qchain_find(ipcx_queue *q, uint64_t id, ipcx__deadline d, struct ipcx__qmap **out)
 {
     for (int i = 0; i < IPCX__QCACHE; i++) {
         struct ipcx__qmap *m = &q->cache[i];
@@ -394,7 +415,7 @@ int ipcx__qchain_find(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
             return 0;
         }
     }
-    int rc = ipcx__qlock(q);
+    int rc = ipcx__qlock(q, d);
     if (rc != 0)
         return rc;
     rc = find_locked(q, id, out);

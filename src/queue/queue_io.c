@@ -132,7 +132,7 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
 {
     struct ipcx__qseg *h = (struct ipcx__qseg *)q->pseg->base;
     for (;;) {
-        int rc = ipcx__qlock(q);
+        int rc = ipcx__qlock(q, d);
         if (rc != 0)
             return rc;
         if (h->closed_ns == 0) {
@@ -413,9 +413,9 @@ static void release_pos(ipcx_queue *q, uint64_t pos)
     store_release(&q->slots[q->cslot].pos, pos);
 }
 
-static void reclaim_now(ipcx_queue *q)
+static void reclaim_now(ipcx_queue *q, ipcx__deadline d)
 {
-    if (ipcx__qlock(q) == 0) {
+    if (ipcx__qlock(q, d) == 0) {
         ipcx__qchain_reclaim(q);
         ipcx__qunlock(q);
     }
@@ -423,13 +423,13 @@ static void reclaim_now(ipcx_queue *q)
 
 /* Broadcast: the next message at our own position.  Returns R_MSG,
  * R_NOTHING or -errno. */
-static int step_own(ipcx_queue *q, struct rec_view *v)
+static int step_own(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
 {
     for (int guard = 0; guard < 1 << 20; guard++) {
         uint64_t id = ipcx__qpos_id(q->cpos), off = ipcx__qpos_off(q->cpos);
         int rc = q->cseg ? ipcx__qseg_check(q->cseg, id) : -ENOENT;
         if (rc != 0)
-            rc = ipcx__qchain_find(q, id, &q->cseg);
+            rc = ipcx__qchain_find(q, id, d, &q->cseg);
         if (rc != 0)
             return rc == -ENOENT ? -EPROTO : rc;
         rc = read_at(q, q->cseg, id, off, v);
@@ -448,14 +448,14 @@ static int step_own(ipcx_queue *q, struct rec_view *v)
             return rc != 0 ? rc : R_NOTHING;
         q->cseg = n;
         release_pos(q, ipcx__qpos(id + 1, IPCX__QSEG_HDR));
-        reclaim_now(q);
+        reclaim_now(q, d);
     }
     return -EPROTO;
 }
 
 /* Queue delivery: claim the next message of the group.  Returns R_MSG
  * (claimed: q->peek_pos set), R_NOTHING or -errno. */
-static int step_group(ipcx_queue *q, struct rec_view *v)
+static int step_group(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
 {
     struct ipcx__qctl *c = q->ctl;
     struct ipcx__qslot *s = &q->slots[q->cslot];
@@ -464,7 +464,7 @@ static int step_group(ipcx_queue *q, struct rec_view *v)
         uint64_t id = ipcx__qpos_id(pos), off = ipcx__qpos_off(pos), to = 0;
         int rc = q->cseg ? ipcx__qseg_check(q->cseg, id) : -ENOENT;
         if (rc != 0)
-            rc = ipcx__qchain_find(q, id, &q->cseg);
+            rc = ipcx__qchain_find(q, id, d, &q->cseg);
         if (rc == -ENOENT && load_seq_cst(&c->group) != pos)
             continue; /* the group moved on and the segment went back */
         if (rc == -ENOENT)
@@ -496,7 +496,7 @@ static int step_group(ipcx_queue *q, struct rec_view *v)
                 return R_MSG;
             }
             if (rc == R_END)
-                reclaim_now(q);
+                reclaim_now(q, d);
         } else if (rc == R_MSG) {
             store_seq_cst(&s->hold, IPCX__QNOHOLD);
         }
@@ -530,7 +530,7 @@ static int peek(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
     int reg = 0, rc;
     uint32_t word = 0;
     for (;;) {
-        rc = q->delivery == IPCX_QUEUE_DELIVER_QUEUE ? step_group(q, v) : step_own(q, v);
+        rc = q->delivery == IPCX_QUEUE_DELIVER_QUEUE ? step_group(q, d, v) : step_own(q, d, v);
         if (rc != R_NOTHING)
             break;
         if ((q->flags & IPCX_QUEUE_MULTI_PRODUCER) && q->spins >= SPIN_LIMIT)

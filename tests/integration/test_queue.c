@@ -108,6 +108,18 @@ static int helper_mpforever(char **a)
 
 static int helper_consume(char **a);
 
+/* holdlock NAME: take the chain lock and keep it, alive, until killed. */
+static int helper_holdlock(char **a)
+{
+    ipcx_queue *q = NULL;
+    if (open_q(a[0], IPCX_QUEUE_CONSUMER, 0, &q) != 0)
+        return 50;
+    if (ipcx__qlock(q, ipcx__deadline_make(-1)) != 0)
+        return 51;
+    for (;;)
+        pause();
+}
+
 static int run_helper(int argc, char **argv)
 {
     if (argc >= 6 && strcmp(argv[0], "produce") == 0)
@@ -116,6 +128,8 @@ static int run_helper(int argc, char **argv)
         return helper_forever(argv + 1);
     if (argc >= 3 && strcmp(argv[0], "mpforever") == 0)
         return helper_mpforever(argv + 1);
+    if (argc >= 2 && strcmp(argv[0], "holdlock") == 0)
+        return helper_holdlock(argv + 1);
     if (argc >= 5 && strcmp(argv[0], "consume") == 0)
         return helper_consume(argv + 1);
     return 99;
@@ -650,6 +664,60 @@ static void test_mp_producer_killed(void **state)
     ipcx_queue_unlink(name);
 }
 
+/* ------------------------------------------------------------ the chain lock */
+
+/* Send until a call fails; return its result (only the link needs the lock). */
+static int send_until_error(ipcx_queue *q, int64_t timeout_ns, int max)
+{
+    static uint8_t buf[512];
+    for (int i = 0; i < max; i++) {
+        int rc = ipcx_queue_send(q, buf, sizeof buf, NULL, timeout_ns);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* A live process that keeps the chain lock forever: calls that need it
+ * fail with -ETIMEDOUT soon after their deadline (at least the 2 s grace),
+ * never hang; once the holder dies, the lock is stolen and all works. */
+static void test_lock_live_holder_times_out(void **state)
+{
+    (void)state;
+    char name[64];
+    ipcx_queue_opts o = {.initial_segment = 4096, .memory_limit = 1 << 20};
+    ipcx_queue *q = create_q(name, sizeof name, &o);
+    pid_t h = tu_spawn("--helper", "holdlock", name, NULL);
+    assert_true(h > 0);
+    int64_t t0 = ipcx__now_ns();
+    while (load_relaxed(&q->ctl->lock) != (uint32_t)h) { /* bounded poll */
+        assert_true(ipcx__now_ns() - t0 < 30 * SEC);
+        ipcx__cpu_relax();
+    }
+    /* the first segment fills without the lock; linking the next needs it */
+    t0 = ipcx__now_ns();
+    assert_int_equal(send_until_error(q, 100000000, 100), -ETIMEDOUT);
+    int64_t took = ipcx__now_ns() - t0;
+    ipcx_queue *c = NULL;
+    ipcx_queue_opts oc = {.role = IPCX_QUEUE_CONSUMER};
+    int64_t t1 = ipcx__now_ns();
+    assert_int_equal(ipcx_queue_open(name, &oc, &c), -ETIMEDOUT); /* attach locks */
+    int64_t took_open = ipcx__now_ns() - t1;
+    fprintf(stderr, "live lock holder: send gave up after %.2f s, open after %.2f s\n",
+            (double)took / 1e9, (double)took_open / 1e9);
+    assert_true(took < 20 * SEC && took_open < 20 * SEC); /* bounded, not a speed check */
+    kill(h, SIGKILL);
+    assert_int_equal(tu_wait(h, WAITMS), 128 + SIGKILL);
+    /* dead holder: stolen (and the chain repaired) on the next lock */
+    ipcx_log_set(NULL, NULL, 0);
+    assert_int_equal(send_until_error(q, 5 * SEC, 20), 0);
+    assert_int_equal(ipcx_queue_open(name, &oc, &c), 0);
+    assert_true(ipcx_queue_recv(c, NULL, 0, NULL, 0) == -EMSGSIZE);
+    ipcx_queue_close(c);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+}
+
 /* ------------------------------------------------------------ hostile peer */
 
 /* Map region @name raw, for scribbling. */
@@ -784,6 +852,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_producer_killed_mid_record),
         cmocka_unit_test(test_mp_producer_killed),
         cmocka_unit_test(test_hostile_peer),
+        cmocka_unit_test(test_lock_live_holder_times_out),
     };
     return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
 }
