@@ -172,7 +172,13 @@ static int get_file(ipcx_queue *q, uint64_t size, struct ipcx__qmap **out)
         store_relaxed(&c->mem_used, load_relaxed(&c->mem_used) - size);
         return get_file(q, size, out);
     }
+    /* free_n is read from shared memory: a value past IPCX__QFREE_MAX (a
+     * hostile or corrupt peer) would index free_files out of bounds. */
     while (load_relaxed(&c->mem_used) + size > q->memory_limit && (n = load_relaxed(&c->free_n))) {
+        if (n > IPCX__QFREE_MAX) {
+            store_relaxed(&c->free_n, 0);
+            return -EPROTO;
+        }
         store_relaxed(&c->free_n, n - 1);
         ipcx__qstore_seg_unlink(q, load_relaxed(&c->free_files[n - 1]));
         store_relaxed(&c->mem_used, load_relaxed(&c->mem_used) - q->initial_segment);

@@ -718,6 +718,24 @@ static void test_lock_live_holder_times_out(void **state)
     ipcx_queue_unlink(name);
 }
 
+/* A hostile free-list count in the control block (free_n past the 4 slots
+ * of free_files) at the memory limit: the producer gets an error, never an
+ * out-of-bounds read of the control block. */
+static void test_hostile_free_count(void **state)
+{
+    (void)state;
+    char name[64];
+    ipcx_queue_opts o = {.initial_segment = 4096, .memory_limit = 1 << 20};
+    ipcx_queue *q = create_q(name, sizeof name, &o);
+    ipcx_log_set(NULL, NULL, 0);
+    store_relaxed(&q->ctl->free_n, 0x7fffffffu);
+    store_relaxed(&q->ctl->mem_used, UINT64_C(1) << 40);
+    int rc = send_until_error(q, 0, 100);
+    assert_true(rc == -EPROTO || rc == -ENOSPC);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+}
+
 /* ------------------------------------------------------------ hostile peer */
 
 /* Map region @name raw, for scribbling. */
@@ -853,6 +871,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mp_producer_killed),
         cmocka_unit_test(test_hostile_peer),
         cmocka_unit_test(test_lock_live_holder_times_out),
+        cmocka_unit_test(test_hostile_free_count),
     };
     return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
 }
