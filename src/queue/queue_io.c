@@ -262,6 +262,20 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__deadline d)
     }
 }
 
+/* Store the tag.  Release: len, seq and payload before the tag; pairs with
+ * the load of the tag in read_at.  seq_cst when a consumer may sleep: the
+ * store must be ordered before wake_data's load of data_waiters (Dekker
+ * with wait_data); a release store may pass that load (x86 store buffer,
+ * arm64 STLR then LDR) and a sleeping consumer would miss the message for
+ * a whole wait slice. */
+static void tag_store(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
+{
+    if (load_relaxed(&q->ctl->blockers) == 0)
+        store_release(&r->commit, tag);
+    else
+        store_seq_cst(&r->commit, tag);
+}
+
 static void durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
     uint64_t off = (uint64_t)((uint8_t *)r - q->pseg->base);
@@ -269,11 +283,11 @@ static void durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
         /* Payload first, then the tag: a machine crash never keeps a tag
          * whose payload was lost. */
         ipcx__qstore_sync(q->pseg->base, off, ipcx__qrec_size(q->res_len));
-        store_release(&r->commit, tag); /* pairs with read_at's tag load */
+        tag_store(q, r, tag);
         ipcx__qstore_sync(q->pseg->base, off, IPCX__QREC_HDR);
         return;
     }
-    store_release(&r->commit, tag); /* pairs with read_at's tag load */
+    tag_store(q, r, tag);
     if (q->fsync == IPCX_QUEUE_FSYNC_INTERVAL) {
         int64_t now = ipcx__now_ns();
         if (now - q->last_sync_ns >= (int64_t)q->fsync_ms * 1000000) {
