@@ -184,7 +184,9 @@ _Static_assert(offsetof(struct ipcx__qctl, blockers) == 336, "blockers at 336");
  *                    segment it writes in (id << 30), kept by reclaim
  *   24  8  next_seq  atomic; consumer: sequence after the last released
  *   32  8  hold      atomic; queue delivery: position of the message it
- *                    claimed and has not released, or IPCX__QNOHOLD
+ *                    claimed and has not released, or IPCX__QNOHOLD;
+ *                    with IPCX__QHOLD_PENDING: a position it is about to
+ *                    claim (reclaim keeps it; not handed back if it dies)
  *   40  8  msgs      atomic; messages released (consumer) or committed
  *   48  8  bytes     atomic; payload bytes of those
  *   56  4  named     1 when opened with a consumer_id (kept when it dies)
@@ -195,6 +197,14 @@ _Static_assert(offsetof(struct ipcx__qctl, blockers) == 336, "blockers at 336");
  */
 enum { IPCX__QS_FREE = 0, IPCX__QS_CONSUMER = 1, IPCX__QS_PRODUCER = 2 };
 #define IPCX__QNOHOLD UINT64_MAX
+/* Bit 63 of a hold other than IPCX__QNOHOLD (no position has it). */
+#define IPCX__QHOLD_PENDING (UINT64_C(1) << 63)
+
+/* The position a hold keeps from reclaim, pending or not (UINT64_MAX: none). */
+static inline uint64_t ipcx__qhold_pos(uint64_t hold)
+{
+    return hold == IPCX__QNOHOLD ? hold : hold & ~IPCX__QHOLD_PENDING;
+}
 
 struct ipcx__qslot {
     ipcx_atomic_u32 state;

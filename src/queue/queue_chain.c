@@ -251,7 +251,7 @@ uint64_t ipcx__qchain_min_pos(ipcx_queue *q)
             continue;
         /* Acquire: pairs with the consumer's store_release of pos / the
          * seq_cst store of hold (queue_io.c). */
-        uint64_t p = queue ? load_seq_cst(&s->hold) : load_acquire(&s->pos);
+        uint64_t p = queue ? ipcx__qhold_pos(load_seq_cst(&s->hold)) : load_acquire(&s->pos);
         if (p < min && (s->named || ipcx__qslot_maybe_alive(s)))
             min = p;
     }
@@ -522,12 +522,19 @@ int ipcx__qchain_skip_abandoned(ipcx_queue *q)
 
 /* Queue delivery: hand a message claimed by a consumer that died back to
  * the group, when nobody has claimed past it since (the group cursor is
- * still right after it).  Otherwise it is lost to the group. */
+ * still right after it).  Otherwise it is lost to the group.  A pending
+ * hold (the consumer died before its claiming CAS, or just after it) is
+ * never handed back: the group being right after it then may well mean
+ * another consumer claimed that message, and moving the group back would
+ * deliver it twice. */
 static void unclaim_one(ipcx_queue *q, struct ipcx__qslot *s)
 {
-    uint64_t h = load_seq_cst(&s->hold); /* pairs with step_group's store */
+    /* seq_cst: pairs with step_group's stores; the owner is dead, so this
+     * is its last value. */
+    uint64_t h = load_seq_cst(&s->hold);
     struct ipcx__qmap *m = NULL;
-    if (h == IPCX__QNOHOLD || find_locked(q, ipcx__qpos_id(h), &m) != 0)
+    if (h == IPCX__QNOHOLD || (h & IPCX__QHOLD_PENDING) ||
+        find_locked(q, ipcx__qpos_id(h), &m) != 0)
         return;
     uint64_t off = ipcx__qpos_off(h);
     if (off + IPCX__QREC_HDR > m->size || (off & 7) != 0 || off < IPCX__QSEG_HDR)

@@ -500,11 +500,16 @@ static int step_group(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
         } else {
             to = pos + ipcx__qrec_size(v->len);
         }
-        /* seq_cst: hold is visible to reclaim before our claim is. */
+        /* seq_cst: hold is visible to reclaim before our claim is.  Pending
+         * until the CAS succeeds: if we die before it, another consumer
+         * may claim this message, and ours must not be handed back. */
         if (rc == R_MSG)
-            store_seq_cst(&s->hold, pos);
+            store_seq_cst(&s->hold, pos | IPCX__QHOLD_PENDING);
         if (cas_seq_cst(&c->group, &pos, to)) {
             if (rc == R_MSG) {
+                /* Relaxed: only a repairer reads the pending bit, after we
+                 * died; reclaim keeps the same position either way. */
+                store_relaxed(&s->hold, pos);
                 q->peek_pos = pos;
                 q->peek_next = to;
                 return R_MSG;
@@ -532,7 +537,24 @@ static void check_stuck(ipcx_queue *q)
     if (now - q->stuck_ns < 10000000 || q->cseg == NULL)
         return;
     q->stuck_ns = now;
-    ipcx__qrepair_at(q, q->cseg, ipcx__qpos_id(q->cpos), ipcx__qpos_off(q->cpos), q->cseq);
+    uint64_t id = ipcx__qpos_id(q->cpos), off = ipcx__qpos_off(q->cpos);
+    if (q->delivery != IPCX_QUEUE_DELIVER_QUEUE) {
+        /* Our own position: reclaim keeps its segment (slot.pos). */
+        ipcx__qrepair_at(q, q->cseg, id, off, q->cseq);
+        return;
+    }
+    /* Queue delivery: cpos is a copy of the group cursor, which may have
+     * moved on since, and its segment been recycled under a new id: a
+     * repair there would overwrite a record of the new life.  Hold the
+     * position first (pending: we claim nothing), then check that the
+     * group is still there; reclaim keeps every held segment.  seq_cst:
+     * the hold store is ordered before our load of group, pairing with
+     * min_pos's loads of group then hold. */
+    struct ipcx__qslot *s = &q->slots[q->cslot];
+    store_seq_cst(&s->hold, q->cpos | IPCX__QHOLD_PENDING);
+    if (load_seq_cst(&q->ctl->group) == q->cpos && ipcx__qseg_check(q->cseg, id) == 0)
+        ipcx__qrepair_at(q, q->cseg, id, off, q->cseq);
+    store_seq_cst(&s->hold, IPCX__QNOHOLD); /* pairs with min_pos */
 }
 
 static int peek(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)

@@ -108,6 +108,19 @@ static int helper_mpforever(char **a)
 
 static int helper_consume(char **a);
 
+/* pendinghold NAME: a queue-delivery consumer that dies right after storing
+ * its pending hold on the group position, before its claiming CAS (the
+ * state step_group leaves when killed there). */
+static int helper_pendinghold(char **a)
+{
+    ipcx_queue *q = NULL;
+    if (open_q(a[0], IPCX_QUEUE_CONSUMER, 0, &q) != 0)
+        return 60;
+    uint64_t g = load_seq_cst(&q->ctl->group);
+    store_seq_cst(&q->slots[q->cslot].hold, g | IPCX__QHOLD_PENDING);
+    _exit(0); /* dies with its slot in use */
+}
+
 /* holdlock NAME: take the chain lock and keep it, alive, until killed. */
 static int helper_holdlock(char **a)
 {
@@ -128,6 +141,8 @@ static int run_helper(int argc, char **argv)
         return helper_forever(argv + 1);
     if (argc >= 3 && strcmp(argv[0], "mpforever") == 0)
         return helper_mpforever(argv + 1);
+    if (argc >= 2 && strcmp(argv[0], "pendinghold") == 0)
+        return helper_pendinghold(argv + 1);
     if (argc >= 2 && strcmp(argv[0], "holdlock") == 0)
         return helper_holdlock(argv + 1);
     if (argc >= 5 && strcmp(argv[0], "consume") == 0)
@@ -718,6 +733,38 @@ static void test_lock_live_holder_times_out(void **state)
     ipcx_queue_unlink(name);
 }
 
+/* A queue-delivery consumer that died between its hold store and its
+ * claiming CAS must not get "its" message handed back once another
+ * consumer claimed it: that would deliver the message twice. */
+static void test_queue_dead_pending_hold(void **state)
+{
+    (void)state;
+    char name[64];
+    ipcx_queue_opts o = {.initial_segment = 4096, .delivery = IPCX_QUEUE_DELIVER_QUEUE};
+    ipcx_queue *q = create_q(name, sizeof name, &o);
+    assert_int_equal(ipcx_queue_send(q, "one", 3, NULL, 0), 0);
+    assert_int_equal(ipcx_queue_send(q, "two", 3, NULL, 0), 0);
+    ipcx_queue *a = NULL, *b = NULL;
+    assert_int_equal(open_q(name, IPCX_QUEUE_CONSUMER, 0, &a), 0);
+    pid_t h = tu_spawn("--helper", "pendinghold", name, NULL);
+    assert_int_equal(tu_wait(h, WAITMS), 0);
+    const void *d = NULL;
+    size_t len = 0;
+    assert_int_equal(ipcx_queue_peek(a, &d, &len, NULL, 0), 3); /* claims "one" */
+    assert_memory_equal(d, "one", 3);
+    assert_int_equal(open_q(name, IPCX_QUEUE_CONSUMER, 0, &b), 0); /* unclaims the dead */
+    char buf[8];
+    assert_int_equal(ipcx_queue_recv(b, buf, sizeof buf, NULL, 0), 3);
+    assert_memory_equal(buf, "two", 3); /* not "one" a second time */
+    assert_int_equal(ipcx_queue_release(a), 0);
+    assert_int_equal(ipcx_queue_recv(a, buf, sizeof buf, NULL, 0), -EAGAIN);
+    assert_int_equal(ipcx_queue_recv(b, buf, sizeof buf, NULL, 0), -EAGAIN);
+    ipcx_queue_close(a);
+    ipcx_queue_close(b);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+}
+
 /* A hostile free-list count in the control block (free_n past the 4 slots
  * of free_files) at the memory limit: the producer gets an error, never an
  * out-of-bounds read of the control block. */
@@ -872,6 +919,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hostile_peer),
         cmocka_unit_test(test_lock_live_holder_times_out),
         cmocka_unit_test(test_hostile_free_count),
+        cmocka_unit_test(test_queue_dead_pending_hold),
     };
     return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
 }
