@@ -494,8 +494,15 @@ static int step_group(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
         }
         if (rc == R_END) {
             int err = 0;
-            if (follow(q, q->cseg, id, &err) == NULL)
+            if (follow(q, q->cseg, id, &err) == NULL) {
+                /* Nothing protects the group's segment from reclaim until
+                 * we hold a position in it: once the group moved on, it may
+                 * have been recycled (its `next` then names another life's
+                 * segment, or a file already removed).  Not corruption. */
+                if (err != 0 && load_seq_cst(&c->group) != pos)
+                    continue;
                 return err != 0 ? err : R_NOTHING;
+            }
             to = ipcx__qpos(id + 1, IPCX__QSEG_HDR);
         } else {
             to = pos + ipcx__qrec_size(v->len);

@@ -108,6 +108,41 @@ static int helper_mpforever(char **a)
 
 static int helper_consume(char **a);
 
+/* gconsume NAME OUT: a queue-delivery consumer competing with others;
+ * until a 1-byte stop message, checks each message and that the counters
+ * it gets only go up, then writes "count sum" to file OUT. */
+static int helper_gconsume(char **a)
+{
+    ipcx_queue *q = NULL;
+    if (open_q(a[0], IPCX_QUEUE_CONSUMER, IPCX_QUEUE_WAIT_BLOCK, &q) != 0)
+        return 70;
+    static uint8_t buf[4096];
+    uint64_t count = 0, sum = 0, last = UINT64_MAX;
+    for (;;) {
+        int n = ipcx_queue_recv(q, buf, sizeof buf, NULL, 30 * SEC);
+        if (n == 1)
+            break;
+        uint32_t prod;
+        uint64_t counter;
+        if (n < 0) {
+            fprintf(stderr, "gconsume: recv: %s\n", ipcx_strerror(n));
+            return 71;
+        }
+        if (qt_check(buf, (size_t)n, &prod, &counter) != 0 ||
+            (last != UINT64_MAX && counter <= last))
+            return 72;
+        last = counter;
+        count++;
+        sum += qt_mix(counter + 1);
+    }
+    ipcx_queue_close(q);
+    FILE *f = fopen(a[1], "w");
+    if (f == NULL)
+        return 73;
+    fprintf(f, "%" PRIu64 " %" PRIu64 "\n", count, sum);
+    return fclose(f) == 0 ? 0 : 74;
+}
+
 /* pendinghold NAME: a queue-delivery consumer that dies right after storing
  * its pending hold on the group position, before its claiming CAS (the
  * state step_group leaves when killed there). */
@@ -143,6 +178,8 @@ static int run_helper(int argc, char **argv)
         return helper_mpforever(argv + 1);
     if (argc >= 2 && strcmp(argv[0], "pendinghold") == 0)
         return helper_pendinghold(argv + 1);
+    if (argc >= 3 && strcmp(argv[0], "gconsume") == 0)
+        return helper_gconsume(argv + 1);
     if (argc >= 2 && strcmp(argv[0], "holdlock") == 0)
         return helper_holdlock(argv + 1);
     if (argc >= 5 && strcmp(argv[0], "consume") == 0)
@@ -586,6 +623,50 @@ static void test_queue_many_consumers(void **state)
     ipcx_queue_unlink(name);
 }
 
+/* Queue delivery with consumers in three processes competing for the group
+ * over one-page segments that are reclaimed and recycled all the time: a
+ * consumer whose copy of the group cursor went stale while its segment was
+ * recycled must retry, not report -EPROTO; no message lost or duplicated. */
+static void test_queue_group_recycling(void **state)
+{
+    (void)state;
+    char name[64], out[3][128];
+    ipcx_queue_opts o = {.initial_segment = 4096, .max_segment = 4096};
+    ipcx_queue *p = create_q(name, sizeof name, &o);
+    pid_t cons[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(out[i], sizeof out[i], "/tmp/ipcx-%s-%d", name, i);
+        cons[i] = tu_spawn("--helper", "gconsume", name, out[i], NULL);
+    }
+    enum { N = 60000 };
+    static uint8_t buf[128];
+    uint64_t want = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        uint32_t len = qt_len(0, i, 60);
+        qt_fill(buf, 0, i, len);
+        assert_int_equal(ipcx_queue_send(p, buf, len, NULL, 30 * SEC), 0);
+        want += qt_mix(i + 1);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ipcx_queue_send(p, "", 1, NULL, 0), 0); /* one stop each */
+    uint64_t count = 0, sum = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(tu_wait(cons[i], WAITMS), 0);
+        FILE *f = fopen(out[i], "r");
+        assert_non_null(f);
+        uint64_t c = 0, s = 0;
+        assert_int_equal(fscanf(f, "%" SCNu64 " %" SCNu64, &c, &s), 2);
+        fclose(f);
+        unlink(out[i]);
+        count += c;
+        sum += s;
+    }
+    assert_int_equal(count, N);
+    assert_int_equal(sum, want);
+    ipcx_queue_close(p);
+    ipcx_queue_unlink(name);
+}
+
 /* ------------------------------------------------------------ crash */
 
 static void test_producer_killed_mid_record(void **state)
@@ -920,6 +1001,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_lock_live_holder_times_out),
         cmocka_unit_test(test_hostile_free_count),
         cmocka_unit_test(test_queue_dead_pending_hold),
+        cmocka_unit_test(test_queue_group_recycling),
     };
     return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
 }
