@@ -100,13 +100,15 @@ static void wake_data(ipcx_queue *q)
     }
 }
 
-static int wait_space(ipcx_queue *q, ipcx__deadline d)
+/* Sleep until space_word moves from @w, which the caller read before the
+ * attempt that failed (see next_segment). */
+static int wait_space(ipcx_queue *q, ipcx__deadline d, uint32_t w)
 {
     struct ipcx__qctl *c = q->ctl;
     if (ipcx__deadline_expired(d))
         return -ETIMEDOUT;
-    uint32_t w = load_seq_cst(&c->space_word);
-    /* seq_cst: pairs with queue_chain.c:ipcx__qwake_space. */
+    /* seq_cst: pairs with queue_chain.c:ipcx__qwake_space (word bump, then
+     * waiters load): either it sees us, or the futex sees the new word. */
     fetch_add_seq_cst(&c->space_waiters, 1);
     ipcx__futex_wait(&c->space_word, w, slice(d, 10000000));
     fetch_sub_seq_cst(&c->space_waiters, 1);
@@ -132,6 +134,11 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
 {
     struct ipcx__qseg *h = (struct ipcx__qseg *)q->pseg->base;
     for (;;) {
+        /* Read before the attempt, not after it failed: a reclaim that frees
+         * memory between our -ENOSPC and our sleep bumps the word in
+         * between, and the futex wait then returns at once.  Read after,
+         * the wake-up was lost until the 10 ms slice ran out. */
+        uint32_t w = load_seq_cst(&q->ctl->space_word);
         int rc = ipcx__qlock(q, d);
         if (rc != 0)
             return rc;
@@ -149,7 +156,7 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
         fetch_add_relaxed(&q->ctl->limit_hits, 1);
         if (q->on_limit != IPCX_QUEUE_LIMIT_WAIT || ipcx__deadline_is_nowait(d))
             return -ENOSPC;
-        if (wait_space(q, d) != 0)
+        if (wait_space(q, d, w) != 0)
             return -ETIMEDOUT;
     }
     /* The segment we leave is complete: sync it whole (SEGMENT), or the
