@@ -198,6 +198,7 @@ static int attach_producer(ipcx_queue *q)
         return rc;
     /* The tail as of now, under the lock: our pos keeps it from reclaim. */
     q->pseg_id = load_relaxed(&q->ctl->tail_id);
+    q->mb_registered = ipcx__sys_membarrier_register() == 0;
     store_relaxed(&q->slots[idx].pos, ipcx__qpos(q->pseg_id, 0));
     slot_take(q, &q->slots[idx], IPCX__QS_PRODUCER);
     q->pslot = idx;
@@ -256,8 +257,11 @@ static int attach_consumer(ipcx_queue *q, const ipcx_queue_opts *o)
     slot_take(q, s, IPCX__QS_CONSUMER);
     q->cslot = idx;
     if (q->wait == IPCX_QUEUE_WAIT_BLOCK) {
-        fetch_add_seq_cst(&q->ctl->blockers, 1); /* pairs with queue_io.c:wake_data */
-        q->blocking = 1;
+        /* Fenced when membarrier works here: producers then keep their
+         * cheap release store (queue_io.c:tag_store).  seq_cst: pairs with
+         * the producers' loads there (a stale 0 is caught by the slice). */
+        q->blocking = ipcx__sys_membarrier_global() == 0 ? 2 : 1;
+        fetch_add_seq_cst(q->blocking == 2 ? &q->ctl->fenced_blockers : &q->ctl->blockers, 1);
     }
     return 0;
 }
@@ -291,7 +295,7 @@ static void detach(ipcx_queue *q)
         else
             store_release(&s->state, IPCX__QS_FREE); /* pairs with min_pos/attach */
         if (q->blocking)
-            fetch_sub_seq_cst(&q->ctl->blockers, 1);
+            fetch_sub_seq_cst(q->blocking == 2 ? &q->ctl->fenced_blockers : &q->ctl->blockers, 1);
         ipcx__qchain_reclaim(q);
     }
     ipcx__qunlock(q);

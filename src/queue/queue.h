@@ -57,7 +57,10 @@
  *   328     4     space_word       atomic futex word producers sleep on
  *   332     4     space_waiters
  *   336     4     blockers         atomic: consumer handles in block mode
- *   340     44    reserved
+ *                                  that need a seq_cst tag store
+ *   340     4     fenced_blockers  atomic: consumer handles in block mode
+ *                                  that fence with membarrier (1.1)
+ *   344     40    reserved
  *   384     128   reserved
  *   512           slots[nslots], 128 bytes each: consumers first, then
  *                 producers
@@ -79,7 +82,7 @@
 #define IPCX__QCTL_MAGIC    0x4c54435158435049ULL /* "IPCXQCTL" */
 #define IPCX__QSEG_MAGIC    0x4745535158435049ULL /* "IPCXQSEG" */
 #define IPCX__QLAYOUT_MAJOR 1u
-#define IPCX__QLAYOUT_MINOR 0u
+#define IPCX__QLAYOUT_MINOR 1u /* 1.1: fenced_blockers */
 #define IPCX__QVERSION      (IPCX__QLAYOUT_MAJOR << 16 | IPCX__QLAYOUT_MINOR)
 #define IPCX__QF_DURABLE    0x100u
 #define IPCX__QFREE_MAX     1u /* recycled files kept; room for 4 in the layout */
@@ -151,7 +154,8 @@ struct ipcx__qctl {
     ipcx_atomic_u32 space_word;
     ipcx_atomic_u32 space_waiters;
     ipcx_atomic_u32 blockers;
-    uint8_t reserved6[44];
+    ipcx_atomic_u32 fenced_blockers;
+    uint8_t reserved6[40];
     uint8_t reserved7[128];
 };
 
@@ -172,6 +176,7 @@ _Static_assert(offsetof(struct ipcx__qctl, skipped) == 208, "skipped at 208");
 _Static_assert(offsetof(struct ipcx__qctl, group) == 256, "group at 256");
 _Static_assert(offsetof(struct ipcx__qctl, data_word) == 320, "data_word at 320");
 _Static_assert(offsetof(struct ipcx__qctl, blockers) == 336, "blockers at 336");
+_Static_assert(offsetof(struct ipcx__qctl, fenced_blockers) == 340, "fenced_blockers at 340");
 
 /*
  * Slot (128 bytes, one per consumer or producer, at 512 + 128 * i):
@@ -346,9 +351,10 @@ struct ipcx_queue {
     uint32_t role, wait;
     int32_t pid;
     uint64_t start;
-    int pslot, cslot; /* slot indexes, -1 when not that role */
-    int blocking;     /* counted in ctl->blockers */
-    int broken;       /* -EPROTO seen: every later call fails */
+    int pslot, cslot;  /* slot indexes, -1 when not that role */
+    int blocking;      /* counted in ctl->blockers (1) or fenced_blockers (2) */
+    int mb_registered; /* producer: membarrier-registered, may skip seq_cst */
+    int broken;        /* -EPROTO seen: every later call fails */
     struct ipcx__qmap cache[IPCX__QCACHE];
     uint64_t lru_clock;
     /* producer */
@@ -441,6 +447,10 @@ void ipcx__qwake_space(ipcx_queue *q);
 void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off);
 
 /* ------------------------------------------------------------ queue.c */
+
+/* Test hooks (queue_io.c): polls before sleeping, futex wait slice. */
+extern int ipcx__qspin_limit;
+extern int64_t ipcx__qslice_ns;
 
 /* 1 alive, 0 gone, -1 cannot tell (pid and start time). */
 int ipcx__qslot_alive(const struct ipcx__qslot *s);

@@ -37,10 +37,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "platform/platform.h"
 #include "queue/queue.h"
 
-#define SPIN_LIMIT 4000
-#define SLICE_NS   50000000
+/* Polls before a blocking consumer sleeps, and the slice its futex waits
+ * are cut into (the safety net for a producer that read a stale count of
+ * blocking consumers).  Variables only so that tests can make every wait
+ * sleep and take the net away (test_queue.c:test_block_no_lost_wakeup). */
+int ipcx__qspin_limit = 4000;
+int64_t ipcx__qslice_ns = 50000000;
 
 /* ------------------------------------------------------------ waiting */
 
@@ -59,7 +64,7 @@ static int wait_data(ipcx_queue *q, ipcx__deadline d, int *reg, uint32_t *word)
     struct ipcx__qctl *c = q->ctl;
     if (ipcx__deadline_is_nowait(d))
         return -EAGAIN;
-    if (q->spins < SPIN_LIMIT || q->wait == IPCX_QUEUE_WAIT_SPIN) {
+    if (q->spins < ipcx__qspin_limit || q->wait == IPCX_QUEUE_WAIT_SPIN) {
         q->spins++;
         ipcx__cpu_relax();
         if ((q->spins & 255) == 0 && ipcx__deadline_expired(d))
@@ -69,12 +74,20 @@ static int wait_data(ipcx_queue *q, ipcx__deadline d, int *reg, uint32_t *word)
     if (!*reg) {
         *word = load_seq_cst(&c->data_word);
         /* seq_cst: pairs with the producer's load_seq_cst of data_waiters
-         * after its seq_cst tag store (commit_tag); the caller re-checks. */
+         * after its tag store (tag_store, wake_data); the caller re-checks. */
         fetch_add_seq_cst(&c->data_waiters, 1);
         *reg = 1;
+        /* Fenced: the heavy side of the asymmetric fence with producers'
+         * plain release tag stores (tag_store).  If it fails now, become a
+         * plain blocker: producers go back to seq_cst stores. */
+        if (q->blocking == 2 && ipcx__sys_membarrier_global() != 0) {
+            fetch_add_seq_cst(&c->blockers, 1);
+            fetch_sub_seq_cst(&c->fenced_blockers, 1);
+            q->blocking = 1;
+        }
         return 0;
     }
-    int rc = ipcx__futex_wait(&c->data_word, *word, slice(d, SLICE_NS));
+    int rc = ipcx__futex_wait(&c->data_word, *word, slice(d, ipcx__qslice_ns));
     fetch_sub_seq_cst(&c->data_waiters, 1);
     *reg = 0;
     if (rc == -ETIMEDOUT && !ipcx__deadline_expired(d))
@@ -269,32 +282,53 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__deadline d)
     }
 }
 
-/* Store the tag.  Release: len, seq and payload before the tag; pairs with
- * the load of the tag in read_at.  seq_cst when a consumer may sleep: the
- * store must be ordered before wake_data's load of data_waiters (Dekker
- * with wait_data); a release store may pass that load (x86 store buffer,
- * arm64 STLR then LDR) and a sleeping consumer would miss the message for
- * a whole wait slice. */
-static void tag_store(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
+/* Store the tag; returns 1 when a consumer may sleep (wake_data needed).
+ *
+ * Release: len, seq and payload before the tag; pairs with the load of the
+ * tag in read_at.  A consumer may sleep: the tag store must be ordered
+ * before wake_data's load of data_waiters (Dekker with wait_data), or a
+ * consumer that registered and re-checked just before the store became
+ * visible sleeps through the message (until its 50 ms slice ends).  Two
+ * ways to get that order:
+ *  - seq_cst store (a locked instruction on x86, a full barrier's worth),
+ *    needed while any blocking consumer cannot fence (`blockers`), or
+ *    when this process is not membarrier-registered;
+ *  - an asymmetric fence: fenced consumers call membarrier(GLOBAL_EXPEDITED)
+ *    after registering (wait_data), which runs a full barrier on this CPU
+ *    if we are between the store and the load; the store stays a plain
+ *    release store and only the compiler must keep program order. */
+static int tag_store(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
-    if (load_relaxed(&q->ctl->blockers) == 0)
+    /* Relaxed: counts of blocking consumers; a stale 0 right after one
+     * attaches costs it at most one slice (wait_data). */
+    uint32_t plain = load_relaxed(&q->ctl->blockers);
+    uint32_t fenced = load_relaxed(&q->ctl->fenced_blockers);
+    if (plain == 0 && (fenced == 0 || q->mb_registered)) {
         store_release(&r->commit, tag);
-    else
-        store_seq_cst(&r->commit, tag);
+        if (fenced == 0)
+            return 0;
+        /* Compiler only: the data_waiters load stays after the store;
+         * the CPU's store-load order comes from the consumer's membarrier. */
+        atomic_signal_fence(memory_order_seq_cst);
+        return 1;
+    }
+    store_seq_cst(&r->commit, tag);
+    return 1;
 }
 
-static void durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
+static int durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
     uint64_t off = (uint64_t)((uint8_t *)r - q->pseg->base);
+    int wake;
     if (q->fsync == IPCX_QUEUE_FSYNC_COMMIT) {
         /* Payload first, then the tag: a machine crash never keeps a tag
          * whose payload was lost. */
         ipcx__qstore_sync(q->pseg->base, off, ipcx__qrec_size(q->res_len));
-        tag_store(q, r, tag);
+        wake = tag_store(q, r, tag);
         ipcx__qstore_sync(q->pseg->base, off, IPCX__QREC_HDR);
-        return;
+        return wake;
     }
-    tag_store(q, r, tag);
+    wake = tag_store(q, r, tag);
     if (q->fsync == IPCX_QUEUE_FSYNC_INTERVAL) {
         int64_t now = ipcx__now_ns();
         if (now - q->last_sync_ns >= (int64_t)q->fsync_ms * 1000000) {
@@ -303,23 +337,15 @@ static void durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
             q->last_sync_ns = now;
         }
     }
+    return wake;
 }
 
 static void commit_tag(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
-    if (q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER) {
-        durable_commit(q, r, tag);
-    } else if (load_relaxed(&q->ctl->blockers) == 0) {
-        /* Release: len, seq and payload before the tag; pairs with the
-         * load of the tag in read_at. */
-        store_release(&r->commit, tag);
-        return;
-    } else {
-        /* seq_cst: as above, and ordered before our load of data_waiters
-         * (Dekker with wait_data). */
-        store_seq_cst(&r->commit, tag);
-    }
-    wake_data(q);
+    int wake = q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER ? durable_commit(q, r, tag)
+                                                                : tag_store(q, r, tag);
+    if (wake)
+        wake_data(q);
 }
 
 int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
@@ -398,7 +424,7 @@ static int read_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t of
      * segment is noticed a few polls later), and always before it sleeps
      * or when no header fits at its offset. */
     if (off + IPCX__QREC_HDR <= m->size && (q->spins & 15) != 0 &&
-        !(q->wait == IPCX_QUEUE_WAIT_BLOCK && q->spins >= SPIN_LIMIT))
+        !(q->wait == IPCX_QUEUE_WAIT_BLOCK && q->spins >= ipcx__qspin_limit))
         return R_NOTHING;
     /* seq_cst (acquire at least): pairs with seg_close's release. */
     uint64_t c = load_seq_cst(&h->claim);
@@ -583,7 +609,7 @@ static int peek(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
         rc = q->delivery == IPCX_QUEUE_DELIVER_QUEUE ? step_group(q, d, v) : step_own(q, d, v);
         if (rc != R_NOTHING)
             break;
-        if ((q->flags & IPCX_QUEUE_MULTI_PRODUCER) && q->spins >= SPIN_LIMIT)
+        if ((q->flags & IPCX_QUEUE_MULTI_PRODUCER) && q->spins >= ipcx__qspin_limit)
             check_stuck(q);
         rc = wait_data(q, d, &reg, &word);
         if (rc != 0)

@@ -108,6 +108,35 @@ static int helper_mpforever(char **a)
 
 static int helper_consume(char **a);
 
+/* Every blocking wait sleeps at once and without the 50 ms safety slice:
+ * a lost wake-up then hangs until the recv timeout instead of hiding. */
+static void no_safety_net(void)
+{
+    ipcx__qspin_limit = 0;
+    ipcx__qslice_ns = INT64_C(3600) * SEC;
+}
+
+/* pong PING PONG N: receive N messages on PING (blocking), echo each on PONG. */
+static int helper_pong(char **a)
+{
+    ipcx_queue *in = NULL, *out = NULL;
+    no_safety_net();
+    if (open_q(a[0], IPCX_QUEUE_CONSUMER, IPCX_QUEUE_WAIT_BLOCK, &in) != 0 ||
+        open_q(a[1], IPCX_QUEUE_PRODUCER, 0, &out) != 0)
+        return 80;
+    long n = atol(a[2]);
+    uint64_t v = 0;
+    for (long i = 0; i < n; i++) {
+        if (ipcx_queue_recv(in, &v, sizeof v, NULL, 20 * SEC) != 8 || v != (uint64_t)i)
+            return 81;
+        if (ipcx_queue_send(out, &v, sizeof v, NULL, 0) != 0)
+            return 82;
+    }
+    ipcx_queue_close(in);
+    ipcx_queue_close(out);
+    return 0;
+}
+
 /* gconsume NAME OUT: a queue-delivery consumer competing with others;
  * until a 1-byte stop message, checks each message and that the counters
  * it gets only go up, then writes "count sum" to file OUT. */
@@ -180,6 +209,8 @@ static int run_helper(int argc, char **argv)
         return helper_pendinghold(argv + 1);
     if (argc >= 3 && strcmp(argv[0], "gconsume") == 0)
         return helper_gconsume(argv + 1);
+    if (argc >= 4 && strcmp(argv[0], "pong") == 0)
+        return helper_pong(argv + 1);
     if (argc >= 2 && strcmp(argv[0], "holdlock") == 0)
         return helper_holdlock(argv + 1);
     if (argc >= 5 && strcmp(argv[0], "consume") == 0)
@@ -846,6 +877,43 @@ static void test_queue_dead_pending_hold(void **state)
     ipcx_queue_unlink(name);
 }
 
+/* Ping-pong between two processes, both consumers blocking, every wait a
+ * futex sleep with no safety slice: each message must be delivered by the
+ * producer's wake (the Dekker pair of tag_store/wake_data and wait_data,
+ * fenced with membarrier where the kernel has it); a lost wake-up shows as
+ * a recv timeout. */
+static void test_block_no_lost_wakeup(void **state)
+{
+    (void)state;
+    char ping[64], pong[64];
+    ipcx_queue_opts o = {.initial_segment = 4096};
+    ipcx_queue *out = create_q(ping, sizeof ping, &o);
+    ipcx_queue_opts oc = {.role = IPCX_QUEUE_CONSUMER, .wait = IPCX_QUEUE_WAIT_BLOCK};
+    ipcx_queue *in = create_q(pong, sizeof pong, &oc);
+    int spin = ipcx__qspin_limit;
+    int64_t slice = ipcx__qslice_ns;
+    no_safety_net();
+    enum { N = 3000 };
+    char n[16];
+    snprintf(n, sizeof n, "%d", N);
+    pid_t h = tu_spawn("--helper", "pong", ping, pong, n, NULL);
+    uint64_t v = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        assert_int_equal(ipcx_queue_send(out, &i, sizeof i, NULL, 0), 0);
+        assert_int_equal(ipcx_queue_recv(in, &v, sizeof v, NULL, 20 * SEC), 8);
+        assert_int_equal(v, i);
+    }
+    assert_int_equal(tu_wait(h, WAITMS), 0);
+    fprintf(stderr, "block ping-pong: %d round trips, consumer fenced: %s\n", N,
+            in->blocking == 2 ? "membarrier" : "no (seq_cst stores)");
+    ipcx__qspin_limit = spin;
+    ipcx__qslice_ns = slice;
+    ipcx_queue_close(in);
+    ipcx_queue_close(out);
+    ipcx_queue_unlink(ping);
+    ipcx_queue_unlink(pong);
+}
+
 /* A hostile free-list count in the control block (free_n past the 4 slots
  * of free_files) at the memory limit: the producer gets an error, never an
  * out-of-bounds read of the control block. */
@@ -1002,6 +1070,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hostile_free_count),
         cmocka_unit_test(test_queue_dead_pending_hold),
         cmocka_unit_test(test_queue_group_recycling),
+        cmocka_unit_test(test_block_no_lost_wakeup),
     };
     return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
 }
