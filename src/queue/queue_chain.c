@@ -41,8 +41,13 @@ static int owner_gone(ipcx_queue *q, uint32_t owner, int64_t waited_ns)
     /* Same pid, another process (pid reuse after a crash): only trusted
      * after a second, so a stale lock_start from a previous owner cannot
      * make us steal from a live one that is between its CAS and its store. */
+    if (waited_ns <= 1000000000)
+        return 0;
     uint64_t st = load_relaxed(&q->ctl->lock_start);
-    return waited_ns > 1000000000 && st != 0 && ipcx__proc_start_time((int)owner) != st;
+    /* 0 from ipcx__proc_start_time is "could not read /proc", not "another
+     * process": never steal on that. */
+    uint64_t now = ipcx__proc_start_time((int)owner);
+    return st != 0 && now != 0 && now != st;
 }
 
 /* How long a lock wait lasts at least, whatever the caller's deadline: the

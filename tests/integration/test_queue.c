@@ -20,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <ipcx/ipcx.h>
 
+#include "platform/platform.h"
 #include "queue/queue.h"
 #include "region/region.h"
 
@@ -193,6 +195,10 @@ static int helper_holdlock(char **a)
         return 50;
     if (ipcx__qlock(q, ipcx__deadline_make(-1)) != 0)
         return 51;
+    /* Never outlive the test (a failed assertion skips its kill): ctest
+     * would wait for our inherited stdout until its timeout. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    alarm(60);
     for (;;)
         pause();
 }
@@ -823,7 +829,13 @@ static void test_lock_live_holder_times_out(void **state)
     }
     /* the first segment fills without the lock; linking the next needs it */
     t0 = ipcx__now_ns();
-    assert_int_equal(send_until_error(q, 100000000, 100), -ETIMEDOUT);
+    int rc = send_until_error(q, 100000000, 100);
+    if (rc != -ETIMEDOUT)
+        fprintf(stderr,
+                "send: %d; lock %u start %" PRIu64 ", holder %d alive %d start %" PRIu64 "\n", rc,
+                load_relaxed(&q->ctl->lock), load_relaxed(&q->ctl->lock_start), (int)h,
+                ipcx__proc_alive(h, 0), ipcx__proc_start_time(h));
+    assert_int_equal(rc, -ETIMEDOUT);
     int64_t took = ipcx__now_ns() - t0;
     ipcx_queue *c = NULL;
     ipcx_queue_opts oc = {.role = IPCX_QUEUE_CONSUMER};
