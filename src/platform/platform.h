@@ -26,6 +26,14 @@ int ipcx__sys_futex_wake(void *word, int n);
 /* memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING).  Returns fd or -errno. */
 int ipcx__sys_memfd(const char *name);
 
+/* membarrier(2) as the heavy side of an asymmetric fence between
+ * processes: after ipcx__sys_membarrier_global() returns, every thread of
+ * every process that called ipcx__sys_membarrier_register() has passed a
+ * full memory barrier (or was not running).  Both return 0 or -errno
+ * (-ENOSYS, -EINVAL, -EPERM where the kernel does not offer it). */
+int ipcx__sys_membarrier_register(void);
+int ipcx__sys_membarrier_global(void);
+
 /* Pin the calling thread to one CPU.  Returns 0 or -errno. */
 int ipcx__sys_pin_cpu(int cpu);
 

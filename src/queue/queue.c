@@ -198,6 +198,7 @@ static int attach_producer(ipcx_queue *q)
         return rc;
     /* The tail as of now, under the lock: our pos keeps it from reclaim. */
     q->pseg_id = load_relaxed(&q->ctl->tail_id);
+    q->mb_registered = ipcx__sys_membarrier_register() == 0;
     store_relaxed(&q->slots[idx].pos, ipcx__qpos(q->pseg_id, 0));
     slot_take(q, &q->slots[idx], IPCX__QS_PRODUCER);
     q->pslot = idx;
@@ -256,15 +257,18 @@ static int attach_consumer(ipcx_queue *q, const ipcx_queue_opts *o)
     slot_take(q, s, IPCX__QS_CONSUMER);
     q->cslot = idx;
     if (q->wait == IPCX_QUEUE_WAIT_BLOCK) {
-        fetch_add_seq_cst(&q->ctl->blockers, 1); /* pairs with queue_io.c:wake_data */
-        q->blocking = 1;
+        /* Fenced when membarrier works here: producers then keep their
+         * cheap release store (queue_io.c:tag_store).  seq_cst: pairs with
+         * the producers' loads there (a stale 0 is caught by the slice). */
+        q->blocking = ipcx__sys_membarrier_global() == 0 ? 2 : 1;
+        fetch_add_seq_cst(q->blocking == 2 ? &q->ctl->fenced_blockers : &q->ctl->blockers, 1);
     }
     return 0;
 }
 
 static int attach(ipcx_queue *q, const ipcx_queue_opts *o)
 {
-    int rc = ipcx__qlock(q);
+    int rc = ipcx__qlock(q, ipcx__deadline_make(0));
     if (rc != 0)
         return rc;
     if (q->role & IPCX_QUEUE_PRODUCER)
@@ -273,13 +277,14 @@ static int attach(ipcx_queue *q, const ipcx_queue_opts *o)
         rc = attach_consumer(q, o);
     ipcx__qunlock(q);
     if (rc == 0 && q->pslot >= 0)
-        rc = ipcx__qchain_find(q, q->pseg_id, &q->pseg);
+        rc = ipcx__qchain_find(q, q->pseg_id, ipcx__deadline_make(0), &q->pseg);
     return rc;
 }
 
 static void detach(ipcx_queue *q)
 {
-    if (q->ctl == NULL || (q->pslot < 0 && q->cslot < 0) || ipcx__qlock(q) != 0)
+    if (q->ctl == NULL || (q->pslot < 0 && q->cslot < 0) ||
+        ipcx__qlock(q, ipcx__deadline_make(0)) != 0)
         return;
     if (q->pslot >= 0)
         store_release(&q->slots[q->pslot].state, IPCX__QS_FREE); /* pairs with min_pos/attach */
@@ -290,7 +295,7 @@ static void detach(ipcx_queue *q)
         else
             store_release(&s->state, IPCX__QS_FREE); /* pairs with min_pos/attach */
         if (q->blocking)
-            fetch_sub_seq_cst(&q->ctl->blockers, 1);
+            fetch_sub_seq_cst(q->blocking == 2 ? &q->ctl->fenced_blockers : &q->ctl->blockers, 1);
         ipcx__qchain_reclaim(q);
     }
     ipcx__qunlock(q);
@@ -437,9 +442,9 @@ static uint64_t tail_next_seq(ipcx_queue *q, uint64_t *head_seq)
     struct ipcx__qctl *c = q->ctl;
     struct ipcx__qmap *m = NULL;
     uint64_t next = 0;
-    if (ipcx__qchain_find(q, load_relaxed(&c->head_id), &m) == 0)
+    if (ipcx__qchain_find(q, load_relaxed(&c->head_id), ipcx__deadline_make(0), &m) == 0)
         *head_seq = ((struct ipcx__qseg *)m->base)->base_seq;
-    if (ipcx__qchain_find(q, load_relaxed(&c->tail_id), &m) == 0) {
+    if (ipcx__qchain_find(q, load_relaxed(&c->tail_id), ipcx__deadline_make(0), &m) == 0) {
         struct ipcx__qseg *h = (struct ipcx__qseg *)m->base;
         next = h->base_seq + ipcx__qclaim_count(load_acquire(&h->claim)); /* pairs with claim */
     }
@@ -547,7 +552,7 @@ int ipcx_queue_dump(const char *name, ipcx_queue_dump_fn fn, void *ctx)
     uint64_t id = load_relaxed(&q->ctl->head_id);
     for (; id <= load_relaxed(&q->ctl->tail_id) && !stop; id++) {
         struct ipcx__qmap *m = NULL;
-        rc = ipcx__qchain_find(q, id, &m);
+        rc = ipcx__qchain_find(q, id, ipcx__deadline_make(0), &m);
         if (rc == -ENOENT && id < load_relaxed(&q->ctl->head_id))
             continue; /* given back while we walked (a live queue) */
         if (rc == 0)

@@ -57,7 +57,10 @@
  *   328     4     space_word       atomic futex word producers sleep on
  *   332     4     space_waiters
  *   336     4     blockers         atomic: consumer handles in block mode
- *   340     44    reserved
+ *                                  that need a seq_cst tag store
+ *   340     4     fenced_blockers  atomic: consumer handles in block mode
+ *                                  that fence with membarrier (1.1)
+ *   344     40    reserved
  *   384     128   reserved
  *   512           slots[nslots], 128 bytes each: consumers first, then
  *                 producers
@@ -79,7 +82,7 @@
 #define IPCX__QCTL_MAGIC    0x4c54435158435049ULL /* "IPCXQCTL" */
 #define IPCX__QSEG_MAGIC    0x4745535158435049ULL /* "IPCXQSEG" */
 #define IPCX__QLAYOUT_MAJOR 1u
-#define IPCX__QLAYOUT_MINOR 0u
+#define IPCX__QLAYOUT_MINOR 1u /* 1.1: fenced_blockers */
 #define IPCX__QVERSION      (IPCX__QLAYOUT_MAJOR << 16 | IPCX__QLAYOUT_MINOR)
 #define IPCX__QF_DURABLE    0x100u
 #define IPCX__QFREE_MAX     1u /* recycled files kept; room for 4 in the layout */
@@ -151,7 +154,8 @@ struct ipcx__qctl {
     ipcx_atomic_u32 space_word;
     ipcx_atomic_u32 space_waiters;
     ipcx_atomic_u32 blockers;
-    uint8_t reserved6[44];
+    ipcx_atomic_u32 fenced_blockers;
+    uint8_t reserved6[40];
     uint8_t reserved7[128];
 };
 
@@ -172,6 +176,7 @@ _Static_assert(offsetof(struct ipcx__qctl, skipped) == 208, "skipped at 208");
 _Static_assert(offsetof(struct ipcx__qctl, group) == 256, "group at 256");
 _Static_assert(offsetof(struct ipcx__qctl, data_word) == 320, "data_word at 320");
 _Static_assert(offsetof(struct ipcx__qctl, blockers) == 336, "blockers at 336");
+_Static_assert(offsetof(struct ipcx__qctl, fenced_blockers) == 340, "fenced_blockers at 340");
 
 /*
  * Slot (128 bytes, one per consumer or producer, at 512 + 128 * i):
@@ -184,7 +189,9 @@ _Static_assert(offsetof(struct ipcx__qctl, blockers) == 336, "blockers at 336");
  *                    segment it writes in (id << 30), kept by reclaim
  *   24  8  next_seq  atomic; consumer: sequence after the last released
  *   32  8  hold      atomic; queue delivery: position of the message it
- *                    claimed and has not released, or IPCX__QNOHOLD
+ *                    claimed and has not released, or IPCX__QNOHOLD;
+ *                    with IPCX__QHOLD_PENDING: a position it is about to
+ *                    claim (reclaim keeps it; not handed back if it dies)
  *   40  8  msgs      atomic; messages released (consumer) or committed
  *   48  8  bytes     atomic; payload bytes of those
  *   56  4  named     1 when opened with a consumer_id (kept when it dies)
@@ -195,6 +202,14 @@ _Static_assert(offsetof(struct ipcx__qctl, blockers) == 336, "blockers at 336");
  */
 enum { IPCX__QS_FREE = 0, IPCX__QS_CONSUMER = 1, IPCX__QS_PRODUCER = 2 };
 #define IPCX__QNOHOLD UINT64_MAX
+/* Bit 63 of a hold other than IPCX__QNOHOLD (no position has it). */
+#define IPCX__QHOLD_PENDING (UINT64_C(1) << 63)
+
+/* The position a hold keeps from reclaim, pending or not (UINT64_MAX: none). */
+static inline uint64_t ipcx__qhold_pos(uint64_t hold)
+{
+    return hold == IPCX__QNOHOLD ? hold : hold & ~IPCX__QHOLD_PENDING;
+}
 
 struct ipcx__qslot {
     ipcx_atomic_u32 state;
@@ -336,9 +351,10 @@ struct ipcx_queue {
     uint32_t role, wait;
     int32_t pid;
     uint64_t start;
-    int pslot, cslot; /* slot indexes, -1 when not that role */
-    int blocking;     /* counted in ctl->blockers */
-    int broken;       /* -EPROTO seen: every later call fails */
+    int pslot, cslot;  /* slot indexes, -1 when not that role */
+    int blocking;      /* counted in ctl->blockers (1) or fenced_blockers (2) */
+    int mb_registered; /* producer: membarrier-registered, may skip seq_cst */
+    int broken;        /* -EPROTO seen: every later call fails */
     struct ipcx__qmap cache[IPCX__QCACHE];
     uint64_t lru_clock;
     /* producer */
@@ -386,7 +402,10 @@ int ipcx__qname_durable(const char *name);
 
 /* ------------------------------------------------------------ queue_chain.c */
 
-int ipcx__qlock(ipcx_queue *q);
+/* Take the chain lock, stealing it from a dead owner (and repairing the
+ * chain).  Waits until @d, but at least 2 s: -ETIMEDOUT when a live owner
+ * keeps it that long (IPCX_FOREVER waits forever). */
+int ipcx__qlock(ipcx_queue *q, ipcx__deadline d);
 void ipcx__qunlock(ipcx_queue *q);
 /* Under the lock: link a segment after @cur (if none is linked yet) that
  * holds at least @need bytes of records.  Returns 0, -ENOSPC, -errno. */
@@ -396,9 +415,9 @@ void ipcx__qchain_reclaim(ipcx_queue *q);
 /* Take the lock if free and reclaim; never waits. */
 void ipcx__qchain_try_reclaim(ipcx_queue *q);
 /* Map the segment with chain id @id (walking from the head under the
- * lock when it is not cached).  Returns 0, -ENOENT (already given back),
- * -EPROTO. */
-int ipcx__qchain_find(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out);
+ * lock when it is not cached; the lock wait ends at @d as in ipcx__qlock).
+ * Returns 0, -ENOENT (already given back), -EPROTO, -ETIMEDOUT. */
+int ipcx__qchain_find(ipcx_queue *q, uint64_t id, ipcx__deadline d, struct ipcx__qmap **out);
 /* Under the lock: make the chain consistent after a crash (tail, counts). */
 int ipcx__qchain_repair(ipcx_queue *q);
 /* Under the lock: turn uncommitted claims of the tail into skip records. */
@@ -428,6 +447,10 @@ void ipcx__qwake_space(ipcx_queue *q);
 void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off);
 
 /* ------------------------------------------------------------ queue.c */
+
+/* Test hooks (queue_io.c): polls before sleeping, futex wait slice. */
+extern int ipcx__qspin_limit;
+extern int64_t ipcx__qslice_ns;
 
 /* 1 alive, 0 gone, -1 cannot tell (pid and start time). */
 int ipcx__qslot_alive(const struct ipcx__qslot *s);

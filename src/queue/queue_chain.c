@@ -41,37 +41,65 @@ static int owner_gone(ipcx_queue *q, uint32_t owner, int64_t waited_ns)
     /* Same pid, another process (pid reuse after a crash): only trusted
      * after a second, so a stale lock_start from a previous owner cannot
      * make us steal from a live one that is between its CAS and its store. */
+    if (waited_ns <= 1000000000)
+        return 0;
     uint64_t st = load_relaxed(&q->ctl->lock_start);
-    return waited_ns > 1000000000 && st != 0 && ipcx__proc_start_time((int)owner) != st;
+    /* 0 from ipcx__proc_start_time is "could not read /proc", not "another
+     * process": never steal on that. */
+    uint64_t now = ipcx__proc_start_time((int)owner);
+    return st != 0 && now != 0 && now != st;
 }
 
-int ipcx__qlock(ipcx_queue *q)
+/* How long a lock wait lasts at least, whatever the caller's deadline: the
+ * lock is held for short, bounded work (linking, reclaiming, attaching), so
+ * a NOWAIT call still waits for an owner that is working; only an owner
+ * that is alive and never lets go makes the wait fail. */
+#define LOCK_GRACE_NS INT64_C(2000000000) /* > owner_gone's 1 s */
+
+static ipcx__deadline lock_deadline(ipcx__deadline d)
+{
+    int64_t min = ipcx__now_ns() + LOCK_GRACE_NS;
+    if (!ipcx__deadline_is_forever(d) && d.abs_ns < min)
+        d.abs_ns = min;
+    return d;
+}
+
+static int lock_take(ipcx_queue *q, uint32_t *cur)
+{
+    /* Acquire: the chain fields written by the previous owner before its
+     * store_release in ipcx__qunlock are visible to us. */
+    if (!cas_acq_rel(&q->ctl->lock, cur, (uint32_t)q->pid))
+        return 0;
+    store_relaxed(&q->ctl->lock_start, q->start);
+    return 1;
+}
+
+int ipcx__qlock(ipcx_queue *q, ipcx__deadline d)
 {
     struct ipcx__qctl *c = q->ctl;
     int64_t t0 = 0;
+    d = lock_deadline(d);
     for (int spins = 0;; spins++) {
         uint32_t cur = 0;
-        /* Acquire: the chain fields written by the previous owner before
-         * its store_release in ipcx__qunlock are visible to us. */
-        if (cas_acq_rel(&c->lock, &cur, (uint32_t)q->pid)) {
-            store_relaxed(&c->lock_start, q->start);
+        if (lock_take(q, &cur))
             return 0;
-        }
-        if (spins < 200) {
+        if (spins < 200 || cur == 0) { /* 0: freed since our CAS; retry */
             ipcx__cpu_relax();
             continue;
         }
         if (t0 == 0)
             t0 = ipcx__now_ns();
-        if (owner_gone(q, cur, ipcx__now_ns() - t0) &&
-            cas_acq_rel(&c->lock, &cur, (uint32_t)q->pid)) {
-            store_relaxed(&c->lock_start, q->start);
+        if (owner_gone(q, cur, ipcx__now_ns() - t0) && lock_take(q, &cur)) {
             IPCX_LOGW("queue %s: lock owner %u died; repairing the chain", q->name, cur);
             int rc = ipcx__qchain_repair(q);
             if (rc != 0)
                 ipcx__qunlock(q);
             return rc;
         }
+        /* A live owner that never lets go: give up at the deadline rather
+         * than hang the caller (docs/queue.md, "A live lock holder"). */
+        if (ipcx__deadline_expired(d))
+            return -ETIMEDOUT;
         /* seq_cst pairs with the load_seq_cst in ipcx__qunlock: either it
          * sees us waiting, or we see the lock already free. */
         fetch_add_seq_cst(&c->lock_waiters, 1);
@@ -149,7 +177,13 @@ static int get_file(ipcx_queue *q, uint64_t size, struct ipcx__qmap **out)
         store_relaxed(&c->mem_used, load_relaxed(&c->mem_used) - size);
         return get_file(q, size, out);
     }
+    /* free_n is read from shared memory: a value past IPCX__QFREE_MAX (a
+     * hostile or corrupt peer) would index free_files out of bounds. */
     while (load_relaxed(&c->mem_used) + size > q->memory_limit && (n = load_relaxed(&c->free_n))) {
+        if (n > IPCX__QFREE_MAX) {
+            store_relaxed(&c->free_n, 0);
+            return -EPROTO;
+        }
         store_relaxed(&c->free_n, n - 1);
         ipcx__qstore_seg_unlink(q, load_relaxed(&c->free_files[n - 1]));
         store_relaxed(&c->mem_used, load_relaxed(&c->mem_used) - q->initial_segment);
@@ -222,7 +256,7 @@ uint64_t ipcx__qchain_min_pos(ipcx_queue *q)
             continue;
         /* Acquire: pairs with the consumer's store_release of pos / the
          * seq_cst store of hold (queue_io.c). */
-        uint64_t p = queue ? load_seq_cst(&s->hold) : load_acquire(&s->pos);
+        uint64_t p = queue ? ipcx__qhold_pos(load_seq_cst(&s->hold)) : load_acquire(&s->pos);
         if (p < min && (s->named || ipcx__qslot_maybe_alive(s)))
             min = p;
     }
@@ -318,10 +352,8 @@ void ipcx__qchain_reclaim(ipcx_queue *q)
 void ipcx__qchain_try_reclaim(ipcx_queue *q)
 {
     uint32_t cur = 0;
-    /* Acquire as in ipcx__qlock; never waits. */
-    if (!cas_acq_rel(&q->ctl->lock, &cur, (uint32_t)q->pid))
+    if (!lock_take(q, &cur)) /* never waits */
         return;
-    store_relaxed(&q->ctl->lock_start, q->start);
     ipcx__qchain_reclaim(q);
     ipcx__qunlock(q);
 }
@@ -384,7 +416,7 @@ static int find_locked(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
     return chain_walk(q, id, &w, out);
 }
 
-int ipcx__qchain_find(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
+int ipcx__qchain_find(ipcx_queue *q, uint64_t id, ipcx__deadline d, struct ipcx__qmap **out)
 {
     for (int i = 0; i < IPCX__QCACHE; i++) {
         struct ipcx__qmap *m = &q->cache[i];
@@ -394,7 +426,7 @@ int ipcx__qchain_find(ipcx_queue *q, uint64_t id, struct ipcx__qmap **out)
             return 0;
         }
     }
-    int rc = ipcx__qlock(q);
+    int rc = ipcx__qlock(q, d);
     if (rc != 0)
         return rc;
     rc = find_locked(q, id, out);
@@ -495,12 +527,19 @@ int ipcx__qchain_skip_abandoned(ipcx_queue *q)
 
 /* Queue delivery: hand a message claimed by a consumer that died back to
  * the group, when nobody has claimed past it since (the group cursor is
- * still right after it).  Otherwise it is lost to the group. */
+ * still right after it).  Otherwise it is lost to the group.  A pending
+ * hold (the consumer died before its claiming CAS, or just after it) is
+ * never handed back: the group being right after it then may well mean
+ * another consumer claimed that message, and moving the group back would
+ * deliver it twice. */
 static void unclaim_one(ipcx_queue *q, struct ipcx__qslot *s)
 {
-    uint64_t h = load_seq_cst(&s->hold); /* pairs with step_group's store */
+    /* seq_cst: pairs with step_group's stores; the owner is dead, so this
+     * is its last value. */
+    uint64_t h = load_seq_cst(&s->hold);
     struct ipcx__qmap *m = NULL;
-    if (h == IPCX__QNOHOLD || find_locked(q, ipcx__qpos_id(h), &m) != 0)
+    if (h == IPCX__QNOHOLD || (h & IPCX__QHOLD_PENDING) ||
+        find_locked(q, ipcx__qpos_id(h), &m) != 0)
         return;
     uint64_t off = ipcx__qpos_off(h);
     if (off + IPCX__QREC_HDR > m->size || (off & 7) != 0 || off < IPCX__QSEG_HDR)

@@ -37,10 +37,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "platform/platform.h"
 #include "queue/queue.h"
 
-#define SPIN_LIMIT 4000
-#define SLICE_NS   50000000
+/* Polls before a blocking consumer sleeps, and the slice its futex waits
+ * are cut into (the safety net for a producer that read a stale count of
+ * blocking consumers).  Variables only so that tests can make every wait
+ * sleep and take the net away (test_queue.c:test_block_no_lost_wakeup). */
+int ipcx__qspin_limit = 4000;
+int64_t ipcx__qslice_ns = 50000000;
 
 /* ------------------------------------------------------------ waiting */
 
@@ -59,7 +64,7 @@ static int wait_data(ipcx_queue *q, ipcx__deadline d, int *reg, uint32_t *word)
     struct ipcx__qctl *c = q->ctl;
     if (ipcx__deadline_is_nowait(d))
         return -EAGAIN;
-    if (q->spins < SPIN_LIMIT || q->wait == IPCX_QUEUE_WAIT_SPIN) {
+    if (q->spins < ipcx__qspin_limit || q->wait == IPCX_QUEUE_WAIT_SPIN) {
         q->spins++;
         ipcx__cpu_relax();
         if ((q->spins & 255) == 0 && ipcx__deadline_expired(d))
@@ -69,12 +74,20 @@ static int wait_data(ipcx_queue *q, ipcx__deadline d, int *reg, uint32_t *word)
     if (!*reg) {
         *word = load_seq_cst(&c->data_word);
         /* seq_cst: pairs with the producer's load_seq_cst of data_waiters
-         * after its seq_cst tag store (commit_tag); the caller re-checks. */
+         * after its tag store (tag_store, wake_data); the caller re-checks. */
         fetch_add_seq_cst(&c->data_waiters, 1);
         *reg = 1;
+        /* Fenced: the heavy side of the asymmetric fence with producers'
+         * plain release tag stores (tag_store).  If it fails now, become a
+         * plain blocker: producers go back to seq_cst stores. */
+        if (q->blocking == 2 && ipcx__sys_membarrier_global() != 0) {
+            fetch_add_seq_cst(&c->blockers, 1);
+            fetch_sub_seq_cst(&c->fenced_blockers, 1);
+            q->blocking = 1;
+        }
         return 0;
     }
-    int rc = ipcx__futex_wait(&c->data_word, *word, slice(d, SLICE_NS));
+    int rc = ipcx__futex_wait(&c->data_word, *word, slice(d, ipcx__qslice_ns));
     fetch_sub_seq_cst(&c->data_waiters, 1);
     *reg = 0;
     if (rc == -ETIMEDOUT && !ipcx__deadline_expired(d))
@@ -100,13 +113,15 @@ static void wake_data(ipcx_queue *q)
     }
 }
 
-static int wait_space(ipcx_queue *q, ipcx__deadline d)
+/* Sleep until space_word moves from @w, which the caller read before the
+ * attempt that failed (see next_segment). */
+static int wait_space(ipcx_queue *q, ipcx__deadline d, uint32_t w)
 {
     struct ipcx__qctl *c = q->ctl;
     if (ipcx__deadline_expired(d))
         return -ETIMEDOUT;
-    uint32_t w = load_seq_cst(&c->space_word);
-    /* seq_cst: pairs with queue_chain.c:ipcx__qwake_space. */
+    /* seq_cst: pairs with queue_chain.c:ipcx__qwake_space (word bump, then
+     * waiters load): either it sees us, or the futex sees the new word. */
     fetch_add_seq_cst(&c->space_waiters, 1);
     ipcx__futex_wait(&c->space_word, w, slice(d, 10000000));
     fetch_sub_seq_cst(&c->space_waiters, 1);
@@ -132,7 +147,12 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
 {
     struct ipcx__qseg *h = (struct ipcx__qseg *)q->pseg->base;
     for (;;) {
-        int rc = ipcx__qlock(q);
+        /* Read before the attempt, not after it failed: a reclaim that frees
+         * memory between our -ENOSPC and our sleep bumps the word in
+         * between, and the futex wait then returns at once.  Read after,
+         * the wake-up was lost until the 10 ms slice ran out. */
+        uint32_t w = load_seq_cst(&q->ctl->space_word);
+        int rc = ipcx__qlock(q, d);
         if (rc != 0)
             return rc;
         if (h->closed_ns == 0) {
@@ -149,7 +169,7 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
         fetch_add_relaxed(&q->ctl->limit_hits, 1);
         if (q->on_limit != IPCX_QUEUE_LIMIT_WAIT || ipcx__deadline_is_nowait(d))
             return -ENOSPC;
-        if (wait_space(q, d) != 0)
+        if (wait_space(q, d, w) != 0)
             return -ETIMEDOUT;
     }
     /* The segment we leave is complete: sync it whole (SEGMENT), or the
@@ -262,18 +282,53 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__deadline d)
     }
 }
 
-static void durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
+/* Store the tag; returns 1 when a consumer may sleep (wake_data needed).
+ *
+ * Release: len, seq and payload before the tag; pairs with the load of the
+ * tag in read_at.  A consumer may sleep: the tag store must be ordered
+ * before wake_data's load of data_waiters (Dekker with wait_data), or a
+ * consumer that registered and re-checked just before the store became
+ * visible sleeps through the message (until its 50 ms slice ends).  Two
+ * ways to get that order:
+ *  - seq_cst store (a locked instruction on x86, a full barrier's worth),
+ *    needed while any blocking consumer cannot fence (`blockers`), or
+ *    when this process is not membarrier-registered;
+ *  - an asymmetric fence: fenced consumers call membarrier(GLOBAL_EXPEDITED)
+ *    after registering (wait_data), which runs a full barrier on this CPU
+ *    if we are between the store and the load; the store stays a plain
+ *    release store and only the compiler must keep program order. */
+static int tag_store(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
+{
+    /* Relaxed: counts of blocking consumers; a stale 0 right after one
+     * attaches costs it at most one slice (wait_data). */
+    uint32_t plain = load_relaxed(&q->ctl->blockers);
+    uint32_t fenced = load_relaxed(&q->ctl->fenced_blockers);
+    if (plain == 0 && (fenced == 0 || q->mb_registered)) {
+        store_release(&r->commit, tag);
+        if (fenced == 0)
+            return 0;
+        /* Compiler only: the data_waiters load stays after the store;
+         * the CPU's store-load order comes from the consumer's membarrier. */
+        atomic_signal_fence(memory_order_seq_cst);
+        return 1;
+    }
+    store_seq_cst(&r->commit, tag);
+    return 1;
+}
+
+static int durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
     uint64_t off = (uint64_t)((uint8_t *)r - q->pseg->base);
+    int wake;
     if (q->fsync == IPCX_QUEUE_FSYNC_COMMIT) {
         /* Payload first, then the tag: a machine crash never keeps a tag
          * whose payload was lost. */
         ipcx__qstore_sync(q->pseg->base, off, ipcx__qrec_size(q->res_len));
-        store_release(&r->commit, tag); /* pairs with read_at's tag load */
+        wake = tag_store(q, r, tag);
         ipcx__qstore_sync(q->pseg->base, off, IPCX__QREC_HDR);
-        return;
+        return wake;
     }
-    store_release(&r->commit, tag); /* pairs with read_at's tag load */
+    wake = tag_store(q, r, tag);
     if (q->fsync == IPCX_QUEUE_FSYNC_INTERVAL) {
         int64_t now = ipcx__now_ns();
         if (now - q->last_sync_ns >= (int64_t)q->fsync_ms * 1000000) {
@@ -282,23 +337,15 @@ static void durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
             q->last_sync_ns = now;
         }
     }
+    return wake;
 }
 
 static void commit_tag(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
-    if (q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER) {
-        durable_commit(q, r, tag);
-    } else if (load_relaxed(&q->ctl->blockers) == 0) {
-        /* Release: len, seq and payload before the tag; pairs with the
-         * load of the tag in read_at. */
-        store_release(&r->commit, tag);
-        return;
-    } else {
-        /* seq_cst: as above, and ordered before our load of data_waiters
-         * (Dekker with wait_data). */
-        store_seq_cst(&r->commit, tag);
-    }
-    wake_data(q);
+    int wake = q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER ? durable_commit(q, r, tag)
+                                                                : tag_store(q, r, tag);
+    if (wake)
+        wake_data(q);
 }
 
 int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
@@ -377,7 +424,7 @@ static int read_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t of
      * segment is noticed a few polls later), and always before it sleeps
      * or when no header fits at its offset. */
     if (off + IPCX__QREC_HDR <= m->size && (q->spins & 15) != 0 &&
-        !(q->wait == IPCX_QUEUE_WAIT_BLOCK && q->spins >= SPIN_LIMIT))
+        !(q->wait == IPCX_QUEUE_WAIT_BLOCK && q->spins >= ipcx__qspin_limit))
         return R_NOTHING;
     /* seq_cst (acquire at least): pairs with seg_close's release. */
     uint64_t c = load_seq_cst(&h->claim);
@@ -413,9 +460,9 @@ static void release_pos(ipcx_queue *q, uint64_t pos)
     store_release(&q->slots[q->cslot].pos, pos);
 }
 
-static void reclaim_now(ipcx_queue *q)
+static void reclaim_now(ipcx_queue *q, ipcx__deadline d)
 {
-    if (ipcx__qlock(q) == 0) {
+    if (ipcx__qlock(q, d) == 0) {
         ipcx__qchain_reclaim(q);
         ipcx__qunlock(q);
     }
@@ -423,13 +470,13 @@ static void reclaim_now(ipcx_queue *q)
 
 /* Broadcast: the next message at our own position.  Returns R_MSG,
  * R_NOTHING or -errno. */
-static int step_own(ipcx_queue *q, struct rec_view *v)
+static int step_own(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
 {
     for (int guard = 0; guard < 1 << 20; guard++) {
         uint64_t id = ipcx__qpos_id(q->cpos), off = ipcx__qpos_off(q->cpos);
         int rc = q->cseg ? ipcx__qseg_check(q->cseg, id) : -ENOENT;
         if (rc != 0)
-            rc = ipcx__qchain_find(q, id, &q->cseg);
+            rc = ipcx__qchain_find(q, id, d, &q->cseg);
         if (rc != 0)
             return rc == -ENOENT ? -EPROTO : rc;
         rc = read_at(q, q->cseg, id, off, v);
@@ -448,14 +495,14 @@ static int step_own(ipcx_queue *q, struct rec_view *v)
             return rc != 0 ? rc : R_NOTHING;
         q->cseg = n;
         release_pos(q, ipcx__qpos(id + 1, IPCX__QSEG_HDR));
-        reclaim_now(q);
+        reclaim_now(q, d);
     }
     return -EPROTO;
 }
 
 /* Queue delivery: claim the next message of the group.  Returns R_MSG
  * (claimed: q->peek_pos set), R_NOTHING or -errno. */
-static int step_group(ipcx_queue *q, struct rec_view *v)
+static int step_group(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
 {
     struct ipcx__qctl *c = q->ctl;
     struct ipcx__qslot *s = &q->slots[q->cslot];
@@ -464,7 +511,7 @@ static int step_group(ipcx_queue *q, struct rec_view *v)
         uint64_t id = ipcx__qpos_id(pos), off = ipcx__qpos_off(pos), to = 0;
         int rc = q->cseg ? ipcx__qseg_check(q->cseg, id) : -ENOENT;
         if (rc != 0)
-            rc = ipcx__qchain_find(q, id, &q->cseg);
+            rc = ipcx__qchain_find(q, id, d, &q->cseg);
         if (rc == -ENOENT && load_seq_cst(&c->group) != pos)
             continue; /* the group moved on and the segment went back */
         if (rc == -ENOENT)
@@ -480,23 +527,35 @@ static int step_group(ipcx_queue *q, struct rec_view *v)
         }
         if (rc == R_END) {
             int err = 0;
-            if (follow(q, q->cseg, id, &err) == NULL)
+            if (follow(q, q->cseg, id, &err) == NULL) {
+                /* Nothing protects the group's segment from reclaim until
+                 * we hold a position in it: once the group moved on, it may
+                 * have been recycled (its `next` then names another life's
+                 * segment, or a file already removed).  Not corruption. */
+                if (err != 0 && load_seq_cst(&c->group) != pos)
+                    continue;
                 return err != 0 ? err : R_NOTHING;
+            }
             to = ipcx__qpos(id + 1, IPCX__QSEG_HDR);
         } else {
             to = pos + ipcx__qrec_size(v->len);
         }
-        /* seq_cst: hold is visible to reclaim before our claim is. */
+        /* seq_cst: hold is visible to reclaim before our claim is.  Pending
+         * until the CAS succeeds: if we die before it, another consumer
+         * may claim this message, and ours must not be handed back. */
         if (rc == R_MSG)
-            store_seq_cst(&s->hold, pos);
+            store_seq_cst(&s->hold, pos | IPCX__QHOLD_PENDING);
         if (cas_seq_cst(&c->group, &pos, to)) {
             if (rc == R_MSG) {
+                /* Relaxed: only a repairer reads the pending bit, after we
+                 * died; reclaim keeps the same position either way. */
+                store_relaxed(&s->hold, pos);
                 q->peek_pos = pos;
                 q->peek_next = to;
                 return R_MSG;
             }
             if (rc == R_END)
-                reclaim_now(q);
+                reclaim_now(q, d);
         } else if (rc == R_MSG) {
             store_seq_cst(&s->hold, IPCX__QNOHOLD);
         }
@@ -518,7 +577,24 @@ static void check_stuck(ipcx_queue *q)
     if (now - q->stuck_ns < 10000000 || q->cseg == NULL)
         return;
     q->stuck_ns = now;
-    ipcx__qrepair_at(q, q->cseg, ipcx__qpos_id(q->cpos), ipcx__qpos_off(q->cpos), q->cseq);
+    uint64_t id = ipcx__qpos_id(q->cpos), off = ipcx__qpos_off(q->cpos);
+    if (q->delivery != IPCX_QUEUE_DELIVER_QUEUE) {
+        /* Our own position: reclaim keeps its segment (slot.pos). */
+        ipcx__qrepair_at(q, q->cseg, id, off, q->cseq);
+        return;
+    }
+    /* Queue delivery: cpos is a copy of the group cursor, which may have
+     * moved on since, and its segment been recycled under a new id: a
+     * repair there would overwrite a record of the new life.  Hold the
+     * position first (pending: we claim nothing), then check that the
+     * group is still there; reclaim keeps every held segment.  seq_cst:
+     * the hold store is ordered before our load of group, pairing with
+     * min_pos's loads of group then hold. */
+    struct ipcx__qslot *s = &q->slots[q->cslot];
+    store_seq_cst(&s->hold, q->cpos | IPCX__QHOLD_PENDING);
+    if (load_seq_cst(&q->ctl->group) == q->cpos && ipcx__qseg_check(q->cseg, id) == 0)
+        ipcx__qrepair_at(q, q->cseg, id, off, q->cseq);
+    store_seq_cst(&s->hold, IPCX__QNOHOLD); /* pairs with min_pos */
 }
 
 static int peek(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
@@ -530,10 +606,10 @@ static int peek(ipcx_queue *q, ipcx__deadline d, struct rec_view *v)
     int reg = 0, rc;
     uint32_t word = 0;
     for (;;) {
-        rc = q->delivery == IPCX_QUEUE_DELIVER_QUEUE ? step_group(q, v) : step_own(q, v);
+        rc = q->delivery == IPCX_QUEUE_DELIVER_QUEUE ? step_group(q, d, v) : step_own(q, d, v);
         if (rc != R_NOTHING)
             break;
-        if ((q->flags & IPCX_QUEUE_MULTI_PRODUCER) && q->spins >= SPIN_LIMIT)
+        if ((q->flags & IPCX_QUEUE_MULTI_PRODUCER) && q->spins >= ipcx__qspin_limit)
             check_stuck(q);
         rc = wait_data(q, d, &reg, &word);
         if (rc != 0)

@@ -206,6 +206,18 @@ static int check_hdr(const struct ipcx__qmap *m)
     return 0;
 }
 
+/* A sparse segment file (copied with `cp --sparse`, restored from a
+ * backup, or grown by a peer with ftruncate) has holes: a store into a hole
+ * on a full disk raises SIGBUS instead of returning an error.  Allocate
+ * them now, where ENOSPC can be reported; files we created were allocated
+ * whole by posix_fallocate already and are left alone. */
+static int fill_holes(int fd, const struct stat *st)
+{
+    if ((uint64_t)st->st_blocks * 512 >= (uint64_t)st->st_size)
+        return 0;
+    return -posix_fallocate(fd, 0, st->st_size);
+}
+
 static int map_file(ipcx_queue *q, uint32_t file, uint64_t create_size, struct ipcx__qmap *m)
 {
     char path[4200];
@@ -233,8 +245,11 @@ static int map_file(ipcx_queue *q, uint32_t file, uint64_t create_size, struct i
         st.st_size = (off_t)create_size;
     } else {
         rc = fstat(fd, &st) != 0 ? -errno : 0;
-        if (rc == 0 && (st.st_size < (off_t)IPCX__QPAGE || st.st_size > (off_t)IPCX__QMAX_SEGMENT))
+        if (rc == 0 && (!S_ISREG(st.st_mode) || st.st_size < (off_t)IPCX__QPAGE ||
+                        st.st_size > (off_t)IPCX__QMAX_SEGMENT))
             rc = -EPROTO; /* truncated or absurd: never map past the end */
+        if (rc == 0)
+            rc = fill_holes(fd, &st);
     }
     void *p = NULL;
     if (rc == 0)

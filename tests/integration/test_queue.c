@@ -20,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <ipcx/ipcx.h>
 
+#include "platform/platform.h"
 #include "queue/queue.h"
 #include "region/region.h"
 
@@ -108,6 +110,99 @@ static int helper_mpforever(char **a)
 
 static int helper_consume(char **a);
 
+/* Every blocking wait sleeps at once and without the 50 ms safety slice:
+ * a lost wake-up then hangs until the recv timeout instead of hiding. */
+static void no_safety_net(void)
+{
+    ipcx__qspin_limit = 0;
+    ipcx__qslice_ns = INT64_C(3600) * SEC;
+}
+
+/* pong PING PONG N: receive N messages on PING (blocking), echo each on PONG. */
+static int helper_pong(char **a)
+{
+    ipcx_queue *in = NULL, *out = NULL;
+    no_safety_net();
+    if (open_q(a[0], IPCX_QUEUE_CONSUMER, IPCX_QUEUE_WAIT_BLOCK, &in) != 0 ||
+        open_q(a[1], IPCX_QUEUE_PRODUCER, 0, &out) != 0)
+        return 80;
+    long n = atol(a[2]);
+    uint64_t v = 0;
+    for (long i = 0; i < n; i++) {
+        if (ipcx_queue_recv(in, &v, sizeof v, NULL, 20 * SEC) != 8 || v != (uint64_t)i)
+            return 81;
+        if (ipcx_queue_send(out, &v, sizeof v, NULL, 0) != 0)
+            return 82;
+    }
+    ipcx_queue_close(in);
+    ipcx_queue_close(out);
+    return 0;
+}
+
+/* gconsume NAME OUT: a queue-delivery consumer competing with others;
+ * until a 1-byte stop message, checks each message and that the counters
+ * it gets only go up, then writes "count sum" to file OUT. */
+static int helper_gconsume(char **a)
+{
+    ipcx_queue *q = NULL;
+    if (open_q(a[0], IPCX_QUEUE_CONSUMER, IPCX_QUEUE_WAIT_BLOCK, &q) != 0)
+        return 70;
+    static uint8_t buf[4096];
+    uint64_t count = 0, sum = 0, last = UINT64_MAX;
+    for (;;) {
+        int n = ipcx_queue_recv(q, buf, sizeof buf, NULL, 30 * SEC);
+        if (n == 1)
+            break;
+        uint32_t prod;
+        uint64_t counter;
+        if (n < 0) {
+            fprintf(stderr, "gconsume: recv: %s\n", ipcx_strerror(n));
+            return 71;
+        }
+        if (qt_check(buf, (size_t)n, &prod, &counter) != 0 ||
+            (last != UINT64_MAX && counter <= last))
+            return 72;
+        last = counter;
+        count++;
+        sum += qt_mix(counter + 1);
+    }
+    ipcx_queue_close(q);
+    FILE *f = fopen(a[1], "w");
+    if (f == NULL)
+        return 73;
+    fprintf(f, "%" PRIu64 " %" PRIu64 "\n", count, sum);
+    return fclose(f) == 0 ? 0 : 74;
+}
+
+/* pendinghold NAME: a queue-delivery consumer that dies right after storing
+ * its pending hold on the group position, before its claiming CAS (the
+ * state step_group leaves when killed there). */
+static int helper_pendinghold(char **a)
+{
+    ipcx_queue *q = NULL;
+    if (open_q(a[0], IPCX_QUEUE_CONSUMER, 0, &q) != 0)
+        return 60;
+    uint64_t g = load_seq_cst(&q->ctl->group);
+    store_seq_cst(&q->slots[q->cslot].hold, g | IPCX__QHOLD_PENDING);
+    _exit(0); /* dies with its slot in use */
+}
+
+/* holdlock NAME: take the chain lock and keep it, alive, until killed. */
+static int helper_holdlock(char **a)
+{
+    ipcx_queue *q = NULL;
+    if (open_q(a[0], IPCX_QUEUE_CONSUMER, 0, &q) != 0)
+        return 50;
+    if (ipcx__qlock(q, ipcx__deadline_make(-1)) != 0)
+        return 51;
+    /* Never outlive the test (a failed assertion skips its kill): ctest
+     * would wait for our inherited stdout until its timeout. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    alarm(60);
+    for (;;)
+        pause();
+}
+
 static int run_helper(int argc, char **argv)
 {
     if (argc >= 6 && strcmp(argv[0], "produce") == 0)
@@ -116,6 +211,14 @@ static int run_helper(int argc, char **argv)
         return helper_forever(argv + 1);
     if (argc >= 3 && strcmp(argv[0], "mpforever") == 0)
         return helper_mpforever(argv + 1);
+    if (argc >= 2 && strcmp(argv[0], "pendinghold") == 0)
+        return helper_pendinghold(argv + 1);
+    if (argc >= 3 && strcmp(argv[0], "gconsume") == 0)
+        return helper_gconsume(argv + 1);
+    if (argc >= 4 && strcmp(argv[0], "pong") == 0)
+        return helper_pong(argv + 1);
+    if (argc >= 2 && strcmp(argv[0], "holdlock") == 0)
+        return helper_holdlock(argv + 1);
     if (argc >= 5 && strcmp(argv[0], "consume") == 0)
         return helper_consume(argv + 1);
     return 99;
@@ -557,6 +660,50 @@ static void test_queue_many_consumers(void **state)
     ipcx_queue_unlink(name);
 }
 
+/* Queue delivery with consumers in three processes competing for the group
+ * over one-page segments that are reclaimed and recycled all the time: a
+ * consumer whose copy of the group cursor went stale while its segment was
+ * recycled must retry, not report -EPROTO; no message lost or duplicated. */
+static void test_queue_group_recycling(void **state)
+{
+    (void)state;
+    char name[64], out[3][128];
+    ipcx_queue_opts o = {.initial_segment = 4096, .max_segment = 4096};
+    ipcx_queue *p = create_q(name, sizeof name, &o);
+    pid_t cons[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(out[i], sizeof out[i], "/tmp/ipcx-%s-%d", name, i);
+        cons[i] = tu_spawn("--helper", "gconsume", name, out[i], NULL);
+    }
+    enum { N = 60000 };
+    static uint8_t buf[128];
+    uint64_t want = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        uint32_t len = qt_len(0, i, 60);
+        qt_fill(buf, 0, i, len);
+        assert_int_equal(ipcx_queue_send(p, buf, len, NULL, 30 * SEC), 0);
+        want += qt_mix(i + 1);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ipcx_queue_send(p, "", 1, NULL, 0), 0); /* one stop each */
+    uint64_t count = 0, sum = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(tu_wait(cons[i], WAITMS), 0);
+        FILE *f = fopen(out[i], "r");
+        assert_non_null(f);
+        uint64_t c = 0, s = 0;
+        assert_int_equal(fscanf(f, "%" SCNu64 " %" SCNu64, &c, &s), 2);
+        fclose(f);
+        unlink(out[i]);
+        count += c;
+        sum += s;
+    }
+    assert_int_equal(count, N);
+    assert_int_equal(sum, want);
+    ipcx_queue_close(p);
+    ipcx_queue_unlink(name);
+}
+
 /* ------------------------------------------------------------ crash */
 
 static void test_producer_killed_mid_record(void **state)
@@ -647,6 +794,153 @@ static void test_mp_producer_killed(void **state)
     assert_int_equal(ipcx_queue_stats(c, &info), 0);
     fprintf(stderr, "mp kills: 10, abandoned claims skipped: %" PRIu64 "\n", info.skipped);
     ipcx_queue_close(c);
+    ipcx_queue_unlink(name);
+}
+
+/* ------------------------------------------------------------ the chain lock */
+
+/* Send until a call fails; return its result (only the link needs the lock). */
+static int send_until_error(ipcx_queue *q, int64_t timeout_ns, int max)
+{
+    static uint8_t buf[512];
+    for (int i = 0; i < max; i++) {
+        int rc = ipcx_queue_send(q, buf, sizeof buf, NULL, timeout_ns);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* A live process that keeps the chain lock forever: calls that need it
+ * fail with -ETIMEDOUT soon after their deadline (at least the 2 s grace),
+ * never hang; once the holder dies, the lock is stolen and all works. */
+static void test_lock_live_holder_times_out(void **state)
+{
+    (void)state;
+    char name[64];
+    ipcx_queue_opts o = {.initial_segment = 4096, .memory_limit = 1 << 20};
+    ipcx_queue *q = create_q(name, sizeof name, &o);
+    pid_t h = tu_spawn("--helper", "holdlock", name, NULL);
+    assert_true(h > 0);
+    int64_t t0 = ipcx__now_ns();
+    while (load_relaxed(&q->ctl->lock) != (uint32_t)h) { /* bounded poll */
+        assert_true(ipcx__now_ns() - t0 < 30 * SEC);
+        ipcx__cpu_relax();
+    }
+    /* the first segment fills without the lock; linking the next needs it */
+    t0 = ipcx__now_ns();
+    int rc = send_until_error(q, 100000000, 100);
+    if (rc != -ETIMEDOUT)
+        fprintf(stderr,
+                "send: %d; lock %u start %" PRIu64 ", holder %d alive %d start %" PRIu64 "\n", rc,
+                load_relaxed(&q->ctl->lock), load_relaxed(&q->ctl->lock_start), (int)h,
+                ipcx__proc_alive(h, 0), ipcx__proc_start_time(h));
+    assert_int_equal(rc, -ETIMEDOUT);
+    int64_t took = ipcx__now_ns() - t0;
+    ipcx_queue *c = NULL;
+    ipcx_queue_opts oc = {.role = IPCX_QUEUE_CONSUMER};
+    int64_t t1 = ipcx__now_ns();
+    assert_int_equal(ipcx_queue_open(name, &oc, &c), -ETIMEDOUT); /* attach locks */
+    int64_t took_open = ipcx__now_ns() - t1;
+    fprintf(stderr, "live lock holder: send gave up after %.2f s, open after %.2f s\n",
+            (double)took / 1e9, (double)took_open / 1e9);
+    assert_true(took < 20 * SEC && took_open < 20 * SEC); /* bounded, not a speed check */
+    kill(h, SIGKILL);
+    assert_int_equal(tu_wait(h, WAITMS), 128 + SIGKILL);
+    /* dead holder: stolen (and the chain repaired) on the next lock */
+    ipcx_log_set(NULL, NULL, 0);
+    assert_int_equal(send_until_error(q, 5 * SEC, 20), 0);
+    assert_int_equal(ipcx_queue_open(name, &oc, &c), 0);
+    assert_true(ipcx_queue_recv(c, NULL, 0, NULL, 0) == -EMSGSIZE);
+    ipcx_queue_close(c);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+}
+
+/* A queue-delivery consumer that died between its hold store and its
+ * claiming CAS must not get "its" message handed back once another
+ * consumer claimed it: that would deliver the message twice. */
+static void test_queue_dead_pending_hold(void **state)
+{
+    (void)state;
+    char name[64];
+    ipcx_queue_opts o = {.initial_segment = 4096, .delivery = IPCX_QUEUE_DELIVER_QUEUE};
+    ipcx_queue *q = create_q(name, sizeof name, &o);
+    assert_int_equal(ipcx_queue_send(q, "one", 3, NULL, 0), 0);
+    assert_int_equal(ipcx_queue_send(q, "two", 3, NULL, 0), 0);
+    ipcx_queue *a = NULL, *b = NULL;
+    assert_int_equal(open_q(name, IPCX_QUEUE_CONSUMER, 0, &a), 0);
+    pid_t h = tu_spawn("--helper", "pendinghold", name, NULL);
+    assert_int_equal(tu_wait(h, WAITMS), 0);
+    const void *d = NULL;
+    size_t len = 0;
+    assert_int_equal(ipcx_queue_peek(a, &d, &len, NULL, 0), 3); /* claims "one" */
+    assert_memory_equal(d, "one", 3);
+    assert_int_equal(open_q(name, IPCX_QUEUE_CONSUMER, 0, &b), 0); /* unclaims the dead */
+    char buf[8];
+    assert_int_equal(ipcx_queue_recv(b, buf, sizeof buf, NULL, 0), 3);
+    assert_memory_equal(buf, "two", 3); /* not "one" a second time */
+    assert_int_equal(ipcx_queue_release(a), 0);
+    assert_int_equal(ipcx_queue_recv(a, buf, sizeof buf, NULL, 0), -EAGAIN);
+    assert_int_equal(ipcx_queue_recv(b, buf, sizeof buf, NULL, 0), -EAGAIN);
+    ipcx_queue_close(a);
+    ipcx_queue_close(b);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+}
+
+/* Ping-pong between two processes, both consumers blocking, every wait a
+ * futex sleep with no safety slice: each message must be delivered by the
+ * producer's wake (the Dekker pair of tag_store/wake_data and wait_data,
+ * fenced with membarrier where the kernel has it); a lost wake-up shows as
+ * a recv timeout. */
+static void test_block_no_lost_wakeup(void **state)
+{
+    (void)state;
+    char ping[64], pong[64];
+    ipcx_queue_opts o = {.initial_segment = 4096};
+    ipcx_queue *out = create_q(ping, sizeof ping, &o);
+    ipcx_queue_opts oc = {.role = IPCX_QUEUE_CONSUMER, .wait = IPCX_QUEUE_WAIT_BLOCK};
+    ipcx_queue *in = create_q(pong, sizeof pong, &oc);
+    int spin = ipcx__qspin_limit;
+    int64_t slice = ipcx__qslice_ns;
+    no_safety_net();
+    enum { N = 3000 };
+    char n[16];
+    snprintf(n, sizeof n, "%d", N);
+    pid_t h = tu_spawn("--helper", "pong", ping, pong, n, NULL);
+    uint64_t v = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        assert_int_equal(ipcx_queue_send(out, &i, sizeof i, NULL, 0), 0);
+        assert_int_equal(ipcx_queue_recv(in, &v, sizeof v, NULL, 20 * SEC), 8);
+        assert_int_equal(v, i);
+    }
+    assert_int_equal(tu_wait(h, WAITMS), 0);
+    fprintf(stderr, "block ping-pong: %d round trips, consumer fenced: %s\n", N,
+            in->blocking == 2 ? "membarrier" : "no (seq_cst stores)");
+    ipcx__qspin_limit = spin;
+    ipcx__qslice_ns = slice;
+    ipcx_queue_close(in);
+    ipcx_queue_close(out);
+    ipcx_queue_unlink(ping);
+    ipcx_queue_unlink(pong);
+}
+
+/* A hostile free-list count in the control block (free_n past the 4 slots
+ * of free_files) at the memory limit: the producer gets an error, never an
+ * out-of-bounds read of the control block. */
+static void test_hostile_free_count(void **state)
+{
+    (void)state;
+    char name[64];
+    ipcx_queue_opts o = {.initial_segment = 4096, .memory_limit = 1 << 20};
+    ipcx_queue *q = create_q(name, sizeof name, &o);
+    ipcx_log_set(NULL, NULL, 0);
+    store_relaxed(&q->ctl->free_n, 0x7fffffffu);
+    store_relaxed(&q->ctl->mem_used, UINT64_C(1) << 40);
+    int rc = send_until_error(q, 0, 100);
+    assert_true(rc == -EPROTO || rc == -ENOSPC);
+    ipcx_queue_close(q);
     ipcx_queue_unlink(name);
 }
 
@@ -784,6 +1078,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_producer_killed_mid_record),
         cmocka_unit_test(test_mp_producer_killed),
         cmocka_unit_test(test_hostile_peer),
+        cmocka_unit_test(test_lock_live_holder_times_out),
+        cmocka_unit_test(test_hostile_free_count),
+        cmocka_unit_test(test_queue_dead_pending_hold),
+        cmocka_unit_test(test_queue_group_recycling),
+        cmocka_unit_test(test_block_no_lost_wakeup),
     };
     return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
 }

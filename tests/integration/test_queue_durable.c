@@ -418,6 +418,52 @@ static void test_truncated_segment(void **state)
     rm_tmp(dir);
 }
 
+/* A sparse segment file (holes): opening the queue allocates the holes, so
+ * a later store into the mapping on a full disk cannot raise SIGBUS. */
+static void test_sparse_segment_allocated(void **state)
+{
+    (void)state;
+    char dir[256], f[300];
+    mkdir_tmp(dir, sizeof dir);
+    ipcx_queue_opts o = {.initial_segment = 16384};
+    ipcx_queue *q = NULL;
+    assert_int_equal(ipcx_queue_create(dir, &o, &q), 0);
+    static uint8_t buf[300];
+    for (int i = 0; i < 11; i++) {
+        qt_fill(buf, 0, (uint64_t)i, sizeof buf);
+        if (i < 10) /* all in the first page of segment 0 */
+            assert_int_equal(ipcx_queue_send(q, buf, sizeof buf, NULL, 0), 0);
+    }
+    ipcx_queue_close(q);
+    seg_file(dir, 0, f, sizeof f);
+    static uint8_t page[4096];
+    int fd = open(f, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, page, sizeof page, 0), (ssize_t)sizeof page);
+    assert_int_equal(ftruncate(fd, 0), 0); /* same bytes, holes after page 0 */
+    assert_int_equal(ftruncate(fd, 16384), 0);
+    assert_int_equal(pwrite(fd, page, sizeof page, 0), (ssize_t)sizeof page);
+    close(fd);
+    struct stat st;
+    assert_int_equal(stat(f, &st), 0);
+    if ((uint64_t)st.st_blocks * 512 >= 16384) {
+        fprintf(stderr, "sparse segment: this file system makes no holes; skipped\n");
+        rm_tmp(dir);
+        return;
+    }
+    ipcx_queue_opts op = {.role = IPCX_QUEUE_PRODUCER};
+    assert_int_equal(ipcx_queue_open(dir, &op, &q), 0);
+    assert_int_equal(stat(f, &st), 0);
+    assert_true((uint64_t)st.st_blocks * 512 >= 16384);
+    qt_fill(buf, 0, 10, sizeof buf);
+    assert_int_equal(ipcx_queue_send(q, buf, sizeof buf, NULL, 0), 0);
+    ipcx_queue_close(q);
+    int good = 0;
+    assert_int_equal(drain(dir, &good), -EAGAIN);
+    assert_int_equal(good, 11);
+    rm_tmp(dir);
+}
+
 static void test_corrupt_record_header(void **state)
 {
     (void)state;
@@ -527,6 +573,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_retain_time),
         cmocka_unit_test(test_kill_loop),
         cmocka_unit_test(test_truncated_segment),
+        cmocka_unit_test(test_sparse_segment_allocated),
         cmocka_unit_test(test_corrupt_record_header),
         cmocka_unit_test(test_missing_segment),
         cmocka_unit_test(test_cli_dump_and_info),
