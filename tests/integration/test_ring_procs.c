@@ -610,15 +610,29 @@ static void hostile_victim(void *arg, int producer)
     ipcx_ring_close(r);
 }
 
-static void run_hostile(int mp, int bcast, uint32_t slot)
+/* A tag that passes the position check somewhere near tail (the scribbler
+ * knows the key, as any peer does): garbage that looks like a record of any
+ * kind and owner, so the victims' length, kind and owner checks are reached
+ * and not only the position check. */
+static uint64_t forged_tag(ipcx_ring *r, uint64_t x, size_t *off)
+{
+    uint64_t tail = load_relaxed(&r->hdr->tail);
+    uint64_t pos = (tail + ((x >> 12) % (2 * r->cap)) - r->cap) & ~(uint64_t)7;
+    *off = (size_t)(r->data - (uint8_t *)r->hdr) + (size_t)(pos & r->mask);
+    return ring_tag(r, pos, (unsigned)(x >> 40) % 8, (unsigned)(x >> 44) % 6);
+}
+
+/* mode: 0 queue, 1 broadcast, 2 broadcast + overwrite (one producer). */
+static void run_hostile(int mp, int mc, int mode, uint32_t slot)
 {
     struct hostile h;
     tu_unique(h.name, sizeof(h.name), "rh");
     ipcx_ring_opts o = {.capacity = 8192,
                         .slot_size = slot,
-                        .delivery = bcast ? IPCX_RING_BROADCAST : IPCX_RING_QUEUE,
+                        .delivery = mode != 0 ? IPCX_RING_BROADCAST : IPCX_RING_QUEUE,
+                        .full = mode == 2 ? IPCX_RING_OVERWRITE : IPCX_RING_BLOCK,
                         .max_producers = mp ? 3 : 1,
-                        .max_consumers = bcast ? 3 : (mp ? 3 : 1),
+                        .max_consumers = mode != 0 ? 3 : (mc ? 3 : 1),
                         .liveness_ms = 5};
     ipcx_ring *r;
     assert_int_equal(ipcx_ring_create(h.name, &o, &r), 0);
@@ -640,6 +654,8 @@ static void run_hostile(int mp, int bcast, uint32_t slot)
             break;
         }
         uint64_t v = tu_rand(&rnd);
+        if ((x & 0xc00) == 0xc00)
+            v = forged_tag(r, x, &off), x &= ~(uint64_t)0x100, x |= 0x200;
         uint64_t *w = (uint64_t *)(void *)(base + off);
         if (x & 0x100)
             __atomic_fetch_xor(w, 1ull << (v % 64), __ATOMIC_RELAXED); /* a bit flip */
@@ -656,9 +672,12 @@ static void run_hostile(int mp, int bcast, uint32_t slot)
 static void test_hostile(void **st)
 {
     (void)st;
-    run_hostile(0, 0, 0);
-    run_hostile(1, 0, 0);
-    run_hostile(1, 1, 64);
+    run_hostile(0, 0, 0, 0);  /* SPSC */
+    run_hostile(1, 0, 0, 0);  /* MPSC */
+    run_hostile(1, 1, 0, 0);  /* MPMC */
+    run_hostile(0, 0, 1, 0);  /* broadcast, one producer */
+    run_hostile(1, 0, 1, 64); /* broadcast, many producers, fixed slots */
+    run_hostile(0, 0, 2, 0);  /* broadcast + overwrite */
 }
 
 /* ------------------------------------------------------------ idle */

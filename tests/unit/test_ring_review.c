@@ -9,6 +9,7 @@
 #include "testutil.h"
 #include "ring_testutil.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -184,6 +185,78 @@ static void test_intent_chain_budget(void **state)
     munmap(b.mem, b.size);
 }
 
+static void fault_stop(int step)
+{
+    if (step == RING_STEP_CLAIM_HDR)
+        raise(SIGSTOP);
+}
+
+/* A producer that is alive but stopped in the middle of its claim is
+ * waited on, never skipped (its space cannot be given to anyone else while
+ * it may still write): consumers see nothing past it, and every call
+ * returns at its timeout (-ETIMEDOUT, -EAGAIN without one) through many
+ * liveness checks - never a hang, never a record out of order.  Once the
+ * producer goes on, both records arrive, none lost.  Queue with one and
+ * with several consumers, and broadcast. */
+static void stalled_producer(uint32_t delivery, uint32_t ncons)
+{
+    struct block b;
+    ipcx_ring_opts o = {.capacity = 4096,
+                        .delivery = delivery,
+                        .max_producers = 2,
+                        .max_consumers = ncons,
+                        .liveness_ms = 1};
+    ipcx_ring *p = block_new(&b, &o);
+    ipcx_ring *c = block_handle(&b);
+    assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
+    uint8_t buf[64];
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ipcx_ring *q = block_handle(&b);
+        ipcx__ring_fault = fault_stop;
+        rtm_fill(buf, 40, 1, 0);
+        _exit(ipcx_ring_send(q, buf, 40, IPCX_NOWAIT) == 0 ? 0 : 1);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(st));
+    rtm_fill(buf, 32, 2, 0);
+    assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
+    assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), IPCX_NOWAIT), -EAGAIN);
+    int64_t t0 = ipcx__now_ns();
+    assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), 50 * 1000000LL), -ETIMEDOUT);
+    int64_t ms = (ipcx__now_ns() - t0) / 1000000;
+    assert_true(ms >= 49 && ms < 2000);
+    kill(pid, SIGCONT);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    uint32_t id, seq;
+    int n = ipcx_ring_recv(c, buf, sizeof(buf), 5 * 1000000000LL);
+    assert_int_equal(n, 40);
+    assert_int_equal(rtm_check(buf, (size_t)n, &id, &seq), 0);
+    assert_int_equal(id, 1);
+    n = ipcx_ring_recv(c, buf, sizeof(buf), 5 * 1000000000LL);
+    assert_int_equal(n, 32);
+    assert_int_equal(rtm_check(buf, (size_t)n, &id, &seq), 0);
+    assert_int_equal(id, 2);
+    ipcx_ring_stat rs;
+    ipcx__ring_flush_stats(c);
+    assert_int_equal(ipcx_ring_stats(c, &rs), 0);
+    assert_int_equal(rs.lost, 0);
+    ipcx__ring_detach(c);
+    ipcx__ring_detach(p);
+    munmap(b.mem, b.size);
+}
+
+static void test_stalled_producer_waited_on(void **state)
+{
+    (void)state;
+    stalled_producer(IPCX_RING_QUEUE, 1);
+    stalled_producer(IPCX_RING_QUEUE, 2);
+    stalled_producer(IPCX_RING_BROADCAST, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_mc_taken_length_rewritten),
         cmocka_unit_test(test_release_across_dead_hole),
         cmocka_unit_test(test_intent_chain_budget),
+        cmocka_unit_test(test_stalled_producer_waited_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
