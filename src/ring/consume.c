@@ -361,10 +361,13 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
 {
     struct ring_hdr *h = r->hdr;
     struct ring_slot *s = &r->cslots[r->cidx];
+    uint64_t hd0 = 0;
     for (uint64_t steps = 0; steps <= r->cap / RING_REC_HDR; steps++) {
         uint64_t hd = load_acquire(&h->head); /* pairs with the head CAS below */
         if (ring_pos_bad(hd))
             return ipcx__ring_corrupt(r, "head");
+        if (steps == 0)
+            hd0 = hd;
         struct ring_rec *rec = ring_rec_at(r, hd);
         uint64_t t = load_acquire(&rec->tag); /* pairs with commit_one() */
         unsigned k = ring_kind(r, hd, t);
@@ -409,6 +412,12 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
         if (cas_acq_rel(&h->head, &hd, hd + (uint64_t)span) && k == REC_SKIPPED)
             r->c_lost++;
     }
+    /* A lap of failed takes while other consumers kept moving head on is
+     * contention, not corruption: report "nothing yet" (the caller waits
+     * and retries within its timeout).  Only a head that stood still for
+     * a whole lap of steps is corruption. */
+    if (load_acquire(&h->head) != hd0) /* pairs with the head CAS above */
+        return 0;
     return ipcx__ring_corrupt(r, "no record in a whole lap");
 }
 

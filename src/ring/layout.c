@@ -466,7 +466,11 @@ void ipcx__ring_leave(ipcx_ring *r)
         struct ring_slot *s = &r->cslots[r->cidx];
         fold_slot(r, s, 0);
         store_relaxed(&s->pos, 0);
-        store_release(&s->owner, 0); /* as above */
+        /* As above, and seq_cst: the store half of the space_waiters
+         * Dekker pair (wait.c) with the wake below, since a broadcast
+         * producer may sleep on this cursor: its re-check (min_cursor())
+         * loads owner seq_cst after registering. */
+        store_seq_cst(&s->owner, 0);
         /* A producer waiting for this cursor to move may go on now. */
         ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
         r->cidx = -1;

@@ -256,6 +256,14 @@ static int try_claim(ipcx_ring *r, uint32_t len, int check, uint64_t *at)
 static int space_ready(ipcx_ring *r, void *arg)
 {
     uint64_t rs = ring_rec_size(r, *(const size_t *)arg);
+    /* The load half of the space_waiters Dekker pair (wait.c) must be
+     * seq_cst: the registration is a seq_cst RMW, and only a seq_cst load
+     * after it is sure to see a seq_cst index store whose waker missed the
+     * registration.  refresh_space() loads the index with acquire; this
+     * load comes first, so by coherence it sees that value or a later one.
+     * (Broadcast: min_cursor() loads the cursors seq_cst itself.) */
+    if (!r->bcast)
+        (void)load_seq_cst(r->mc ? &r->hdr->free : &r->hdr->head);
     /* Pairs with the claim CAS of other producers. */
     uint64_t t = r->mp ? load_acquire(&r->hdr->tail) : r->ptail;
     uint64_t off = t & r->mask, pad = off + rs > r->cap ? r->cap - off : 0;
