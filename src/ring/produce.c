@@ -65,9 +65,11 @@ static void drop_dead_consumers(ipcx_ring *r)
         uint64_t id = load_acquire(&s->owner); /* pairs with the joiner's CAS */
         if (id == 0 || ipcx__ring_slot_alive(s))
             continue;
+        uint32_t w = load_relaxed(&s->wait); /* the dead owner's, before the CAS */
         /* Fold its counters, then free the slot; the CAS decides between us
          * and a joiner taking the same slot over. */
         if (cas_acq_rel(&s->owner, &id, 0)) {
+            ipcx__ring_undo_sleeper(r, w, 0);
             fetch_add_relaxed(&r->hdr->gone_msgs_out, load_relaxed(&s->msgs));
             fetch_add_relaxed(&r->hdr->gone_bytes_out, load_relaxed(&s->bytes));
             fetch_add_relaxed(&r->hdr->gone_lost, load_relaxed(&s->c1));

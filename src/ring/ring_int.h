@@ -126,7 +126,7 @@ struct ring_hdr {
  * counters of a dead owner, folded into the totals by whoever takes over. */
 struct ring_slot {
     ipcx_atomic_u64 owner; /* pid << 32 | low 32 bits of its start time; 0 free */
-    ipcx_atomic_u32 wait;  /* owner's wait mode (shown by stat) */
+    ipcx_atomic_u32 wait;  /* owner's wait mode, | RING_SLOT_SLEEPING */
     ipcx_atomic_u32 isize; /* producer: bytes of the claim at ipos */
     ipcx_atomic_u64 pos;   /* producer: first uncommitted claim + 1 (0 none);
                               consumer: broadcast cursor, or multi-consumer
@@ -137,6 +137,14 @@ struct ring_slot {
     ipcx_atomic_u64 c1; /* producer: full waits;  consumer: lost */
     ipcx_atomic_u64 c2; /* producer: unused;      consumer: overruns */
 };
+
+/* In a slot's `wait`: the owner is counted in the waiter count of its side
+ * (producer slot: space_waiters, consumer slot: data_waiters).  Set after
+ * the count's increment and cleared before its decrement, so whoever takes
+ * the slot of an owner that died asleep takes its count back, once
+ * (ipcx__ring_undo_sleeper); a sleeper that never wakes would otherwise
+ * make every waker call FUTEX_WAKE for ever. */
+#define RING_SLOT_SLEEPING 0x80000000u
 
 struct ring_rec {
     ipcx_atomic_u64 tag;
@@ -283,6 +291,9 @@ void ipcx__ring_leave(ipcx_ring *r);
 /* 1 alive, 0 gone (or a zombie): the owner of a slot. */
 int ipcx__ring_slot_alive(const struct ring_slot *s);
 void ipcx__ring_flush_stats(ipcx_ring *r);
+/* After taking over (CAS on owner) the slot of a dead owner whose `wait`
+ * read w before the CAS: give back its registration as a sleeper. */
+void ipcx__ring_undo_sleeper(ipcx_ring *r, uint32_t w, int producer);
 
 /* waiting (wait.c) */
 typedef struct ring_waiter {

@@ -257,6 +257,71 @@ static void test_stalled_producer_waited_on(void **state)
     stalled_producer(IPCX_RING_BROADCAST, 2);
 }
 
+/* Wait (bounded) until *w reads want. */
+static int word_reaches(ipcx_atomic_u32 *w, uint32_t want)
+{
+    int64_t t0 = ipcx__now_ns();
+    while (load_relaxed(w) != want) {
+        if (ipcx__now_ns() - t0 > 5000000000LL)
+            return 0;
+        usleep(500);
+    }
+    return 1;
+}
+
+/* A process killed while asleep in FUTEX_WAIT leaves its registration in
+ * the waiter count; whoever takes its slot over (a joiner, or a broadcast
+ * producer dropping the dead cursor) must take it back, or every later
+ * commit or release pays a FUTEX_WAKE system call for ever. */
+static void dead_sleeper(int role, uint32_t delivery)
+{
+    struct block b;
+    ipcx_ring_opts o = {.capacity = 4096, .delivery = delivery, .liveness_ms = 1};
+    ipcx_ring *r = block_new(&b, &o);
+    uint8_t buf[100] = {0};
+    ipcx_atomic_u32 *count =
+        role == IPCX_RING_CONSUMER ? &r->hdr->data_waiters : &r->hdr->space_waiters;
+    if (role == IPCX_RING_PRODUCER) /* a full ring: the child's next send sleeps */
+        while (ipcx_ring_send(r, buf, sizeof(buf), IPCX_NOWAIT) == 0)
+            ;
+    ipcx__ring_detach(r); /* leaves the producer slot, keeps the records */
+    r = block_handle(&b);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ipcx_ring *q = block_handle(&b);
+        if (role == IPCX_RING_CONSUMER)
+            ipcx_ring_recv(q, buf, sizeof(buf), IPCX_FOREVER);
+        else
+            ipcx_ring_send(q, buf, sizeof(buf), IPCX_FOREVER);
+        _exit(1);
+    }
+    int ok = word_reaches(count, 1);
+    kill(pid, SIGKILL);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(ok);
+    assert_int_equal(load_relaxed(count), 1); /* its registration is left */
+    if (delivery == IPCX_RING_BROADCAST) {
+        /* The producer needs the space the dead cursor holds: it drops it. */
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(ipcx_ring_send(r, buf, sizeof(buf), 2 * 1000000000LL), 0);
+    } else {
+        assert_int_equal(ipcx_ring_join(r, (unsigned)role), 0); /* takes the dead slot */
+    }
+    assert_int_equal(load_relaxed(count), 0);
+    ipcx__ring_detach(r);
+    munmap(b.mem, b.size);
+}
+
+static void test_dead_sleeper_registration_undone(void **state)
+{
+    (void)state;
+    dead_sleeper(IPCX_RING_CONSUMER, IPCX_RING_QUEUE);
+    dead_sleeper(IPCX_RING_PRODUCER, IPCX_RING_QUEUE);
+    dead_sleeper(IPCX_RING_CONSUMER, IPCX_RING_BROADCAST);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_release_across_dead_hole),
         cmocka_unit_test(test_intent_chain_budget),
         cmocka_unit_test(test_stalled_producer_waited_on),
+        cmocka_unit_test(test_dead_sleeper_registration_undone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
