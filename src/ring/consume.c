@@ -464,8 +464,15 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
         if (r->c_unflushed != 0)
             ipcx__ring_flush_stats(r);
         if (w.spins == 0) {
-            if (timeout_ns == 0)
+            if (timeout_ns == 0) {
+                /* As in reserve: a consumer that never waits still skips
+                 * dead producers' claims, once per liveness period. */
+                if (!check && ipcx__ring_nowait_check_due(r)) {
+                    check = 1;
+                    continue;
+                }
                 return -EAGAIN;
+            }
             d = ipcx__deadline_make(timeout_ns);
         }
         rc = ipcx__ring_wait_step(r, &w, d);

@@ -293,8 +293,18 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
             counted = 1;
             ipcx__ring_flush_stats(r);
         }
-        if (r->policy == IPCX_RING_FAIL || timeout_ns == 0)
+        if (r->policy == IPCX_RING_FAIL || timeout_ns == 0) {
+            /* No wait, so no waiting-time liveness check: one more try with
+             * recovery (at most once per liveness period), or a dead
+             * consumer would keep a FAIL / NOWAIT producer full for ever. */
+            if (!check && ipcx__ring_nowait_check_due(r)) {
+                check = 1;
+                if (r->bcast)
+                    drop_dead_consumers(r);
+                continue;
+            }
             return -EAGAIN;
+        }
         if (w.spins == 0)
             d = ipcx__deadline_make(timeout_ns);
         rc = ipcx__ring_wait_step(r, &w, d);

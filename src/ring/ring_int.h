@@ -179,7 +179,8 @@ struct ipcx_ring {
     uint64_t cap, mask, key;
     uint32_t max_msg, slot_size, flags, policy, nprod, ncons;
     int64_t liveness_ns;
-    int bcast, mp, mc; /* broadcast; multi-producer; multi-consumer queue */
+    int64_t nowait_check_ns; /* last liveness check of a call that does not wait */
+    int bcast, mp, mc;       /* broadcast; multi-producer; multi-consumer queue */
     int wait_mode;
     int light;      /* light wake-ups (membarrier registered; see wait.c) */
     int broken;     /* latched -EPROTO */
@@ -318,6 +319,10 @@ int ipcx__ring_light_init(void);
 extern int ipcx__ring_no_membarrier;
 /* True when a liveness check is due now. */
 int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w);
+/* For a call about to fail without waiting (-EAGAIN): true at most once
+ * per liveness period, so that rings used only with IPCX_NOWAIT or the
+ * FAIL policy still recover from dead peers. */
+int ipcx__ring_nowait_check_due(ipcx_ring *r);
 
 /* producing / consuming (produce.c, consume.c) */
 int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns);

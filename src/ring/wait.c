@@ -92,6 +92,15 @@ int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w)
     return 1;
 }
 
+int ipcx__ring_nowait_check_due(ipcx_ring *r)
+{
+    int64_t now = ipcx__now_ns();
+    if (r->nowait_check_ns != 0 && now - r->nowait_check_ns < r->liveness_ns)
+        return 0;
+    r->nowait_check_ns = now;
+    return 1;
+}
+
 /*
  * One step of waiting.  Returns 1 when the caller should re-check its
  * condition and call again, -ETIMEDOUT when the deadline passed, or 2 when

@@ -322,6 +322,81 @@ static void test_dead_sleeper_registration_undone(void **state)
     dead_sleeper(IPCX_RING_CONSUMER, IPCX_RING_BROADCAST);
 }
 
+static void fault_die(int step)
+{
+    if (step == RING_STEP_CLAIM_HDR)
+        _exit(0);
+}
+
+/* Retry a non-waiting send / recv for up to 2 s; the last result. */
+static int retry_nowait(ipcx_ring *r, int send, uint8_t *buf, size_t n)
+{
+    int64_t t0 = ipcx__now_ns();
+    for (;;) {
+        int rc = send ? ipcx_ring_send(r, buf, n, 5 * 1000000000LL)
+                      : ipcx_ring_recv(r, buf, n, IPCX_NOWAIT);
+        if (rc != -EAGAIN || ipcx__now_ns() - t0 > 2000000000LL)
+            return rc;
+        usleep(200);
+    }
+}
+
+/* Rings used without waiting (IPCX_NOWAIT calls, or the FAIL policy) run
+ * no waiting-time liveness check; they must still recover from dead peers:
+ * a broadcast producer with FAIL drops a dead consumer's cursor, and a
+ * consumer polling with IPCX_NOWAIT skips a dead producer's claim. */
+static void test_nowait_sides_recover(void **state)
+{
+    (void)state;
+    struct block b;
+    ipcx_ring_opts o = {.capacity = 4096,
+                        .delivery = IPCX_RING_BROADCAST,
+                        .full = IPCX_RING_FAIL,
+                        .liveness_ms = 1};
+    ipcx_ring *p = block_new(&b, &o);
+    uint8_t buf[100] = {0};
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ipcx_ring *q = block_handle(&b);
+        _exit(ipcx_ring_join(q, IPCX_RING_CONSUMER) == 0 ? 0 : 1); /* dies attached */
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    int i = 0, rc;
+    while ((rc = ipcx_ring_send(p, buf, sizeof(buf), 5 * 1000000000LL)) == 0 && i < 1000)
+        i++;
+    assert_true(rc == -EAGAIN || rc == 0);
+    for (i = 0; i < 100; i++)
+        assert_int_equal(retry_nowait(p, 1, buf, sizeof(buf)), 0);
+    ipcx__ring_detach(p);
+    munmap(b.mem, b.size);
+
+    ipcx_ring_opts o2 = {.capacity = 4096, .max_producers = 2, .liveness_ms = 1};
+    p = block_new(&b, &o2);
+    ipcx_ring *c = block_handle(&b);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ipcx_ring *q = block_handle(&b);
+        ipcx__ring_fault = fault_die;
+        ipcx_ring_send(q, buf, 40, IPCX_NOWAIT);
+        _exit(1);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0); /* died inside its claim */
+    assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
+    assert_int_equal(retry_nowait(c, 0, buf, sizeof(buf)), 32);
+    ipcx_ring_stat rs;
+    ipcx__ring_flush_stats(c);
+    assert_int_equal(ipcx_ring_stats(c, &rs), 0);
+    assert_int_equal(rs.lost, 1);
+    ipcx__ring_detach(c);
+    ipcx__ring_detach(p);
+    munmap(b.mem, b.size);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_intent_chain_budget),
         cmocka_unit_test(test_stalled_producer_waited_on),
         cmocka_unit_test(test_dead_sleeper_registration_undone),
+        cmocka_unit_test(test_nowait_sides_recover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
