@@ -471,6 +471,14 @@ static void run_kill(int mp, int mc, int bcast, int victim_producer, const int *
     g_fault_step = 0;
     if (victim_producer) {
         steady[nsteady++] = child(kill_consumer, k, STEADY_C1);
+        /* Broadcast: records sent before a consumer attaches are not its
+         * to get - let it attach first. */
+        for (int i = 0; bcast && i < 10000; i++) {
+            ipcx_ring_stat rs;
+            if (ipcx_ring_stats(r, &rs) == 0 && rs.consumers > 0)
+                break;
+            usleep(1000);
+        }
         if (mp)
             steady[nsteady++] = child(kill_producer, k, STEADY_P);
     } else {
@@ -558,6 +566,19 @@ static void test_kill_producer_mp(void **st)
 {
     (void)st;
     run_kill(1, 0, 0, 1, psteps_mp, 5, g_kills * 3 / 10);
+}
+/* Producer victims where the records go to a multi-consumer queue (the
+ * take loop passes dead claims) and to broadcast (producers walking the
+ * floor pass them too). */
+static void test_kill_producer_mpmc(void **st)
+{
+    (void)st;
+    run_kill(1, 1, 0, 1, psteps_mp, 5, g_kills * 1 / 10);
+}
+static void test_kill_producer_bcast_mp(void **st)
+{
+    (void)st;
+    run_kill(1, 0, 1, 1, psteps_mp, 5, g_kills * 1 / 10);
 }
 static void test_kill_consumer_sc(void **st)
 {
@@ -817,6 +838,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_broadcast_mp_fixed, kill_children),
         cmocka_unit_test_teardown(test_kill_producer_sp, kill_children),
         cmocka_unit_test_teardown(test_kill_producer_mp, kill_children),
+        cmocka_unit_test_teardown(test_kill_producer_mpmc, kill_children),
+        cmocka_unit_test_teardown(test_kill_producer_bcast_mp, kill_children),
         cmocka_unit_test_teardown(test_kill_consumer_sc, kill_children),
         cmocka_unit_test_teardown(test_kill_consumer_mc, kill_children),
         cmocka_unit_test_teardown(test_kill_consumer_bcast, kill_children),
