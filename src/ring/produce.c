@@ -194,7 +194,13 @@ static int claim_mp(ipcx_ring *r, uint32_t len, uint64_t rs, int check, uint64_t
     struct ring_slot *s = &r->pslots[r->pidx];
     /* Pairs with the CAS below in other producers. */
     uint64_t t = load_acquire(&h->tail);
-    for (;;) {
+    for (uint64_t fails = 0;; fails++) {
+        /* Each failed CAS means tail moved: others claimed (or a peer
+         * scribbles).  After a lap's worth, report "no space yet": the
+         * caller waits and retries within its timeout, never spins for
+         * ever on a tail that a hostile peer keeps moving. */
+        if (fails > r->cap / RING_REC_HDR)
+            return 0;
         if (ring_pos_bad(t))
             return ipcx__ring_corrupt(r, "tail");
         uint64_t off = t & r->mask, pad = off + rs > r->cap ? r->cap - off : 0;

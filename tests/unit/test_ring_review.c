@@ -397,6 +397,38 @@ static void test_nowait_sides_recover(void **state)
     munmap(b.mem, b.size);
 }
 
+static ipcx_ring *g_bump_ring;
+
+static void fault_bump_tail(int step)
+{
+    if (step != RING_STEP_CLAIM_INTENT || g_bump_ring == NULL)
+        return;
+    /* A peer that keeps moving tail (and head, so the ring never looks
+     * full): every claim CAS fails. */
+    struct ring_hdr *h = g_bump_ring->hdr;
+    store_relaxed(&h->head, load_relaxed(&h->head) + 8);
+    store_relaxed(&h->tail, load_relaxed(&h->tail) + 8);
+}
+
+/* A producer's claim loop must not spin for ever when its CAS keeps
+ * failing: the call returns at its timeout. */
+static void test_claim_cas_livelock_bounded(void **state)
+{
+    (void)state;
+    struct block b;
+    ipcx_ring_opts o = {.capacity = 4096, .max_producers = 2};
+    ipcx_ring *p = block_new(&b, &o);
+    uint8_t buf[16] = {0};
+    g_bump_ring = p;
+    ipcx__ring_fault = fault_bump_tail;
+    int rc = ipcx_ring_send(p, buf, sizeof(buf), 50 * 1000000LL);
+    ipcx__ring_fault = NULL;
+    g_bump_ring = NULL;
+    assert_true(rc == -ETIMEDOUT || rc == -EPROTO);
+    ipcx__ring_detach(p);
+    munmap(b.mem, b.size);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_stalled_producer_waited_on),
         cmocka_unit_test(test_dead_sleeper_registration_undone),
         cmocka_unit_test(test_nowait_sides_recover),
+        cmocka_unit_test(test_claim_cas_livelock_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
