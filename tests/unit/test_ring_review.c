@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * ring: regression tests for the recovery and validation paths, each one
- * over a hand-made shared state (one process, a MAP_SHARED block): a length
- * re-read after validation (a held record, a multi-consumer take), a
- * dead producer's hole between two peeked records, and a peer that plants
- * claim intents to make the hole search exponential.
+ * ring: regression tests for the recovery and validation paths, over
+ * hand-made shared state (a MAP_SHARED block, forked children as peers):
+ * a length re-read after validation (a held record, a multi-consumer
+ * take), a dead producer's hole between two peeked records, a peer that
+ * plants claim intents to make the hole search exponential, a stalled
+ * (alive) producer that must be waited on within each call's timeout, a
+ * side killed asleep whose waiter registration must be taken back, rings
+ * used only without waiting that must still recover from dead peers, and
+ * a claim CAS that keeps failing.
  */
 #include "testutil.h"
 #include "ring_testutil.h"
