@@ -17,7 +17,9 @@
  *
  * Crash safety: a producer killed at any instruction never makes a consumer
  * deliver a torn record; a claim left by a dead producer is skipped and
- * counted in `lost`.  A queue-mode record a dead consumer had peeked but not
+ * counted in `lost`.  A claim of a producer that is alive but stalled is
+ * waited on, never skipped (see liveness_ms): the consumers' calls return
+ * at their timeout.  A queue-mode record a dead consumer had peeked but not
  * released is redelivered (single-consumer rings: the shared read position
  * never moved past it - nor past the last records it received, which it
  * publishes in batches, so those come again too: at-least-once) or counted
@@ -101,7 +103,14 @@ typedef struct ipcx_ring_opts {
      *  (single-consumer algorithm) and 64 for broadcast. */
     uint32_t max_consumers;
     /** How often, in milliseconds, a side that waits on a stuck peer checks
-     *  whether that peer's process is still alive; 0 means 100. */
+     *  whether that peer's process is still alive; 0 means 100.  It is a
+     *  check period, not a stall limit: a claim whose producer is alive but
+     *  makes no progress (stopped, descheduled, in a debugger) is waited on
+     *  however long it stalls, never skipped, because its space cannot be
+     *  given to anyone else while it may still write there.  Each call's
+     *  own timeout bounds the wait (-ETIMEDOUT, or -EAGAIN with
+     *  IPCX_NOWAIT); with IPCX_FOREVER the call waits until the producer
+     *  commits or dies. */
     uint32_t liveness_ms;
     /** File mode of a named ring, as for regions; 0 means 0600. */
     uint32_t mode;

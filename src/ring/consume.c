@@ -54,11 +54,17 @@ static int claim_live(ipcx_ring *r, uint64_t pos, unsigned owner)
     return ipcx__ring_slot_alive(s);
 }
 
+/* Intents boundary_ok() may follow in one call.  A chain of holes has one
+ * intent per dead producer; the budget stops a peer that plants many
+ * intents at each step of a chain from making the search exponential. */
+#define RING_BOUNDARY_BUDGET 64u
+
 /* Is pos where a record starts: tail, a valid tag, or the start of another
  * claim intent that itself ends where a record starts (a producer that died
  * right after its claim can be followed by another that did the same, so
- * holes can follow holes)?  depth bounds the chain. */
-static int boundary_ok(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned depth)
+ * holes can follow holes)?  depth bounds the chain, *budget the intents
+ * followed in all (when it runs out the answer is no: the caller waits). */
+static int boundary_ok(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned depth, unsigned *budget)
 {
     if (pos >= tail)
         return pos == tail;
@@ -70,7 +76,10 @@ static int boundary_ok(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned depth
         uint64_t sz = load_relaxed(&s->isize);
         if (ip == 0 || ip - 1 != pos || ring_pos_bad(sz) || sz == 0 || sz > r->cap)
             continue;
-        if (boundary_ok(r, pos + sz, tail, depth - 1))
+        if (*budget == 0)
+            return 0;
+        --*budget;
+        if (boundary_ok(r, pos + sz, tail, depth - 1, budget))
             return 1;
     }
     return 0;
@@ -110,6 +119,7 @@ static int64_t intent_span(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned *
     for (uint32_t i = 0; i < r->nprod; i++)
         if (intent_covers(r, &r->pslots[i], pos, &st, &end) && ipcx__ring_slot_alive(&r->pslots[i]))
             return 0;
+    unsigned budget = RING_BOUNDARY_BUDGET; /* for all the candidates together */
     for (uint32_t i = 0; i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
         if (!intent_covers(r, s, pos, &st, &end) || ipcx__ring_slot_alive(s))
@@ -122,7 +132,7 @@ static int64_t intent_span(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned *
             continue;
         /* Its CAS may have failed (someone else owns pos): accept the
          * intent only if it is consistent with what follows. */
-        if (!boundary_ok(r, end, tail, r->nprod < 16 ? r->nprod : 16))
+        if (!boundary_ok(r, end, tail, r->nprod < 16 ? r->nprod : 16, &budget))
             continue;
         if (padded && st == pos) {
             *kind = REC_PAD;
@@ -351,10 +361,13 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
 {
     struct ring_hdr *h = r->hdr;
     struct ring_slot *s = &r->cslots[r->cidx];
+    uint64_t hd0 = 0;
     for (uint64_t steps = 0; steps <= r->cap / RING_REC_HDR; steps++) {
         uint64_t hd = load_acquire(&h->head); /* pairs with the head CAS below */
         if (ring_pos_bad(hd))
             return ipcx__ring_corrupt(r, "head");
+        if (steps == 0)
+            hd0 = hd;
         struct ring_rec *rec = ring_rec_at(r, hd);
         uint64_t t = load_acquire(&rec->tag); /* pairs with commit_one() */
         unsigned k = ring_kind(r, hd, t);
@@ -384,8 +397,13 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
             if (!cas_acq_rel(&rec->tag, &t, ring_tag(r, hd, REC_TAKEN, (unsigned)r->cidx + 1)))
                 continue;
             RING_FAULT(RING_STEP_TAKEN);
+            /* The record is ours now, but its length is still shared
+             * memory: read it once more, validate it, use that copy. */
+            uint32_t l = load_relaxed(&rec->len);
+            if (l > r->max_msg || (hd & r->mask) + ring_rec_size(r, l) > r->cap)
+                return ipcx__ring_corrupt(r, "taken record length");
             *at = hd;
-            *len = load_relaxed(&rec->len);
+            *len = l;
             /* Others may have helped already (a failed CAS rewrites hd). */
             cas_acq_rel(&h->head, &hd, hd + (uint64_t)span);
             return 1;
@@ -394,6 +412,12 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
         if (cas_acq_rel(&h->head, &hd, hd + (uint64_t)span) && k == REC_SKIPPED)
             r->c_lost++;
     }
+    /* A lap of failed takes while other consumers kept moving head on is
+     * contention, not corruption: report "nothing yet" (the caller waits
+     * and retries within its timeout).  Only a head that stood still for
+     * a whole lap of steps is corruption. */
+    if (load_acquire(&h->head) != hd0) /* pairs with the head CAS above */
+        return 0;
     return ipcx__ring_corrupt(r, "no record in a whole lap");
 }
 
@@ -417,13 +441,12 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
     uint64_t at = 0;
     uint32_t l = 0;
     if (r->held) {
-        /* recv() gave this one back for a larger buffer. */
+        /* recv() gave this one back for a larger buffer.  Its length is
+         * the copy validated when it was first peeked, not a re-read of
+         * the shared header (a peer may have changed it since). */
         r->held = 0;
-        struct ring_rec *rec = ring_rec_at(r, r->clast);
-        *data = rec + 1;
-        *len = load_relaxed(&rec->len);
-        if (*len > r->max_msg)
-            return ipcx__ring_corrupt(r, "held record changed");
+        *data = ring_rec_at(r, r->clast) + 1;
+        *len = r->clen;
         return 0;
     }
     if (r->mc && r->npeek >= IPCX_ARRAY_LEN(r->taken))
@@ -441,8 +464,15 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
         if (r->c_unflushed != 0)
             ipcx__ring_flush_stats(r);
         if (w.spins == 0) {
-            if (timeout_ns == 0)
+            if (timeout_ns == 0) {
+                /* As in reserve: a consumer that never waits still skips
+                 * dead producers' claims, once per liveness period. */
+                if (!check && ipcx__ring_nowait_check_due(r)) {
+                    check = 1;
+                    continue;
+                }
                 return -EAGAIN;
+            }
             d = ipcx__deadline_make(timeout_ns);
         }
         rc = ipcx__ring_wait_step(r, &w, d);
@@ -510,6 +540,20 @@ static int mc_release(ipcx_ring *r, uint64_t off)
     return rc < 0 ? rc : (int)n;
 }
 
+/* A header-less hole between two peeked records: sc_try() passed it as a
+ * dead producer's claim (multi-producer; its intent stays in the dead slot
+ * while the hole has no header, layout.c intent_pending()).  Work out the
+ * same span again; anything else is corruption (-1). */
+static int64_t peeked_hole_span(ipcx_ring *r, uint64_t p)
+{
+    if (!r->mp || r->policy == IPCX_RING_OVERWRITE)
+        return -1;
+    unsigned k;
+    /* Pairs with the producers' tail CAS (produce.c claim_mp()). */
+    int64_t span = ipcx__ring_rec_span(r, p, load_acquire(&r->hdr->tail), 1, NULL, &k);
+    return span > 0 && (k == REC_SKIPPED || k == REC_PAD) ? span : -1;
+}
+
 int ipcx__ring_release(ipcx_ring *r, const void *data)
 {
     if (r->npeek == 0 || data == NULL || (const uint8_t *)data < r->data + RING_REC_HDR)
@@ -537,7 +581,7 @@ int ipcx__ring_release(ipcx_ring *r, const void *data)
     while (p <= target && n <= (int)r->npeek) {
         struct ring_rec *rec = ring_rec_at(r, p);
         unsigned k = ring_kind(r, p, load_acquire(&rec->tag)); /* as in sc_try() */
-        int64_t span = k != 0 ? span_of(r, p, k, rec) : -1;
+        int64_t span = k != 0 ? span_of(r, p, k, rec) : peeked_hole_span(r, p);
         if (span <= 0) {
             if (r->policy == IPCX_RING_OVERWRITE)
                 break; /* overwritten: overrun_after() reports it */

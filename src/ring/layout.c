@@ -312,6 +312,17 @@ static int intent_pending(ipcx_ring *r, struct ring_slot *s)
     return ring_kind(r, rec, load_acquire(&ring_rec_at(r, rec)->tag)) == 0;
 }
 
+void ipcx__ring_undo_sleeper(ipcx_ring *r, uint32_t w, int producer)
+{
+    if ((w & RING_SLOT_SLEEPING) == 0)
+        return;
+    /* seq_cst like every change of a waiter count (wait.c).  A wrong
+     * decrement could hide a live sleeper from its waker, but the flag
+     * means the increment happened and the dead owner never made its
+     * decrement, and the slot's CAS makes us the only one to do it. */
+    fetch_sub_seq_cst(producer ? &r->hdr->space_waiters : &r->hdr->data_waiters, 1);
+}
+
 /* Take slot i of table t for us; 1 on success. */
 static int take_slot(ipcx_ring *r, struct ring_slot *s, int producer)
 {
@@ -320,12 +331,17 @@ static int take_slot(ipcx_ring *r, struct ring_slot *s, int producer)
         return 0;
     if (cur != 0 && producer && r->mp && intent_pending(r, s))
         return 0;
+    /* The dead owner's flag, read while it still owns the slot (after the
+     * CAS a new owner could set its own). */
+    uint32_t w = load_relaxed(&s->wait);
     /* acq_rel: acquire the dead owner's counters before folding them;
      * release is not needed for anything we wrote before. */
     if (!cas_acq_rel(&s->owner, &cur, r->ident))
         return 0;
-    if (cur != 0)
+    if (cur != 0) {
         fold_slot(r, s, producer);
+        ipcx__ring_undo_sleeper(r, w, producer);
+    }
     store_relaxed(&s->ipos, 0);
     store_relaxed(&s->isize, 0);
     store_relaxed(&s->wait, (uint32_t)r->wait_mode);
@@ -466,7 +482,11 @@ void ipcx__ring_leave(ipcx_ring *r)
         struct ring_slot *s = &r->cslots[r->cidx];
         fold_slot(r, s, 0);
         store_relaxed(&s->pos, 0);
-        store_release(&s->owner, 0); /* as above */
+        /* As above, and seq_cst: the store half of the space_waiters
+         * Dekker pair (wait.c) with the wake below, since a broadcast
+         * producer may sleep on this cursor: its re-check (min_cursor())
+         * loads owner seq_cst after registering. */
+        store_seq_cst(&s->owner, 0);
         /* A producer waiting for this cursor to move may go on now. */
         ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
         r->cidx = -1;

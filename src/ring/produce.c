@@ -65,9 +65,11 @@ static void drop_dead_consumers(ipcx_ring *r)
         uint64_t id = load_acquire(&s->owner); /* pairs with the joiner's CAS */
         if (id == 0 || ipcx__ring_slot_alive(s))
             continue;
+        uint32_t w = load_relaxed(&s->wait); /* the dead owner's, before the CAS */
         /* Fold its counters, then free the slot; the CAS decides between us
          * and a joiner taking the same slot over. */
         if (cas_acq_rel(&s->owner, &id, 0)) {
+            ipcx__ring_undo_sleeper(r, w, 0);
             fetch_add_relaxed(&r->hdr->gone_msgs_out, load_relaxed(&s->msgs));
             fetch_add_relaxed(&r->hdr->gone_bytes_out, load_relaxed(&s->bytes));
             fetch_add_relaxed(&r->hdr->gone_lost, load_relaxed(&s->c1));
@@ -192,7 +194,13 @@ static int claim_mp(ipcx_ring *r, uint32_t len, uint64_t rs, int check, uint64_t
     struct ring_slot *s = &r->pslots[r->pidx];
     /* Pairs with the CAS below in other producers. */
     uint64_t t = load_acquire(&h->tail);
-    for (;;) {
+    for (uint64_t fails = 0;; fails++) {
+        /* Each failed CAS means tail moved: others claimed (or a peer
+         * scribbles).  After a lap's worth, report "no space yet": the
+         * caller waits and retries within its timeout, never spins for
+         * ever on a tail that a hostile peer keeps moving. */
+        if (fails > r->cap / RING_REC_HDR)
+            return 0;
         if (ring_pos_bad(t))
             return ipcx__ring_corrupt(r, "tail");
         uint64_t off = t & r->mask, pad = off + rs > r->cap ? r->cap - off : 0;
@@ -256,6 +264,14 @@ static int try_claim(ipcx_ring *r, uint32_t len, int check, uint64_t *at)
 static int space_ready(ipcx_ring *r, void *arg)
 {
     uint64_t rs = ring_rec_size(r, *(const size_t *)arg);
+    /* The load half of the space_waiters Dekker pair (wait.c) must be
+     * seq_cst: the registration is a seq_cst RMW, and only a seq_cst load
+     * after it is sure to see a seq_cst index store whose waker missed the
+     * registration.  refresh_space() loads the index with acquire; this
+     * load comes first, so by coherence it sees that value or a later one.
+     * (Broadcast: min_cursor() loads the cursors seq_cst itself.) */
+    if (!r->bcast)
+        (void)load_seq_cst(r->mc ? &r->hdr->free : &r->hdr->head);
     /* Pairs with the claim CAS of other producers. */
     uint64_t t = r->mp ? load_acquire(&r->hdr->tail) : r->ptail;
     uint64_t off = t & r->mask, pad = off + rs > r->cap ? r->cap - off : 0;
@@ -283,8 +299,18 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
             counted = 1;
             ipcx__ring_flush_stats(r);
         }
-        if (r->policy == IPCX_RING_FAIL || timeout_ns == 0)
+        if (r->policy == IPCX_RING_FAIL || timeout_ns == 0) {
+            /* No wait, so no waiting-time liveness check: one more try with
+             * recovery (at most once per liveness period), or a dead
+             * consumer would keep a FAIL / NOWAIT producer full for ever. */
+            if (!check && ipcx__ring_nowait_check_due(r)) {
+                check = 1;
+                if (r->bcast)
+                    drop_dead_consumers(r);
+                continue;
+            }
             return -EAGAIN;
+        }
         if (w.spins == 0)
             d = ipcx__deadline_make(timeout_ns);
         rc = ipcx__ring_wait_step(r, &w, d);

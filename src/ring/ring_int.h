@@ -126,7 +126,7 @@ struct ring_hdr {
  * counters of a dead owner, folded into the totals by whoever takes over. */
 struct ring_slot {
     ipcx_atomic_u64 owner; /* pid << 32 | low 32 bits of its start time; 0 free */
-    ipcx_atomic_u32 wait;  /* owner's wait mode (shown by stat) */
+    ipcx_atomic_u32 wait;  /* owner's wait mode, | RING_SLOT_SLEEPING */
     ipcx_atomic_u32 isize; /* producer: bytes of the claim at ipos */
     ipcx_atomic_u64 pos;   /* producer: first uncommitted claim + 1 (0 none);
                               consumer: broadcast cursor, or multi-consumer
@@ -137,6 +137,14 @@ struct ring_slot {
     ipcx_atomic_u64 c1; /* producer: full waits;  consumer: lost */
     ipcx_atomic_u64 c2; /* producer: unused;      consumer: overruns */
 };
+
+/* In a slot's `wait`: the owner is counted in the waiter count of its side
+ * (producer slot: space_waiters, consumer slot: data_waiters).  Set after
+ * the count's increment and cleared before its decrement, so whoever takes
+ * the slot of an owner that died asleep takes its count back, once
+ * (ipcx__ring_undo_sleeper); a sleeper that never wakes would otherwise
+ * make every waker call FUTEX_WAKE for ever. */
+#define RING_SLOT_SLEEPING 0x80000000u
 
 struct ring_rec {
     ipcx_atomic_u64 tag;
@@ -171,7 +179,8 @@ struct ipcx_ring {
     uint64_t cap, mask, key;
     uint32_t max_msg, slot_size, flags, policy, nprod, ncons;
     int64_t liveness_ns;
-    int bcast, mp, mc; /* broadcast; multi-producer; multi-consumer queue */
+    int64_t nowait_check_ns; /* last liveness check of a call that does not wait */
+    int bcast, mp, mc;       /* broadcast; multi-producer; multi-consumer queue */
     int wait_mode;
     int light;      /* light wake-ups (membarrier registered; see wait.c) */
     int broken;     /* latched -EPROTO */
@@ -283,6 +292,9 @@ void ipcx__ring_leave(ipcx_ring *r);
 /* 1 alive, 0 gone (or a zombie): the owner of a slot. */
 int ipcx__ring_slot_alive(const struct ring_slot *s);
 void ipcx__ring_flush_stats(ipcx_ring *r);
+/* After taking over (CAS on owner) the slot of a dead owner whose `wait`
+ * read w before the CAS: give back its registration as a sleeper. */
+void ipcx__ring_undo_sleeper(ipcx_ring *r, uint32_t w, int producer);
 
 /* waiting (wait.c) */
 typedef struct ring_waiter {
@@ -307,6 +319,10 @@ int ipcx__ring_light_init(void);
 extern int ipcx__ring_no_membarrier;
 /* True when a liveness check is due now. */
 int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w);
+/* For a call about to fail without waiting (-EAGAIN): true at most once
+ * per liveness period, so that rings used only with IPCX_NOWAIT or the
+ * FAIL policy still recover from dead peers. */
+int ipcx__ring_nowait_check_due(ipcx_ring *r);
 
 /* producing / consuming (produce.c, consume.c) */
 int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns);

@@ -92,6 +92,15 @@ int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w)
     return 1;
 }
 
+int ipcx__ring_nowait_check_due(ipcx_ring *r)
+{
+    int64_t now = ipcx__now_ns();
+    if (r->nowait_check_ns != 0 && now - r->nowait_check_ns < r->liveness_ns)
+        return 0;
+    r->nowait_check_ns = now;
+    return 1;
+}
+
 /*
  * One step of waiting.  Returns 1 when the caller should re-check its
  * condition and call again, -ETIMEDOUT when the deadline passed, or 2 when
@@ -116,11 +125,25 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d)
     return 2;
 }
 
+/* The slot of the side that sleeps on `waiters` (NULL: none). */
+static struct ring_slot *sleeper_slot(ipcx_ring *r, ipcx_atomic_u32 *waiters)
+{
+    if (waiters == &r->hdr->space_waiters)
+        return r->pidx >= 0 ? &r->pslots[r->pidx] : NULL;
+    return r->cidx >= 0 ? &r->cslots[r->cidx] : NULL;
+}
+
 int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, ring_waiter *w,
                      ipcx__deadline d, int (*ready)(ipcx_ring *, void *), void *arg)
 {
     /* Registration: pairs with the load in ipcx__ring_wake(). */
     fetch_add_seq_cst(waiters, 1);
+    /* Our slot remembers it, for whoever takes the slot over should we die
+     * asleep (ring_int.h RING_SLOT_SLEEPING).  Relaxed: read only once we
+     * are gone. */
+    struct ring_slot *me = sleeper_slot(r, waiters);
+    if (me != NULL)
+        store_relaxed(&me->wait, load_relaxed(&me->wait) | RING_SLOT_SLEEPING);
     int sliced = !ipcx__ring_no_membarrier &&
                  syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0;
     uint32_t s = load_seq_cst(seq);
@@ -140,6 +163,8 @@ int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiter
     } else {
         rc = 0;
     }
+    if (me != NULL)
+        store_relaxed(&me->wait, load_relaxed(&me->wait) & ~RING_SLOT_SLEEPING);
     fetch_sub_seq_cst(waiters, 1);
     return rc;
 }

@@ -4,6 +4,8 @@
 # checksums in every mode, the kill test, the hostile-peer test, idle cost.
 ipcx_test(test_ring SOURCES unit/test_ring.c support/region_testutil.c LABELS unit TIMEOUT 60)
 add_dependencies(test_ring ipcx_tool) # test_stat_command runs `ipcx stat`
+# Regressions of the recovery and validation paths, over hand-made state.
+ipcx_test(test_ring_review SOURCES unit/test_ring_review.c LABELS unit TIMEOUT 60)
 ipcx_test(test_ring_procs SOURCES integration/test_ring_procs.c support/region_testutil.c
           LABELS integration TIMEOUT 240)
 add_test(NAME test_ring_procs_stress COMMAND test_ring_procs stress)

@@ -471,6 +471,14 @@ static void run_kill(int mp, int mc, int bcast, int victim_producer, const int *
     g_fault_step = 0;
     if (victim_producer) {
         steady[nsteady++] = child(kill_consumer, k, STEADY_C1);
+        /* Broadcast: records sent before a consumer attaches are not its
+         * to get - let it attach first. */
+        for (int i = 0; bcast && i < 10000; i++) {
+            ipcx_ring_stat rs;
+            if (ipcx_ring_stats(r, &rs) == 0 && rs.consumers > 0)
+                break;
+            usleep(1000);
+        }
         if (mp)
             steady[nsteady++] = child(kill_producer, k, STEADY_P);
     } else {
@@ -559,6 +567,19 @@ static void test_kill_producer_mp(void **st)
     (void)st;
     run_kill(1, 0, 0, 1, psteps_mp, 5, g_kills * 3 / 10);
 }
+/* Producer victims where the records go to a multi-consumer queue (the
+ * take loop passes dead claims) and to broadcast (producers walking the
+ * floor pass them too). */
+static void test_kill_producer_mpmc(void **st)
+{
+    (void)st;
+    run_kill(1, 1, 0, 1, psteps_mp, 5, g_kills * 1 / 10);
+}
+static void test_kill_producer_bcast_mp(void **st)
+{
+    (void)st;
+    run_kill(1, 0, 1, 1, psteps_mp, 5, g_kills * 1 / 10);
+}
 static void test_kill_consumer_sc(void **st)
 {
     (void)st;
@@ -580,7 +601,44 @@ static void test_kill_consumer_bcast(void **st)
 struct hostile {
     char name[96];
     int producer;
+    _Atomic uint32_t *eproto; /* shared: [0] -EPROTO seen by the victims, [1] stop */
 };
+
+/* Zero-copy under attack: what peek hands out lies inside the data area. */
+static int hostile_peek_one(ipcx_ring *r, const void **d)
+{
+    size_t n = 0;
+    int rc = ipcx_ring_peek(r, d, &n, 1000000);
+    const uint8_t *p = *d;
+    if (rc == 0 && (p < r->data + RING_REC_HDR || p + n > r->data + r->cap))
+        _exit(52);
+    return rc;
+}
+
+/* Two records peeked, released with one call (the release walk). */
+static int hostile_peek_two(ipcx_ring *r)
+{
+    const void *d1, *d2;
+    int rc = hostile_peek_one(r, &d1);
+    if (rc != 0)
+        return rc;
+    rc = hostile_peek_one(r, &d2);
+    rc = ipcx_ring_release(r, rc == 0 ? d2 : d1);
+    return rc < 0 ? rc : 0;
+}
+
+/* Two records reserved, committed with one call. */
+static int hostile_reserve_two(ipcx_ring *r, size_t len)
+{
+    void *d1, *d2;
+    int rc = ipcx_ring_reserve(r, len, &d1, 1000000);
+    if (rc != 0)
+        return rc;
+    memset(d1, 0x5a, len);
+    rc = ipcx_ring_reserve(r, len / 2, &d2, 1000000);
+    rc = ipcx_ring_commit(r, rc == 0 ? d2 : d1);
+    return rc < 0 ? rc : 0;
+}
 
 static void hostile_victim(void *arg, int producer)
 {
@@ -589,16 +647,23 @@ static void hostile_victim(void *arg, int producer)
     if (ipcx_ring_open(h->name, &r) != 0)
         _exit(0); /* the header itself may already be garbage: a clean refusal */
     uint8_t buf[4096];
-    for (int i = 0; i < 3000; i++) {
+    /* Busy for as long as the scribbler writes (not a fixed count, which a
+     * fast ring finishes before the first scribble). */
+    for (int i = 0; atomic_load(&h->eproto[1]) == 0; i++) {
         int rc;
-        if (producer) {
+        if (producer && i % 4 == 3) {
+            rc = hostile_reserve_two(r, (size_t)(i % 300));
+        } else if (producer) {
             rc = ipcx_ring_send(r, buf, (size_t)(i % 300), 1000000);
+        } else if (i % 4 == 3) {
+            rc = hostile_peek_two(r);
         } else {
             rc = ipcx_ring_recv(r, buf, sizeof(buf), 1000000);
             if (rc > (int)sizeof(buf))
                 _exit(50);
         }
         if (rc == -EPROTO) {
+            atomic_fetch_add(&h->eproto[0], 1);
             /* Detached: every later call says so too. */
             if (ipcx_ring_send(r, buf, 1, 0) != -EPROTO || ipcx_ring_recv(r, buf, 1, 0) != -EPROTO)
                 _exit(51);
@@ -610,20 +675,36 @@ static void hostile_victim(void *arg, int producer)
     ipcx_ring_close(r);
 }
 
-static void run_hostile(int mp, int bcast, uint32_t slot)
+/* A tag that passes the position check somewhere near tail (the scribbler
+ * knows the key, as any peer does): garbage that looks like a record of any
+ * kind and owner, so the victims' length, kind and owner checks are reached
+ * and not only the position check. */
+static uint64_t forged_tag(ipcx_ring *r, uint64_t x, size_t *off)
+{
+    uint64_t tail = load_relaxed(&r->hdr->tail);
+    uint64_t pos = (tail + ((x >> 12) % (2 * r->cap)) - r->cap) & ~(uint64_t)7;
+    *off = (size_t)(r->data - (uint8_t *)r->hdr) + (size_t)(pos & r->mask);
+    return ring_tag(r, pos, (unsigned)(x >> 40) % 8, (unsigned)(x >> 44) % 6);
+}
+
+/* mode: 0 queue, 1 broadcast, 2 broadcast + overwrite (one producer). */
+static void run_hostile(int mp, int mc, int mode, uint32_t slot)
 {
     struct hostile h;
     tu_unique(h.name, sizeof(h.name), "rh");
     ipcx_ring_opts o = {.capacity = 8192,
                         .slot_size = slot,
-                        .delivery = bcast ? IPCX_RING_BROADCAST : IPCX_RING_QUEUE,
+                        .delivery = mode != 0 ? IPCX_RING_BROADCAST : IPCX_RING_QUEUE,
+                        .full = mode == 2 ? IPCX_RING_OVERWRITE : IPCX_RING_BLOCK,
                         .max_producers = mp ? 3 : 1,
-                        .max_consumers = bcast ? 3 : (mp ? 3 : 1),
+                        .max_consumers = mode != 0 ? 3 : (mc ? 3 : 1),
                         .liveness_ms = 5};
     ipcx_ring *r;
     assert_int_equal(ipcx_ring_create(h.name, &o, &r), 0);
     uint8_t *base = (uint8_t *)r->hdr;
     size_t hdr_end = r->data - base;
+    h.eproto = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(h.eproto != MAP_FAILED);
     pid_t cons = child(hostile_victim, &h, 0);
     pid_t prod = child(hostile_victim, &h, 1);
     uint64_t rnd = g_seed ^ 0x5151;
@@ -634,12 +715,18 @@ static void run_hostile(int mp, int bcast, uint32_t slot)
         switch (x % 4) {
         case 0: /* header and slots, 8-aligned words */
             off = (x >> 8) % (hdr_end / 8) * 8;
+            /* The config and ready lines (read only at attach) last: once
+             * they are garbage a victim can no longer re-open the ring. */
+            if (off < 128 && ipcx__now_ns() - t0 < 250 * 1000000LL)
+                off += 128;
             break;
         default: /* record headers: a word at a record-aligned place */
             off = hdr_end + ((x >> 8) % (r->cap / 8)) * 8;
             break;
         }
         uint64_t v = tu_rand(&rnd);
+        if ((x & 0xc00) == 0xc00)
+            v = forged_tag(r, x, &off), x &= ~(uint64_t)0x100, x |= 0x200;
         uint64_t *w = (uint64_t *)(void *)(base + off);
         if (x & 0x100)
             __atomic_fetch_xor(w, 1ull << (v % 64), __ATOMIC_RELAXED); /* a bit flip */
@@ -647,8 +734,15 @@ static void run_hostile(int mp, int bcast, uint32_t slot)
             __atomic_store_n(w, (x & 0x200) ? v : v % 65536, __ATOMIC_RELAXED);
         usleep(50);
     }
+    atomic_store(&h.eproto[1], 1);
     assert_int_equal(tu_wait(cons, 60000), 0);
     assert_int_equal(tu_wait(prod, 60000), 0);
+    if (getenv("RING_HOSTILE_VERBOSE") != NULL)
+        fprintf(stderr, "hostile mp %d mc %d mode %d: %u x -EPROTO\n", mp, mc, mode,
+                atomic_load(&h.eproto[0]));
+    /* The victims really were hit (the scribbles reach what they read). */
+    assert_true(atomic_load(&h.eproto[0]) > 0);
+    munmap((void *)h.eproto, 4096);
     ipcx_ring_close(r);
     ipcx_ring_unlink(h.name);
 }
@@ -656,9 +750,12 @@ static void run_hostile(int mp, int bcast, uint32_t slot)
 static void test_hostile(void **st)
 {
     (void)st;
-    run_hostile(0, 0, 0);
-    run_hostile(1, 0, 0);
-    run_hostile(1, 1, 64);
+    run_hostile(0, 0, 0, 0);  /* SPSC */
+    run_hostile(1, 0, 0, 0);  /* MPSC */
+    run_hostile(1, 1, 0, 0);  /* MPMC */
+    run_hostile(0, 0, 1, 0);  /* broadcast, one producer */
+    run_hostile(1, 0, 1, 64); /* broadcast, many producers, fixed slots */
+    run_hostile(0, 0, 2, 0);  /* broadcast + overwrite */
 }
 
 /* ------------------------------------------------------------ idle */
@@ -741,6 +838,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_broadcast_mp_fixed, kill_children),
         cmocka_unit_test_teardown(test_kill_producer_sp, kill_children),
         cmocka_unit_test_teardown(test_kill_producer_mp, kill_children),
+        cmocka_unit_test_teardown(test_kill_producer_mpmc, kill_children),
+        cmocka_unit_test_teardown(test_kill_producer_bcast_mp, kill_children),
         cmocka_unit_test_teardown(test_kill_consumer_sc, kill_children),
         cmocka_unit_test_teardown(test_kill_consumer_mc, kill_children),
         cmocka_unit_test_teardown(test_kill_consumer_bcast, kill_children),
