@@ -584,9 +584,43 @@ void ipcx__ring_abandon_peeked(ipcx_ring *r)
     publish(r);
 }
 
+/* The common receive, inlined: a single reader of its position (not
+ * overwrite, which needs the seqlock checks), nothing peeked, and a
+ * committed record at cpos that fits buf.  The same checks as sc_try() and
+ * the same bookkeeping as the one-record case of ipcx__ring_release(). */
+static int sc_recv_now(ipcx_ring *r, void *buf, size_t cap)
+{
+    uint64_t p = r->cpos;
+    struct ring_rec *rec = ring_rec_at(r, p);
+    /* Pairs with the COMMIT store in produce.c commit_one(): the payload
+     * and len are visible once the tag is. */
+    uint64_t t = load_acquire(&rec->tag);
+    if (t != ring_tag(r, p, REC_COMMIT, 0))
+        return -EAGAIN;
+    uint32_t l = load_relaxed(&rec->len);
+    uint64_t rs = ring_rec_size(r, l);
+    if (l > cap || l > r->max_msg || (p & r->mask) + rs > r->cap)
+        return -EAGAIN; /* the general path reports it */
+    memcpy(buf, rec + 1, l);
+    r->cpos = r->crel = r->cfirst = p + rs;
+    r->c_msgs++;
+    r->c_bytes += l;
+    if (++r->c_unflushed >= 32)
+        ipcx__ring_flush_stats(r);
+    if (r->crel - r->cpub >= RING_PUBLISH_EVERY(r->cap) ||
+        load_relaxed(&r->hdr->space_waiters) != 0)
+        publish(r); /* the relaxed load is a hint only, as in release */
+    return (int)l;
+}
+
 /* Copy-out receive: peek, copy, release (which does the overrun check). */
 int ipcx__ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
 {
+    if (IPCX_LIKELY(!r->mc && r->npeek == 0 && !r->held && r->policy != IPCX_RING_OVERWRITE)) {
+        int n = sc_recv_now(r, buf, cap);
+        if (IPCX_LIKELY(n >= 0))
+            return n;
+    }
     const void *data;
     size_t len;
     int rc = ipcx__ring_peek(r, &data, &len, timeout_ns);

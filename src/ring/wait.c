@@ -61,19 +61,8 @@ int ipcx__ring_light_init(void)
     return 1;
 }
 
-void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, int light)
+void ipcx__ring_wake_all(ipcx_atomic_u32 *seq)
 {
-    if (light) {
-        /* Light: the publication before this was a release store; the
-         * sleeper's membarrier orders it against this load (see the note).
-         * The signal fence keeps the compiler from hoisting the load. */
-        atomic_signal_fence(memory_order_seq_cst);
-        if (IPCX_LIKELY(load_relaxed(waiters) == 0))
-            return;
-    } else if (IPCX_LIKELY(load_seq_cst(waiters) == 0)) {
-        /* Pairs with the fetch_add_seq_cst in ipcx__ring_sleep(). */
-        return;
-    }
     fetch_add_seq_cst(seq, 1);
     ipcx__futex_wake(seq, INT32_MAX);
 }
