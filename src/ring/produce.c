@@ -376,28 +376,11 @@ int ipcx__ring_commit(ipcx_ring *r, void *data)
     return (int)i + 1;
 }
 
-/* Copy one record in.  The single-producer path is claim_sp(), the copy
- * and ipcx__ring_commit() inlined for one record that fits below the
- * cached limit; anything else goes the general way. */
-int ipcx__ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns)
+/* Copy one record in, the general way: reserve (waiting if need be), copy,
+ * commit.  Out of line so that the fast path below needs no stack frame. */
+static __attribute__((noinline)) int send_slow(ipcx_ring *r, const void *buf, size_t len,
+                                               int64_t timeout_ns)
 {
-    uint64_t pos = r->ptail, rs = ring_rec_size(r, len), end = pos + rs;
-    if (IPCX_LIKELY(!r->mp && r->nres == 0 && len <= r->max_msg && (pos & r->mask) + rs <= r->cap &&
-                    !RING_LIMIT_PASSED(end, r->plimit) && ipcx__ring_fault == NULL)) {
-        struct ring_rec *rec = ring_rec_at(r, pos);
-        store_relaxed(&rec->len, (uint32_t)len);
-        store_relaxed(&rec->seq, r->pseq++);
-        if (len != 0)
-            memcpy(rec + 1, buf, len);
-        r->ptail = end;
-        commit_one(r, rec, pos, (uint32_t)len, 1);
-        /* After the COMMIT tag, as in ipcx__ring_commit(). */
-        store_release(&r->hdr->tail, end);
-        ipcx__ring_wake(&r->hdr->data_seq, &r->hdr->data_waiters, r->light);
-        if (++r->p_unflushed >= 32)
-            ipcx__ring_flush_stats(r);
-        return 0;
-    }
     void *d;
     int rc = ipcx__ring_reserve(r, len, &d, timeout_ns);
     if (rc != 0)
@@ -411,6 +394,36 @@ int ipcx__ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_n
     }
     rc = ipcx__ring_commit(r, d);
     return rc < 0 ? rc : 0;
+}
+
+/* Copy one record in.  The single-producer path is claim_sp(), the copy
+ * and ipcx__ring_commit() inlined for one record that fits below the
+ * cached limit; anything else goes the general way. */
+int ipcx__ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns)
+{
+    uint64_t pos = r->ptail, rs = ring_rec_size(r, len), end = pos + rs;
+    if (IPCX_UNLIKELY(r->mp || r->nres != 0 || len > r->max_msg || (pos & r->mask) + rs > r->cap ||
+                      RING_LIMIT_PASSED(end, r->plimit) || ipcx__ring_fault != NULL))
+        return send_slow(r, buf, len, timeout_ns);
+    struct ring_rec *rec = ring_rec_at(r, pos);
+    store_relaxed(&rec->len, (uint32_t)len);
+    store_relaxed(&rec->seq, r->pseq++);
+    if (len != 0) /* buf may be NULL then */
+        memcpy(rec + 1, buf, len);
+    r->ptail = end;
+    r->p_msgs++;
+    r->p_bytes += len;
+    uint64_t t = ring_tag(r, pos, REC_COMMIT, 0);
+    if (r->light)
+        store_release(&rec->tag, t); /* as in commit_one() */
+    else
+        store_seq_cst(&rec->tag, t); /* as in commit_one() */
+    /* After the COMMIT tag, as in ipcx__ring_commit(). */
+    store_release(&r->hdr->tail, end);
+    ipcx__ring_wake(&r->hdr->data_seq, &r->hdr->data_waiters, r->light);
+    if (IPCX_UNLIKELY(++r->p_unflushed >= 32))
+        ipcx__ring_flush_stats(r);
+    return 0;
 }
 
 void ipcx__ring_abandon_reserved(ipcx_ring *r)
