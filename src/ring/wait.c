@@ -37,12 +37,14 @@
  * peer never wakes anyone.
  */
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ring/ring_int.h"
 
 #define SPIN_CHECK_EVERY 64u
+#define SPIN_YIELD_EVERY 1024u /* a multiple of SPIN_CHECK_EVERY */
 #define BLOCK_SPIN_NS    (30 * 1000)
 
 int ipcx__ring_no_membarrier;
@@ -95,6 +97,13 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d)
         ipcx__cpu_relax();
         return 1;
     }
+    /* Every SPIN_YIELD_EVERY spins (a few microseconds: never within a
+     * round trip), give the CPU away if someone else wants it: with more
+     * processes than cores (several producers, or a peer on a shared core)
+     * a spinner would otherwise keep the side it waits for off the CPU for
+     * a whole time slice.  Returns at once on an idle core. */
+    if ((w->spins % SPIN_YIELD_EVERY) == 0)
+        sched_yield();
     int64_t now = ipcx__now_ns();
     if (!ipcx__deadline_is_forever(d) && now >= d.abs_ns)
         return -ETIMEDOUT;
