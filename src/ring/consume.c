@@ -13,6 +13,9 @@
  *    read the records below it - in
  *    batches of capacity/8, or at once when a producer waits or before it
  *    waits itself.  Producers load head with acquire before reusing space.
+ *    ipcx__ring_recv() does the common case (a COMMIT at cpos, nothing
+ *    peeked) inline: the same tag load and checks as sc_try(), the same
+ *    bookkeeping as ipcx__ring_release().
  *  - Broadcast: the same with a private cursor in the consumer's slot.
  *  - Multi-consumer queue: a consumer takes the record at head by CAS of
  *    its tag COMMIT -> TAKEN(owner), then CASes head forward (anyone who
