@@ -13,6 +13,9 @@
  *    read the records below it - in
  *    batches of capacity/8, or at once when a producer waits or before it
  *    waits itself.  Producers load head with acquire before reusing space.
+ *    ipcx__ring_recv() does the common case (a COMMIT at cpos, nothing
+ *    peeked) inline: the same tag load and checks as sc_try(), the same
+ *    bookkeeping as ipcx__ring_release().
  *  - Broadcast: the same with a private cursor in the consumer's slot.
  *  - Multi-consumer queue: a consumer takes the record at head by CAS of
  *    its tag COMMIT -> TAKEN(owner), then CASes head forward (anyone who
@@ -314,6 +317,25 @@ static int overrun_after(ipcx_ring *r, uint64_t pos)
 
 /* ------------------------------------------------------------ finding */
 
+/* While polling the tag at pos, also load the line after the tag's line:
+ * a record of more than 48 bytes spans two lines, and once the tag arrives
+ * the second line is then on its way already (the two misses overlap
+ * instead of following one another).  An asm load, not a C one: the value
+ * is discarded, and the payload is written with plain stores, so a C load
+ * here would be a data race in the C model (and for TSan).  The address is
+ * at most data + capacity, inside the guard line. */
+static inline void touch_next_line(const ipcx_ring *r, uint64_t pos)
+{
+    const uint8_t *l = r->data + ((pos & r->mask) | 63u) + 1;
+#if defined(__x86_64__)
+    unsigned v;
+    __asm__ volatile("movzbl %1, %0" : "=r"(v) : "m"(*l));
+    (void)v;
+#else
+    __builtin_prefetch(l);
+#endif
+}
+
 /* Single reader of a position (queue SC, broadcast).  1 found, 0 none. */
 static int sc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
 {
@@ -336,8 +358,10 @@ static int sc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
             *len = l;
             return 1;
         }
-        if (k != REC_PAD && !check)
+        if (k != REC_PAD && !check) {
+            touch_next_line(r, p);
             return 0;
+        }
         /* Pairs with the store_release of tail in produce.c. */
         uint64_t tail = load_acquire(&r->hdr->tail);
         int64_t span = ipcx__ring_rec_span(r, p, tail, check, NULL, &k);
@@ -628,8 +652,39 @@ void ipcx__ring_abandon_peeked(ipcx_ring *r)
     publish(r);
 }
 
-/* Copy-out receive: peek, copy, release (which does the overrun check). */
-int ipcx__ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
+/* The common receive, inlined: a single reader of its position (not
+ * overwrite, which needs the seqlock checks), nothing peeked, and a
+ * committed record at cpos that fits buf.  The same checks as sc_try() and
+ * the same bookkeeping as the one-record case of ipcx__ring_release(). */
+static inline int sc_recv_now(ipcx_ring *r, void *buf, size_t cap)
+{
+    uint64_t p = r->cpos;
+    struct ring_rec *rec = ring_rec_at(r, p);
+    /* Pairs with the COMMIT store in produce.c commit_one(): the payload
+     * and len are visible once the tag is. */
+    uint64_t t = load_acquire(&rec->tag);
+    if (t != ring_tag(r, p, REC_COMMIT, 0))
+        return -EAGAIN;
+    uint32_t l = load_relaxed(&rec->len);
+    uint64_t rs = ring_rec_size(r, l);
+    if (l > cap || l > r->max_msg || (p & r->mask) + rs > r->cap)
+        return -EAGAIN; /* the general path reports it */
+    memcpy(buf, rec + 1, l);
+    r->cpos = r->crel = r->cfirst = p + rs;
+    r->c_msgs++;
+    r->c_bytes += l;
+    if (IPCX_UNLIKELY(++r->c_unflushed >= 32))
+        ipcx__ring_flush_stats(r);
+    if (IPCX_UNLIKELY(r->crel - r->cpub >= RING_PUBLISH_EVERY(r->cap) ||
+                      load_relaxed(&r->hdr->space_waiters) != 0))
+        publish(r); /* the relaxed load is a hint only, as in release */
+    return (int)l;
+}
+
+/* Copy-out receive, the general way: peek (waiting if need be), copy,
+ * release (which does the overrun check).  Out of line: see recv below. */
+static __attribute__((noinline)) int recv_slow(ipcx_ring *r, void *buf, size_t cap,
+                                               int64_t timeout_ns)
 {
     const void *data;
     size_t len;
@@ -643,4 +698,14 @@ int ipcx__ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
     memcpy(buf, data, len);
     rc = ipcx__ring_release(r, data);
     return rc < 0 ? rc : (int)len;
+}
+
+int ipcx__ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
+{
+    if (IPCX_LIKELY(!r->mc && r->npeek == 0 && !r->held && r->policy != IPCX_RING_OVERWRITE)) {
+        int n = sc_recv_now(r, buf, cap);
+        if (IPCX_LIKELY(n >= 0))
+            return n;
+    }
+    return recv_slow(r, buf, cap, timeout_ns);
 }

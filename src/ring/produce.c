@@ -8,19 +8,24 @@
  * tag of the record at its own position and needs no producer index on the
  * fast path: one cache-line transfer per record.
  *
- *  - Single producer: the claim header (tag CLAIM, len, seq) is written
- *    first, then tail is stored with release; the payload is copied; the
- *    COMMIT tag is stored last.  A consumer that loads the COMMIT tag with
- *    acquire therefore sees the whole payload: a torn record cannot be
- *    delivered, whatever instruction the producer dies at.
+ *  - Single producer: a claim is private (ptail moves, nothing shared is
+ *    written but len and seq, which nobody reads before the tag); the
+ *    payload is copied; the COMMIT tag is stored (release) and only then
+ *    tail (release).  A consumer that loads the COMMIT tag with acquire
+ *    therefore sees the whole payload: a torn record cannot be delivered,
+ *    whatever instruction the producer dies at, and tail never passes a
+ *    record without its tag (no CLAIM tag, so the line the consumer polls
+ *    is written once per record, not twice).  ipcx__ring_send() is that
+ *    path inlined for one record.
  *  - Multiple producers: a producer writes its intent (ipos, isize) in its
  *    slot, CASes tail from t to t + size, then writes the claim header and
  *    clears the intent.  A death between the CAS and the claim header leaves
  *    an intent that names the claim; consumers use it to skip the hole
  *    (consume.c, intent_span()).
- *  - The producer's slot `pos` names its first uncommitted record (release
- *    before the CLAIM tag), so a consumer that finds a CLAIM can tell a live
- *    claim from an abandoned one: owner alive and pos covering the record.
+ *  - Multiple producers: the producer's slot `pos` names its first
+ *    uncommitted record (release before the CLAIM tag), so a consumer that
+ *    finds a CLAIM can tell a live claim from an abandoned one: owner alive
+ *    and pos covering the record.
  *  - Space: the producer caches the limit below which it may claim
  *    (`plimit`) and re-reads the consumers' position (head, the release
  *    frontier `free`, or the broadcast cursors) only when a claim would pass
@@ -28,9 +33,12 @@
  *  - Waking: the last COMMIT store of a batch is seq_cst and is followed by
  *    a seq_cst load of data_waiters (wait.c); FUTEX_WAKE only when non-zero.
  *
- * Crash: dying before the tail store (single) or the CAS (multi) leaves
- * nothing; after it, a CLAIM (or an intent) that consumers skip and count as
- * lost once the owner is gone.  Dying after COMMIT leaves a good record.
+ * Crash: single producer - dying before a COMMIT leaves nothing (tail has
+ * not moved; at most a PAD, which the next producer steps over: layout.c
+ * skip_dead_pad()); an uncommitted reservation was never sent and is not
+ * counted lost.  Multiple producers - dying before the CAS leaves nothing;
+ * after it, a CLAIM (or an intent) that consumers skip and count as lost
+ * once the owner is gone.  Dying after COMMIT leaves a good record.
  */
 #include <string.h>
 
@@ -174,16 +182,18 @@ static void write_claim(ipcx_ring *r, uint64_t pos, uint32_t len)
     RING_FAULT(RING_STEP_CLAIM_HDR);
 }
 
-/* Space for [pos, end) is known to be free (single producer). */
+/* Space for [pos, end) is known to be free (single producer).  The claim
+ * is private: no tag, no tail (commit publishes both); len and seq are
+ * read by nobody before the COMMIT tag. */
 static uint64_t claim_sp(ipcx_ring *r, uint32_t len, uint64_t pos, uint64_t pad, uint64_t end)
 {
     if (pad != 0)
         write_pad(r, pos, pad);
-    write_claim(r, pos + pad, len);
+    struct ring_rec *rec = ring_rec_at(r, pos + pad);
+    store_relaxed(&rec->len, len);
+    store_relaxed(&rec->seq, r->pseq++);
+    RING_FAULT(RING_STEP_CLAIM_HDR);
     r->ptail = end;
-    /* Publishes the claim header before the tail: a consumer that sees
-     * tail > p (load_acquire in consume.c) sees the tag at p. */
-    store_release(&r->hdr->tail, end);
     return pos + pad;
 }
 
@@ -356,7 +366,7 @@ int ipcx__ring_commit(ipcx_ring *r, void *data)
 {
     if (r->nres == 0 || data == NULL || (uint8_t *)data < r->data + RING_REC_HDR)
         return -EINVAL;
-    uint64_t off = (uint64_t)((uint8_t *)data - r->data) - RING_REC_HDR;
+    uint64_t off = (uint64_t)((uint8_t *)data - r->data) - RING_REC_HDR, end = 0;
     unsigned i = 0;
     while (i < r->nres && (r->resv[i] & r->mask) != off)
         i++;
@@ -368,30 +378,91 @@ int ipcx__ring_commit(ipcx_ring *r, void *data)
         /* Our own claim: relaxed reads of what we wrote, validated in case
          * a hostile peer changed them. */
         uint32_t len = load_relaxed(&rec->len);
-        if (ring_kind(r, pos, load_relaxed(&rec->tag)) != REC_CLAIM || len > r->max_msg ||
-            (pos & r->mask) + ring_rec_size(r, len) > r->cap)
+        if ((r->mp && ring_kind(r, pos, load_relaxed(&rec->tag)) != REC_CLAIM) ||
+            len > r->max_msg || (pos & r->mask) + ring_rec_size(r, len) > r->cap)
             return ipcx__ring_corrupt(r, "own claim overwritten");
         commit_one(r, rec, pos, len, j == i);
+        end = pos + ring_rec_size(r, len);
     }
     r->nres -= i + 1;
     memmove(r->resv, r->resv + i + 1, r->nres * sizeof(r->resv[0]));
-    /* Pairs with consume.c claim_live(): a consumer that sees pos past a
-     * record then re-reads its tag and finds COMMIT. */
-    store_release(&r->pslots[r->pidx].pos, r->nres == 0 ? 0 : r->resv[0] + 1);
+    if (r->mp) {
+        /* Pairs with consume.c claim_live(): a consumer that sees pos past
+         * a record then re-reads its tag and finds COMMIT. */
+        store_release(&r->pslots[r->pidx].pos, r->nres == 0 ? 0 : r->resv[0] + 1);
+    } else {
+        /* After the COMMIT tags: a consumer that loads tail with acquire
+         * (consume.c sc_try(), ipcx__ring_rec_span(); layout.c
+         * ipcx__ring_join_producer()) finds a tag below it. */
+        store_release(&r->hdr->tail, end);
+    }
     ipcx__ring_wake(&r->hdr->data_seq, &r->hdr->data_waiters, r->light);
     if (++r->p_unflushed >= 32)
         ipcx__ring_flush_stats(r);
     return (int)i + 1;
 }
 
+/* Copy one record in, the general way: reserve (waiting if need be), copy,
+ * commit.  Out of line so that the fast path below needs no stack frame. */
+static __attribute__((noinline)) int send_slow(ipcx_ring *r, const void *buf, size_t len,
+                                               int64_t timeout_ns)
+{
+    void *d;
+    int rc = ipcx__ring_reserve(r, len, &d, timeout_ns);
+    if (rc != 0)
+        return rc;
+    if (IPCX_UNLIKELY(ipcx__ring_fault != NULL)) {
+        memcpy(d, buf, len / 2);
+        RING_FAULT(RING_STEP_COPY_HALF);
+        memcpy((uint8_t *)d + len / 2, (const uint8_t *)buf + len / 2, len - len / 2);
+    } else if (len != 0) {
+        memcpy(d, buf, len);
+    }
+    rc = ipcx__ring_commit(r, d);
+    return rc < 0 ? rc : 0;
+}
+
+/* Copy one record in.  The single-producer path is claim_sp(), the copy
+ * and ipcx__ring_commit() inlined for one record that fits below the
+ * cached limit; anything else goes the general way. */
+int ipcx__ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns)
+{
+    uint64_t pos = r->ptail, rs = ring_rec_size(r, len), end = pos + rs;
+    if (IPCX_UNLIKELY(r->mp || r->nres != 0 || len > r->max_msg || (pos & r->mask) + rs > r->cap ||
+                      RING_LIMIT_PASSED(end, r->plimit) || ipcx__ring_fault != NULL))
+        return send_slow(r, buf, len, timeout_ns);
+    struct ring_rec *rec = ring_rec_at(r, pos);
+    store_relaxed(&rec->len, (uint32_t)len);
+    store_relaxed(&rec->seq, r->pseq++);
+    if (len != 0) /* buf may be NULL then */
+        memcpy(rec + 1, buf, len);
+    r->ptail = end;
+    r->p_msgs++;
+    r->p_bytes += len;
+    uint64_t t = ring_tag(r, pos, REC_COMMIT, 0);
+    if (r->light)
+        store_release(&rec->tag, t); /* as in commit_one() */
+    else
+        store_seq_cst(&rec->tag, t); /* as in commit_one() */
+    /* After the COMMIT tag, as in ipcx__ring_commit(). */
+    store_release(&r->hdr->tail, end);
+    ipcx__ring_wake(&r->hdr->data_seq, &r->hdr->data_waiters, r->light);
+    if (IPCX_UNLIKELY(++r->p_unflushed >= 32))
+        ipcx__ring_flush_stats(r);
+    return 0;
+}
+
 void ipcx__ring_abandon_reserved(ipcx_ring *r)
 {
     if (r->pidx < 0 || r->nres == 0)
         return;
-    /* Leave the CLAIMs: consumers skip them as abandoned once pos no longer
-     * covers them, and count them lost. */
+    /* Multiple producers: leave the CLAIMs: consumers skip them as
+     * abandoned once pos no longer covers them, and count them lost.
+     * Single producer (called on leave only): the claims were private; the
+     * next producer starts at tail, over them (layout.c join_producer). */
     r->nres = 0;
-    store_release(&r->pslots[r->pidx].pos, 0); /* pairs with claim_live() */
+    if (r->mp)
+        store_release(&r->pslots[r->pidx].pos, 0); /* pairs with claim_live() */
 }
 
 /* ------------------------------------------------------------ MC frontier */

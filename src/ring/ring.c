@@ -82,19 +82,7 @@ int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns
     int rc = ensure_producer(r);
     if (rc != 0)
         return rc;
-    void *d;
-    rc = ipcx__ring_reserve(r, len, &d, timeout_ns);
-    if (rc != 0)
-        return rc;
-    if (IPCX_UNLIKELY(ipcx__ring_fault != NULL)) {
-        memcpy(d, buf, len / 2);
-        RING_FAULT(RING_STEP_COPY_HALF);
-        memcpy((uint8_t *)d + len / 2, (const uint8_t *)buf + len / 2, len - len / 2);
-    } else if (len != 0) {
-        memcpy(d, buf, len);
-    }
-    rc = ipcx__ring_commit(r, d);
-    return rc < 0 ? rc : 0;
+    return ipcx__ring_send(r, buf, len, timeout_ns);
 }
 
 int ipcx_ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns)

@@ -310,9 +310,26 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d);
  * Returns 0 or -ETIMEDOUT. */
 int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, ring_waiter *w,
                      ipcx__deadline d, int (*ready)(ipcx_ring *, void *), void *arg);
+/* Bump seq and FUTEX_WAKE its sleepers. */
+void ipcx__ring_wake_all(ipcx_atomic_u32 *seq);
 /* Wake sleepers on seq if any registered; light: the publication before
- * was only a release store (see wait.c). */
-void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, int light);
+ * was only a release store (see wait.c).  Inline: on a busy stream this is
+ * one load per record. */
+static inline void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, int light)
+{
+    if (light) {
+        /* Light: the publication before this was a release store; the
+         * sleeper's membarrier orders it against this load (wait.c).  The
+         * signal fence keeps the compiler from hoisting the load. */
+        atomic_signal_fence(memory_order_seq_cst);
+        if (IPCX_LIKELY(load_relaxed(waiters) == 0))
+            return;
+    } else if (IPCX_LIKELY(load_seq_cst(waiters) == 0)) {
+        /* Pairs with the fetch_add_seq_cst in ipcx__ring_sleep(). */
+        return;
+    }
+    ipcx__ring_wake_all(seq);
+}
 /* Register this process for membarrier; 1 when light wakes may be used. */
 int ipcx__ring_light_init(void);
 /* Tests: force the seq_cst wake-up variant everywhere. */
@@ -327,6 +344,7 @@ int ipcx__ring_nowait_check_due(ipcx_ring *r);
 /* producing / consuming (produce.c, consume.c) */
 int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns);
 int ipcx__ring_commit(ipcx_ring *r, void *data);
+int ipcx__ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns);
 int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns);
 int ipcx__ring_release(ipcx_ring *r, const void *data);
 int ipcx__ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns);

@@ -37,12 +37,14 @@
  * peer never wakes anyone.
  */
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ring/ring_int.h"
 
 #define SPIN_CHECK_EVERY 64u
+#define SPIN_YIELD_EVERY 1024u /* a multiple of SPIN_CHECK_EVERY */
 #define BLOCK_SPIN_NS    (30 * 1000)
 
 int ipcx__ring_no_membarrier;
@@ -61,19 +63,8 @@ int ipcx__ring_light_init(void)
     return 1;
 }
 
-void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiters, int light)
+void ipcx__ring_wake_all(ipcx_atomic_u32 *seq)
 {
-    if (light) {
-        /* Light: the publication before this was a release store; the
-         * sleeper's membarrier orders it against this load (see the note).
-         * The signal fence keeps the compiler from hoisting the load. */
-        atomic_signal_fence(memory_order_seq_cst);
-        if (IPCX_LIKELY(load_relaxed(waiters) == 0))
-            return;
-    } else if (IPCX_LIKELY(load_seq_cst(waiters) == 0)) {
-        /* Pairs with the fetch_add_seq_cst in ipcx__ring_sleep(). */
-        return;
-    }
     fetch_add_seq_cst(seq, 1);
     ipcx__futex_wake(seq, INT32_MAX);
 }
@@ -115,6 +106,13 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d)
         ipcx__cpu_relax();
         return 1;
     }
+    /* Every SPIN_YIELD_EVERY spins (a few microseconds: never within a
+     * round trip), give the CPU away if someone else wants it: with more
+     * processes than cores (several producers, or a peer on a shared core)
+     * a spinner would otherwise keep the side it waits for off the CPU for
+     * a whole time slice.  Returns at once on an idle core. */
+    if ((w->spins % SPIN_YIELD_EVERY) == 0)
+        sched_yield();
     int64_t now = ipcx__now_ns();
     if (!ipcx__deadline_is_forever(d) && now >= d.abs_ns)
         return -ETIMEDOUT;
