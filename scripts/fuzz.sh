@@ -19,8 +19,18 @@ for bin in "$build"/tests/*_fuzz; do
     mkdir -p "$work"
     echo "fuzz: $name for ${secs}s"
     # -print_final_stats=1 gives the exec count; coverage shows as cov: in the log.
+    log="$build/$name.log"
+    rc=0
     "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-        -artifact_prefix="$build/" "$work" $( [ -d "$seeds" ] && echo "$seeds" ) 2>&1 |
-        tail -n 25
+        -artifact_prefix="$build/$name-" "$work" $( [ -d "$seeds" ] && echo "$seeds" ) \
+        >"$log" 2>&1 || rc=$?
+    grep -E '^(#[0-9]+ *DONE|Done|stat::number_of_executed_units|stat::peak_rss)' "$log" || true
+    grep -E 'cov: [0-9]+' "$log" | tail -n 1 || true
+    if [ "$rc" != 0 ]; then
+        echo "fuzz: $name FAILED (exit $rc); the log ends:" >&2
+        tail -n 60 "$log" >&2
+        failed=1
+    fi
 done
+[ "${failed:-0}" = 0 ] || exit 1
 [ "$found" = 1 ] || { echo "fuzz: no fuzz targets in $build/tests" >&2; exit 1; }

@@ -23,14 +23,4 @@ set_property(TEST test_ring_tsan APPEND PROPERTY ENVIRONMENT
 # The ring over hostile memory, as a fuzz target: replayed over its
 # committed corpus by ctest in every build (under ASan+UBSan in make test),
 # and built as a libFuzzer binary (tests/ring_fuzz) in the fuzz preset.
-ipcx_test(test_ring_fuzz_replay SOURCES fuzz/ring_fuzz.c LABELS unit TIMEOUT 60
-          ARGS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/ring_fuzz)
-if(IPCX_FUZZ)
-  file(GLOB ring_fuzz_src CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/ring/*.c)
-  add_executable(ring_fuzz fuzz/ring_fuzz.c ${ring_fuzz_src})
-  target_compile_definitions(ring_fuzz PRIVATE IPCX_LIBFUZZER=1 IPCX_BUILDING=1)
-  target_compile_options(ring_fuzz PRIVATE -fsanitize=fuzzer)
-  target_link_options(ring_fuzz PRIVATE -fsanitize=fuzzer)
-  target_include_directories(ring_fuzz PRIVATE ${PROJECT_SOURCE_DIR}/src)
-  target_link_libraries(ring_fuzz PRIVATE ipcx_static)
-endif()
+ipcx_fuzz_target(ring_fuzz PARTS ring)

@@ -23,7 +23,6 @@
  * Built as a libFuzzer target when IPCX_FUZZ is on; otherwise main()
  * replays the committed corpus (tests/fuzz/corpus/queue_fuzz) under ctest.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,41 +133,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ipcx_queue_unlink(g_dir);
     return 0;
 }
-
-#ifndef IPCX_LIBFUZZER
-/* Replay every file of the corpus directory given as argv[1]. */
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
-        return 2;
-    }
-    DIR *d = opendir(argv[1]);
-    if (d == NULL) {
-        perror(argv[1]);
-        return 1;
-    }
-    int count = 0;
-    struct dirent *e;
-    static uint8_t buf[1 << 16];
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", argv[1], e->d_name);
-        FILE *f = fopen(path, "rb");
-        if (f == NULL) {
-            perror(path);
-            closedir(d);
-            return 1;
-        }
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-        count++;
-    }
-    closedir(d);
-    printf("replayed %d inputs\n", count);
-    return count > 0 ? 0 : 1;
-}
-#endif

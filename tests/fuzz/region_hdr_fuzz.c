@@ -15,7 +15,6 @@
  * replays the committed corpus (tests/fuzz/corpus/region_hdr_fuzz) under
  * ctest, with the sanitizers of the build.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,48 +69,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
-
-#ifndef IPCX_LIBFUZZER
-/* Replay every file of the corpus directory given as argv[1]. */
-static int replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    static uint8_t buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, n);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
-        return 2;
-    }
-    DIR *d = opendir(argv[1]);
-    if (d == NULL) {
-        perror(argv[1]);
-        return 1;
-    }
-    int count = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", argv[1], e->d_name);
-        if (replay_file(path) != 0) {
-            perror(path);
-            closedir(d);
-            return 1;
-        }
-        count++;
-    }
-    closedir(d);
-    printf("replayed %d inputs\n", count);
-    return count > 0 ? 0 : 1;
-}
-#endif

@@ -18,7 +18,6 @@
  * Built as a libFuzzer target when IPCX_FUZZ is on; otherwise main() below
  * replays the committed corpus (tests/fuzz/corpus/ring_fuzz) under ctest.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,41 +140,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(mem);
     return 0;
 }
-
-#ifndef IPCX_LIBFUZZER
-/* Replay every file of the corpus directory given as argv[1]. */
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
-        return 2;
-    }
-    DIR *dir = opendir(argv[1]);
-    if (dir == NULL) {
-        perror(argv[1]);
-        return 1;
-    }
-    static uint8_t buf[1 << 16];
-    int count = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", argv[1], e->d_name);
-        FILE *f = fopen(path, "rb");
-        if (f == NULL) {
-            perror(path);
-            closedir(dir);
-            return 1;
-        }
-        size_t n = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-        count++;
-    }
-    closedir(dir);
-    printf("replayed %d inputs\n", count);
-    return count > 0 ? 0 : 1;
-}
-#endif
