@@ -188,6 +188,11 @@ IPCX_API int ipcx_ring_set_wait(ipcx_ring *r, int mode);
  * ipcx_ring_send - copy one record in.
  * @timeout_ns: IPCX_NOWAIT, IPCX_FOREVER or nanoseconds to wait for space.
  *
+ * Timeouts of every ring call: a call that finds what it needs at once
+ * reads no clock; one that must wait turns a finite timeout into a
+ * deadline at its first clock reading, taken after a short spin of 64
+ * polls (microseconds), so a timeout may end that much later than asked.
+ *
  * Returns 0, -EMSGSIZE (len over the maximum), -EAGAIN (full and no wait,
  * or the FAIL policy), -ETIMEDOUT, -EBUSY (no producer slot), -EPROTO.
  */

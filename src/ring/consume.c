@@ -497,9 +497,9 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
                 }
                 return -EAGAIN;
             }
-            d = ipcx__deadline_make(timeout_ns);
+            d = ipcx__ring_wait_begin(&w, timeout_ns);
         }
-        rc = ipcx__ring_wait_step(r, &w, d);
+        rc = ipcx__ring_wait_step(r, &w, &d);
         if (rc == -ETIMEDOUT)
             return -ETIMEDOUT;
         check = ipcx__ring_check_due(r, &w);

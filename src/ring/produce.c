@@ -322,8 +322,8 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
             return -EAGAIN;
         }
         if (w.spins == 0)
-            d = ipcx__deadline_make(timeout_ns);
-        rc = ipcx__ring_wait_step(r, &w, d);
+            d = ipcx__ring_wait_begin(&w, timeout_ns);
+        rc = ipcx__ring_wait_step(r, &w, &d);
         if (rc == -ETIMEDOUT)
             return -ETIMEDOUT;
         check = ipcx__ring_check_due(r, &w);

@@ -299,12 +299,27 @@ void ipcx__ring_undo_sleeper(ipcx_ring *r, uint32_t w, int producer);
 /* waiting (wait.c) */
 typedef struct ring_waiter {
     unsigned spins;
-    int64_t spin_until_ns; /* block mode: sleep after this */
-    int64_t next_check_ns; /* when the next liveness check is due */
+    int64_t spin_until_ns;   /* block mode: sleep after this */
+    int64_t next_check_ns;   /* when the next liveness check is due */
+    int64_t now_ns;          /* the clock as wait_step last read it; 0 once used */
+    int64_t lazy_timeout_ns; /* > 0: a finite timeout not yet turned into a deadline */
 } ring_waiter;
+/* Start waiting with this call's timeout.  Forever and NOWAIT need no clock;
+ * a finite timeout becomes a deadline at the first clock reading, which
+ * wait_step takes after SPIN_CHECK_EVERY polls (a few microseconds): reading
+ * the clock on every call that waits doubled a round trip where the clock
+ * is a system call (seen in a virtual machine). */
+static inline ipcx__deadline ipcx__ring_wait_begin(ring_waiter *w, int64_t timeout_ns)
+{
+    if (timeout_ns <= 0)
+        return ipcx__deadline_make(timeout_ns);
+    w->lazy_timeout_ns = timeout_ns;
+    ipcx__deadline d = {.abs_ns = -1}; /* resolved by ipcx__ring_wait_step */
+    return d;
+}
 /* One step: 1 re-check, 2 register and sleep (ipcx__ring_sleep), or
  * -ETIMEDOUT. */
-int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d);
+int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline *d);
 /* Register as a waiter, re-check with ready() (non-zero: do not sleep),
  * FUTEX_WAIT until woken, the deadline or the next liveness check.
  * Returns 0 or -ETIMEDOUT. */

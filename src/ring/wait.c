@@ -71,7 +71,14 @@ void ipcx__ring_wake_all(ipcx_atomic_u32 *seq)
 
 int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w)
 {
-    int64_t now = ipcx__now_ns();
+    /* Only right after wait_step read the clock (every SPIN_CHECK_EVERY
+     * spins, and on every step that may sleep): a clock read on every poll
+     * cost more than the poll itself, and where a virtual machine gives no
+     * vDSO clock it is a system call that tripled the round trip. */
+    int64_t now = w->now_ns;
+    if (now == 0)
+        return 0;
+    w->now_ns = 0;
     if (w->next_check_ns == 0) {
         /* First look: check soon after the initial spin. */
         w->next_check_ns = now + BLOCK_SPIN_NS;
@@ -97,9 +104,9 @@ int ipcx__ring_nowait_check_due(ipcx_ring *r)
  * condition and call again, -ETIMEDOUT when the deadline passed, or 2 when
  * the caller should register and sleep (block mode after the spin).
  */
-int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d)
+int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline *d)
 {
-    if (ipcx__deadline_is_nowait(d))
+    if (ipcx__deadline_is_nowait(*d))
         return -ETIMEDOUT;
     w->spins++;
     if ((w->spins % SPIN_CHECK_EVERY) != 0) {
@@ -114,7 +121,13 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline d)
     if ((w->spins % SPIN_YIELD_EVERY) == 0)
         sched_yield();
     int64_t now = ipcx__now_ns();
-    if (!ipcx__deadline_is_forever(d) && now >= d.abs_ns)
+    w->now_ns = now;
+    if (w->lazy_timeout_ns > 0) { /* the first clock reading of this call */
+        int64_t t = w->lazy_timeout_ns;
+        d->abs_ns = t > INT64_MAX - now ? INT64_MAX : now + t;
+        w->lazy_timeout_ns = 0;
+    }
+    if (!ipcx__deadline_is_forever(*d) && now >= d->abs_ns)
         return -ETIMEDOUT;
     if (w->spin_until_ns == 0)
         w->spin_until_ns = now + BLOCK_SPIN_NS;
