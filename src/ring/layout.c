@@ -353,15 +353,36 @@ static int take_slot(ipcx_ring *r, struct ring_slot *s, int producer)
  * records written over it would sit behind the consumer's position. */
 static void skip_dead_pad(ipcx_ring *r)
 {
-    uint64_t t = r->ptail, off = t & r->mask;
-    struct ring_rec *rec = ring_rec_at(r, t);
-    /* Pairs with the store_release of the PAD tag in produce.c write_pad(). */
-    if (off == 0 || ring_kind(r, t, load_acquire(&rec->tag)) != REC_PAD)
+    /* A single producer publishes tail only after a record's COMMIT tag, so
+     * one killed between the two leaves committed records (and perhaps a
+     * PAD) above the tail it published - records the consumer may already
+     * have read.  Walk over them: a tag is valid only at the one position it
+     * was written for, so the walk stops at the first byte the dead producer
+     * did not finish, and it never passes more than the ring's capacity. */
+    uint64_t t = r->ptail, start = t;
+    while (t - start < r->cap) {
+        uint64_t off = t & r->mask;
+        struct ring_rec *rec = ring_rec_at(r, t);
+        /* Pairs with the store_release of the COMMIT / PAD tag in produce.c
+         * (commit_one(), write_pad()): the length below is the final one. */
+        unsigned kind = ring_kind(r, t, load_acquire(&rec->tag));
+        if (kind == REC_PAD && off != 0) {
+            t += r->cap - off;
+        } else if (kind == REC_COMMIT) {
+            uint32_t len = load_relaxed(&rec->len);
+            if (len > r->max_msg || off + ring_rec_size(r, len) > r->cap)
+                break; /* not ours to trust: consumers will refuse it */
+            t += ring_rec_size(r, len);
+        } else {
+            break;
+        }
+    }
+    if (t == start)
         return;
-    r->ptail = t + (r->cap - off);
-    r->plimit = r->ptail;
+    r->ptail = t;
+    r->plimit = t;
     /* Publishes the new tail as claim_sp() does. */
-    store_release(&r->hdr->tail, r->ptail);
+    store_release(&r->hdr->tail, t);
 }
 
 int ipcx__ring_join_producer(ipcx_ring *r)
