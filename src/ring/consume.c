@@ -317,25 +317,6 @@ static int overrun_after(ipcx_ring *r, uint64_t pos)
 
 /* ------------------------------------------------------------ finding */
 
-/* While polling the tag at pos, also load the line after the tag's line:
- * a record of more than 48 bytes spans two lines, and once the tag arrives
- * the second line is then on its way already (the two misses overlap
- * instead of following one another).  An asm load, not a C one: the value
- * is discarded, and the payload is written with plain stores, so a C load
- * here would be a data race in the C model (and for TSan).  The address is
- * at most data + capacity, inside the guard line. */
-static inline void touch_next_line(const ipcx_ring *r, uint64_t pos)
-{
-    const uint8_t *l = r->data + ((pos & r->mask) | 63u) + 1;
-#if defined(__x86_64__)
-    unsigned v;
-    __asm__ volatile("movzbl %1, %0" : "=r"(v) : "m"(*l));
-    (void)v;
-#else
-    __builtin_prefetch(l);
-#endif
-}
-
 /* Single reader of a position (queue SC, broadcast).  1 found, 0 none. */
 static int sc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
 {
@@ -358,10 +339,8 @@ static int sc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
             *len = l;
             return 1;
         }
-        if (k != REC_PAD && !check) {
-            touch_next_line(r, p);
+        if (k != REC_PAD && !check)
             return 0;
-        }
         /* Pairs with the store_release of tail in produce.c. */
         uint64_t tail = load_acquire(&r->hdr->tail);
         int64_t span = ipcx__ring_rec_span(r, p, tail, check, NULL, &k);
