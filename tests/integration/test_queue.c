@@ -829,7 +829,9 @@ static void test_lock_live_holder_times_out(void **state)
     }
     /* the first segment fills without the lock; linking the next needs it */
     t0 = ipcx__now_ns();
-    int rc = send_until_error(q, 100000000, 100);
+    /* Enough to pass any segment already linked (the holder may have
+     * attached before it took the lock): some send must link. */
+    int rc = send_until_error(q, 100000000, 4000);
     if (rc != -ETIMEDOUT)
         fprintf(stderr,
                 "send: %d; lock %u start %" PRIu64 ", holder %d alive %d start %" PRIu64 "\n", rc,
