@@ -23,36 +23,7 @@
 #include <ipcx/ipcx.h>
 
 #include "ring/ring_int.h"
-
-/* A ring over an anonymous shared mapping (survives fork). */
-struct mring {
-    void *mem;
-    size_t size;
-};
-
-static ipcx_ring *mring_new(struct mring *m, const ipcx_ring_opts *o)
-{
-    m->size = ipcx__ring_size_for(o);
-    assert_true(m->size > 0);
-    m->mem = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    assert_true(m->mem != MAP_FAILED);
-    assert_int_equal(ipcx__ring_format(m->mem, m->size, o), 0);
-    ipcx_ring *r = NULL;
-    assert_int_equal(ipcx__ring_attach(m->mem, m->size, &r), 0);
-    return r;
-}
-
-static ipcx_ring *mring_handle(struct mring *m)
-{
-    ipcx_ring *r = NULL;
-    assert_int_equal(ipcx__ring_attach(m->mem, m->size, &r), 0);
-    return r;
-}
-
-static void mring_free(struct mring *m)
-{
-    munmap(m->mem, m->size);
-}
+#include "ring_block.h"
 
 static void test_opts(void **state)
 {
@@ -85,9 +56,9 @@ static void test_opts(void **state)
 static void test_attach_validation(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096};
-    ipcx_ring *r = mring_new(&m, &o);
+    ipcx_ring *r = ring_block_new(&m, &o);
     ipcx__ring_detach(r);
     struct ring_hdr *h = m.mem;
     struct ring_hdr saved = *h;
@@ -125,15 +96,15 @@ static void test_attach_validation(void **state)
     assert_int_equal(ipcx__ring_attach(m.mem, m.size - 1, &x), -EPROTO);
     assert_int_equal(ipcx__ring_attach(m.mem, m.size, &x), 0);
     ipcx__ring_detach(x);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_send_recv_basic(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096};
-    ipcx_ring *r = mring_new(&m, &o);
+    ipcx_ring *r = ring_block_new(&m, &o);
     char buf[2048];
     assert_int_equal(ipcx_ring_recv(r, buf, sizeof(buf), IPCX_NOWAIT), -EAGAIN);
     assert_int_equal(ipcx_ring_send(r, "hello", 5, IPCX_NOWAIT), 0);
@@ -158,7 +129,7 @@ static void test_send_recv_basic(void **state)
     assert_int_equal(ipcx_ring_set_wait(r, 9), -EINVAL);
     assert_int_equal(ipcx_ring_join(r, 0), -EINVAL);
     ipcx__ring_detach(r);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 /* Move the ring's position to offset `to` with filler records. */
@@ -182,9 +153,9 @@ static void advance_to(ipcx_ring *r, uint64_t to)
 static void test_wrap_every_offset(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096, .max_msg = 1500};
-    ipcx_ring *r = mring_new(&m, &o);
+    ipcx_ring *r = ring_block_new(&m, &o);
     uint8_t in[1600], out[1600];
     uint32_t seq = 0;
     /* Offset 8 can never start a record (the smallest is 16 bytes and none
@@ -210,15 +181,15 @@ static void test_wrap_every_offset(void **state)
         seq++;
     }
     ipcx__ring_detach(r);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_zero_copy_batches(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096};
-    ipcx_ring *r = mring_new(&m, &o);
+    ipcx_ring *r = ring_block_new(&m, &o);
     void *d[10];
     for (int i = 0; i < 10; i++) {
         assert_int_equal(ipcx_ring_reserve(r, 100, &d[i], IPCX_NOWAIT), 0);
@@ -227,7 +198,7 @@ static void test_zero_copy_batches(void **state)
     const void *p;
     size_t len;
     /* nothing is visible before the commit */
-    ipcx_ring *c = mring_handle(&m);
+    ipcx_ring *c = ring_block_handle(&m);
     assert_int_equal(ipcx_ring_peek(c, &p, &len, IPCX_NOWAIT), -EAGAIN);
     assert_int_equal(ipcx_ring_commit(r, d[3]), 4);
     assert_int_equal(ipcx_ring_commit(r, (char *)d[3] + 1), -EINVAL);
@@ -257,7 +228,7 @@ static void test_zero_copy_batches(void **state)
     assert_int_equal(st.consumers, 1);
     ipcx__ring_detach(c);
     ipcx__ring_detach(r);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 /* Multi-producer batches: reservations of two producers interleave in the
@@ -265,11 +236,11 @@ static void test_zero_copy_batches(void **state)
 static void test_mp_batches(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096, .max_producers = 2};
-    ipcx_ring *a = mring_new(&m, &o);
-    ipcx_ring *b = mring_handle(&m);
-    ipcx_ring *c = mring_handle(&m);
+    ipcx_ring *a = ring_block_new(&m, &o);
+    ipcx_ring *b = ring_block_handle(&m);
+    ipcx_ring *c = ring_block_handle(&m);
     void *da[3], *db[3];
     for (int i = 0; i < 3; i++) {
         assert_int_equal(ipcx_ring_reserve(a, 40, &da[i], IPCX_NOWAIT), 0);
@@ -295,15 +266,15 @@ static void test_mp_batches(void **state)
     ipcx__ring_detach(c);
     ipcx__ring_detach(b);
     ipcx__ring_detach(a);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_fixed_slots(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096, .slot_size = 40};
-    ipcx_ring *r = mring_new(&m, &o);
+    ipcx_ring *r = ring_block_new(&m, &o);
     char b[64];
     assert_int_equal(ipcx_ring_send(r, b, 41, IPCX_NOWAIT), -EMSGSIZE);
     int n = 0;
@@ -317,7 +288,7 @@ static void test_fixed_slots(void **state)
         assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), IPCX_NOWAIT), 40);
     }
     ipcx__ring_detach(r);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static int64_t ms_since(int64_t t0)
@@ -328,10 +299,10 @@ static int64_t ms_since(int64_t t0)
 static void test_full_block_fail(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096};
-    ipcx_ring *r = mring_new(&m, &o);
-    ipcx_ring *c = mring_handle(&m);
+    ipcx_ring *r = ring_block_new(&m, &o);
+    ipcx_ring *c = ring_block_handle(&m);
     assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
     char b[1000] = {0};
     int n = 0;
@@ -358,26 +329,26 @@ static void test_full_block_fail(void **state)
     assert_true(st.full_waits >= 4);
     ipcx__ring_detach(c);
     ipcx__ring_detach(r);
-    mring_free(&m);
+    ring_block_free(&m);
 
     /* FAIL: -EAGAIN at once even with a timeout */
     o.full = IPCX_RING_FAIL;
-    r = mring_new(&m, &o);
+    r = ring_block_new(&m, &o);
     while (ipcx_ring_send(r, b, 1000, IPCX_NOWAIT) == 0)
         ;
     t0 = ipcx__now_ns();
     assert_int_equal(ipcx_ring_send(r, b, 1000, IPCX_FOREVER), -EAGAIN);
     assert_true(ms_since(t0) < 1000);
     ipcx__ring_detach(r);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_recv_timeouts(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096};
-    ipcx_ring *r = mring_new(&m, &o);
+    ipcx_ring *r = ring_block_new(&m, &o);
     char b[64];
     const void *p;
     size_t len;
@@ -395,7 +366,7 @@ static void test_recv_timeouts(void **state)
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-            ipcx_ring *w = mring_handle(&m);
+            ipcx_ring *w = ring_block_handle(&m);
             struct timespec ts = {0, 20 * 1000000};
             nanosleep(&ts, NULL); /* let the parent reach its wait */
             _exit(ipcx_ring_send(w, "late", 4, IPCX_FOREVER) == 0 ? 0 : 1);
@@ -404,22 +375,22 @@ static void test_recv_timeouts(void **state)
         assert_int_equal(tu_wait(pid, 5000), 0);
     }
     ipcx__ring_detach(r);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_send_forever_woken(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096};
-    ipcx_ring *r = mring_new(&m, &o);
+    ipcx_ring *r = ring_block_new(&m, &o);
     char b[1000] = {0};
     while (ipcx_ring_send(r, b, 1000, IPCX_NOWAIT) == 0)
         ;
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        ipcx_ring *c = mring_handle(&m);
+        ipcx_ring *c = ring_block_handle(&m);
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);
         int ok = 1;
@@ -431,22 +402,22 @@ static void test_send_forever_woken(void **state)
     assert_int_equal(ipcx_ring_send(r, b, 1000, IPCX_FOREVER), 0);
     assert_int_equal(tu_wait(pid, 5000), 0);
     ipcx__ring_detach(r);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_broadcast_joiners(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096, .delivery = IPCX_RING_BROADCAST, .max_consumers = 4};
-    ipcx_ring *p = mring_new(&m, &o);
+    ipcx_ring *p = ring_block_new(&m, &o);
     ipcx_ring *c[5];
     char b[64];
     /* With no consumer a broadcast producer never waits: old records go. */
     for (int i = 0; i < 500; i++)
         assert_int_equal(ipcx_ring_send(p, &i, sizeof(i), IPCX_NOWAIT), 0);
-    c[0] = mring_handle(&m);
-    c[1] = mring_handle(&m);
+    c[0] = ring_block_handle(&m);
+    c[1] = ring_block_handle(&m);
     assert_int_equal(ipcx_ring_join(c[0], IPCX_RING_CONSUMER), 0);
     assert_int_equal(ipcx_ring_join(c[1], IPCX_RING_CONSUMER | IPCX_RING_FROM_OLDEST), 0);
     assert_int_equal(ipcx_ring_recv(c[0], b, sizeof(b), IPCX_NOWAIT), -EAGAIN);
@@ -469,9 +440,9 @@ static void test_broadcast_joiners(void **state)
             assert_int_equal(ipcx_ring_recv(c[k], &x, sizeof(x), IPCX_NOWAIT), 4);
             assert_int_equal(x, v);
         }
-    c[2] = mring_handle(&m);
-    c[3] = mring_handle(&m);
-    c[4] = mring_handle(&m);
+    c[2] = ring_block_handle(&m);
+    c[3] = ring_block_handle(&m);
+    c[4] = ring_block_handle(&m);
     assert_int_equal(ipcx_ring_join(c[2], IPCX_RING_CONSUMER), 0);
     assert_int_equal(ipcx_ring_join(c[3], IPCX_RING_CONSUMER), 0);
     assert_int_equal(ipcx_ring_join(c[4], IPCX_RING_CONSUMER), -EBUSY);
@@ -481,17 +452,17 @@ static void test_broadcast_joiners(void **state)
     ipcx__ring_detach(c[1]);
     ipcx__ring_detach(c[0]);
     ipcx__ring_detach(p);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_overwrite(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {
         .capacity = 4096, .delivery = IPCX_RING_BROADCAST, .full = IPCX_RING_OVERWRITE};
-    ipcx_ring *p = mring_new(&m, &o);
-    ipcx_ring *c = mring_handle(&m);
+    ipcx_ring *p = ring_block_new(&m, &o);
+    ipcx_ring *c = ring_block_handle(&m);
     assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
     int x;
     for (int i = 0; i < 10; i++)
@@ -525,20 +496,20 @@ static void test_overwrite(void **state)
     assert_true(st.overruns >= lost);
     ipcx__ring_detach(c);
     ipcx__ring_detach(p);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_mpmc_handles(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 8192, .max_producers = 3, .max_consumers = 3};
     ipcx_ring *p[3], *c[3];
-    p[0] = mring_new(&m, &o);
+    p[0] = ring_block_new(&m, &o);
     for (int i = 1; i < 3; i++)
-        p[i] = mring_handle(&m);
+        p[i] = ring_block_handle(&m);
     for (int i = 0; i < 3; i++)
-        c[i] = mring_handle(&m);
+        c[i] = ring_block_handle(&m);
     uint8_t buf[600];
     uint32_t next[3] = {0}, got[3] = {0}, sent[3] = {0};
     uint64_t rnd = 42;
@@ -578,16 +549,16 @@ static void test_mpmc_handles(void **state)
         ipcx__ring_detach(p[i]);
         ipcx__ring_detach(c[i]);
     }
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_busy_roles(void **state)
 {
     (void)state;
-    struct mring m;
+    struct ring_block m;
     ipcx_ring_opts o = {.capacity = 4096};
-    ipcx_ring *a = mring_new(&m, &o);
-    ipcx_ring *b = mring_handle(&m);
+    ipcx_ring *a = ring_block_new(&m, &o);
+    ipcx_ring *b = ring_block_handle(&m);
     assert_int_equal(ipcx_ring_join(a, IPCX_RING_PRODUCER | IPCX_RING_CONSUMER), 0);
     assert_int_equal(ipcx_ring_send(b, "x", 1, 0), -EBUSY);
     assert_int_equal(ipcx_ring_join(b, IPCX_RING_CONSUMER), -EBUSY);
@@ -596,7 +567,7 @@ static void test_busy_roles(void **state)
     char c;
     assert_int_equal(ipcx_ring_recv(b, &c, 1, 0), 1);
     ipcx__ring_detach(b);
-    mring_free(&m);
+    ring_block_free(&m);
 }
 
 static void test_named(void **state)

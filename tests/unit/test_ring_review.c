@@ -23,30 +23,7 @@
 #include <ipcx/ipcx.h>
 
 #include "ring/ring_int.h"
-
-struct block {
-    void *mem;
-    size_t size;
-};
-
-static ipcx_ring *block_new(struct block *b, const ipcx_ring_opts *o)
-{
-    b->size = ipcx__ring_size_for(o);
-    assert_true(b->size > 0);
-    b->mem = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    assert_true(b->mem != MAP_FAILED);
-    assert_int_equal(ipcx__ring_format(b->mem, b->size, o), 0);
-    ipcx_ring *r = NULL;
-    assert_int_equal(ipcx__ring_attach(b->mem, b->size, &r), 0);
-    return r;
-}
-
-static ipcx_ring *block_handle(struct block *b)
-{
-    ipcx_ring *r = NULL;
-    assert_int_equal(ipcx__ring_attach(b->mem, b->size, &r), 0);
-    return r;
-}
+#include "ring_block.h"
 
 /* The identity of a process that is gone (a reaped child). */
 static uint64_t dead_ident(void)
@@ -66,9 +43,9 @@ static uint64_t dead_ident(void)
 static void test_held_length_is_the_validated_one(void **state)
 {
     (void)state;
-    struct block b;
+    struct ring_block b;
     ipcx_ring_opts o = {.capacity = 4096};
-    ipcx_ring *r = block_new(&b, &o);
+    ipcx_ring *r = ring_block_new(&b, &o);
     uint8_t buf[100];
     memset(buf, 7, sizeof(buf));
     assert_int_equal(ipcx_ring_send(r, buf, sizeof(buf), IPCX_NOWAIT), 0);
@@ -79,7 +56,7 @@ static void test_held_length_is_the_validated_one(void **state)
     int rc = ipcx_ring_peek(r, &d, &n, IPCX_NOWAIT);
     assert_true(rc == -EPROTO || (rc == 0 && n == sizeof(buf)));
     ipcx__ring_detach(r);
-    munmap(b.mem, b.size);
+    ring_block_free(&b);
 }
 
 static ipcx_atomic_u32 *g_len_word;
@@ -96,10 +73,10 @@ static void fault_rewrite_len(int step)
 static void test_mc_taken_length_rewritten(void **state)
 {
     (void)state;
-    struct block b;
+    struct ring_block b;
     ipcx_ring_opts o = {.capacity = 4096, .max_consumers = 2};
-    ipcx_ring *p = block_new(&b, &o);
-    ipcx_ring *c = block_handle(&b);
+    ipcx_ring *p = ring_block_new(&b, &o);
+    ipcx_ring *c = ring_block_handle(&b);
     uint8_t buf[100] = {0};
     assert_int_equal(ipcx_ring_send(p, buf, sizeof(buf), IPCX_NOWAIT), 0);
     g_len_word = &ring_rec_at(c, 0)->len;
@@ -113,7 +90,7 @@ static void test_mc_taken_length_rewritten(void **state)
     assert_int_equal(ipcx_ring_peek(c, &d, &n, IPCX_NOWAIT), -EPROTO); /* latched */
     ipcx__ring_detach(c);
     ipcx__ring_detach(p);
-    munmap(b.mem, b.size);
+    ring_block_free(&b);
 }
 
 /* Multi-producer, one consumer, zero-copy: record A is peeked; the next
@@ -124,10 +101,10 @@ static void test_mc_taken_length_rewritten(void **state)
 static void test_release_across_dead_hole(void **state)
 {
     (void)state;
-    struct block b;
+    struct ring_block b;
     ipcx_ring_opts o = {.capacity = 4096, .max_producers = 2, .liveness_ms = 1};
-    ipcx_ring *p = block_new(&b, &o);
-    ipcx_ring *c = block_handle(&b);
+    ipcx_ring *p = ring_block_new(&b, &o);
+    ipcx_ring *c = ring_block_handle(&b);
     uint8_t buf[16];
     rtm_fill(buf, sizeof(buf), 0, 0);
     assert_int_equal(ipcx_ring_send(p, buf, sizeof(buf), IPCX_NOWAIT), 0);
@@ -158,7 +135,7 @@ static void test_release_across_dead_hole(void **state)
     assert_int_equal(st.lost, 1);
     ipcx__ring_detach(c);
     ipcx__ring_detach(p);
-    munmap(b.mem, b.size);
+    ring_block_free(&b);
 }
 
 /* A peer plants claim intents: four at each of sixteen consecutive places
@@ -168,9 +145,9 @@ static void test_release_across_dead_hole(void **state)
 static void test_intent_chain_budget(void **state)
 {
     (void)state;
-    struct block b;
+    struct ring_block b;
     ipcx_ring_opts o = {.capacity = 4096, .max_producers = 64, .liveness_ms = 1};
-    ipcx_ring *c = block_new(&b, &o);
+    ipcx_ring *c = ring_block_new(&b, &o);
     for (uint32_t i = 0; i < 64; i++) {
         struct ring_slot *s = &c->pslots[i];
         store_relaxed(&s->isize, 8);
@@ -186,7 +163,7 @@ static void test_intent_chain_budget(void **state)
         fprintf(stderr, "hole check took %lld ms\n", (long long)ms);
     assert_true(ms < 3000);
     ipcx__ring_detach(c);
-    munmap(b.mem, b.size);
+    ring_block_free(&b);
 }
 
 static void fault_stop(int step)
@@ -204,20 +181,20 @@ static void fault_stop(int step)
  * with several consumers, and broadcast. */
 static void stalled_producer(uint32_t delivery, uint32_t ncons)
 {
-    struct block b;
+    struct ring_block b;
     ipcx_ring_opts o = {.capacity = 4096,
                         .delivery = delivery,
                         .max_producers = 2,
                         .max_consumers = ncons,
                         .liveness_ms = 1};
-    ipcx_ring *p = block_new(&b, &o);
-    ipcx_ring *c = block_handle(&b);
+    ipcx_ring *p = ring_block_new(&b, &o);
+    ipcx_ring *c = ring_block_handle(&b);
     assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
     uint8_t buf[64];
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        ipcx_ring *q = block_handle(&b);
+        ipcx_ring *q = ring_block_handle(&b);
         ipcx__ring_fault = fault_stop;
         rtm_fill(buf, 40, 1, 0);
         _exit(ipcx_ring_send(q, buf, 40, IPCX_NOWAIT) == 0 ? 0 : 1);
@@ -250,7 +227,7 @@ static void stalled_producer(uint32_t delivery, uint32_t ncons)
     assert_int_equal(rs.lost, 0);
     ipcx__ring_detach(c);
     ipcx__ring_detach(p);
-    munmap(b.mem, b.size);
+    ring_block_free(&b);
 }
 
 static void test_stalled_producer_waited_on(void **state)
@@ -279,9 +256,9 @@ static int word_reaches(ipcx_atomic_u32 *w, uint32_t want)
  * commit or release pays a FUTEX_WAKE system call for ever. */
 static void dead_sleeper(int role, uint32_t delivery)
 {
-    struct block b;
+    struct ring_block b;
     ipcx_ring_opts o = {.capacity = 4096, .delivery = delivery, .liveness_ms = 1};
-    ipcx_ring *r = block_new(&b, &o);
+    ipcx_ring *r = ring_block_new(&b, &o);
     uint8_t buf[100] = {0};
     ipcx_atomic_u32 *count =
         role == IPCX_RING_CONSUMER ? &r->hdr->data_waiters : &r->hdr->space_waiters;
@@ -289,11 +266,11 @@ static void dead_sleeper(int role, uint32_t delivery)
         while (ipcx_ring_send(r, buf, sizeof(buf), IPCX_NOWAIT) == 0)
             ;
     ipcx__ring_detach(r); /* leaves the producer slot, keeps the records */
-    r = block_handle(&b);
+    r = ring_block_handle(&b);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        ipcx_ring *q = block_handle(&b);
+        ipcx_ring *q = ring_block_handle(&b);
         if (role == IPCX_RING_CONSUMER)
             ipcx_ring_recv(q, buf, sizeof(buf), IPCX_FOREVER);
         else
@@ -315,7 +292,7 @@ static void dead_sleeper(int role, uint32_t delivery)
     }
     assert_int_equal(load_relaxed(count), 0);
     ipcx__ring_detach(r);
-    munmap(b.mem, b.size);
+    ring_block_free(&b);
 }
 
 static void test_dead_sleeper_registration_undone(void **state)
@@ -352,17 +329,17 @@ static int retry_nowait(ipcx_ring *r, int send, uint8_t *buf, size_t n)
 static void test_nowait_sides_recover(void **state)
 {
     (void)state;
-    struct block b;
+    struct ring_block b;
     ipcx_ring_opts o = {.capacity = 4096,
                         .delivery = IPCX_RING_BROADCAST,
                         .full = IPCX_RING_FAIL,
                         .liveness_ms = 1};
-    ipcx_ring *p = block_new(&b, &o);
+    ipcx_ring *p = ring_block_new(&b, &o);
     uint8_t buf[100] = {0};
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        ipcx_ring *q = block_handle(&b);
+        ipcx_ring *q = ring_block_handle(&b);
         _exit(ipcx_ring_join(q, IPCX_RING_CONSUMER) == 0 ? 0 : 1); /* dies attached */
     }
     int st;
@@ -375,15 +352,15 @@ static void test_nowait_sides_recover(void **state)
     for (i = 0; i < 100; i++)
         assert_int_equal(retry_nowait(p, 1, buf, sizeof(buf)), 0);
     ipcx__ring_detach(p);
-    munmap(b.mem, b.size);
+    ring_block_free(&b);
 
     ipcx_ring_opts o2 = {.capacity = 4096, .max_producers = 2, .liveness_ms = 1};
-    p = block_new(&b, &o2);
-    ipcx_ring *c = block_handle(&b);
+    p = ring_block_new(&b, &o2);
+    ipcx_ring *c = ring_block_handle(&b);
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        ipcx_ring *q = block_handle(&b);
+        ipcx_ring *q = ring_block_handle(&b);
         ipcx__ring_fault = fault_die;
         ipcx_ring_send(q, buf, 40, IPCX_NOWAIT);
         _exit(1);
@@ -398,7 +375,7 @@ static void test_nowait_sides_recover(void **state)
     assert_int_equal(rs.lost, 1);
     ipcx__ring_detach(c);
     ipcx__ring_detach(p);
-    munmap(b.mem, b.size);
+    ring_block_free(&b);
 }
 
 static ipcx_ring *g_bump_ring;
@@ -419,9 +396,9 @@ static void fault_bump_tail(int step)
 static void test_claim_cas_livelock_bounded(void **state)
 {
     (void)state;
-    struct block b;
+    struct ring_block b;
     ipcx_ring_opts o = {.capacity = 4096, .max_producers = 2};
-    ipcx_ring *p = block_new(&b, &o);
+    ipcx_ring *p = ring_block_new(&b, &o);
     uint8_t buf[16] = {0};
     g_bump_ring = p;
     ipcx__ring_fault = fault_bump_tail;
@@ -430,7 +407,7 @@ static void test_claim_cas_livelock_bounded(void **state)
     g_bump_ring = NULL;
     assert_true(rc == -ETIMEDOUT || rc == -EPROTO);
     ipcx__ring_detach(p);
-    munmap(b.mem, b.size);
+    ring_block_free(&b);
 }
 
 int main(void)
