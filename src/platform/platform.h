@@ -45,6 +45,11 @@ int ipcx__sys_cpu_count(void);
  * process across pid reuse. */
 uint64_t ipcx__proc_start_time(int pid);
 
+/* Reads /proc/<pid>/stat: its state letter (field 3: 'Z' zombie, 'X' dead,
+ * ...) and start time (field 22).  Returns 0, -ENOENT when there is no such
+ * process, or another -errno when /proc cannot tell. */
+int ipcx__proc_stat(int pid, char *state, uint64_t *start);
+
 /* 1 when a process with this pid (and, when start_time != 0, this start
  * time) exists, 0 when it does not, -errno when that cannot be told. */
 int ipcx__proc_alive(int pid, uint64_t start_time);

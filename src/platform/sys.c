@@ -50,10 +50,7 @@ int ipcx__sys_cpu_count(void)
     return n > 0 ? n : 1;
 }
 
-/* Reads /proc/<pid>/stat and returns its state letter (field 3) and start
- * time (field 22).  Returns 0, -ENOENT when there is no such process, or
- * another -errno when /proc cannot tell. */
-static int proc_stat(int pid, char *state, uint64_t *start)
+int ipcx__proc_stat(int pid, char *state, uint64_t *start)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -88,7 +85,7 @@ uint64_t ipcx__proc_start_time(int pid)
 {
     char state;
     uint64_t start;
-    return proc_stat(pid, &state, &start) == 0 ? start : 0;
+    return ipcx__proc_stat(pid, &state, &start) == 0 ? start : 0;
 }
 
 int ipcx__proc_alive(int pid, uint64_t start_time)
@@ -97,7 +94,7 @@ int ipcx__proc_alive(int pid, uint64_t start_time)
         return 0;
     char state;
     uint64_t start;
-    int rc = proc_stat(pid, &state, &start);
+    int rc = ipcx__proc_stat(pid, &state, &start);
     if (rc == -ENOENT)
         return 0;
     if (rc == 0) {

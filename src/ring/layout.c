@@ -218,33 +218,6 @@ int ipcx__ring_corrupt(ipcx_ring *r, const char *what)
 
 /* ------------------------------------------------------------ liveness */
 
-/* Read state and start time of a process; 0 on success. */
-static int proc_stat(int pid, char *state, uint64_t *start)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    unsigned long long st = 0;
-    char c = 0;
-    /* Fields after the command name: state (3), then 18 more up to starttime (22). */
-    if (p == NULL || sscanf(p + 1,
-                            " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-                            "%*d %*d %*d %llu",
-                            &c, &st) != 2)
-        return -1;
-    *state = c;
-    *start = st;
-    return 0;
-}
-
 static int ident_alive(uint64_t ident)
 {
     int pid = (int)(ident >> 32);
@@ -252,7 +225,9 @@ static int ident_alive(uint64_t ident)
         return 0;
     char st;
     uint64_t start;
-    if (proc_stat(pid, &st, &start) != 0)
+    /* Anything /proc cannot tell counts as gone: a slot must not be held
+     * for ever by an identity nobody can check. */
+    if (ipcx__proc_stat(pid, &st, &start) != 0)
         return 0;
     /* A zombie or dead task can no longer touch the ring. */
     if (st == 'Z' || st == 'X' || st == 'x')
