@@ -250,7 +250,8 @@ static int attach_consumer(ipcx_queue *q, const ipcx_queue_opts *o)
     if (st != IPCX__QS_CONSUMER || !s->named || o->consumer_id == 0)
         start_position(q, s, o);
     else
-        q->cseq = load_relaxed(&s->next_seq);
+        q->cseq = 0; /* resume at pos, the authority; next_seq is a figure
+                      * a kill (or an older library) may leave off by one */
     s->named = o->consumer_id != 0;
     store_relaxed(&s->hold, IPCX__QNOHOLD);
     q->cpos = load_relaxed(&s->pos);

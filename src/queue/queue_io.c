@@ -662,15 +662,17 @@ int ipcx_queue_release(ipcx_queue *q)
         return -EINVAL;
     struct ipcx__qslot *s = &q->slots[q->cslot];
     q->peeked = 0;
-    /* Relaxed: statistics and the resume hint; this handle is the slot's
-     * only writer, and pos (below) publishes them for a successor. */
-    store_relaxed(&s->next_seq, q->peek_seq + 1);
-    store_relaxed(&s->msgs, load_relaxed(&s->msgs) + 1);
-    store_relaxed(&s->bytes, load_relaxed(&s->bytes) + q->peek_len);
+    /* The position first, the figures after: a consumer killed between the
+     * two leaves next_seq behind its position, never ahead of it (a
+     * successor resumes at pos; next_seq is only a figure, see attach).
+     * Relaxed: statistics; this handle is the slot's only writer. */
     if (q->delivery == IPCX_QUEUE_DELIVER_QUEUE)
         store_seq_cst(&s->hold, IPCX__QNOHOLD); /* pairs with min_pos */
     else
         release_pos(q, q->peek_next);
+    store_relaxed(&s->next_seq, q->peek_seq + 1);
+    store_relaxed(&s->msgs, load_relaxed(&s->msgs) + 1);
+    store_relaxed(&s->bytes, load_relaxed(&s->bytes) + q->peek_len);
     if (q->durable && q->fsync == IPCX_QUEUE_FSYNC_COMMIT)
         ipcx__qstore_sync(q->ctl, (uint64_t)((uint8_t *)s - (uint8_t *)q->ctl), sizeof *s);
     return 0;
