@@ -23,6 +23,10 @@
  *    and advances the frontier `free` over released records.
  *  - Overwrite (broadcast, one producer): a seqlock on the floor: check the
  *    floor before and (after an acquire fence) after reading a record.
+ *  - Waiting: a consumer that catches up with a busy stream (RING_STREAK
+ *    finds in a row) first backs off RING_BACKOFF pauses without touching
+ *    the ring, so that it does not take the record's line from a producer
+ *    still writing it (ring_int.h); then it polls as usual.
  *
  * Recovery (only on the rate-limited liveness check, never on the fast
  * path): a CLAIM whose owner is gone, or whose owner no longer covers it,
@@ -477,6 +481,14 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
                 return -EAGAIN;
             }
             d = ipcx__ring_wait_begin(&w, timeout_ns);
+            if (r->c_streak >= RING_STREAK) {
+                /* Caught up with a busy producer: let it run ahead
+                 * (RING_BACKOFF above), then look again. */
+                r->c_streak = 0;
+                for (unsigned i = 0; i < RING_BACKOFF; i++)
+                    ipcx__cpu_relax();
+                continue;
+            }
         }
         rc = ipcx__ring_wait_step(r, &w, &d);
         if (rc == -ETIMEDOUT)
@@ -489,6 +501,7 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
                 return rc;
         }
     }
+    r->c_streak = w.spins == 0 ? r->c_streak + 1 : 0;
     r->clast = at;
     r->clen = l;
     if (r->mc) {
@@ -650,6 +663,7 @@ static inline int sc_recv_now(ipcx_ring *r, void *buf, size_t cap)
         return -EAGAIN; /* the general path reports it */
     memcpy(buf, rec + 1, l);
     r->cpos = r->crel = r->cfirst = p + rs;
+    r->c_streak++;
     r->c_msgs++;
     r->c_bytes += l;
     if (IPCX_UNLIKELY(++r->c_unflushed >= 32))
