@@ -638,12 +638,21 @@ static int peek(ipcx_queue *q, struct qwait *w, struct rec_view *v)
         return -EPERM;
     if (q->broken)
         return -EPROTO;
-    int reg = 0, rc;
+    int reg = 0, rc, tries = 0;
     uint32_t word = 0;
-    for (;;) {
+    for (;; tries++) {
         rc = q->delivery == IPCX_QUEUE_DELIVER_QUEUE ? step_group(q, w, v) : step_own(q, w, v);
         if (rc != R_NOTHING)
             break;
+        if (tries == 0 && q->streak >= IPCX__QSTREAK && !qwait_nowait(w)) {
+            /* Caught up with a busy producer: let it run ahead before
+             * polling the record it is writing (as the ring does:
+             * ring_int.h RING_BACKOFF). */
+            q->streak = 0;
+            for (unsigned i = 0; i < IPCX__QBACKOFF; i++)
+                ipcx__cpu_relax();
+            continue;
+        }
         if ((q->flags & IPCX_QUEUE_MULTI_PRODUCER) && q->spins >= ipcx__qspin_limit)
             check_stuck(q);
         rc = wait_data(q, w, &reg, &word);
@@ -655,6 +664,7 @@ static int peek(ipcx_queue *q, struct qwait *w, struct rec_view *v)
         q->broken = 1;
     if (rc != R_MSG)
         return rc;
+    q->streak = tries == 0 ? q->streak + 1 : 0;
     if (q->delivery != IPCX_QUEUE_DELIVER_QUEUE) {
         q->peek_pos = q->cpos;
         q->peek_next = q->cpos + ipcx__qrec_size(v->len);
