@@ -327,6 +327,17 @@ static void test_basic(void **state)
     int64_t t0 = ipcx__now_ns();
     assert_int_equal(ipcx_queue_recv(q, buf, sizeof buf, NULL, 20000000), -ETIMEDOUT);
     assert_true(ipcx__now_ns() - t0 >= 20000000);
+    /* The deadline is made lazily (queue_io.c struct qwait): a spinning
+     * consumer must still time out, and not much later (a generous bound:
+     * this checks that it ends, not how fast). */
+    ipcx_queue *sp = NULL;
+    ipcx_queue_opts os = {.role = IPCX_QUEUE_CONSUMER, .wait = IPCX_QUEUE_WAIT_SPIN};
+    assert_int_equal(ipcx_queue_open(name, &os, &sp), 0);
+    t0 = ipcx__now_ns();
+    assert_int_equal(ipcx_queue_recv(sp, buf, sizeof buf, NULL, 20000000), -ETIMEDOUT);
+    int64_t took = ipcx__now_ns() - t0;
+    assert_true(took >= 20000000 && took < 1000000000);
+    ipcx_queue_close(sp);
     assert_int_equal(ipcx_queue_send(q, "", 0, &seq, 0), 0);
     assert_int_equal(seq, 0);
     assert_int_equal(ipcx_queue_send(q, "hello", 5, &seq, 0), 0);
