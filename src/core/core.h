@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/atomics.h"
 
@@ -19,6 +20,49 @@
 #define IPCX_ARRAY_LEN(a)   (sizeof(a) / sizeof((a)[0]))
 #define IPCX_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
 #define IPCX_PRINTF(f, a)   __attribute__((format(printf, f, a)))
+
+/* ------------------------------------------------------------ copies */
+
+/* Messages up to this size are copied by ipcx__copy_msg() in 8-byte words. */
+#define IPCX_WORD_COPY_MAX 256u
+
+/*
+ * Copy a message into or out of shared memory.  Up to IPCX_WORD_COPY_MAX
+ * bytes it moves 8-byte words (then 4, 2, 1), never a wider load or store:
+ *  - a sender usually writes its message just before sending it; a wider
+ *    load over bytes it stored a moment ago cannot be forwarded from the
+ *    store buffer and waits for those stores to retire, behind the ring
+ *    stores still waiting for their cache lines (glibc's memcpy moves 64
+ *    bytes with one 64-byte load and store);
+ *  - records are 8-aligned, so no word store splits a cache line.
+ * A 64-byte two-process stream on the development machine: 24 -> 63 M
+ * msgs/s with a sender that stamps each message first (docs/ring.md).
+ * The empty asm keeps the compiler from turning the loop back into a
+ * memcpy call.  Larger copies use memcpy.
+ */
+static inline void ipcx__copy_msg(void *dst, const void *src, size_t n)
+{
+    if (n > IPCX_WORD_COPY_MAX) {
+        memcpy(dst, src, n);
+        return;
+    }
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    for (; n >= 8; n -= 8, d += 8, s += 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        __asm__("" : "+r"(w));
+        memcpy(d, &w, 8);
+    }
+    if (n >= 4) {
+        uint32_t w;
+        memcpy(&w, s, 4);
+        memcpy(d, &w, 4);
+        n -= 4, d += 4, s += 4;
+    }
+    while (n-- > 0)
+        *d++ = *s++;
+}
 
 /* ------------------------------------------------------------ deadlines */
 

@@ -414,7 +414,7 @@ int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, i
     if (rc != 0)
         return rc;
     if (len != 0)
-        memcpy(d, buf, len);
+        ipcx__copy_msg(d, buf, len);
     return ipcx_queue_commit(q, seq);
 }
 
@@ -736,7 +736,7 @@ int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t
     if (len > cap)
         return -EMSGSIZE;
     if (len != 0)
-        memcpy(buf, d, len);
+        ipcx__copy_msg(buf, d, len);
     ipcx_queue_release(q);
     return (int)len;
 }

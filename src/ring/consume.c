@@ -661,7 +661,7 @@ static inline int sc_recv_now(ipcx_ring *r, void *buf, size_t cap)
     uint64_t rs = ring_rec_size(r, l);
     if (l > cap || l > r->max_msg || (p & r->mask) + rs > r->cap)
         return -EAGAIN; /* the general path reports it */
-    memcpy(buf, rec + 1, l);
+    ipcx__copy_msg(buf, rec + 1, l);
     r->cpos = r->crel = r->cfirst = p + rs;
     r->c_streak++;
     r->c_msgs++;
@@ -688,7 +688,7 @@ static __attribute__((noinline)) int recv_slow(ipcx_ring *r, void *buf, size_t c
         r->held = 1; /* the next peek / recv returns it again */
         return -EMSGSIZE;
     }
-    memcpy(buf, data, len);
+    ipcx__copy_msg(buf, data, len);
     rc = ipcx__ring_release(r, data);
     return rc < 0 ? rc : (int)len;
 }

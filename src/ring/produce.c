@@ -416,7 +416,7 @@ static __attribute__((noinline)) int send_slow(ipcx_ring *r, const void *buf, si
         RING_FAULT(RING_STEP_COPY_HALF);
         memcpy((uint8_t *)d + len / 2, (const uint8_t *)buf + len / 2, len - len / 2);
     } else if (len != 0) {
-        memcpy(d, buf, len);
+        ipcx__copy_msg(d, buf, len);
     }
     rc = ipcx__ring_commit(r, d);
     return rc < 0 ? rc : 0;
@@ -435,7 +435,7 @@ int ipcx__ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_n
     store_relaxed(&rec->len, (uint32_t)len);
     store_relaxed(&rec->seq, r->pseq++);
     if (len != 0) /* buf may be NULL then */
-        memcpy(rec + 1, buf, len);
+        ipcx__copy_msg(rec + 1, buf, len);
     r->ptail = end;
     r->p_msgs++;
     r->p_bytes += len;
