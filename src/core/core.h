@@ -99,6 +99,66 @@ bool ipcx__deadline_expired(ipcx__deadline d);
 /* Nanoseconds left (0 when expired, INT64_MAX when forever). */
 int64_t ipcx__deadline_left_ns(ipcx__deadline d);
 
+/*
+ * A call's timeout, turned into a deadline only when the call first needs
+ * one (a sleep, a lock wait, a periodic expiry check), never on the path
+ * that succeeds at once: a clock read there can cost more than the rest of
+ * a small send or recv (a third of a streaming queue consumer's samples).
+ * The deadline thus starts when first needed, a few microseconds late at
+ * most when the caller checks it every few hundred polls.  The ring keeps
+ * the same idea inside its waiter (ring_int.h ring_waiter), where the
+ * resolving clock read is one its spin loop takes anyway.
+ */
+typedef struct ipcx__lazy_deadline {
+    int64_t rel;      /* > 0: a timeout not yet turned into a deadline */
+    ipcx__deadline d; /* valid when rel == 0 */
+} ipcx__lazy_deadline;
+
+static inline ipcx__lazy_deadline ipcx__lazy_make(int64_t timeout_ns)
+{
+    ipcx__lazy_deadline l = {.rel = timeout_ns > 0 ? timeout_ns : 0, .d = {0}};
+    if (timeout_ns <= 0)
+        l.d = ipcx__deadline_make(timeout_ns); /* forever or now: no clock */
+    return l;
+}
+
+/* The deadline, made now if it was not yet. */
+static inline ipcx__deadline ipcx__lazy_get(ipcx__lazy_deadline *l)
+{
+    if (l->rel > 0) {
+        l->d = ipcx__deadline_make(l->rel);
+        l->rel = 0;
+    }
+    return l->d;
+}
+
+static inline bool ipcx__lazy_is_nowait(const ipcx__lazy_deadline *l)
+{
+    return l->rel == 0 && ipcx__deadline_is_nowait(l->d);
+}
+
+/* ------------------------------------------------------------ stream back-off */
+
+/*
+ * A consumer that found a message at once on IPCX_STREAK_MIN calls in a row
+ * and then finds none has caught up with a producer that is still writing:
+ * polling the record being written takes its cache line away mid-write,
+ * many times per record.  Waiting IPCX_STREAK_BACKOFF pauses first (about
+ * 3 us on the development machine, 25 ns per pause) lets the producer run
+ * ahead, and the consumer then reads finished lines.  A round trip never
+ * triggers it (each receive there waits); only the first message after a
+ * burst can be up to that much later.  Used by the ring and the queue
+ * (docs/ring.md, Waiting, has the measurements).
+ */
+#define IPCX_STREAK_MIN     4u
+#define IPCX_STREAK_BACKOFF 128u
+
+static inline void ipcx__streak_backoff(void)
+{
+    for (unsigned i = 0; i < IPCX_STREAK_BACKOFF; i++)
+        ipcx__cpu_relax();
+}
+
 /* ------------------------------------------------------------ futex */
 
 /*

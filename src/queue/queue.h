@@ -92,11 +92,6 @@
 #define IPCX__QMAX_SEGMENT  (UINT64_C(1) << IPCX__QOFF_BITS)
 #define IPCX__QMAX_MESSAGE  (UINT64_C(512) << 20)
 #define IPCX__QMAX_SLOTS    128u
-/* Consumer back-off on a busy stream (queue_io.c peek): after this many
- * peeks in a row found a message at once, one that finds none waits this
- * many pauses before polling again (about 3 us here). */
-#define IPCX__QSTREAK  4u
-#define IPCX__QBACKOFF 128u
 
 static inline uint64_t ipcx__qpos(uint64_t id, uint64_t off)
 {

@@ -57,53 +57,21 @@ static ipcx__deadline slice(ipcx__deadline d, int64_t ns)
     return d;
 }
 
-/* A call's timeout, turned into a deadline only when the call first needs
- * one (a sleep, a lock, every 256th poll), never on the path that finds a
- * message or room at once: a clock read there cost more than the rest of a
- * 64-byte recv (a third of a streaming consumer's samples).  The deadline
- * thus starts up to 256 polls late, a few microseconds. */
-struct qwait {
-    int64_t rel;      /* > 0: a timeout not yet turned into a deadline */
-    ipcx__deadline d; /* valid when rel == 0 */
-};
-
-static struct qwait qwait_make(int64_t timeout_ns)
-{
-    struct qwait w = {.rel = timeout_ns > 0 ? timeout_ns : 0};
-    if (timeout_ns <= 0)
-        w.d = ipcx__deadline_make(timeout_ns); /* forever or now: no clock */
-    return w;
-}
-
-static ipcx__deadline qdl(struct qwait *w)
-{
-    if (w->rel > 0) {
-        w->d = ipcx__deadline_make(w->rel);
-        w->rel = 0;
-    }
-    return w->d;
-}
-
-static bool qwait_nowait(const struct qwait *w)
-{
-    return w->rel == 0 && ipcx__deadline_is_nowait(w->d);
-}
-
 /* One step of waiting for data.  Returns 0 to re-check, -EAGAIN (do not
  * wait) or -ETIMEDOUT.  *reg tracks whether we are counted as a waiter. */
-static int wait_data(ipcx_queue *q, struct qwait *w, int *reg, uint32_t *word)
+static int wait_data(ipcx_queue *q, ipcx__lazy_deadline *w, int *reg, uint32_t *word)
 {
     struct ipcx__qctl *c = q->ctl;
-    if (qwait_nowait(w))
+    if (ipcx__lazy_is_nowait(w))
         return -EAGAIN;
     if (q->spins < ipcx__qspin_limit || q->wait == IPCX_QUEUE_WAIT_SPIN) {
         q->spins++;
         ipcx__cpu_relax();
-        if ((q->spins & 255) == 0 && ipcx__deadline_expired(qdl(w)))
+        if ((q->spins & 255) == 0 && ipcx__deadline_expired(ipcx__lazy_get(w)))
             return -ETIMEDOUT;
         return 0;
     }
-    ipcx__deadline d = qdl(w);
+    ipcx__deadline d = ipcx__lazy_get(w);
     if (!*reg) {
         *word = load_seq_cst(&c->data_word);
         /* seq_cst: pairs with the producer's load_seq_cst of data_waiters
@@ -277,7 +245,7 @@ void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off)
         store_relaxed(w, 0);
 }
 
-static int reserve(ipcx_queue *q, size_t len, void **data, struct qwait *w)
+static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *w)
 {
     if (q->pslot < 0)
         return -EPERM;
@@ -296,7 +264,7 @@ static int reserve(ipcx_queue *q, size_t len, void **data, struct qwait *w)
             return -EPROTO;
         }
         if (c == UINT64_MAX) {
-            int rc = next_segment(q, rec, qdl(w));
+            int rc = next_segment(q, rec, ipcx__lazy_get(w));
             if (rc == -EPROTO)
                 q->broken = 1;
             if (rc != 0)
@@ -385,7 +353,7 @@ int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_n
 {
     if (q == NULL || data == NULL)
         return -EINVAL;
-    struct qwait w = qwait_make(timeout_ns);
+    ipcx__lazy_deadline w = ipcx__lazy_make(timeout_ns);
     return reserve(q, len, data, &w);
 }
 
@@ -409,7 +377,7 @@ int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, i
     if (q == NULL || (buf == NULL && len != 0))
         return -EINVAL;
     void *d = NULL;
-    struct qwait w = qwait_make(timeout_ns);
+    ipcx__lazy_deadline w = ipcx__lazy_make(timeout_ns);
     int rc = reserve(q, len, &d, &w);
     if (rc != 0)
         return rc;
@@ -505,13 +473,13 @@ static void reclaim_now(ipcx_queue *q, ipcx__deadline d)
 
 /* Broadcast: the next message at our own position.  Returns R_MSG,
  * R_NOTHING or -errno. */
-static int step_own(ipcx_queue *q, struct qwait *w, struct rec_view *v)
+static int step_own(ipcx_queue *q, ipcx__lazy_deadline *w, struct rec_view *v)
 {
     for (int guard = 0; guard < 1 << 20; guard++) {
         uint64_t id = ipcx__qpos_id(q->cpos), off = ipcx__qpos_off(q->cpos);
         int rc = q->cseg ? ipcx__qseg_check(q->cseg, id) : -ENOENT;
         if (rc != 0)
-            rc = ipcx__qchain_find(q, id, qdl(w), &q->cseg);
+            rc = ipcx__qchain_find(q, id, ipcx__lazy_get(w), &q->cseg);
         if (rc != 0)
             return rc == -ENOENT ? -EPROTO : rc;
         rc = read_at(q, q->cseg, id, off, v);
@@ -530,14 +498,14 @@ static int step_own(ipcx_queue *q, struct qwait *w, struct rec_view *v)
             return rc != 0 ? rc : R_NOTHING;
         q->cseg = n;
         release_pos(q, ipcx__qpos(id + 1, IPCX__QSEG_HDR));
-        reclaim_now(q, qdl(w));
+        reclaim_now(q, ipcx__lazy_get(w));
     }
     return -EPROTO;
 }
 
 /* Queue delivery: claim the next message of the group.  Returns R_MSG
  * (claimed: q->peek_pos set), R_NOTHING or -errno. */
-static int step_group(ipcx_queue *q, struct qwait *w, struct rec_view *v)
+static int step_group(ipcx_queue *q, ipcx__lazy_deadline *w, struct rec_view *v)
 {
     struct ipcx__qctl *c = q->ctl;
     struct ipcx__qslot *s = &q->slots[q->cslot];
@@ -546,7 +514,7 @@ static int step_group(ipcx_queue *q, struct qwait *w, struct rec_view *v)
         uint64_t id = ipcx__qpos_id(pos), off = ipcx__qpos_off(pos), to = 0;
         int rc = q->cseg ? ipcx__qseg_check(q->cseg, id) : -ENOENT;
         if (rc != 0)
-            rc = ipcx__qchain_find(q, id, qdl(w), &q->cseg);
+            rc = ipcx__qchain_find(q, id, ipcx__lazy_get(w), &q->cseg);
         if (rc == -ENOENT && load_seq_cst(&c->group) != pos)
             continue; /* the group moved on and the segment went back */
         if (rc == -ENOENT)
@@ -590,7 +558,7 @@ static int step_group(ipcx_queue *q, struct qwait *w, struct rec_view *v)
                 return R_MSG;
             }
             if (rc == R_END)
-                reclaim_now(q, qdl(w));
+                reclaim_now(q, ipcx__lazy_get(w));
         } else if (rc == R_MSG) {
             store_seq_cst(&s->hold, IPCX__QNOHOLD);
         }
@@ -632,7 +600,7 @@ static void check_stuck(ipcx_queue *q)
     store_seq_cst(&s->hold, IPCX__QNOHOLD); /* pairs with min_pos */
 }
 
-static int peek(ipcx_queue *q, struct qwait *w, struct rec_view *v)
+static int peek(ipcx_queue *q, ipcx__lazy_deadline *w, struct rec_view *v)
 {
     if (q->cslot < 0)
         return -EPERM;
@@ -644,13 +612,11 @@ static int peek(ipcx_queue *q, struct qwait *w, struct rec_view *v)
         rc = q->delivery == IPCX_QUEUE_DELIVER_QUEUE ? step_group(q, w, v) : step_own(q, w, v);
         if (rc != R_NOTHING)
             break;
-        if (tries == 0 && q->streak >= IPCX__QSTREAK && !qwait_nowait(w)) {
+        if (tries == 0 && q->streak >= IPCX_STREAK_MIN && !ipcx__lazy_is_nowait(w)) {
             /* Caught up with a busy producer: let it run ahead before
-             * polling the record it is writing (as the ring does:
-             * ring_int.h RING_BACKOFF). */
+             * polling the record it is writing. */
             q->streak = 0;
-            for (unsigned i = 0; i < IPCX__QBACKOFF; i++)
-                ipcx__cpu_relax();
+            ipcx__streak_backoff();
             continue;
         }
         if ((q->flags & IPCX_QUEUE_MULTI_PRODUCER) && q->spins >= ipcx__qspin_limit)
@@ -689,7 +655,7 @@ int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq
         return -EINVAL;
     if (!q->peeked) {
         struct rec_view v;
-        struct qwait w = qwait_make(timeout_ns);
+        ipcx__lazy_deadline w = ipcx__lazy_make(timeout_ns);
         int rc = peek(q, &w, &v);
         if (rc != 0)
             return rc;

@@ -23,10 +23,10 @@
  *    and advances the frontier `free` over released records.
  *  - Overwrite (broadcast, one producer): a seqlock on the floor: check the
  *    floor before and (after an acquire fence) after reading a record.
- *  - Waiting: a consumer that catches up with a busy stream (RING_STREAK
- *    finds in a row) first backs off RING_BACKOFF pauses without touching
- *    the ring, so that it does not take the record's line from a producer
- *    still writing it (ring_int.h); then it polls as usual.
+ *  - Waiting: a consumer that catches up with a busy stream first backs
+ *    off without touching the ring, so that it does not take the record's
+ *    line from a producer still writing it (core.h ipcx__streak_backoff);
+ *    then it polls as usual.
  *
  * Recovery (only on the rate-limited liveness check, never on the fast
  * path): a CLAIM whose owner is gone, or whose owner no longer covers it,
@@ -481,12 +481,10 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
                 return -EAGAIN;
             }
             d = ipcx__ring_wait_begin(&w, timeout_ns);
-            if (r->c_streak >= RING_STREAK) {
-                /* Caught up with a busy producer: let it run ahead
-                 * (RING_BACKOFF above), then look again. */
+            if (r->c_streak >= IPCX_STREAK_MIN) {
+                /* Caught up with a busy producer: let it run ahead. */
                 r->c_streak = 0;
-                for (unsigned i = 0; i < RING_BACKOFF; i++)
-                    ipcx__cpu_relax();
+                ipcx__streak_backoff();
                 continue;
             }
         }

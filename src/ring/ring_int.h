@@ -227,19 +227,6 @@ struct ipcx_ring {
 #define RING_PUBLISH_EVERY(cap) ((cap) / 8)
 #endif
 
-/* Consumer back-off on a busy stream.  A consumer that found a record at
- * once on RING_STREAK calls in a row and then finds none has caught up with
- * a producer that is still writing: polling the record the producer is
- * writing takes its cache line away from it mid-write, many times per
- * record.  Waiting RING_BACKOFF pauses first (about 3 us here, 25 ns per
- * pause) lets the producer run ahead and the consumer then reads finished
- * lines: 64-byte streams went from 22 to 36 M msgs/s (fast mode) and from
- * 5.7 to 8.5 M (slow mode) in a minimal ring, alternating runs.  A round
- * trip never triggers it (each recv there waits), so only the first message
- * after a burst can be up to that much later. */
-#define RING_STREAK  4u
-#define RING_BACKOFF 128u
-
 /* ---- tags ------------------------------------------------------------ */
 
 static inline uint64_t ring_check(const struct ipcx_ring *r, uint64_t pos)
