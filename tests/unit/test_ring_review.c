@@ -7,8 +7,8 @@
  * plants claim intents to make the hole search exponential, a stalled
  * (alive) producer that must be waited on within each call's timeout, a
  * side killed asleep whose waiter registration must be taken back, rings
- * used only without waiting that must still recover from dead peers, and
- * a claim CAS that keeps failing.
+ * used only without waiting that must still recover from dead peers, a
+ * claim CAS that keeps failing, and a forged tag at a consumer's position.
  */
 #include "testutil.h"
 #include "ring_testutil.h"
@@ -410,6 +410,41 @@ static void test_claim_cas_livelock_bounded(void **state)
     ring_block_free(&b);
 }
 
+/* A peer writes, at the consumer's next position, a tag that is valid for
+ * that position but of a kind a single consumer never takes there (TAKEN,
+ * RELEASED, SKIPPED, or the unused kind 7).  recv and peek must still end
+ * within their timeout (or report -EPROTO), never poll for ever: the
+ * consumer's tight first spin once took any valid tag as "a record
+ * arrived" and handed the call back to a loop that refused it, without
+ * reaching the deadline check (seen as a 60 s hang in test_hostile). */
+static void test_forged_kind_at_cpos_times_out(void **state)
+{
+    (void)state;
+    static const unsigned kinds[] = {REC_TAKEN, REC_RELEASED, REC_SKIPPED, 7};
+    for (size_t i = 0; i < IPCX_ARRAY_LEN(kinds); i++) {
+        for (int peek = 0; peek < 2; peek++) {
+            struct ring_block b;
+            ipcx_ring_opts o = {.capacity = 4096};
+            ipcx_ring *r = ring_block_new(&b, &o);
+            assert_int_equal(ipcx_ring_join(r, IPCX_RING_CONSUMER), 0);
+            store_release(&ring_rec_at(r, 0)->tag, ring_tag(r, 0, kinds[i], 1));
+            alarm(10); /* a hang fails the test instead of blocking the suite */
+            int64_t t0 = ipcx__now_ns();
+            uint8_t buf[64];
+            const void *d;
+            size_t n;
+            int rc = peek ? ipcx_ring_peek(r, &d, &n, 20 * 1000000LL)
+                          : ipcx_ring_recv(r, buf, sizeof(buf), 20 * 1000000LL);
+            int64_t took = ipcx__now_ns() - t0;
+            alarm(0);
+            assert_true(rc == -ETIMEDOUT || rc == -EPROTO);
+            assert_true(took < 1000 * 1000000LL);
+            ipcx__ring_detach(r);
+            ring_block_free(&b);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_dead_sleeper_registration_undone),
         cmocka_unit_test(test_nowait_sides_recover),
         cmocka_unit_test(test_claim_cas_livelock_bounded),
+        cmocka_unit_test(test_forged_kind_at_cpos_times_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
