@@ -435,11 +435,12 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
  * load and one pause per poll, up to RING_TIGHT_SPINS polls.  1 when a
  * COMMIT or PAD tag for cpos appeared (what sc_try() takes without a
  * liveness check), 0 when none did: any other tag there (a live claim, or
- * a peer's garbage) is the general path's to judge, with its deadline.  The general wait loop
- * (peek, then wait_step) does much more per poll; on a 16-core Xeon it doubled a 64-byte round trip
- * (0.80 us against 0.43 us with this loop in front of it, alternating runs; docs/ring.md).  Only
- * for a consumer that is not streaming (see the back-off in ipcx__ring_peek()); the index is
- * published first, as the general path does before it waits. */
+ * a peer's garbage) is the general path's to judge, with its deadline.
+ * The general wait loop (peek, then wait_step) does much more per poll; on
+ * a 16-core Xeon it doubled a 64-byte round trip (0.80 us against 0.43 us
+ * with this loop in front of it, alternating runs; docs/ring.md).  Not for
+ * a consumer that streams (see the back-off in ipcx__ring_peek()); the
+ * index is published first, as the general path does before it waits. */
 static int sc_spin(ipcx_ring *r)
 {
     uint64_t p = r->cpos;
