@@ -18,13 +18,12 @@
  * Crash safety: a producer killed at any instruction never makes a consumer
  * deliver a torn record; a claim left by a dead producer is skipped and
  * counted in `lost`.  A claim of a producer that is alive but stalled is
- * waited on, never skipped (see liveness_ms): the consumers' calls return
- * at their timeout.  A queue-mode record a dead consumer had peeked but not
- * released is redelivered (single-consumer rings: the shared read position
- * never moved past it - nor past the last records it received, which it
- * publishes in batches, so those come again too: at-least-once) or counted
- * in `lost` (multi-consumer rings).  A dead broadcast
- * consumer's cursor is dropped as soon as a producer needs the space.
+ * waited on (the consumers' calls return at their timeout), or, with
+ * stall_ms set, skipped and counted in `lost` once it is that old.  A queue-mode record a dead
+ * consumer had peeked but not released is redelivered (single-consumer rings: the shared read
+ * position never moved past it - nor past the last records it received, which it publishes in
+ * batches, so those come again too: at-least-once) or counted in `lost` (multi-consumer rings).  A
+ * dead broadcast consumer's cursor is dropped as soon as a producer needs the space.
  *
  * Shared memory is untrusted: a peer that corrupts the ring makes calls on
  * this side return -EPROTO (and the handle stays broken: every later call
@@ -104,17 +103,23 @@ typedef struct ipcx_ring_opts {
     uint32_t max_consumers;
     /** How often, in milliseconds, a side that waits on a stuck peer checks
      *  whether that peer's process is still alive; 0 means 100.  It is a
-     *  check period, not a stall limit: a claim whose producer is alive but
-     *  makes no progress (stopped, descheduled, in a debugger) is waited on
-     *  however long it stalls, never skipped, because its space cannot be
-     *  given to anyone else while it may still write there.  Each call's
-     *  own timeout bounds the wait (-ETIMEDOUT, or -EAGAIN with
-     *  IPCX_NOWAIT); with IPCX_FOREVER the call waits until the producer
-     *  commits or dies. */
+     *  check period, not a stall limit (see stall_ms). */
     uint32_t liveness_ms;
     /** File mode of a named ring, as for regions; 0 means 0600. */
     uint32_t mode;
-    uint32_t reserved[6]; /**< must be zero */
+    /** Multiple producers: a claim whose producer is alive but has not
+     *  committed it for this many milliseconds (stopped, descheduled, in a
+     *  debugger, or holding a reservation) is skipped by consumers and
+     *  counted in `lost`, so that they go on with the other producers'
+     *  records; it is noticed on the liveness check, so between stall_ms
+     *  and stall_ms + liveness_ms after the consumer reached it.  Its space
+     *  is not given to anyone while the producer may still write there:
+     *  producers can fill the rest of that lap, then wait until it commits
+     *  (the record is then dropped: it was counted lost) or dies.  0 (the
+     *  default): such a claim is waited on however long it stalls, and each
+     *  call's own timeout bounds the wait. */
+    uint32_t stall_ms;
+    uint32_t reserved[5]; /**< must be zero */
 } ipcx_ring_opts;
 
 /** Statistics (ipcx_ring_stats()).  Counters cover the ring's lifetime. */

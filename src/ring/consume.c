@@ -255,20 +255,95 @@ int ipcx__ring_taken_dead(ipcx_ring *r, uint64_t pos, uint64_t t)
     return 1;
 }
 
+/* ------------------------------------------------------------ stalled claims */
+
+/* With stall_ms set (ipcx_ring_opts), the claim at pos of a producer that
+ * is alive but has not finished it for stall_ms - stopped, swapped out, or
+ * holding a reservation - is skipped and counted lost, so that consumers
+ * go on with the other producers' records.  Its space is not given back
+ * while the producer may still write it: a single-consumer queue keeps
+ * head at or below it (r->cbar, publish()); broadcast producers' floor and
+ * the multi-consumer release frontier stop at a live claim by themselves.
+ * Called only on the rate-limited liveness check (check != 0), when
+ * ipcx__ring_rec_span() found the claim live.  Returns its span (and
+ * *kind = REC_SKIPPED) once the same claim has been seen there for
+ * stall_ms, else 0; -EPROTO for a bad length. */
+static int64_t stalled_span(ipcx_ring *r, uint64_t pos, unsigned *kind)
+{
+    if (r->stall_limit_ns == 0)
+        return 0;
+    struct ring_rec *rec = ring_rec_at(r, pos);
+    /* Pairs with the CLAIM tag's store_release in produce.c write_claim(). */
+    uint64_t t = load_acquire(&rec->tag);
+    if (ring_kind(r, pos, t) != REC_CLAIM || claim_live(r, pos, ring_owner(t)) != 1)
+        return 0; /* changed meanwhile: the caller looks again */
+    int64_t now = ipcx__now_ns();
+    if (r->stall_pos != pos + 1 || r->stall_tag != t) {
+        r->stall_pos = pos + 1;
+        r->stall_tag = t;
+        r->stall_seen_ns = now;
+        return 0;
+    }
+    if (now - r->stall_seen_ns < r->stall_limit_ns)
+        return 0;
+    int64_t rs = span_check(r, pos, REC_SKIPPED, rec);
+    if (rs < 0) /* as for an abandoned claim: corrupt unless it changed */
+        return load_acquire(&rec->tag) == t ? ipcx__ring_corrupt(r, "claim length") : 0;
+    if (!r->bcast && !r->mc && (r->cbar == 0 || pos < r->cbar - 1)) {
+        r->cbar = pos + 1;
+        r->cbar_tag = t;
+    }
+    r->stall_pos = 0;
+    *kind = REC_SKIPPED;
+    return rs;
+}
+
+/* Single-consumer queue with a skipped live claim at cbar - 1: the highest
+ * position head may take, v or less.  While the claim's tag is unchanged
+ * that is the claim's position (one load); otherwise (committed, or the
+ * liveness check asked for a full look by clearing cbar_tag) walk from the
+ * claim towards v over whatever can be passed, and stop at the next live
+ * claim, if any. */
+static uint64_t barrier_limit(ipcx_ring *r, uint64_t v)
+{
+    uint64_t x = r->cbar - 1;
+    if (x >= v)
+        return v;
+    /* Pairs with the tag stores of the claim's producer. */
+    if (load_acquire(&ring_rec_at(r, x)->tag) == r->cbar_tag)
+        return x;
+    for (uint64_t steps = 0; x < v && steps <= r->cap / RING_REC_HDR; steps++) {
+        unsigned k;
+        /* Pairs with the producers' tail CAS (produce.c claim_mp()). */
+        int64_t sp = ipcx__ring_rec_span(r, x, load_acquire(&r->hdr->tail), 1, NULL, &k);
+        if (sp <= 0) { /* a live claim (or corruption, now latched): stop here */
+            r->cbar = x + 1;
+            r->cbar_tag = load_acquire(&ring_rec_at(r, x)->tag);
+            return x;
+        }
+        x += (uint64_t)sp;
+    }
+    r->cbar = 0;
+    return v;
+}
+
 /* ------------------------------------------------------------ publishing */
 
 static void publish(ipcx_ring *r)
 {
-    if (r->crel == r->cpub)
+    uint64_t v = r->crel;
+    if (IPCX_UNLIKELY(r->cbar != 0))
+        v = barrier_limit(r, v);
+    if (v == r->cpub)
         return;
-    r->cpub = r->crel;
+    r->cpub = v;
     RING_FAULT(RING_STEP_RELEASE);
     /* seq_cst: releases the space (our reads of the records below happened
      * before; pairs with the load_acquire in produce.c refresh_space() /
      * min_cursor()) and is the store half of the space_waiters Dekker pair
      * (wait.c). */
     ipcx_atomic_u64 *idx = r->bcast ? &r->cslots[r->cidx].pos : &r->hdr->head;
-    uint64_t v = r->bcast ? r->crel + 1 : r->crel;
+    v = r->bcast ? v + 1 : v;
     if (r->light)
         store_release(idx, v); /* the sleeper's membarrier orders it (wait.c) */
     else
@@ -324,6 +399,8 @@ static int overrun_after(ipcx_ring *r, uint64_t pos)
 /* Single reader of a position (queue SC, broadcast).  1 found, 0 none. */
 static int sc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
 {
+    if (check && r->cbar != 0)
+        r->cbar_tag = 0; /* the next publish() looks at the skipped claim in full */
     for (uint64_t steps = 0; steps <= r->cap / RING_REC_HDR; steps++) {
         uint64_t p = r->cpos;
         if (r->policy == IPCX_RING_OVERWRITE) {
@@ -348,6 +425,11 @@ static int sc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
         /* Pairs with the store_release of tail in produce.c. */
         uint64_t tail = load_acquire(&r->hdr->tail);
         int64_t span = ipcx__ring_rec_span(r, p, tail, check, NULL, &k);
+        /* Not while records are peeked: release() walks from the first
+         * of them and would count the claim, should it be committed by
+         * then, as one of them. */
+        if (span == 0 && check && k == REC_CLAIM && r->npeek == 0)
+            span = stalled_span(r, p, &k);
         if (span <= 0)
             return (int)span;
         if (k == REC_COMMIT)
@@ -382,6 +464,8 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
             if (!check)
                 return 0;
             int64_t sp = ipcx__ring_rec_span(r, hd, load_acquire(&h->tail), 1, &h->head, &k);
+            if (sp == 0 && k == REC_CLAIM)
+                sp = stalled_span(r, hd, &k);
             if (sp <= 0)
                 return (int)sp;
             /* An abandoned claim or hole (SKIPPED / PAD): help head past. */

@@ -127,6 +127,7 @@ int ipcx__ring_format(void *mem, size_t size, const ipcx_ring_opts *opts)
     int pid = getpid();
     h->creator_pid = pid;
     h->creator_start = ipcx__proc_start_time(pid);
+    h->stall_ms = o.stall_ms;
     /* Publishes every config field above; pairs with the load_acquire of
      * `ready` in ipcx__ring_attach().  Relaxed would let an attacher see
      * ready != 0 with a half-written config. */
@@ -166,6 +167,7 @@ static int read_config(ipcx_ring *r, const struct ring_hdr *h, size_t size)
     r->nprod = np;
     r->ncons = nc;
     r->liveness_ns = (int64_t)(h->liveness_ms == 0 ? 100 : h->liveness_ms) * 1000000;
+    r->stall_limit_ns = (int64_t)h->stall_ms * 1000000;
     r->mp = np > 1;
     r->mc = !r->bcast && nc > 1;
     r->pslots = (struct ring_slot *)(void *)((uint8_t *)h + RING_HDR_SIZE);
@@ -400,6 +402,7 @@ int ipcx__ring_join_consumer(ipcx_ring *r, int oldest)
         r->npeek = 0;
         r->cseq = 0;
         r->cseq_valid = 0;
+        r->stall_pos = r->cbar = 0;
         if (!r->bcast) {
             store_relaxed(&s->pos, 0);
             /* Pairs with the store_release of head in the consumer that

@@ -497,8 +497,12 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
                 break;
             }
             span = (uint64_t)sp;
-        } else if (k == REC_RELEASED || k == REC_SKIPPED ||
+        } else if (k == REC_RELEASED || k == REC_SKIPPED || k == REC_COMMIT ||
                    (k == REC_TAKEN && reclaim && ipcx__ring_taken_dead(r, f, t))) {
+            /* COMMIT below head: a claim that consumers skipped while its
+             * producer was stalled (consume.c stalled_span()), committed
+             * since.  Consumers take a record (tag COMMIT -> TAKEN) before
+             * they move head past it, so nobody will take this one. */
             if (k == REC_TAKEN)
                 continue; /* now RELEASED: look again */
             int64_t sp = ipcx__ring_span_at_index(r, &h->free, f, k, rec);

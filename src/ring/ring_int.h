@@ -14,7 +14,7 @@
  *     | 44 max_producers u32     48 max_consumers u32                 |
  *     | 52 liveness_ms u32       56 key u64 (random tag key)          |
  *  64 | line 1: 64 ready u32 (version, written last, release)         |
- *     |  68 creator_pid i32  72 creator_start u64                     |
+ *     |  68 creator_pid i32  72 creator_start u64  80 stall_ms u32    |
  * 128 | line 2, producers: 128 tail u64 (claim position)              |
  * 192 | line 3, consumers: 192 head u64 (queue read position)         |
  * 256 | line 4: 256 free u64 (MC release frontier / broadcast floor)  |
@@ -55,7 +55,7 @@
 
 #define RING_MAGIC     0x474e495258435049ull /* "IPCXRING" little-endian */
 #define RING_VER_MAJOR 1
-#define RING_VER_MINOR 0
+#define RING_VER_MINOR 1
 #define RING_HDR_SIZE  512u
 #define RING_SLOT_SIZE 64u
 #define RING_REC_HDR   16u
@@ -97,7 +97,8 @@ struct ring_hdr {
     ipcx_atomic_u32 ready;
     int32_t creator_pid;
     uint64_t creator_start;
-    uint8_t pad1[48];
+    uint32_t stall_ms; /* since 1.1; 0 (never skip a live claim) before */
+    uint8_t pad1[44];
     /* line 2 */
     ipcx_atomic_u64 tail;
     uint8_t pad2[56];
@@ -156,6 +157,7 @@ _Static_assert(sizeof(struct ring_hdr) == RING_HDR_SIZE, "ring header is 512 byt
 _Static_assert(offsetof(struct ring_hdr, key) == 56, "key offset");
 _Static_assert(offsetof(struct ring_hdr, ready) == 64, "ready offset");
 _Static_assert(offsetof(struct ring_hdr, creator_start) == 72, "creator_start offset");
+_Static_assert(offsetof(struct ring_hdr, stall_ms) == 80, "stall_ms offset");
 _Static_assert(offsetof(struct ring_hdr, tail) == 128, "tail on its own line");
 _Static_assert(offsetof(struct ring_hdr, head) == 192, "head on its own line");
 _Static_assert(offsetof(struct ring_hdr, free) == 256, "free on its own line");
@@ -179,6 +181,7 @@ struct ipcx_ring {
     uint64_t cap, mask, key;
     uint32_t max_msg, slot_size, flags, policy, nprod, ncons;
     int64_t liveness_ns;
+    int64_t stall_limit_ns;  /* skip a live claim this old (0: never) */
     int64_t nowait_check_ns; /* last liveness check of a call that does not wait */
     int bcast, mp, mc;       /* broadcast; multi-producer; multi-consumer queue */
     int wait_mode;
@@ -210,6 +213,13 @@ struct ipcx_ring {
     uint64_t c_msgs, c_bytes, c_lost, c_overruns;
     unsigned c_unflushed, p_unflushed;
     unsigned c_streak; /* consumer: calls in a row that found a record at once */
+    /* consumer, multi-producer: the live claim that last held it up
+     * (position + 1, its tag, when first seen; consume.c stalled_span()),
+     * and, single-consumer queue, the lowest live claim it skipped
+     * (position + 1, its tag; 0: none): head stays at or below it. */
+    uint64_t stall_pos, stall_tag;
+    int64_t stall_seen_ns;
+    uint64_t cbar, cbar_tag;
 };
 
 /* Measurement switches (compile-time, off by default): build with

@@ -698,7 +698,8 @@ static void run_hostile(int mp, int mc, int mode, uint32_t slot)
                         .full = mode == 2 ? IPCX_RING_OVERWRITE : IPCX_RING_BLOCK,
                         .max_producers = mp ? 3 : 1,
                         .max_consumers = mode != 0 ? 3 : (mc ? 3 : 1),
-                        .liveness_ms = 5};
+                        .liveness_ms = 5,
+                        .stall_ms = 10}; /* forged live claims reach the stall skip */
     ipcx_ring *r;
     assert_int_equal(ipcx_ring_create(h.name, &o, &r), 0);
     uint8_t *base = (uint8_t *)r->hdr;

@@ -5,7 +5,8 @@
  * a length re-read after validation (a held record, a multi-consumer
  * take), a dead producer's hole between two peeked records, a peer that
  * plants claim intents to make the hole search exponential, a stalled
- * (alive) producer that must be waited on within each call's timeout, a
+ * (alive) producer that is waited on (the default) or, with stall_ms, whose
+ * claim is skipped while its space is held, a
  * side killed asleep whose waiter registration must be taken back, rings
  * used only without waiting that must still recover from dead peers, a
  * claim CAS that keeps failing, and a forged tag at a consumer's position.
@@ -178,8 +179,8 @@ static void fault_stop(int step)
  * returns at its timeout (-ETIMEDOUT, -EAGAIN without one) through many
  * liveness checks - never a hang, never a record out of order.  Once the
  * producer goes on, both records arrive, none lost.  Queue with one and
- * with several consumers, and broadcast. */
-static void stalled_producer(uint32_t delivery, uint32_t ncons)
+ * with several consumers, and broadcast.  This is the default (stall_ms 0). */
+static void stalled_producer_waited(uint32_t delivery, uint32_t ncons)
 {
     struct ring_block b;
     ipcx_ring_opts o = {.capacity = 4096,
@@ -230,12 +231,113 @@ static void stalled_producer(uint32_t delivery, uint32_t ncons)
     ring_block_free(&b);
 }
 
+/* A producer that is alive but stopped in the middle of its claim holds
+ * nobody up for longer than about two liveness periods: consumers skip the
+ * claim, count it lost, and go on with the other producer's records.  Its
+ * space is not given to anyone while it may still write: the other
+ * producer can fill the rest of one lap and then gets -EAGAIN, although
+ * every record was consumed.  Once the stopped producer goes on and
+ * commits, its record is not delivered (it was counted lost), the space is
+ * released, and the ring goes on over several laps, in order, with no
+ * other loss.  Queue with one and with several consumers, and broadcast;
+ * stall_ms 5. */
+static void stalled_producer_skipped(uint32_t delivery, uint32_t ncons)
+{
+    struct ring_block b;
+    ipcx_ring_opts o = {.capacity = 4096,
+                        .delivery = delivery,
+                        .max_producers = 2,
+                        .max_consumers = ncons,
+                        .liveness_ms = 1,
+                        .stall_ms = 5};
+    ipcx_ring *p = ring_block_new(&b, &o);
+    ipcx_ring *c = ring_block_handle(&b);
+    assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
+    uint8_t buf[64];
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ipcx_ring *q = ring_block_handle(&b);
+        ipcx__ring_fault = fault_stop;
+        rtm_fill(buf, 40, 1, 0);
+        _exit(ipcx_ring_send(q, buf, 40, IPCX_NOWAIT) == 0 ? 0 : 1);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(st));
+    uint32_t seq = 0, id, got;
+    rtm_fill(buf, 32, 2, seq++);
+    assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
+    /* Skipped after a liveness period or two, well within the timeout. */
+    int n = ipcx_ring_recv(c, buf, sizeof(buf), 2 * 1000000000LL);
+    assert_int_equal(n, 32);
+    assert_int_equal(rtm_check(buf, (size_t)n, &id, &got), 0);
+    assert_true(id == 2 && got == 0);
+    /* The rest of the lap, then no more: the claim's space is held. */
+    uint32_t next = 1;
+    int full = 0;
+    for (int i = 0; i < 200 && !full; i++) {
+        rtm_fill(buf, 32, 2, seq);
+        int rc = ipcx_ring_send(p, buf, 32, IPCX_NOWAIT);
+        if (rc == -EAGAIN) {
+            full = 1;
+            break;
+        }
+        assert_int_equal(rc, 0);
+        seq++;
+        n = ipcx_ring_recv(c, buf, sizeof(buf), 1000000000LL);
+        assert_int_equal(n, 32);
+        assert_int_equal(rtm_check(buf, (size_t)n, &id, &got), 0);
+        assert_true(id == 2 && got == next);
+        next++;
+    }
+    assert_true(full);
+    assert_true(seq * 48u + 56u <= 4096u); /* never past the stalled claim's lap */
+    kill(pid, SIGCONT);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* Three more laps: the space comes back, nothing else is lost. */
+    int64_t t0 = ipcx__now_ns();
+    uint32_t end = seq + 300; /* 300 x 48 bytes: more than three laps */
+    while (next < end) {
+        assert_true(ipcx__now_ns() - t0 < 10 * 1000000000LL);
+        rtm_fill(buf, 32, 2, seq);
+        int rc = seq < end ? ipcx_ring_send(p, buf, 32, IPCX_NOWAIT) : -EAGAIN;
+        if (rc == 0)
+            seq++;
+        else
+            assert_int_equal(rc, -EAGAIN);
+        n = ipcx_ring_recv(c, buf, sizeof(buf), next < seq ? 1000000000LL : IPCX_NOWAIT);
+        if (n == -EAGAIN && next == seq)
+            continue;
+        assert_int_equal(n, 32);
+        assert_int_equal(rtm_check(buf, (size_t)n, &id, &got), 0);
+        assert_true(id == 2 && got == next);
+        next++;
+    }
+    ipcx_ring_stat rs;
+    ipcx__ring_flush_stats(c);
+    assert_int_equal(ipcx_ring_stats(c, &rs), 0);
+    assert_int_equal(rs.lost, 1);
+    ipcx__ring_detach(c);
+    ipcx__ring_detach(p);
+    ring_block_free(&b);
+}
+
 static void test_stalled_producer_waited_on(void **state)
 {
     (void)state;
-    stalled_producer(IPCX_RING_QUEUE, 1);
-    stalled_producer(IPCX_RING_QUEUE, 2);
-    stalled_producer(IPCX_RING_BROADCAST, 2);
+    stalled_producer_waited(IPCX_RING_QUEUE, 1);
+    stalled_producer_waited(IPCX_RING_QUEUE, 2);
+    stalled_producer_waited(IPCX_RING_BROADCAST, 2);
+}
+
+static void test_stalled_producer_skipped(void **state)
+{
+    (void)state;
+    stalled_producer_skipped(IPCX_RING_QUEUE, 1);
+    stalled_producer_skipped(IPCX_RING_QUEUE, 2);
+    stalled_producer_skipped(IPCX_RING_BROADCAST, 2);
 }
 
 /* Wait (bounded) until *w reads want. */
@@ -453,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_release_across_dead_hole),
         cmocka_unit_test(test_intent_chain_budget),
         cmocka_unit_test(test_stalled_producer_waited_on),
+        cmocka_unit_test(test_stalled_producer_skipped),
         cmocka_unit_test(test_dead_sleeper_registration_undone),
         cmocka_unit_test(test_nowait_sides_recover),
         cmocka_unit_test(test_claim_cas_livelock_bounded),
