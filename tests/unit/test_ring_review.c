@@ -173,6 +173,29 @@ static void fault_stop(int step)
         raise(SIGSTOP);
 }
 
+/* A two-producer ring over b with options o: *p a producer, *c a joined
+ * consumer, and a child producer stopped (SIGSTOP) inside its claim of a
+ * 40-byte record (id 1), whose pid is returned. */
+static pid_t stall_one(struct ring_block *b, const ipcx_ring_opts *o, ipcx_ring **p, ipcx_ring **c)
+{
+    *p = ring_block_new(b, o);
+    *c = ring_block_handle(b);
+    assert_int_equal(ipcx_ring_join(*c, IPCX_RING_CONSUMER), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint8_t buf[40];
+        ipcx_ring *q = ring_block_handle(b);
+        ipcx__ring_fault = fault_stop;
+        rtm_fill(buf, 40, 1, 0);
+        _exit(ipcx_ring_send(q, buf, 40, IPCX_NOWAIT) == 0 ? 0 : 1);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(st));
+    return pid;
+}
+
 /* A producer that is alive but stopped in the middle of its claim is
  * waited on, never skipped (its space cannot be given to anyone else while
  * it may still write): consumers see nothing past it, and every call
@@ -188,21 +211,10 @@ static void stalled_producer_waited(uint32_t delivery, uint32_t ncons)
                         .max_producers = 2,
                         .max_consumers = ncons,
                         .liveness_ms = 1};
-    ipcx_ring *p = ring_block_new(&b, &o);
-    ipcx_ring *c = ring_block_handle(&b);
-    assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
+    ipcx_ring *p, *c;
+    pid_t pid = stall_one(&b, &o, &p, &c);
     uint8_t buf[64];
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        ipcx_ring *q = ring_block_handle(&b);
-        ipcx__ring_fault = fault_stop;
-        rtm_fill(buf, 40, 1, 0);
-        _exit(ipcx_ring_send(q, buf, 40, IPCX_NOWAIT) == 0 ? 0 : 1);
-    }
     int st;
-    assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
-    assert_true(WIFSTOPPED(st));
     rtm_fill(buf, 32, 2, 0);
     assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
     assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), IPCX_NOWAIT), -EAGAIN);
@@ -250,21 +262,10 @@ static void stalled_producer_skipped(uint32_t delivery, uint32_t ncons)
                         .max_consumers = ncons,
                         .liveness_ms = 1,
                         .stall_ms = 5};
-    ipcx_ring *p = ring_block_new(&b, &o);
-    ipcx_ring *c = ring_block_handle(&b);
-    assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
+    ipcx_ring *p, *c;
+    pid_t pid = stall_one(&b, &o, &p, &c);
     uint8_t buf[64];
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        ipcx_ring *q = ring_block_handle(&b);
-        ipcx__ring_fault = fault_stop;
-        rtm_fill(buf, 40, 1, 0);
-        _exit(ipcx_ring_send(q, buf, 40, IPCX_NOWAIT) == 0 ? 0 : 1);
-    }
     int st;
-    assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
-    assert_true(WIFSTOPPED(st));
     uint32_t seq = 0, id, got;
     rtm_fill(buf, 32, 2, seq++);
     assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
