@@ -523,13 +523,12 @@ static int mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
  * The general wait loop (peek, then wait_step) does much more per poll; on
  * a 16-core Xeon it doubled a 64-byte round trip (0.80 us against 0.43 us
  * with this loop in front of it, alternating runs; docs/ring.md).  Not for
- * a consumer that streams (see the back-off in ipcx__ring_peek()); the
- * index is published first, as the general path does before it waits. */
+ * a consumer that streams (see the back-off in ipcx__ring_peek()).  The
+ * caller has published its index, as before any wait. */
 static int sc_spin(ipcx_ring *r)
 {
     uint64_t p = r->cpos;
     struct ring_rec *rec = ring_rec_at(r, p);
-    publish(r);
     for (unsigned i = 0; i < RING_TIGHT_SPINS; i++) {
         /* Pairs with the COMMIT store in produce.c commit_one(). */
         unsigned k = ring_kind(r, p, load_acquire(&rec->tag));
@@ -816,8 +815,9 @@ int ipcx__ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
         int n = sc_recv_now(r, buf, cap);
         if (IPCX_LIKELY(n >= 0))
             return n;
-        if (timeout_ns != 0 && r->c_streak < IPCX_STREAK_MIN && sc_spin(r)) {
-            n = sc_recv_now(r, buf, cap);
+        if (timeout_ns != 0 && r->c_streak < IPCX_STREAK_MIN) {
+            publish(r); /* as before any wait */
+            n = sc_spin(r) ? sc_recv_now(r, buf, cap) : -EAGAIN;
             if (n >= 0) {
                 r->c_streak = 0; /* it did not find the record at once */
                 return n;

@@ -138,16 +138,24 @@ static int run_helper(int argc, char **argv)
 
 /* ------------------------------------------------------------ basics */
 
+/* A durable broadcast queue in a new directory (its path in dir) holding
+ * the 8-byte messages 0 .. n-1; returns its producer. */
+static ipcx_queue *broadcast_filled(char *dir, size_t cap, uint64_t n)
+{
+    mkdir_tmp(dir, cap);
+    ipcx_queue_opts o = {.initial_segment = 8192, .delivery = IPCX_QUEUE_DELIVER_BROADCAST};
+    ipcx_queue *p = NULL;
+    assert_int_equal(ipcx_queue_create(dir, &o, &p), 0);
+    for (uint64_t i = 0; i < n; i++)
+        assert_int_equal(ipcx_queue_send(p, &i, sizeof i, NULL, 0), 0);
+    return p;
+}
+
 static void test_positions_survive(void **state)
 {
     (void)state;
     char dir[256];
-    mkdir_tmp(dir, sizeof dir);
-    ipcx_queue_opts o = {.initial_segment = 8192, .delivery = IPCX_QUEUE_DELIVER_BROADCAST};
-    ipcx_queue *p = NULL, *c = NULL;
-    assert_int_equal(ipcx_queue_create(dir, &o, &p), 0);
-    for (uint64_t i = 0; i < 1000; i++)
-        assert_int_equal(ipcx_queue_send(p, &i, sizeof i, NULL, 0), 0);
+    ipcx_queue *p = broadcast_filled(dir, sizeof dir, 1000), *c = NULL;
     ipcx_queue_opts oc = {.role = IPCX_QUEUE_CONSUMER, .consumer_id = 2};
     uint64_t v = 0, seq = 0;
     assert_int_equal(ipcx_queue_open(dir, &oc, &c), 0);
@@ -190,12 +198,7 @@ static void test_resume_with_next_seq_ahead(void **state)
 {
     (void)state;
     char dir[256], ctl[300];
-    mkdir_tmp(dir, sizeof dir);
-    ipcx_queue_opts o = {.initial_segment = 8192, .delivery = IPCX_QUEUE_DELIVER_BROADCAST};
-    ipcx_queue *p = NULL, *c = NULL;
-    assert_int_equal(ipcx_queue_create(dir, &o, &p), 0);
-    for (uint64_t i = 0; i < 10; i++)
-        assert_int_equal(ipcx_queue_send(p, &i, sizeof i, NULL, 0), 0);
+    ipcx_queue *p = broadcast_filled(dir, sizeof dir, 10), *c = NULL;
     ipcx_queue_opts oc = {.role = IPCX_QUEUE_CONSUMER, .consumer_id = 2};
     uint64_t v = 0, seq = 0;
     assert_int_equal(ipcx_queue_open(dir, &oc, &c), 0);

@@ -173,12 +173,20 @@ static void fault_stop(int step)
         raise(SIGSTOP);
 }
 
-/* A two-producer ring over b with options o: *p a producer, *c a joined
- * consumer, and a child producer stopped (SIGSTOP) inside its claim of a
- * 40-byte record (id 1), whose pid is returned. */
-static pid_t stall_one(struct ring_block *b, const ipcx_ring_opts *o, ipcx_ring **p, ipcx_ring **c)
+/* The stalled-producer tests' ring: two producers, liveness_ms 1, the
+ * given delivery, consumers and stall_ms over b; *p a producer, *c a
+ * joined consumer, and a child producer stopped (SIGSTOP) inside its claim
+ * of a 40-byte record (id 1, seq 0), whose pid is returned. */
+static pid_t stall_one(struct ring_block *b, uint32_t delivery, uint32_t ncons, uint32_t stall_ms,
+                       ipcx_ring **p, ipcx_ring **c)
 {
-    *p = ring_block_new(b, o);
+    ipcx_ring_opts o = {.capacity = 4096,
+                        .delivery = delivery,
+                        .max_producers = 2,
+                        .max_consumers = ncons,
+                        .liveness_ms = 1,
+                        .stall_ms = stall_ms};
+    *p = ring_block_new(b, &o);
     *c = ring_block_handle(b);
     assert_int_equal(ipcx_ring_join(*c, IPCX_RING_CONSUMER), 0);
     pid_t pid = fork();
@@ -196,6 +204,40 @@ static pid_t stall_one(struct ring_block *b, const ipcx_ring_opts *o, ipcx_ring 
     return pid;
 }
 
+/* Let the stopped producer go on; it must commit and exit cleanly. */
+static void stall_resume(pid_t pid)
+{
+    int st;
+    kill(pid, SIGCONT);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Receive one record within timeout_ns: len bytes from producer id with
+ * sequence seq, intact. */
+static void expect_rec(ipcx_ring *c, int64_t timeout_ns, int len, uint32_t id, uint32_t seq)
+{
+    uint8_t buf[64];
+    uint32_t got_id, got_seq;
+    int n = ipcx_ring_recv(c, buf, sizeof(buf), timeout_ns);
+    assert_int_equal(n, len);
+    assert_int_equal(rtm_check(buf, (size_t)n, &got_id, &got_seq), 0);
+    assert_int_equal(got_id, id);
+    assert_int_equal(got_seq, seq);
+}
+
+/* The consumer's lost count, then the ring is taken down. */
+static void stall_end(struct ring_block *b, ipcx_ring *p, ipcx_ring *c, uint64_t lost)
+{
+    ipcx_ring_stat rs;
+    ipcx__ring_flush_stats(c);
+    assert_int_equal(ipcx_ring_stats(c, &rs), 0);
+    assert_int_equal(rs.lost, lost);
+    ipcx__ring_detach(c);
+    ipcx__ring_detach(p);
+    ring_block_free(b);
+}
+
 /* A producer that is alive but stopped in the middle of its claim is
  * waited on, never skipped (its space cannot be given to anyone else while
  * it may still write): consumers see nothing past it, and every call
@@ -206,15 +248,9 @@ static pid_t stall_one(struct ring_block *b, const ipcx_ring_opts *o, ipcx_ring 
 static void stalled_producer_waited(uint32_t delivery, uint32_t ncons)
 {
     struct ring_block b;
-    ipcx_ring_opts o = {.capacity = 4096,
-                        .delivery = delivery,
-                        .max_producers = 2,
-                        .max_consumers = ncons,
-                        .liveness_ms = 1};
     ipcx_ring *p, *c;
-    pid_t pid = stall_one(&b, &o, &p, &c);
+    pid_t pid = stall_one(&b, delivery, ncons, 0, &p, &c);
     uint8_t buf[64];
-    int st;
     rtm_fill(buf, 32, 2, 0);
     assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
     assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), IPCX_NOWAIT), -EAGAIN);
@@ -222,25 +258,10 @@ static void stalled_producer_waited(uint32_t delivery, uint32_t ncons)
     assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), 50 * 1000000LL), -ETIMEDOUT);
     int64_t ms = (ipcx__now_ns() - t0) / 1000000;
     assert_true(ms >= 49 && ms < 2000);
-    kill(pid, SIGCONT);
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    uint32_t id, seq;
-    int n = ipcx_ring_recv(c, buf, sizeof(buf), 5 * 1000000000LL);
-    assert_int_equal(n, 40);
-    assert_int_equal(rtm_check(buf, (size_t)n, &id, &seq), 0);
-    assert_int_equal(id, 1);
-    n = ipcx_ring_recv(c, buf, sizeof(buf), 5 * 1000000000LL);
-    assert_int_equal(n, 32);
-    assert_int_equal(rtm_check(buf, (size_t)n, &id, &seq), 0);
-    assert_int_equal(id, 2);
-    ipcx_ring_stat rs;
-    ipcx__ring_flush_stats(c);
-    assert_int_equal(ipcx_ring_stats(c, &rs), 0);
-    assert_int_equal(rs.lost, 0);
-    ipcx__ring_detach(c);
-    ipcx__ring_detach(p);
-    ring_block_free(&b);
+    stall_resume(pid);
+    expect_rec(c, 5 * 1000000000LL, 40, 1, 0);
+    expect_rec(c, 5 * 1000000000LL, 32, 2, 0);
+    stall_end(&b, p, c, 0);
 }
 
 /* A producer that is alive but stopped in the middle of its claim holds
@@ -256,26 +277,15 @@ static void stalled_producer_waited(uint32_t delivery, uint32_t ncons)
 static void stalled_producer_skipped(uint32_t delivery, uint32_t ncons)
 {
     struct ring_block b;
-    ipcx_ring_opts o = {.capacity = 4096,
-                        .delivery = delivery,
-                        .max_producers = 2,
-                        .max_consumers = ncons,
-                        .liveness_ms = 1,
-                        .stall_ms = 5};
     ipcx_ring *p, *c;
-    pid_t pid = stall_one(&b, &o, &p, &c);
+    pid_t pid = stall_one(&b, delivery, ncons, 5, &p, &c);
     uint8_t buf[64];
-    int st;
-    uint32_t seq = 0, id, got;
+    uint32_t seq = 0;
     rtm_fill(buf, 32, 2, seq++);
     assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
     /* Skipped after a liveness period or two, well within the timeout. */
-    int n = ipcx_ring_recv(c, buf, sizeof(buf), 2 * 1000000000LL);
-    assert_int_equal(n, 32);
-    assert_int_equal(rtm_check(buf, (size_t)n, &id, &got), 0);
-    assert_true(id == 2 && got == 0);
+    expect_rec(c, 2 * 1000000000LL, 32, 2, 0);
     /* The rest of the lap, then no more: the claim's space is held. */
-    uint32_t next = 1;
     int full = 0;
     for (int i = 0; i < 200 && !full; i++) {
         rtm_fill(buf, 32, 2, seq);
@@ -285,44 +295,27 @@ static void stalled_producer_skipped(uint32_t delivery, uint32_t ncons)
             break;
         }
         assert_int_equal(rc, 0);
-        seq++;
-        n = ipcx_ring_recv(c, buf, sizeof(buf), 1000000000LL);
-        assert_int_equal(n, 32);
-        assert_int_equal(rtm_check(buf, (size_t)n, &id, &got), 0);
-        assert_true(id == 2 && got == next);
-        next++;
+        expect_rec(c, 1000000000LL, 32, 2, seq++);
     }
     assert_true(full);
     assert_true(seq * 48u + 56u <= 4096u); /* never past the stalled claim's lap */
-    kill(pid, SIGCONT);
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    stall_resume(pid);
     /* Three more laps: the space comes back, nothing else is lost. */
     int64_t t0 = ipcx__now_ns();
     uint32_t end = seq + 300; /* 300 x 48 bytes: more than three laps */
-    while (next < end) {
+    while (seq < end) {
         assert_true(ipcx__now_ns() - t0 < 10 * 1000000000LL);
         rtm_fill(buf, 32, 2, seq);
-        int rc = seq < end ? ipcx_ring_send(p, buf, 32, IPCX_NOWAIT) : -EAGAIN;
-        if (rc == 0)
-            seq++;
-        else
-            assert_int_equal(rc, -EAGAIN);
-        n = ipcx_ring_recv(c, buf, sizeof(buf), next < seq ? 1000000000LL : IPCX_NOWAIT);
-        if (n == -EAGAIN && next == seq)
+        int rc = ipcx_ring_send(p, buf, 32, IPCX_NOWAIT);
+        if (rc == -EAGAIN) {
+            /* The consumer publishes its position when it finds nothing. */
+            assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), IPCX_NOWAIT), -EAGAIN);
             continue;
-        assert_int_equal(n, 32);
-        assert_int_equal(rtm_check(buf, (size_t)n, &id, &got), 0);
-        assert_true(id == 2 && got == next);
-        next++;
+        }
+        assert_int_equal(rc, 0);
+        expect_rec(c, 1000000000LL, 32, 2, seq++);
     }
-    ipcx_ring_stat rs;
-    ipcx__ring_flush_stats(c);
-    assert_int_equal(ipcx_ring_stats(c, &rs), 0);
-    assert_int_equal(rs.lost, 1);
-    ipcx__ring_detach(c);
-    ipcx__ring_detach(p);
-    ring_block_free(&b);
+    stall_end(&b, p, c, 1);
 }
 
 static void test_stalled_producer_waited_on(void **state)
