@@ -187,7 +187,9 @@ static int helper_pendinghold(char **a)
     _exit(0); /* dies with its slot in use */
 }
 
-/* holdlock NAME: take the chain lock and keep it, alive, until killed. */
+/* holdlock NAME FD: take the chain lock, say so with one byte on FD (the
+ * open also takes the lock for a moment: the test cannot tell the two
+ * apart by the lock word), and keep it, alive, until killed. */
 static int helper_holdlock(char **a)
 {
     ipcx_queue *q = NULL;
@@ -195,6 +197,8 @@ static int helper_holdlock(char **a)
         return 50;
     if (ipcx__qlock(q, ipcx__deadline_make(-1)) != 0)
         return 51;
+    if (write(atoi(a[1]), "L", 1) != 1)
+        return 52;
     /* Never outlive the test (a failed assertion skips its kill): ctest
      * would wait for our inherited stdout until its timeout. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -217,7 +221,7 @@ static int run_helper(int argc, char **argv)
         return helper_gconsume(argv + 1);
     if (argc >= 4 && strcmp(argv[0], "pong") == 0)
         return helper_pong(argv + 1);
-    if (argc >= 2 && strcmp(argv[0], "holdlock") == 0)
+    if (argc >= 3 && strcmp(argv[0], "holdlock") == 0)
         return helper_holdlock(argv + 1);
     if (argc >= 5 && strcmp(argv[0], "consume") == 0)
         return helper_consume(argv + 1);
@@ -831,15 +835,23 @@ static void test_lock_live_holder_times_out(void **state)
     char name[64];
     ipcx_queue_opts o = {.initial_segment = 4096, .memory_limit = 1 << 20};
     ipcx_queue *q = create_q(name, sizeof name, &o);
-    pid_t h = tu_spawn("--helper", "holdlock", name, NULL);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    char fd[16];
+    snprintf(fd, sizeof fd, "%d", fds[1]);
+    pid_t h = tu_spawn("--helper", "holdlock", name, fd, NULL);
     assert_true(h > 0);
-    int64_t t0 = ipcx__now_ns();
-    while (load_relaxed(&q->ctl->lock) != (uint32_t)h) { /* bounded poll */
-        assert_true(ipcx__now_ns() - t0 < 30 * SEC);
-        ipcx__cpu_relax();
-    }
+    close(fds[1]);
+    /* Not a poll of the lock word: the helper's open holds the lock for a
+     * moment too, and a test that started sending then (CI, under load)
+     * linked segments up to the memory limit before the helper took the
+     * lock for good, and got -ENOSPC. */
+    char b[2];
+    assert_int_equal(tu_line_read(fds[0], b, sizeof b, 30000), 1);
+    close(fds[0]);
+    assert_int_equal(load_relaxed(&q->ctl->lock), (uint32_t)h);
     /* the first segment fills without the lock; linking the next needs it */
-    t0 = ipcx__now_ns();
+    int64_t t0 = ipcx__now_ns();
     /* Enough to pass any segment already linked (the holder may have
      * attached before it took the lock): some send must link. */
     int rc = send_until_error(q, 100000000, 4000);
