@@ -551,11 +551,13 @@ static int data_ready(ipcx_ring *r, void *arg)
     return k != 0 && k != REC_CLAIM;
 }
 
-int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns)
+/* The peek; spun: the caller already ran sc_spin() for this record and
+ * nothing came (recv's fast path), so the general loop starts at once. */
+static int peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns, int spun)
 {
     ring_waiter w = {0};
     ipcx__deadline d = {0};
-    int check = 0, spun = 0;
+    int check = 0;
     uint64_t at = 0;
     uint32_t l = 0;
     if (r->held) {
@@ -631,6 +633,11 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
     *data = ring_rec_at(r, at) + 1;
     *len = l;
     return 0;
+}
+
+int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns)
+{
+    return peek(r, data, len, timeout_ns, 0);
 }
 
 /* ------------------------------------------------------------ release */
@@ -793,11 +800,11 @@ static inline int sc_recv_now(ipcx_ring *r, void *buf, size_t cap)
 /* Copy-out receive, the general way: peek (waiting if need be), copy,
  * release (which does the overrun check).  Out of line: see recv below. */
 static __attribute__((noinline)) int recv_slow(ipcx_ring *r, void *buf, size_t cap,
-                                               int64_t timeout_ns)
+                                               int64_t timeout_ns, int spun)
 {
     const void *data;
     size_t len;
-    int rc = ipcx__ring_peek(r, &data, &len, timeout_ns);
+    int rc = peek(r, &data, &len, timeout_ns, spun);
     if (rc < 0)
         return rc;
     if (IPCX_UNLIKELY(len > cap)) {
@@ -816,13 +823,15 @@ int ipcx__ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
         if (IPCX_LIKELY(n >= 0))
             return n;
         if (timeout_ns != 0 && r->c_streak < IPCX_STREAK_MIN) {
-            publish(r); /* as before any wait */
-            n = sc_spin(r) ? sc_recv_now(r, buf, cap) : -EAGAIN;
+            publish(r);      /* as before any wait */
+            if (!sc_spin(r)) /* nothing came: peek need not spin again */
+                return recv_slow(r, buf, cap, timeout_ns, 1);
+            n = sc_recv_now(r, buf, cap);
             if (n >= 0) {
                 r->c_streak = 0; /* it did not find the record at once */
                 return n;
             }
         }
     }
-    return recv_slow(r, buf, cap, timeout_ns);
+    return recv_slow(r, buf, cap, timeout_ns, 0);
 }
