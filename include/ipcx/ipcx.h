@@ -13,5 +13,6 @@
 #include <ipcx/ring.h>
 #include <ipcx/queue.h>
 #include <ipcx/zmtp.h>
+#include <ipcx/socket.h>
 
 #endif /* IPCX_IPCX_H */

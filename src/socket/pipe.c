@@ -1,0 +1,776 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ZMTP engine of one connection (a pipe): handshake, lazy decoding of
+ * incoming messages, write-through and batched output, heartbeats.
+ *
+ * A pipe belongs to its socket and is used under the socket's mutex only
+ * (socket_int.h has the design notes).  A pipe that fails is closed at once
+ * (fd, decoder, input) but freed only by ipcx__sk_reap() at the end of the
+ * public call, so no caller up the stack holds a dangling pointer.  A
+ * dialled pipe is not freed at all: it keeps its queued output and waits
+ * for its dialer to connect again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "socket/socket_int.h"
+
+static int64_t pipe_now(const sk_pipe *p)
+{
+    (void)p;
+    return ipcx__now_ns();
+}
+
+static bool hb_on(const ipcx_socket *s)
+{
+    return s->hb_ivl > 0;
+}
+
+sk_pipe *ipcx__pipe_new(ipcx_socket *s)
+{
+    sk_pipe *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->ep.kind = EP_PIPE;
+    p->s = s;
+    p->fd = -1;
+    p->state = P_IDLE;
+    p->id = ++s->next_id;
+    p->peer_pid = -1;
+    p->peer_uid = -1;
+    p->next = s->pipes;
+    if (s->pipes != NULL)
+        s->pipes->prev = p;
+    s->pipes = p;
+    s->npipes++;
+    return p;
+}
+
+/* ------------------------------------------------------------ epoll */
+
+static void pipe_epoll(sk_pipe *p)
+{
+    uint32_t ev =
+        (p->in_paused ? 0u : (uint32_t)EPOLLIN) | (p->out_armed ? (uint32_t)EPOLLOUT : 0u);
+    (void)ipcx__sk_epoll(p->s, EPOLL_CTL_MOD, p->fd, &p->ep, ev);
+}
+
+static void pipe_arm_out(sk_pipe *p, bool on)
+{
+    if (p->out_armed == on || p->fd < 0)
+        return;
+    p->out_armed = on;
+    pipe_epoll(p);
+}
+
+static void pipe_pause_in(sk_pipe *p, bool on)
+{
+    if (p->in_paused == on || p->fd < 0)
+        return;
+    p->in_paused = on;
+    pipe_epoll(p);
+}
+
+void ipcx__pipe_update_buffered(sk_pipe *p)
+{
+    bool has = p->head != H_NONE || p->in_pos < p->in_len;
+    if (has != p->buffered_counted) {
+        p->buffered_counted = has;
+        if (has)
+            p->s->nbuffered++;
+        else
+            p->s->nbuffered--;
+    }
+}
+
+/* ------------------------------------------------------------ output */
+
+static int out_reserve(sk_pipe *p, size_t more)
+{
+    if (p->out_pos > 0 && p->out_pos == p->out_len) {
+        p->out_base += p->out_len;
+        p->out_pos = p->out_len = 0;
+    }
+    if (p->out_len + more <= p->out_cap)
+        return 0;
+    if (p->out_pos > 0 && p->out_pos >= p->out_len / 2) {
+        memmove(p->out, p->out + p->out_pos, p->out_len - p->out_pos);
+        p->out_base += p->out_pos;
+        p->out_len -= p->out_pos;
+        p->out_pos = 0;
+        if (p->out_len + more <= p->out_cap)
+            return 0;
+    }
+    size_t ncap = p->out_cap ? p->out_cap : 16384;
+    while (ncap < p->out_len + more)
+        ncap *= 2;
+    uint8_t *n = realloc(p->out, ncap);
+    if (n == NULL)
+        return -ENOMEM;
+    p->out = n;
+    p->out_cap = ncap;
+    return 0;
+}
+
+static int ends_push(sk_pipe *p, uint64_t end)
+{
+    if (p->ends_n == p->ends_cap) {
+        size_t ncap = p->ends_cap ? p->ends_cap * 2 : 64;
+        uint64_t *n = malloc(ncap * sizeof(*n));
+        if (n == NULL)
+            return -ENOMEM;
+        for (size_t i = 0; i < p->ends_n; i++)
+            n[i] = p->ends[(p->ends_head + i) % p->ends_cap];
+        free(p->ends);
+        p->ends = n;
+        p->ends_head = 0;
+        p->ends_cap = ncap;
+    }
+    p->ends[(p->ends_head + p->ends_n) % p->ends_cap] = end;
+    p->ends_n++;
+    return 0;
+}
+
+/* Forget the messages wholly written. */
+static void ends_pop_written(sk_pipe *p)
+{
+    uint64_t done = p->out_base + p->out_pos;
+    bool was_full = !ipcx__pipe_room(p);
+    while (p->ends_n > 0 && p->ends[p->ends_head] <= done) {
+        p->done_end = p->ends[p->ends_head];
+        p->ends_head = (p->ends_head + 1) % p->ends_cap;
+        p->ends_n--;
+    }
+    if (was_full && ipcx__pipe_room(p))
+        p->s->news = true;
+}
+
+size_t ipcx__pipe_queued(const sk_pipe *p)
+{
+    return p->ends_n;
+}
+
+bool ipcx__pipe_room(const sk_pipe *p)
+{
+    const ipcx_socket *s = p->s;
+    if (s->send_hwm != 0 && p->ends_n >= s->send_hwm)
+        return false;
+    if (s->send_hwm_bytes != 0 && p->out_len - p->out_pos >= s->send_hwm_bytes)
+        return false;
+    return true;
+}
+
+static ssize_t pipe_writev(sk_pipe *p, struct iovec *iov, size_t n)
+{
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
+    ssize_t w;
+    do
+        w = sendmsg(p->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    return w;
+}
+
+int ipcx__pipe_flush(sk_pipe *p)
+{
+    if (p->fd < 0 || (p->state != P_ACTIVE && p->state != P_HANDSHAKE))
+        return 0;
+    for (;;) {
+        struct iovec iov[2];
+        size_t n = 0;
+        size_t hs_left = p->hs_len - p->hs_pos;
+        if (hs_left > 0)
+            iov[n++] = (struct iovec){p->hs + p->hs_pos, hs_left};
+        size_t out_left = p->state == P_ACTIVE ? p->out_len - p->out_pos : 0;
+        if (out_left > 0)
+            iov[n++] = (struct iovec){p->out + p->out_pos, out_left};
+        if (n == 0) {
+            p->batching = false;
+            pipe_arm_out(p, false);
+            return 0;
+        }
+        ssize_t w = pipe_writev(p, iov, n);
+        if (w < 0) {
+            ipcx__pipe_fail(p, (int)w, "write failed");
+            return -EPIPE;
+        }
+        size_t uw = (size_t)w;
+        size_t h = uw < hs_left ? uw : hs_left;
+        p->hs_pos += h;
+        uw -= h;
+        p->out_pos += uw;
+        if (uw > 0)
+            ends_pop_written(p);
+        if (w > 0 && hb_on(p->s))
+            p->last_tx = pipe_now(p);
+        if ((size_t)w < hs_left + out_left) {
+            pipe_arm_out(p, true);
+            return 0;
+        }
+    }
+}
+
+/* Append raw bytes as one unit of the stream (a message or a command). */
+static int out_append(sk_pipe *p, const struct iovec *iov, size_t n, size_t skip)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    total -= skip;
+    if (out_reserve(p, total) != 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = iov[i].iov_len;
+        const uint8_t *b = iov[i].iov_base;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        memcpy(p->out + p->out_len, b + skip, l - skip);
+        p->out_len += l - skip;
+        skip = 0;
+    }
+    return 0;
+}
+
+/* Queue @iov (one whole unit), writing through when nothing waits before it. */
+static int pipe_emit(sk_pipe *p, struct iovec *iov, size_t n, bool batch)
+{
+    size_t written = 0;
+    if (p->out_pos == p->out_len && p->out_len > 0) {
+        p->out_base += p->out_len;
+        p->out_pos = p->out_len = 0;
+    }
+    bool direct = !batch && p->state == P_ACTIVE && p->fd >= 0 && p->hs_pos == p->hs_len &&
+                  p->out_pos == p->out_len;
+    if (direct) {
+        ssize_t w = pipe_writev(p, iov, n);
+        if (w < 0) {
+            ipcx__pipe_fail(p, (int)w, "write failed");
+            return -EPIPE;
+        }
+        written = (size_t)w;
+        if (w > 0 && hb_on(p->s))
+            p->last_tx = pipe_now(p);
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    if (written == total) {
+        /* All out (direct implies the buffer was empty): the stream offset
+         * moves on without a queue entry. */
+        p->out_base += total;
+        p->done_end = p->out_base;
+        return 0;
+    }
+    if (direct) {
+        /* The kernel took part of it: the out buffer is empty, so the rest
+         * starts at offset out_base + written of the stream. */
+        p->out_base += written;
+    }
+    int rc = out_append(p, iov, n, written);
+    if (rc == 0)
+        rc = ends_push(p, p->out_base + p->out_len);
+    if (rc != 0)
+        return rc;
+    if (batch) {
+        p->batching = true;
+        if (p->out_len - p->out_pos >= IPCX__BATCH_MAX)
+            return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
+        return 0;
+    }
+    if (direct)
+        pipe_arm_out(p, true);
+    else
+        return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
+    return 0;
+}
+
+int ipcx__pipe_put(sk_pipe *p, const sk_part *parts, size_t n, bool batch)
+{
+    struct iovec iov[IPCX__IOV_MAX];
+    uint8_t hdr[IPCX__IOV_MAX / 2][IPCX_ZMTP_HDR_MAX];
+    if (n <= IPCX__IOV_MAX / 2) {
+        for (size_t i = 0; i < n; i++) {
+            size_t hl =
+                ipcx_zmtp_encode_header(hdr[i], parts[i].len, i + 1 < n ? IPCX_ZMTP_FLAG_MORE : 0);
+            iov[2 * i] = (struct iovec){hdr[i], hl};
+            iov[2 * i + 1] = (struct iovec){parts[i].data, parts[i].len};
+        }
+        return pipe_emit(p, iov, 2 * n, batch);
+    }
+    /* Many parts: queue them one by one (never written through). */
+    for (size_t i = 0; i < n; i++) {
+        size_t hl =
+            ipcx_zmtp_encode_header(hdr[0], parts[i].len, i + 1 < n ? IPCX_ZMTP_FLAG_MORE : 0);
+        struct iovec two[2] = {{hdr[0], hl}, {parts[i].data, parts[i].len}};
+        if (out_append(p, two, 2, 0) != 0)
+            return -ENOMEM;
+    }
+    if (ends_push(p, p->out_base + p->out_len) != 0)
+        return -ENOMEM;
+    if (batch) {
+        p->batching = true;
+        return 0;
+    }
+    return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
+}
+
+/* A command frame: queued like a message, never inside one. */
+static void pipe_command(sk_pipe *p, const void *buf, size_t len)
+{
+    struct iovec iov = {(void *)buf, len};
+    (void)pipe_emit(p, &iov, 1, false);
+}
+
+void ipcx__pipe_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t len)
+{
+    uint8_t hdr[IPCX_ZMTP_SUB_HDR_MAX];
+    size_t hl = ipcx_zmtp_encode_subscribe(hdr, subscribe, len, p->peer_minor);
+    struct iovec iov[2] = {{hdr, hl}, {(void *)topic, len}};
+    (void)pipe_emit(p, iov, 2, false);
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+static void input_reset(sk_pipe *p)
+{
+    if (p->head == H_MSG)
+        ipcx_msg_destroy(p->hm);
+    p->hm = NULL;
+    p->head = H_NONE;
+    ipcx_msg_destroy(p->asm_msg);
+    p->asm_msg = NULL;
+    p->asm_bytes = 0;
+    p->in_pos = p->in_len = 0;
+    ipcx__pipe_update_buffered(p);
+    ipcx_zmtp_decoder_destroy(p->dec);
+    p->dec = NULL;
+}
+
+/* A dialled pipe that lost its connection: drop the message the old
+ * connection got the first bytes of, so the new one starts at a message
+ * boundary (done_end is where the first queued unit starts). */
+static void out_trim_partial(sk_pipe *p)
+{
+    uint64_t pos = p->out_base + p->out_pos;
+    if (p->ends_n > 0 && pos > p->done_end) {
+        uint64_t end = p->ends[p->ends_head];
+        p->out_pos += (size_t)(end - pos);
+        p->done_end = end;
+        p->ends_head = (p->ends_head + 1) % p->ends_cap;
+        p->ends_n--;
+        p->s->st.drops++;
+    }
+    p->batching = false;
+}
+
+void ipcx__pipe_fail(sk_pipe *p, int err, const char *reason)
+{
+    ipcx_socket *s = p->s;
+    if (p->state == P_DEAD || p->state == P_IDLE)
+        return;
+    bool was_active = p->state == P_ACTIVE;
+    ipcx__pat_pipe_gone(s, p); /* before input_reset: a view may point into the input */
+    if (p->fd >= 0) {
+        (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        close(p->fd);
+        p->fd = -1;
+    }
+    p->in_paused = p->out_armed = p->readable = false;
+    input_reset(p);
+    p->hs_pos = p->hs_len = 0;
+    p->ping_sent = 0;
+    ipcx__topics_free(&p->subs);
+    if (was_active) {
+        s->nactive--;
+        s->st.disconnects++;
+        ipcx__sk_event(s, IPCX_EV_DISCONNECTED, err, p, NULL, reason);
+    } else {
+        s->st.handshake_failures++;
+        ipcx__sk_event(s, IPCX_EV_HANDSHAKE_FAILED, err, p, NULL, reason);
+    }
+    s->news = true;
+    if (p->dialer != NULL) {
+        p->state = P_IDLE;
+        out_trim_partial(p);
+        sk_dialer *d = p->dialer;
+        int64_t now = ipcx__now_ns();
+        d->next_try = now + d->ivl;
+        d->ivl = d->ivl * 2 > s->reconnect_max ? s->reconnect_max : d->ivl * 2;
+        ipcx__sk_timer_note(s, d->next_try);
+        return;
+    }
+    /* Queued output dies with an accepted connection. */
+    s->st.drops += p->ends_n;
+    p->state = P_DEAD;
+}
+
+void ipcx__pipe_free(sk_pipe *p)
+{
+    ipcx_socket *s = p->s;
+    if (p->fd >= 0) {
+        (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        close(p->fd);
+    }
+    if (p->state == P_ACTIVE)
+        s->nactive--;
+    input_reset(p);
+    ipcx__topics_free(&p->subs);
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        s->pipes = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    s->npipes--;
+    if (s->rr_in == p)
+        s->rr_in = NULL;
+    if (s->rr_out == p)
+        s->rr_out = NULL;
+    free(p->in);
+    free(p->out);
+    free(p->ends);
+    free(p);
+}
+
+int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
+{
+    ipcx_socket *s = p->s;
+    ipcx_zmtp_limits lim = {.max_frame_size = s->max_msg, .max_message_size = s->max_msg};
+    int rc = ipcx_zmtp_decoder_create(&lim, &p->dec);
+    if (rc != 0)
+        return rc;
+    if (p->in == NULL) {
+        p->in_cap = s->recv_buffer > 0 && (uint64_t)s->recv_buffer > IPCX__READ_AHEAD
+                        ? (size_t)s->recv_buffer
+                        : IPCX__READ_AHEAD;
+        p->in = malloc(p->in_cap);
+        if (p->in == NULL) {
+            ipcx_zmtp_decoder_destroy(p->dec);
+            p->dec = NULL;
+            return -ENOMEM;
+        }
+    }
+    p->fd = fd;
+    p->tp_kind = tp_kind;
+    p->state = P_HANDSHAKE;
+    p->peer_type = 0;
+    p->peer_minor = -1;
+    p->ident_len = 0;
+    int64_t now = ipcx__now_ns();
+    p->hs_deadline = now + s->hs_timeout;
+    p->last_rx = p->last_tx = now;
+    p->peer_ttl_ns = 0;
+    ipcx__sk_timer_note(s, p->hs_deadline);
+    size_t g = ipcx_zmtp_encode_greeting(p->hs);
+    int r = ipcx_zmtp_encode_ready(p->hs + g, sizeof(p->hs) - g, s->zmtp_type,
+                                   s->identity_len ? s->identity : NULL, s->identity_len, NULL, 0);
+    if (r < 0)
+        return r;
+    p->hs_pos = 0;
+    p->hs_len = g + (size_t)r;
+    rc = ipcx__sk_epoll(s, EPOLL_CTL_ADD, fd, &p->ep, EPOLLIN);
+    if (rc != 0) {
+        p->fd = -1;
+        return rc;
+    }
+    return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
+}
+
+/* ------------------------------------------------------------ input */
+
+static int pipe_read(sk_pipe *p)
+{
+    ssize_t n;
+    do
+        n = read(p->fd, p->in, p->in_cap);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        p->in_pos = 0;
+        p->in_len = (size_t)n;
+        /* A short read drained the kernel: wait for epoll to say more came.
+         * A full one may have left more behind: read again when it is used. */
+        if ((size_t)n < p->in_cap)
+            p->readable = false;
+        if (hb_on(p->s) || p->peer_ttl_ns > 0)
+            p->last_rx = pipe_now(p);
+        return 1;
+    }
+    if (n == 0) {
+        ipcx__pipe_fail(p, -EPIPE, "peer closed the connection");
+        return -EPIPE;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        p->readable = false;
+        return 0;
+    }
+    ipcx__pipe_fail(p, -errno, "read failed");
+    return -EPIPE;
+}
+
+static bool type_ok(const ipcx_socket *s, int peer)
+{
+    return ipcx_zmtp_socket_compatible(s->zmtp_type, peer) == 1;
+}
+
+static int on_ready(sk_pipe *p, const ipcx_zmtp_event *ev)
+{
+    ipcx_socket *s = p->s;
+    if (!type_ok(s, ev->socket_type)) {
+        char reason[96];
+        snprintf(reason, sizeof(reason), "peer socket type %s cannot talk to %s",
+                 ipcx_zmtp_socket_name(ev->socket_type) ? ipcx_zmtp_socket_name(ev->socket_type)
+                                                        : "(none)",
+                 ipcx_zmtp_socket_name(s->zmtp_type));
+        uint8_t err[300];
+        int n = ipcx_zmtp_encode_error(err, sizeof(err), "Invalid socket type");
+        if (n > 0)
+            (void)send(p->fd, err, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ipcx__pipe_fail(p, -EPROTOTYPE, reason);
+        return -EPIPE;
+    }
+    if (s->pattern == IPCX_PAIR && s->nactive > 0) {
+        ipcx__pipe_fail(p, -EISCONN, "PAIR socket already has a peer");
+        return -EPIPE;
+    }
+    p->peer_type = ev->socket_type;
+    p->peer_minor = ipcx_zmtp_decoder_peer_minor(p->dec);
+    if (ev->has_identity && ev->identity_len > 0) {
+        memcpy(p->ident, ev->identity, ev->identity_len);
+        p->ident_len = ev->identity_len;
+    }
+    p->state = P_ACTIVE;
+    p->was_active = true;
+    s->nactive++;
+    s->st.connects++;
+    s->news = true;
+    if (p->dialer != NULL) {
+        p->dialer->ivl = s->reconnect_ivl;
+        p->dialer->attempts = 0;
+    }
+    ipcx__sk_event(s, IPCX_EV_CONNECTED, 0, p, NULL, "");
+    ipcx__pat_pipe_ready(s, p);
+    return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
+}
+
+static int on_frame(sk_pipe *p, const ipcx_zmtp_event *ev)
+{
+    if (!ev->more && p->asm_msg == NULL) {
+        if (ev->owned == NULL) {
+            p->head = H_VIEW;
+            p->hv.data = (uint8_t *)ev->data;
+            p->hv.len = ev->len;
+            return 1;
+        }
+        ipcx_msg *m = ipcx__msg_new();
+        if (m == NULL) {
+            free(ev->owned);
+            return -ENOMEM;
+        }
+        (void)ipcx__msg_push(m, ev->owned, ev->len);
+        p->head = H_MSG;
+        p->hm = m;
+        return 1;
+    }
+    if (p->asm_msg == NULL) {
+        p->asm_msg = ipcx__msg_new();
+        if (p->asm_msg == NULL) {
+            free(ev->owned);
+            return -ENOMEM;
+        }
+    }
+    uint8_t *d = ev->owned;
+    if (d == NULL && ev->len > 0) {
+        d = malloc(ev->len);
+        if (d == NULL)
+            return -ENOMEM;
+        memcpy(d, ev->data, ev->len);
+    }
+    if (ipcx__msg_push(p->asm_msg, d, ev->len) < 0) {
+        free(d);
+        return -ENOMEM;
+    }
+    if (ev->more)
+        return 0;
+    p->head = H_MSG;
+    p->hm = p->asm_msg;
+    p->asm_msg = NULL;
+    return 1;
+}
+
+static int on_event(sk_pipe *p, int type, const ipcx_zmtp_event *ev)
+{
+    ipcx_socket *s = p->s;
+    switch (type) {
+    case IPCX_ZMTP_EV_GREETING:
+        return 0;
+    case IPCX_ZMTP_EV_READY:
+        return on_ready(p, ev);
+    case IPCX_ZMTP_EV_FRAME:
+        return on_frame(p, ev);
+    case IPCX_ZMTP_EV_PING: {
+        uint8_t pong[32];
+        int n = ipcx_zmtp_encode_pong(pong, sizeof(pong), ev->data, ev->len);
+        if (n > 0)
+            pipe_command(p, pong, (size_t)n);
+        if (ev->ttl > 0) {
+            p->peer_ttl_ns = (int64_t)ev->ttl * 100000000;
+            p->last_rx = pipe_now(p);
+            ipcx__sk_timer_note(s, p->last_rx + p->peer_ttl_ns);
+        }
+        return p->state == P_DEAD || p->fd < 0 ? -EPIPE : 0;
+    }
+    case IPCX_ZMTP_EV_PONG:
+        p->ping_sent = 0;
+        return 0;
+    case IPCX_ZMTP_EV_SUBSCRIBE:
+        /* Kept once per SUBSCRIBE, so that one CANCEL undoes one
+         * SUBSCRIBE, as libzmq counts them. */
+        if (s->pattern == IPCX_PUB && ipcx__topics_add(&p->subs, ev->data, ev->len) != 0)
+            return -ENOMEM;
+        return 0;
+    case IPCX_ZMTP_EV_CANCEL:
+        if (s->pattern == IPCX_PUB)
+            (void)ipcx__topics_del(&p->subs, ev->data, ev->len);
+        return 0;
+    case IPCX_ZMTP_EV_ERROR: {
+        char reason[128];
+        snprintf(reason, sizeof(reason), "peer sent ERROR: %.*s",
+                 (int)(ev->len > 100 ? 100 : ev->len), (const char *)ev->data);
+        ipcx__pipe_fail(p, -ECONNRESET, reason);
+        return -EPIPE;
+    }
+    default:
+        return 0; /* other commands are ignored, as RFC 37 allows */
+    }
+}
+
+int ipcx__pipe_next(sk_pipe *p)
+{
+    if (p->head != H_NONE)
+        return 1;
+    if (p->fd < 0 || (p->state != P_HANDSHAKE && p->state != P_ACTIVE))
+        return 0;
+    for (;;) {
+        if (p->in_pos == p->in_len) {
+            if (!p->readable)
+                return 0; /* nothing known to be there: no speculative read */
+            int r = pipe_read(p);
+            if (r <= 0) {
+                ipcx__pipe_update_buffered(p);
+                return r;
+            }
+        }
+        size_t used = 0;
+        ipcx_zmtp_event ev;
+        int rc = ipcx_zmtp_decode(p->dec, p->in + p->in_pos, p->in_len - p->in_pos, &used, &ev);
+        p->in_pos += used;
+        if (rc < 0) {
+            if (rc == -ENOMEM)
+                return rc;
+            char reason[128];
+            snprintf(reason, sizeof(reason), "%s", ipcx_zmtp_strerror(ev.err));
+            ipcx__pipe_fail(p, rc, reason);
+            return -EPIPE;
+        }
+        if (rc == IPCX_ZMTP_EV_NONE)
+            continue;
+        int r = on_event(p, rc, &ev);
+        if (r == 1) {
+            ipcx__pipe_update_buffered(p);
+            p->s->news = true;
+            return 1;
+        }
+        if (r < 0)
+            return r;
+    }
+}
+
+void ipcx__pipe_consume(sk_pipe *p)
+{
+    if (p->head == H_MSG)
+        ipcx_msg_destroy(p->hm);
+    p->hm = NULL;
+    p->head = H_NONE;
+    ipcx__pipe_update_buffered(p);
+    if (p->in_paused && p->in_pos == p->in_len)
+        pipe_pause_in(p, false);
+}
+
+void ipcx__pipe_on_io(sk_pipe *p, uint32_t events)
+{
+    if (p->fd < 0)
+        return;
+    if (events & EPOLLOUT)
+        (void)ipcx__pipe_flush(p);
+    if (p->fd < 0)
+        return;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        p->readable = true;
+        if (p->head != H_NONE || p->in_pos < p->in_len) {
+            /* Input waits for the caller: stop listening until it is taken. */
+            pipe_pause_in(p, true);
+            return;
+        }
+        (void)ipcx__pipe_next(p);
+    }
+}
+
+/* ------------------------------------------------------------ timers */
+
+int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now)
+{
+    ipcx_socket *s = p->s;
+    int64_t next = 0;
+#define NOTE(t) (next = (next == 0 || (t) < next) ? (t) : next)
+    if (p->fd < 0)
+        return 0;
+    if (p->state == P_HANDSHAKE) {
+        if (now >= p->hs_deadline) {
+            ipcx__pipe_fail(p, -ETIMEDOUT, "handshake timed out");
+            return 0;
+        }
+        NOTE(p->hs_deadline);
+        return next;
+    }
+    if (p->state != P_ACTIVE)
+        return 0;
+    if (p->peer_ttl_ns > 0) {
+        if (now - p->last_rx >= p->peer_ttl_ns) {
+            ipcx__pipe_fail(p, -ETIMEDOUT, "peer's heartbeat TTL passed");
+            return 0;
+        }
+        NOTE(p->last_rx + p->peer_ttl_ns);
+    }
+    if (s->hb_ivl > 0) {
+        int64_t tmo = s->hb_timeout > 0 ? s->hb_timeout : s->hb_ivl;
+        if (p->ping_sent != 0 && p->last_rx < p->ping_sent && now - p->ping_sent >= tmo) {
+            ipcx__pipe_fail(p, -ETIMEDOUT, "heartbeat timed out (no answer to PING)");
+            return 0;
+        }
+        if (p->ping_sent != 0 && p->last_rx >= p->ping_sent)
+            p->ping_sent = 0;
+        if (now - p->last_tx >= s->hb_ivl && p->ping_sent == 0) {
+            uint8_t ping[32];
+            uint16_t ttl = (uint16_t)(s->hb_ttl / 100000000 > 6553 ? 6553 : s->hb_ttl / 100000000);
+            int n = ipcx_zmtp_encode_ping(ping, sizeof(ping), ttl, NULL, 0);
+            if (n > 0)
+                pipe_command(p, ping, (size_t)n);
+            if (p->fd < 0)
+                return 0;
+            p->ping_sent = now;
+            p->last_tx = now;
+        }
+        if (p->ping_sent != 0)
+            NOTE(p->ping_sent + tmo);
+        NOTE(p->last_tx + s->hb_ivl);
+    }
+#undef NOTE
+    return next;
+}

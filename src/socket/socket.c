@@ -1,0 +1,1173 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ipcx sockets: open and close, listen and dial, options, send and
+ * receive, waiting, polling, peer events and statistics.  The patterns'
+ * routing is in pattern.c, a connection's ZMTP engine in pipe.c; the
+ * design notes (locking, the two epoll sets, lazy decoding, output) are at
+ * the top of socket_int.h.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "socket/socket_int.h"
+
+#define MS ((int64_t)1000000)
+
+/* ------------------------------------------------------------ small helpers */
+
+int ipcx__sk_epoll(ipcx_socket *s, int op, int fd, sk_ep *ep, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = ep};
+    return epoll_ctl(s->iofd, op, fd, &ev) == 0 ? 0 : -errno;
+}
+
+static void efd_set(int fd, bool *flag, bool on)
+{
+    if (*flag == on)
+        return;
+    uint64_t v = 1;
+    ssize_t r = on ? write(fd, &v, sizeof(v)) : read(fd, &v, sizeof(v));
+    (void)r;
+    *flag = on;
+}
+
+void ipcx__sk_ready_sync(ipcx_socket *s)
+{
+    bool want = s->nbuffered > 0 || s->view.active || s->ev_n > 0;
+    efd_set(s->readyfd, &s->ready_set, want);
+}
+
+void ipcx__sk_timer_note(ipcx_socket *s, int64_t when)
+{
+    if (when <= 0 || (s->timer_armed != 0 && s->timer_armed <= when))
+        return;
+    struct itimerspec its = {
+        .it_value = {.tv_sec = when / 1000000000, .tv_nsec = when % 1000000000}};
+    if (timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+        s->timer_armed = when;
+}
+
+void ipcx__sk_event(ipcx_socket *s, int type, int err, const sk_pipe *p, const char *endpoint,
+                    const char *reason)
+{
+    if ((s->events_mask & (uint32_t)type) == 0)
+        return;
+    if (s->events == NULL) {
+        s->events = calloc(IPCX__EVENTS_MAX, sizeof(*s->events));
+        if (s->events == NULL) {
+            s->st.events_dropped++;
+            return;
+        }
+    }
+    if (s->ev_n == IPCX__EVENTS_MAX) {
+        s->ev_head = (s->ev_head + 1) % IPCX__EVENTS_MAX;
+        s->ev_n--;
+        s->st.events_dropped++;
+    }
+    ipcx_event *e = &s->events[(s->ev_head + s->ev_n) % IPCX__EVENTS_MAX];
+    s->ev_n++;
+    memset(e, 0, sizeof(*e));
+    e->type = type;
+    e->err = err;
+    e->peer_pid = p != NULL ? p->peer_pid : -1;
+    e->peer_uid = p != NULL ? p->peer_uid : -1;
+    if (endpoint == NULL && p != NULL)
+        endpoint = p->dialer != NULL     ? p->dialer->addr.url
+                   : p->listener != NULL ? p->listener->addr.url
+                                         : "";
+    snprintf(e->endpoint, sizeof(e->endpoint), "%s", endpoint != NULL ? endpoint : "");
+    snprintf(e->peer, sizeof(e->peer), "%s", p != NULL ? p->peer_addr : "");
+    snprintf(e->reason, sizeof(e->reason), "%s", reason != NULL ? reason : "");
+    s->news = true;
+}
+
+/* ------------------------------------------------------------ lock */
+
+static void sk_reap(ipcx_socket *s)
+{
+    sk_pipe *p = s->pipes;
+    while (p != NULL) {
+        sk_pipe *nx = p->next;
+        if (p->state == P_DEAD)
+            ipcx__pipe_free(p);
+        p = nx;
+    }
+}
+
+static void sk_lock(ipcx_socket *s)
+{
+    pthread_mutex_lock(&s->mu);
+}
+
+static void sk_unlock(ipcx_socket *s)
+{
+    sk_reap(s);
+    ipcx__sk_ready_sync(s);
+    if (s->news) {
+        s->news = false;
+        if (s->leader)
+            efd_set(s->wakefd, &s->wakefd_set, true);
+        if (s->followers > 0)
+            pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ------------------------------------------------------------ connections */
+
+static bool uid_allowed(const ipcx_socket *s, int64_t uid)
+{
+    if (s->n_allow == 0)
+        return true;
+    for (size_t i = 0; i < s->n_allow; i++)
+        if (s->allow_uids[i] == uid)
+            return true;
+    return false;
+}
+
+static void on_accept(ipcx_socket *s, sk_listener *l)
+{
+    for (int i = 0; i < 64; i++) {
+        char peer[128];
+        int fd = ipcx__tp_accept(l->fd, l->addr.kind, peer, sizeof(peer));
+        if (fd < 0) {
+            if (fd != -EAGAIN)
+                IPCX_LOGW("socket: accept on %s: %s", l->addr.url, ipcx_strerror(fd));
+            return;
+        }
+        int64_t pid = -1, uid = -1;
+        if (l->addr.kind == IPCX__TP_UNIX) {
+            (void)ipcx__tp_peercred(fd, &pid, &uid);
+            if (!uid_allowed(s, uid)) {
+                char why[96];
+                snprintf(why, sizeof(why), "peer uid %lld is not on the allow-list",
+                         (long long)uid);
+                sk_pipe tmp = {.peer_pid = pid, .peer_uid = uid};
+                s->st.handshake_failures++;
+                ipcx__sk_event(s, IPCX_EV_HANDSHAKE_FAILED, -EACCES, &tmp, l->addr.url, why);
+                IPCX_LOGW("socket: %s: %s", l->addr.url, why);
+                close(fd);
+                continue;
+            }
+        }
+        ipcx__tp_tune(fd, l->addr.kind, (int)s->recv_buffer);
+        sk_pipe *p = ipcx__pipe_new(s);
+        if (p == NULL) {
+            close(fd);
+            return;
+        }
+        p->listener = l;
+        p->peer_pid = pid;
+        p->peer_uid = uid;
+        snprintf(p->peer_addr, sizeof(p->peer_addr), "%s", peer);
+        if (ipcx__pipe_attach(p, fd, l->addr.kind) != 0 && p->state != P_DEAD) {
+            if (p->fd < 0)
+                close(fd);
+            p->state = P_DEAD;
+        }
+    }
+}
+
+static void dialer_try(ipcx_socket *s, sk_dialer *d);
+
+static void dialer_retry(ipcx_socket *s, sk_dialer *d, int err)
+{
+    int64_t now = ipcx__now_ns();
+    d->next_try = now + d->ivl;
+    d->ivl = d->ivl * 2 > s->reconnect_max ? s->reconnect_max : d->ivl * 2;
+    ipcx__sk_timer_note(s, d->next_try);
+    char why[96];
+    snprintf(why, sizeof(why), "connect failed: %s", ipcx_strerror(err));
+    ipcx__sk_event(s, IPCX_EV_RETRY, err, NULL, d->addr.url, why);
+}
+
+static void dialer_connected(ipcx_socket *s, sk_dialer *d, int fd)
+{
+    sk_pipe *p = d->pipe;
+    ipcx__tp_tune(fd, d->addr.kind, (int)s->recv_buffer);
+    if (d->addr.kind == IPCX__TP_UNIX)
+        (void)ipcx__tp_peercred(fd, &p->peer_pid, &p->peer_uid);
+    else
+        snprintf(p->peer_addr, sizeof(p->peer_addr), "%s", d->addr.url + 6);
+    if (d->attempts > 1 || p->was_active)
+        s->st.reconnects++;
+    int rc = ipcx__pipe_attach(p, fd, d->addr.kind);
+    if (rc != 0 && p->fd < 0) {
+        close(fd);
+        dialer_retry(s, d, rc);
+    }
+}
+
+static void dialer_try(ipcx_socket *s, sk_dialer *d)
+{
+    d->next_try = 0;
+    d->attempts++;
+    bool done = false;
+    int fd = ipcx__tp_dial(&d->addr, &done);
+    if (fd < 0) {
+        dialer_retry(s, d, fd);
+        return;
+    }
+    if (done) {
+        dialer_connected(s, d, fd);
+        return;
+    }
+    d->fd = fd;
+    if (ipcx__sk_epoll(s, EPOLL_CTL_ADD, fd, &d->ep, EPOLLOUT) != 0) {
+        close(fd);
+        d->fd = -1;
+        dialer_retry(s, d, -ENOMEM);
+    }
+}
+
+static void on_dial_done(ipcx_socket *s, sk_dialer *d)
+{
+    int fd = d->fd;
+    d->fd = -1;
+    (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, fd, &d->ep, 0);
+    int rc = ipcx__tp_connect_result(fd);
+    if (rc != 0) {
+        close(fd);
+        dialer_retry(s, d, rc);
+        return;
+    }
+    dialer_connected(s, d, fd);
+}
+
+static void run_timers(ipcx_socket *s)
+{
+    uint64_t v;
+    ssize_t r = read(s->tfd, &v, sizeof(v));
+    (void)r;
+    s->timer_armed = 0;
+    int64_t now = ipcx__now_ns();
+    int64_t next = 0;
+    for (sk_pipe *p = s->pipes; p != NULL; p = p->next) {
+        int64_t t = ipcx__pipe_timers(p, now);
+        if (t != 0 && (next == 0 || t < next))
+            next = t;
+    }
+    for (sk_dialer *d = s->dialers; d != NULL; d = d->next) {
+        if (d->next_try != 0 && d->next_try <= now && d->fd < 0 && d->pipe->state == P_IDLE)
+            dialer_try(s, d);
+        if (d->next_try != 0 && (next == 0 || d->next_try < next))
+            next = d->next_try;
+    }
+    if (next != 0)
+        ipcx__sk_timer_note(s, next);
+}
+
+static bool drains_input(const ipcx_socket *s)
+{
+    return s->pattern == IPCX_PUB || s->pattern == IPCX_PUSH;
+}
+
+static void dispatch(ipcx_socket *s, const struct epoll_event *ev, int n)
+{
+    for (int i = 0; i < n; i++) {
+        sk_ep *ep = ev[i].data.ptr;
+        switch (ep->kind) {
+        case EP_PIPE: {
+            sk_pipe *p = (sk_pipe *)ep;
+            ipcx__pipe_on_io(p, ev[i].events);
+            if (drains_input(s)) {
+                /* These patterns take no messages: a peer's stray frames are
+                 * read and dropped so that its commands keep flowing. */
+                while (ipcx__pipe_next(p) == 1) {
+                    s->st.drops++;
+                    ipcx__pipe_consume(p);
+                }
+            }
+            break;
+        }
+        case EP_LISTENER:
+            on_accept(s, (sk_listener *)ep);
+            break;
+        case EP_DIALER:
+            on_dial_done(s, (sk_dialer *)ep);
+            break;
+        case EP_TIMER:
+            run_timers(s);
+            break;
+        case EP_WAKE:
+            efd_set(s->wakefd, &s->wakefd_set, false);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Do the I/O that is ready, without waiting.  Returns the number of
+ * events handled. */
+static int sk_service(ipcx_socket *s)
+{
+    struct epoll_event ev[64];
+    int n = epoll_wait(s->iofd, ev, 64, 0);
+    if (n > 0)
+        dispatch(s, ev, n);
+    return n > 0 ? n : 0;
+}
+
+static void flush_all(ipcx_socket *s)
+{
+    for (sk_pipe *p = s->pipes; p != NULL; p = p->next)
+        if (p->state == P_ACTIVE && p->out_pos < p->out_len && !p->out_armed)
+            (void)ipcx__pipe_flush(p);
+}
+
+static int epoll_sleep(int fd, struct epoll_event *ev, int max, ipcx__deadline d)
+{
+    if (ipcx__deadline_is_forever(d))
+        return epoll_wait(fd, ev, max, -1);
+    int64_t left = ipcx__deadline_left_ns(d);
+    struct timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+    int n = epoll_pwait2(fd, ev, max, &ts, NULL);
+    if (n < 0 && errno == ENOSYS)
+        n = epoll_wait(fd, ev, max, (int)((left + MS - 1) / MS));
+    return n;
+}
+
+/*
+ * Sleep until I/O, news from another thread, or the deadline.  Called and
+ * returns with the mutex held.  Returns 0 (something may have changed:
+ * look again), -ETIMEDOUT or -EINTR.
+ */
+static int sk_wait(ipcx_socket *s, ipcx__deadline d)
+{
+    if (ipcx__deadline_expired(d))
+        return -ETIMEDOUT;
+    flush_all(s); /* a call that sleeps sends what was batched */
+    if (s->leader) {
+        s->followers++;
+        int rc = 0;
+        if (ipcx__deadline_is_forever(d)) {
+            rc = pthread_cond_wait(&s->cv, &s->mu);
+        } else {
+            struct timespec ts = {.tv_sec = d.abs_ns / 1000000000,
+                                  .tv_nsec = d.abs_ns % 1000000000};
+            rc = pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        }
+        s->followers--;
+        return rc == ETIMEDOUT ? -ETIMEDOUT : 0;
+    }
+    s->leader = true;
+    sk_reap(s);
+    ipcx__sk_ready_sync(s);
+    if (s->news) {
+        s->news = false;
+        if (s->followers > 0)
+            pthread_cond_broadcast(&s->cv);
+    }
+    int64_t spin = s->spin_ns;
+    pthread_mutex_unlock(&s->mu);
+    struct epoll_event ev[64];
+    int n = 0;
+    if (spin > 0) {
+        int64_t until = ipcx__now_ns() + spin;
+        do {
+            n = epoll_wait(s->iofd, ev, 64, 0);
+        } while (n == 0 && ipcx__now_ns() < until);
+    }
+    int err = 0;
+    if (n == 0) {
+        n = epoll_sleep(s->iofd, ev, 64, d);
+        err = n < 0 ? errno : 0;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->leader = false;
+    if (s->followers > 0)
+        s->news = true; /* let a follower lead, and look */
+    if (n < 0)
+        return err == EINTR ? -EINTR : -err;
+    if (n > 0)
+        dispatch(s, ev, n);
+    return n == 0 && ipcx__deadline_expired(d) ? -ETIMEDOUT : 0;
+}
+
+/* ------------------------------------------------------------ open, close */
+
+static const int64_t default_linger = 1000 * MS;
+
+IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    *out = NULL;
+    if (pattern < IPCX_PAIR || pattern > IPCX_PUSH)
+        return -EINVAL;
+    ipcx_socket *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return -ENOMEM;
+    s->iofd = s->pollfd = s->readyfd = s->wakefd = s->tfd = -1;
+    s->pattern = pattern;
+    s->zmtp_type = pattern; /* the values are the ZMTP Socket-Type codes */
+    s->send_timeout = s->recv_timeout = -1;
+    s->linger = default_linger;
+    s->send_hwm = 1000;
+    s->send_hwm_bytes = (uint64_t)64 << 20;
+    s->max_msg = (uint64_t)64 << 20;
+    s->reconnect_ivl = 100 * MS;
+    s->reconnect_max = 10000 * MS;
+    s->hs_timeout = 30000 * MS;
+    s->rep_env = ipcx__msg_new();
+    int rc = -ENOMEM;
+    if (s->rep_env == NULL)
+        goto fail;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&s->mu, NULL);
+    s->iofd = epoll_create1(EPOLL_CLOEXEC);
+    s->pollfd = epoll_create1(EPOLL_CLOEXEC);
+    s->readyfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->iofd < 0 || s->pollfd < 0 || s->readyfd < 0 || s->wakefd < 0 || s->tfd < 0) {
+        rc = -errno;
+        goto fail_sync;
+    }
+    static sk_ep timer_ep = {EP_TIMER}, wake_ep = {EP_WAKE};
+    struct epoll_event e1 = {.events = EPOLLIN, .data.ptr = NULL};
+    if (ipcx__sk_epoll(s, EPOLL_CTL_ADD, s->tfd, &timer_ep, EPOLLIN) != 0 ||
+        ipcx__sk_epoll(s, EPOLL_CTL_ADD, s->wakefd, &wake_ep, EPOLLIN) != 0 ||
+        epoll_ctl(s->pollfd, EPOLL_CTL_ADD, s->iofd, &e1) != 0 ||
+        epoll_ctl(s->pollfd, EPOLL_CTL_ADD, s->readyfd, &e1) != 0) {
+        rc = -errno;
+        goto fail_sync;
+    }
+    *out = s;
+    return 0;
+fail_sync:
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+fail:
+    if (rc == 0)
+        rc = -ENOMEM;
+    for (int *fd = &s->iofd; fd <= &s->tfd; fd++)
+        if (*fd >= 0)
+            close(*fd);
+    ipcx_msg_destroy(s->rep_env);
+    free(s);
+    return rc;
+}
+
+static bool output_pending(const ipcx_socket *s)
+{
+    for (const sk_pipe *p = s->pipes; p != NULL; p = p->next)
+        if ((p->state == P_ACTIVE && p->out_pos < p->out_len) ||
+            (p->state == P_HANDSHAKE && p->out_pos < p->out_len))
+            return true;
+    return false;
+}
+
+IPCX_API void ipcx_socket_close(ipcx_socket *s)
+{
+    if (s == NULL)
+        return;
+    sk_lock(s);
+    s->closing = true;
+    flush_all(s);
+    if (s->linger != 0 && output_pending(s)) {
+        ipcx__deadline d = ipcx__deadline_make(s->linger < 0 ? -1 : s->linger);
+        while (output_pending(s) && sk_wait(s, d) != -ETIMEDOUT)
+            flush_all(s);
+    }
+    while (s->pipes != NULL) {
+        s->pipes->state = P_DEAD;
+        ipcx__pipe_free(s->pipes);
+    }
+    for (sk_listener *l = s->listeners, *nx; l != NULL; l = nx) {
+        nx = l->next;
+        ipcx__tp_unlisten(&l->addr, l->fd);
+        free(l);
+    }
+    for (sk_dialer *d = s->dialers, *nx; d != NULL; d = nx) {
+        nx = d->next;
+        if (d->fd >= 0)
+            close(d->fd);
+        free(d);
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (int *fd = &s->iofd; fd <= &s->tfd; fd++)
+        if (*fd >= 0)
+            close(*fd);
+    ipcx__topics_free(&s->subs);
+    ipcx_msg_destroy(s->rep_env);
+    ipcx_msg_destroy(s->sending);
+    ipcx_msg_destroy(s->view.own);
+    free(s->view.parts);
+    free(s->events);
+    free(s->allow_uids);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* ------------------------------------------------------------ endpoints */
+
+IPCX_API int ipcx_listen(ipcx_socket *s, const char *url)
+{
+    if (s == NULL || url == NULL)
+        return -EINVAL;
+    sk_listener *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return -ENOMEM;
+    l->ep.kind = EP_LISTENER;
+    int rc = ipcx__addr_parse(url, true, &l->addr);
+    if (rc == 0) {
+        rc = ipcx__tp_listen(&l->addr);
+        if (rc >= 0) {
+            l->fd = rc;
+            rc = 0;
+        }
+    }
+    if (rc != 0) {
+        free(l);
+        return rc;
+    }
+    sk_lock(s);
+    rc = ipcx__sk_epoll(s, EPOLL_CTL_ADD, l->fd, &l->ep, EPOLLIN);
+    if (rc != 0) {
+        sk_unlock(s);
+        ipcx__tp_unlisten(&l->addr, l->fd);
+        free(l);
+        return rc;
+    }
+    sk_listener **tail = &s->listeners;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = l;
+    s->st.listeners++;
+    ipcx__sk_event(s, IPCX_EV_LISTENING, 0, NULL, url, "");
+    sk_unlock(s);
+    return 0;
+}
+
+IPCX_API int ipcx_dial(ipcx_socket *s, const char *url)
+{
+    if (s == NULL || url == NULL)
+        return -EINVAL;
+    sk_dialer *d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return -ENOMEM;
+    d->ep.kind = EP_DIALER;
+    d->fd = -1;
+    int rc = ipcx__addr_parse(url, false, &d->addr);
+    if (rc != 0) {
+        free(d);
+        return rc;
+    }
+    sk_lock(s);
+    d->pipe = ipcx__pipe_new(s);
+    if (d->pipe == NULL) {
+        sk_unlock(s);
+        free(d);
+        return -ENOMEM;
+    }
+    d->pipe->dialer = d;
+    d->ivl = s->reconnect_ivl;
+    sk_dialer **tail = &s->dialers;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = d;
+    s->st.dialers++;
+    dialer_try(s, d);
+    sk_unlock(s);
+    return 0;
+}
+
+IPCX_API int ipcx_socket_endpoint(ipcx_socket *s, int index, char *buf, size_t cap)
+{
+    if (s == NULL || buf == NULL)
+        return -EINVAL;
+    sk_lock(s);
+    sk_listener *l = s->listeners;
+    for (int i = 0; l != NULL && i < index; i++)
+        l = l->next;
+    int rc = l == NULL || index < 0 ? -ENOENT : ipcx__tp_endpoint(&l->addr, l->fd, buf, cap);
+    sk_unlock(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------ sending */
+
+static int64_t call_timeout(int64_t opt, int flags)
+{
+    return (flags & IPCX_DONTWAIT) ? 0 : opt;
+}
+
+static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += parts[i].len;
+    if (total > s->max_msg)
+        return -EMSGSIZE;
+    ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->send_timeout, flags));
+    int rc;
+    for (;;) {
+        bool wait;
+        rc = ipcx__pat_send(s, parts, n, flags, &wait);
+        if (!wait)
+            break;
+        if (sk_service(s) > 0)
+            continue;
+        if (ipcx__lazy_is_nowait(&ld)) {
+            rc = -EAGAIN;
+            break;
+        }
+        int w = sk_wait(s, ipcx__lazy_get(&ld));
+        if (w < 0) {
+            rc = w;
+            break;
+        }
+    }
+    if (rc == 0) {
+        s->st.msgs_sent++;
+        s->st.bytes_sent += total;
+    }
+    /* Commands from peers (PING, SUBSCRIBE, a hang-up) and new connections
+     * are read inside receives; a socket that only sends looks for them
+     * every 64 sends, and on every send while it has no peer. */
+    if ((++s->send_count & 63) == 0 || s->nactive == 0)
+        (void)sk_service(s);
+    return rc;
+}
+
+IPCX_API int ipcx_send(ipcx_socket *s, const void *buf, size_t len, int flags)
+{
+    if (s == NULL || (buf == NULL && len > 0))
+        return -EINVAL;
+    if (len > INT32_MAX)
+        return -EMSGSIZE;
+    sk_lock(s);
+    int rc;
+    if (s->closing) {
+        rc = -EBADF;
+    } else if (s->pattern == IPCX_SUB || s->pattern == IPCX_PULL) {
+        rc = -ENOTSUP;
+    } else if ((flags & IPCX_MORE) || s->sending != NULL) {
+        if (s->sending == NULL && (s->sending = ipcx__msg_new()) == NULL) {
+            rc = -ENOMEM;
+        } else {
+            rc = ipcx_msg_append(s->sending, buf, len);
+            uint64_t total = 0;
+            for (size_t i = 0; rc >= 0 && i < s->sending->n; i++)
+                total += s->sending->parts[i].len;
+            if (rc >= 0 && total > s->max_msg)
+                rc = -EMSGSIZE;
+            if (rc >= 0 && !(flags & IPCX_MORE))
+                rc = send_parts(s, s->sending->parts, s->sending->n, flags);
+            if (rc < 0 || !(flags & IPCX_MORE)) {
+                ipcx_msg_destroy(s->sending);
+                s->sending = NULL;
+            }
+        }
+    } else {
+        sk_part part = {(uint8_t *)buf, len};
+        rc = send_parts(s, &part, 1, flags);
+    }
+    sk_unlock(s);
+    return rc < 0 ? rc : (int)len;
+}
+
+IPCX_API int ipcx_msg_send(ipcx_socket *s, ipcx_msg *m, int flags)
+{
+    if (s == NULL || m == NULL || m->n == 0)
+        return -EINVAL;
+    sk_lock(s);
+    int rc;
+    if (s->closing)
+        rc = -EBADF;
+    else if (s->pattern == IPCX_SUB || s->pattern == IPCX_PULL)
+        rc = -ENOTSUP;
+    else
+        rc = send_parts(s, m->parts, m->n, flags & ~IPCX_MORE);
+    sk_unlock(s);
+    if (rc == 0)
+        ipcx_msg_destroy(m);
+    return rc;
+}
+
+/* ------------------------------------------------------------ receiving */
+
+static int recv_prepare(ipcx_socket *s, int flags)
+{
+    if (s->view.active)
+        return 0;
+    ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->recv_timeout, flags));
+    for (;;) {
+        bool wait;
+        int rc = ipcx__pat_recv(s, &wait);
+        if (!wait)
+            return rc;
+        if (sk_service(s) > 0)
+            continue;
+        if (ipcx__lazy_is_nowait(&ld))
+            return -EAGAIN;
+        int w = sk_wait(s, ipcx__lazy_get(&ld));
+        if (w < 0)
+            return w;
+    }
+}
+
+static void view_finish(ipcx_socket *s)
+{
+    sk_view *v = &s->view;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < v->n; i++)
+        bytes += v->parts[i].len;
+    s->st.msgs_received++;
+    s->st.bytes_received += bytes;
+    if (v->p != NULL)
+        ipcx__pipe_consume(v->p);
+    ipcx_msg_destroy(v->own);
+    v->own = NULL;
+    v->p = NULL;
+    v->active = false;
+}
+
+IPCX_API int ipcx_recv(ipcx_socket *s, void *buf, size_t cap, int flags)
+{
+    if (s == NULL || (buf == NULL && cap > 0))
+        return -EINVAL;
+    sk_lock(s);
+    int rc = s->closing ? -EBADF : recv_prepare(s, flags);
+    if (rc == 0) {
+        sk_view *v = &s->view;
+        sk_part part = v->parts[v->k];
+        if (part.len > cap) {
+            rc = -EMSGSIZE; /* nothing lost: the part stays first in line */
+        } else {
+            if (v->k == 0)
+                ipcx__pat_view_start(s);
+            if (part.len > 0)
+                ipcx__copy_msg(buf, part.data, part.len);
+            v->k++;
+            s->recv_more = v->k < v->n;
+            if (v->k == v->n)
+                view_finish(s);
+            rc = (int)part.len;
+        }
+    }
+    sk_unlock(s);
+    return rc;
+}
+
+IPCX_API int ipcx_recv_size(ipcx_socket *s, int flags)
+{
+    if (s == NULL)
+        return -EINVAL;
+    sk_lock(s);
+    int rc = s->closing ? -EBADF : recv_prepare(s, flags);
+    if (rc == 0)
+        rc = (int)s->view.parts[s->view.k].len;
+    sk_unlock(s);
+    return rc;
+}
+
+IPCX_API int ipcx_msg_recv(ipcx_socket *s, ipcx_msg **out, int flags)
+{
+    if (s == NULL || out == NULL)
+        return -EINVAL;
+    *out = NULL;
+    sk_lock(s);
+    int rc = s->closing ? -EBADF : recv_prepare(s, flags);
+    if (rc == 0) {
+        sk_view *v = &s->view;
+        ipcx_msg *m = ipcx__msg_new();
+        for (size_t i = v->k; m != NULL && i < v->n; i++) {
+            if (ipcx_msg_append(m, v->parts[i].data, v->parts[i].len) < 0) {
+                ipcx_msg_destroy(m);
+                m = NULL;
+            }
+        }
+        if (m == NULL) {
+            rc = -ENOMEM;
+        } else {
+            if (v->k == 0)
+                ipcx__pat_view_start(s);
+            s->recv_more = 0;
+            view_finish(s);
+            *out = m;
+        }
+    }
+    sk_unlock(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------ options */
+
+static int set_dur(int64_t *field, int64_t v, bool allow_forever)
+{
+    if (v < 0 && !(allow_forever && v == -1))
+        return -EINVAL;
+    *field = v;
+    return 0;
+}
+
+IPCX_API int ipcx_socket_set(ipcx_socket *s, int opt, int64_t v)
+{
+    if (s == NULL)
+        return -EINVAL;
+    int rc = 0;
+    sk_lock(s);
+    switch (opt) {
+    case IPCX_OPT_SEND_TIMEOUT:
+        rc = set_dur(&s->send_timeout, v, true);
+        break;
+    case IPCX_OPT_RECV_TIMEOUT:
+        rc = set_dur(&s->recv_timeout, v, true);
+        break;
+    case IPCX_OPT_LINGER:
+        rc = set_dur(&s->linger, v, true);
+        break;
+    case IPCX_OPT_SEND_HWM:
+        if (v < 0)
+            rc = -EINVAL;
+        else
+            s->send_hwm = (uint64_t)v;
+        break;
+    case IPCX_OPT_SEND_HWM_BYTES:
+        if (v < 0)
+            rc = -EINVAL;
+        else
+            s->send_hwm_bytes = (uint64_t)v;
+        break;
+    case IPCX_OPT_RECV_BUFFER:
+        if (v < 0 || v > (1 << 30))
+            rc = -EINVAL;
+        else
+            s->recv_buffer = v;
+        break;
+    case IPCX_OPT_MAX_MSG_SIZE:
+        if (v < 0 || v > INT32_MAX)
+            rc = -EINVAL;
+        else
+            s->max_msg = (uint64_t)v;
+        break;
+    case IPCX_OPT_RECONNECT_IVL:
+        rc = v <= 0 ? -EINVAL : set_dur(&s->reconnect_ivl, v, false);
+        break;
+    case IPCX_OPT_RECONNECT_IVL_MAX:
+        rc = v <= 0 ? -EINVAL : set_dur(&s->reconnect_max, v, false);
+        break;
+    case IPCX_OPT_HANDSHAKE_TIMEOUT:
+        rc = v <= 0 ? -EINVAL : set_dur(&s->hs_timeout, v, false);
+        break;
+    case IPCX_OPT_HEARTBEAT_IVL:
+        rc = set_dur(&s->hb_ivl, v, false);
+        break;
+    case IPCX_OPT_HEARTBEAT_TIMEOUT:
+        rc = set_dur(&s->hb_timeout, v, false);
+        break;
+    case IPCX_OPT_HEARTBEAT_TTL:
+        rc = v > (int64_t)6553 * 100 * MS ? -EINVAL : set_dur(&s->hb_ttl, v, false);
+        break;
+    case IPCX_OPT_SPIN:
+        rc = set_dur(&s->spin_ns, v, false);
+        break;
+    case IPCX_OPT_ROUTER_MANDATORY:
+        if (s->pattern != IPCX_ROUTER)
+            rc = -ENOTSUP;
+        else
+            s->router_mandatory = v != 0;
+        break;
+    case IPCX_OPT_REQ_RELAXED:
+    case IPCX_OPT_REQ_CORRELATE:
+        if (s->pattern != IPCX_REQ)
+            rc = -ENOTSUP;
+        else if (opt == IPCX_OPT_REQ_RELAXED)
+            s->req_relaxed = v != 0;
+        else
+            s->req_correlate = v != 0;
+        break;
+    case IPCX_OPT_ALLOW_UID: {
+        if (v < 0 || v > UINT32_MAX) {
+            rc = -EINVAL;
+            break;
+        }
+        int64_t *n = realloc(s->allow_uids, (s->n_allow + 1) * sizeof(*n));
+        if (n == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        s->allow_uids = n;
+        n[s->n_allow++] = v;
+        break;
+    }
+    case IPCX_OPT_EVENTS:
+        if (v < 0 || v > 0x1f)
+            rc = -EINVAL;
+        else
+            s->events_mask = (uint32_t)v;
+        break;
+    case IPCX_OPT_RECV_MORE:
+    case IPCX_OPT_PATTERN:
+        rc = -ENOTSUP;
+        break;
+    default:
+        rc = -EINVAL;
+        break;
+    }
+    sk_unlock(s);
+    return rc;
+}
+
+IPCX_API int ipcx_socket_set_bytes(ipcx_socket *s, int opt, const void *data, size_t len)
+{
+    if (s == NULL || (data == NULL && len > 0))
+        return -EINVAL;
+    int rc = 0;
+    sk_lock(s);
+    switch (opt) {
+    case IPCX_OPT_SUBSCRIBE:
+    case IPCX_OPT_UNSUBSCRIBE: {
+        if (s->pattern != IPCX_SUB) {
+            rc = -ENOTSUP;
+            break;
+        }
+        bool sub = opt == IPCX_OPT_SUBSCRIBE;
+        if (sub)
+            rc = ipcx__topics_add(&s->subs, data, len);
+        else if (!ipcx__topics_del(&s->subs, data, len))
+            rc = -ENOENT;
+        if (rc != 0)
+            break;
+        for (sk_pipe *p = s->pipes; p != NULL; p = p->next)
+            if (p->state == P_ACTIVE)
+                ipcx__pipe_send_sub(p, sub, data, len);
+        break;
+    }
+    case IPCX_OPT_IDENTITY:
+        if (len == 0 || len > 255 || ((const uint8_t *)data)[0] == 0) {
+            rc = -EINVAL;
+            break;
+        }
+        memcpy(s->identity, data, len);
+        s->identity_len = len;
+        break;
+    default:
+        rc = -EINVAL;
+        break;
+    }
+    sk_unlock(s);
+    return rc;
+}
+
+IPCX_API int ipcx_socket_get(ipcx_socket *s, int opt, int64_t *v)
+{
+    if (s == NULL || v == NULL)
+        return -EINVAL;
+    int rc = 0;
+    sk_lock(s);
+    switch (opt) {
+    case IPCX_OPT_SEND_TIMEOUT:
+        *v = s->send_timeout;
+        break;
+    case IPCX_OPT_RECV_TIMEOUT:
+        *v = s->recv_timeout;
+        break;
+    case IPCX_OPT_SEND_HWM:
+        *v = (int64_t)s->send_hwm;
+        break;
+    case IPCX_OPT_SEND_HWM_BYTES:
+        *v = (int64_t)s->send_hwm_bytes;
+        break;
+    case IPCX_OPT_RECV_BUFFER:
+        *v = s->recv_buffer;
+        break;
+    case IPCX_OPT_MAX_MSG_SIZE:
+        *v = (int64_t)s->max_msg;
+        break;
+    case IPCX_OPT_LINGER:
+        *v = s->linger;
+        break;
+    case IPCX_OPT_RECONNECT_IVL:
+        *v = s->reconnect_ivl;
+        break;
+    case IPCX_OPT_RECONNECT_IVL_MAX:
+        *v = s->reconnect_max;
+        break;
+    case IPCX_OPT_HANDSHAKE_TIMEOUT:
+        *v = s->hs_timeout;
+        break;
+    case IPCX_OPT_HEARTBEAT_IVL:
+        *v = s->hb_ivl;
+        break;
+    case IPCX_OPT_HEARTBEAT_TIMEOUT:
+        *v = s->hb_timeout;
+        break;
+    case IPCX_OPT_HEARTBEAT_TTL:
+        *v = s->hb_ttl;
+        break;
+    case IPCX_OPT_SPIN:
+        *v = s->spin_ns;
+        break;
+    case IPCX_OPT_ROUTER_MANDATORY:
+        *v = s->router_mandatory;
+        break;
+    case IPCX_OPT_REQ_RELAXED:
+        *v = s->req_relaxed;
+        break;
+    case IPCX_OPT_REQ_CORRELATE:
+        *v = s->req_correlate;
+        break;
+    case IPCX_OPT_EVENTS:
+        *v = s->events_mask;
+        break;
+    case IPCX_OPT_RECV_MORE:
+        *v = s->recv_more;
+        break;
+    case IPCX_OPT_PATTERN:
+        *v = s->pattern;
+        break;
+    default:
+        rc = -EINVAL;
+        break;
+    }
+    sk_unlock(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------ polling */
+
+IPCX_API int ipcx_socket_fd(ipcx_socket *s)
+{
+    return s != NULL ? s->pollfd : -EINVAL;
+}
+
+static int events_locked(ipcx_socket *s, int want)
+{
+    (void)sk_service(s);
+    flush_all(s);
+    int bits = 0;
+    if (want & IPCX_POLLIN) {
+        bool w;
+        if (s->view.active || ipcx__pat_recv(s, &w) == 0)
+            bits |= s->view.active ? IPCX_POLLIN : 0;
+    }
+    if ((want & IPCX_POLLOUT) && ipcx__pat_writable(s))
+        bits |= IPCX_POLLOUT;
+    if (s->ev_n > 0)
+        bits |= IPCX_POLLEVENT;
+    return bits & (want | IPCX_POLLEVENT);
+}
+
+IPCX_API int ipcx_socket_events(ipcx_socket *s, int want)
+{
+    if (s == NULL)
+        return -EINVAL;
+    sk_lock(s);
+    int rc = s->closing ? -EBADF : events_locked(s, want);
+    sk_unlock(s);
+    return rc;
+}
+
+IPCX_API int ipcx_poll(ipcx_pollitem *items, size_t n, int64_t timeout_ns)
+{
+    if (items == NULL && n > 0)
+        return -EINVAL;
+    struct pollfd stack[16];
+    struct pollfd *pf = n <= 16 ? stack : calloc(n, sizeof(*pf));
+    if (pf == NULL)
+        return -ENOMEM;
+    ipcx__deadline d = ipcx__deadline_make(timeout_ns);
+    int ready = 0;
+    for (;;) {
+        ready = 0;
+        for (size_t i = 0; i < n; i++) {
+            items[i].revents = 0;
+            if (items[i].socket != NULL) {
+                int ev = ipcx_socket_events(items[i].socket, items[i].events);
+                if (ev < 0) {
+                    ready = ev;
+                    goto out;
+                }
+                items[i].revents = (short)(ev & items[i].events);
+                pf[i] = (struct pollfd){.fd = ipcx_socket_fd(items[i].socket), .events = POLLIN};
+            } else {
+                pf[i] = (struct pollfd){.fd = items[i].fd, .events = items[i].events};
+            }
+            if (items[i].revents != 0)
+                ready++;
+        }
+        if (ready > 0 || ipcx__deadline_expired(d))
+            break;
+        struct timespec ts, *tsp = NULL;
+        if (!ipcx__deadline_is_forever(d)) {
+            int64_t left = ipcx__deadline_left_ns(d);
+            ts = (struct timespec){.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+            tsp = &ts;
+        }
+        int r = ppoll(pf, n, tsp, NULL);
+        if (r < 0) {
+            ready = errno == EINTR ? -EINTR : -errno;
+            break;
+        }
+        bool plain = false;
+        for (size_t i = 0; i < n; i++) {
+            if (items[i].socket == NULL && pf[i].revents != 0) {
+                items[i].revents = pf[i].revents;
+                plain = true;
+            }
+        }
+        if (plain) {
+            ready = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (items[i].socket != NULL) {
+                    int ev = ipcx_socket_events(items[i].socket, items[i].events);
+                    items[i].revents = ev > 0 ? (short)(ev & items[i].events) : 0;
+                }
+                if (items[i].revents != 0)
+                    ready++;
+            }
+            break;
+        }
+    }
+out:
+    if (pf != stack)
+        free(pf);
+    return ready;
+}
+
+/* ------------------------------------------------------------ events, stats */
+
+IPCX_API int ipcx_socket_event(ipcx_socket *s, ipcx_event *ev)
+{
+    if (s == NULL || ev == NULL)
+        return -EINVAL;
+    sk_lock(s);
+    int rc = -EAGAIN;
+    if (s->ev_n == 0)
+        (void)sk_service(s);
+    if (s->ev_n > 0) {
+        *ev = s->events[s->ev_head];
+        s->ev_head = (s->ev_head + 1) % IPCX__EVENTS_MAX;
+        s->ev_n--;
+        rc = 0;
+    }
+    sk_unlock(s);
+    return rc;
+}
+
+IPCX_API int ipcx_socket_stats_get(ipcx_socket *s, ipcx_socket_stats *st)
+{
+    if (s == NULL || st == NULL)
+        return -EINVAL;
+    sk_lock(s);
+    *st = s->st;
+    st->peers = s->nactive;
+    sk_unlock(s);
+    return 0;
+}
