@@ -80,6 +80,7 @@ static const struct errname errnames[] = {
     {ENOTEMPTY, "not empty"},
     {EDOM, "argument out of domain"},
     {EILSEQ, "illegal byte sequence"},
+    {EBADFD, "socket in the wrong state for this call (REQ and REP alternate send and recv)"},
 };
 
 IPCX_API const char *ipcx_strerror(int err)
