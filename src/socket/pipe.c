@@ -52,11 +52,21 @@ sk_pipe *ipcx__pipe_new(ipcx_socket *s)
 
 /* ------------------------------------------------------------ epoll */
 
+/* The fd's entry in the I/O set.  A paused pipe with nothing to write
+ * leaves the set altogether: epoll reports a hang-up even to an entry
+ * that asks for nothing, and a paused pipe must not wake anyone. */
 static void pipe_epoll(sk_pipe *p)
 {
-    uint32_t ev =
-        (p->in_paused ? 0u : (uint32_t)EPOLLIN) | (p->out_armed ? (uint32_t)EPOLLOUT : 0u);
-    (void)ipcx__sk_epoll(p->s, EPOLL_CTL_MOD, p->fd, &p->ep, ev);
+    uint32_t ev = (p->in_paused ? 0u : (uint32_t)EPOLLIN) | (p->out_armed ? (uint32_t)EPOLLOUT : 0u);
+    if (ev == 0) {
+        if (p->registered)
+            (void)ipcx__sk_epoll(p->s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        p->registered = false;
+        return;
+    }
+    int op = p->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (ipcx__sk_epoll(p->s, op, p->fd, &p->ep, ev) == 0)
+        p->registered = true;
 }
 
 static void pipe_arm_out(sk_pipe *p, bool on)
@@ -378,11 +388,17 @@ void ipcx__pipe_fail(sk_pipe *p, int err, const char *reason)
     bool was_active = p->state == P_ACTIVE;
     ipcx__pat_pipe_gone(s, p); /* before input_reset: a view may point into the input */
     if (p->fd >= 0) {
-        (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        if (p->registered)
+            (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
         close(p->fd);
         p->fd = -1;
     }
-    p->in_paused = p->out_armed = p->readable = false;
+    p->registered = p->in_paused = p->out_armed = p->readable = false;
+    if (was_active)
+        IPCX_LOGI("socket: %s: connection lost: %s", p->peer_addr, reason);
+    else
+        IPCX_LOGW("socket: %s: connection dropped during the handshake: %s", p->peer_addr,
+                  reason);
     input_reset(p);
     p->hs_pos = p->hs_len = 0;
     p->ping_sent = 0;
@@ -415,7 +431,8 @@ void ipcx__pipe_free(sk_pipe *p)
 {
     ipcx_socket *s = p->s;
     if (p->fd >= 0) {
-        (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        if (p->registered)
+            (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
         close(p->fd);
     }
     if (p->state == P_ACTIVE)
@@ -447,9 +464,9 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
     if (rc != 0)
         return rc;
     if (p->in == NULL) {
-        p->in_cap = s->recv_buffer > 0 && (uint64_t)s->recv_buffer > IPCX__READ_AHEAD
-                        ? (size_t)s->recv_buffer
-                        : IPCX__READ_AHEAD;
+        /* Small at first (an idle connection holds little), doubled by
+         * pipe_read while reads fill it, up to the read-ahead. */
+        p->in_cap = IPCX__READ_FIRST;
         p->in = malloc(p->in_cap);
         if (p->in == NULL) {
             ipcx_zmtp_decoder_destroy(p->dec);
@@ -480,13 +497,29 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
         p->fd = -1;
         return rc;
     }
+    p->registered = true;
     return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
 }
 
 /* ------------------------------------------------------------ input */
 
+static size_t read_ahead(const ipcx_socket *s)
+{
+    return s->recv_buffer > 0 && (uint64_t)s->recv_buffer > IPCX__READ_AHEAD
+               ? (size_t)s->recv_buffer
+               : IPCX__READ_AHEAD;
+}
+
 static int pipe_read(sk_pipe *p)
 {
+    if (p->in_full && p->in_cap < read_ahead(p->s)) {
+        uint8_t *n = malloc(p->in_cap * 2);
+        if (n != NULL) {
+            free(p->in);
+            p->in = n;
+            p->in_cap *= 2;
+        }
+    }
     ssize_t n;
     do
         n = read(p->fd, p->in, p->in_cap);
@@ -496,7 +529,8 @@ static int pipe_read(sk_pipe *p)
         p->in_len = (size_t)n;
         /* A short read drained the kernel: wait for epoll to say more came.
          * A full one may have left more behind: read again when it is used. */
-        if ((size_t)n < p->in_cap)
+        p->in_full = (size_t)n == p->in_cap;
+        if (!p->in_full)
             p->readable = false;
         if (hb_on(p->s) || p->peer_ttl_ns > 0)
             p->last_rx = pipe_now(p);
@@ -555,6 +589,8 @@ static int on_ready(sk_pipe *p, const ipcx_zmtp_event *ev)
         p->dialer->attempts = 0;
     }
     ipcx__sk_event(s, IPCX_EV_CONNECTED, 0, p, NULL, "");
+    if (s->hb_ivl > 0)
+        ipcx__sk_timer_note(s, ipcx__now_ns() + s->hb_ivl);
     ipcx__pat_pipe_ready(s, p);
     return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
 }

@@ -90,8 +90,12 @@ void ipcx__sk_event(ipcx_socket *s, int type, int err, const sk_pipe *p, const c
 
 /* ------------------------------------------------------------ lock */
 
+/* Free the pipes that died.  Not while a thread sleeps in epoll_wait: the
+ * events it will hand back may name them. */
 static void sk_reap(ipcx_socket *s)
 {
+    if (s->leader)
+        return;
     sk_pipe *p = s->pipes;
     while (p != NULL) {
         sk_pipe *nx = p->next;

@@ -53,6 +53,7 @@
 #include "transport/transport.h"
 
 #define IPCX__READ_AHEAD (64u << 10)
+#define IPCX__READ_FIRST (4u << 10)
 #define IPCX__BATCH_MAX  (64u << 10)
 #define IPCX__EVENTS_MAX 256u
 #define IPCX__IOV_MAX    64u
@@ -100,6 +101,8 @@ typedef struct sk_pipe {
     bool in_paused; /* EPOLLIN taken out of the set (head waiting) */
     bool out_armed; /* EPOLLOUT in the set */
     bool readable;  /* the fd may have input (epoll said so, not yet drained) */
+    bool registered; /* the fd is in the I/O set */
+    bool in_full;    /* the last read filled `in`: grow it */
     bool eof;
     uint32_t id;
     int tp_kind;
