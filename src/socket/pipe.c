@@ -765,6 +765,11 @@ int ipcx__pipe_next(sk_pipe *p)
         return 0;
     for (;;) {
         if (p->in_pos == p->in_len) {
+            /* Everything read is decoded: listen for input again (a pipe
+             * paused while input waited here must not stay deaf once the
+             * last of it turns out to be a partial frame). */
+            if (p->in_paused)
+                pipe_pause_in(p, false);
             if (!p->readable)
                 return 0; /* nothing known to be there: no speculative read */
             int r = pipe_read(p);
