@@ -179,11 +179,13 @@ static int sock_recv(void *arg)
 
 /* The producer waits for the consumer's acknowledgement on the control
  * channel.  ipcx_send() returns once a message is queued; what the kernel
- * did not take yet is written only inside later calls on the socket (there
- * is no I/O thread), so a producer that slept on ctl alone could leave the
- * tail of the stream, LAST included, in its own memory while the consumer
- * waits for it.  So wait as an event loop would: on ctl and on the
- * socket's fd, doing the socket's work whenever its fd is readable. */
+ * did not take yet is written by later calls on the socket (socket.h:
+ * caller-driven I/O) or by the socket's I/O assistant thread where there
+ * is one, so a producer that slept on ctl alone could, without that
+ * thread, leave the tail of the stream, LAST included, in its own memory
+ * while the consumer waits for it.  So wait as an event loop would: on ctl
+ * and on the socket's fd, doing the socket's work whenever its fd is
+ * readable. */
 static int sock_wait_ctl(void *arg, int ctl)
 {
     struct sock_state *st = arg;
