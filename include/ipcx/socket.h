@@ -256,7 +256,8 @@ enum ipcx_socket_opt {
     /** Most bytes read ahead from one peer and not yet received (ipcx
      *  decodes lazily, so the rest waits in the kernel, whose buffer then
      *  pushes back on the sender: TCP flow control).  Also sets SO_RCVBUF
-     *  when not 0.  Default 0: a 64 KiB read-ahead, kernel SO_RCVBUF. */
+     *  when not 0.  Default 0: a read-ahead growing from 4 to 256 KiB as input comes in, kernel
+     * SO_RCVBUF. */
     IPCX_OPT_RECV_BUFFER = 5,
     /** Largest message, all parts together, in either direction.  Default
      *  64 MiB.  A peer that sends a larger one is disconnected. */

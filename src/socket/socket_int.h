@@ -52,7 +52,7 @@
 #include "core/core.h"
 #include "transport/transport.h"
 
-#define IPCX__READ_AHEAD (64u << 10)
+#define IPCX__READ_AHEAD (256u << 10)
 #define IPCX__READ_FIRST (4u << 10)
 #define IPCX__BATCH_MAX  (64u << 10)
 #define IPCX__EVENTS_MAX 256u

@@ -54,7 +54,7 @@
         }                                                                                          \
     } while (0)
 
-static char tmpdir[256];
+static char tmpdir[128];
 
 static void url_for(char *buf, size_t cap, const char *tp)
 {
