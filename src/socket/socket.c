@@ -828,9 +828,11 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         rc = ipcx__pat_send(s, parts, n, flags, &wait);
         if (!wait)
             break;
-        if (sk_service(s) > 0)
-            continue;
+        /* A call that may wait goes straight to epoll_wait, which returns
+         * at once when something is ready: one system call, not two. */
         if (ipcx__lazy_is_nowait(&ld)) {
+            if (sk_service(s) > 0)
+                continue;
             rc = -EAGAIN;
             break;
         }
@@ -924,10 +926,11 @@ static int recv_prepare(ipcx_socket *s, int flags)
         int rc = ipcx__pat_recv(s, &wait);
         if (!wait)
             return rc;
-        if (sk_service(s) > 0)
-            continue;
-        if (ipcx__lazy_is_nowait(&ld))
+        if (ipcx__lazy_is_nowait(&ld)) {
+            if (sk_service(s) > 0)
+                continue;
             return -EAGAIN;
+        }
         int w = sk_wait(s, ipcx__lazy_get(&ld));
         if (w < 0)
             return w;
