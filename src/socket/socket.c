@@ -129,6 +129,8 @@ static void sk_unlock(ipcx_socket *s)
 {
     sk_reap(s);
     ipcx__sk_ready_sync(s);
+    if (s->pub != NULL)
+        ipcx__sk_publish(s);
     if (s->news) {
         s->news = false;
         if (s->leader)
@@ -630,6 +632,7 @@ IPCX_API void ipcx_socket_close(ipcx_socket *s)
             flush_all(s);
     }
     bg_stop(s);
+    ipcx__sk_unexpose(s);
     while (s->pipes != NULL) {
         s->pipes->state = P_DEAD;
         ipcx__pipe_free(s->pipes);
@@ -698,6 +701,9 @@ IPCX_API int ipcx_listen(ipcx_socket *s, const char *url)
         tail = &(*tail)->next;
     *tail = l;
     s->st.listeners++;
+    char bound[300];
+    if (ipcx__tp_endpoint(&l->addr, l->fd, bound, sizeof(bound)) > 0)
+        ipcx__sk_publish_endpoint(s, bound);
     ipcx__sk_event(s, IPCX_EV_LISTENING, 0, NULL, url, "");
     sk_unlock(s);
     return 0;
@@ -731,6 +737,7 @@ IPCX_API int ipcx_dial(ipcx_socket *s, const char *url)
         tail = &(*tail)->next;
     *tail = d;
     s->st.dialers++;
+    ipcx__sk_publish_endpoint(s, d->addr.url);
     bg_start(s);
     dialer_try(s, d);
     sk_unlock(s);

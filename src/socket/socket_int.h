@@ -41,6 +41,7 @@
 #ifndef IPCX_SRC_SOCKET_INT_H
 #define IPCX_SRC_SOCKET_INT_H
 
+#include <ipcx/region.h>
 #include <ipcx/socket.h>
 #include <ipcx/zmtp.h>
 
@@ -247,6 +248,11 @@ struct ipcx_socket {
     size_t ev_head, ev_n;
 
     ipcx_socket_stats st;
+
+    /* ipcx_socket_expose (expose.c) */
+    ipcx_region *pub_region;
+    struct ipcx__sock_pub *pub;
+    char pub_name[IPCX_REGION_NAME_MAX + 1];
 };
 
 /* Fault injection for tests: called before every read and write of a
@@ -255,6 +261,11 @@ struct ipcx_socket {
  * NULL (always, outside tests). */
 enum { IPCX__SK_READ = 1, IPCX__SK_WRITE = 2 };
 extern int (*ipcx__sk_fault)(int site);
+
+/* expose.c */
+void ipcx__sk_publish(ipcx_socket *s);
+void ipcx__sk_publish_endpoint(ipcx_socket *s, const char *url);
+void ipcx__sk_unexpose(ipcx_socket *s);
 
 /* socket.c */
 void ipcx__sk_event(ipcx_socket *s, int type, int err, const sk_pipe *p, const char *endpoint,

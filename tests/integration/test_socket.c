@@ -1181,6 +1181,50 @@ static void test_bad_urls(void **state)
     ipcx_socket_close(s);
 }
 
+/* An exposed socket: its region shows endpoints and live figures, is
+ * validated when read, and goes away with the socket. */
+static void test_expose(void **state)
+{
+    (void)state;
+    char name[64];
+    tu_unique(name, sizeof(name), "sockpub");
+    ipcx_socket *s = open_sock(IPCX_PULL, 10 * SEC);
+    char ep[300];
+    listen_on(s, "unix", ep, sizeof(ep));
+    CHECK(ipcx_socket_expose(s, name));
+    assert_int_equal(ipcx_socket_expose(s, name), -EALREADY);
+    CHECK(ipcx_dial(s, "tcp://127.0.0.1:9")); /* nothing there: a second endpoint */
+    pid_t pid = fork_pusher(ep, 3);
+    recv_indexed_n(s, 3);
+    assert_int_equal(tu_wait(pid, 10000), 0);
+    ipcx_socket_info si;
+    CHECK(ipcx_socket_info_read(name, &si));
+    assert_int_equal(si.pattern, IPCX_PULL);
+    assert_int_equal(si.creator_pid, getpid());
+    assert_int_equal(si.n_endpoints, 2);
+    assert_string_equal(si.endpoints[0], ep);
+    assert_string_equal(si.endpoints[1], "tcp://127.0.0.1:9");
+    assert_int_equal(si.stats.msgs_received, 3);
+    assert_true(si.stats.connects >= 1);
+    /* Hostile bytes in the region: clamped or refused, never trusted. */
+    ipcx_region *r;
+    CHECK(ipcx_region_open(name, &r));
+    uint8_t *d = ipcx_region_data(r);
+    uint32_t huge = 1000000;
+    memcpy(d + 8, &huge, 4);
+    memset(d + 112, 'x', 248 * 8); /* no NUL anywhere */
+    CHECK(ipcx_socket_info_read(name, &si));
+    assert_int_equal(si.n_endpoints, IPCX_SOCKET_INFO_ENDPOINTS);
+    assert_int_equal(strlen(si.endpoints[7]), 247);
+    uint32_t bad = 99;
+    memcpy(d + 4, &bad, 4);
+    assert_int_equal(ipcx_socket_info_read(name, &si), -EPROTO);
+    ipcx_region_close(r);
+    assert_int_equal(ipcx_socket_info_read("no-such-socket-region", &si), -ENOENT);
+    ipcx_socket_close(s);
+    assert_int_equal(ipcx_socket_info_read(name, &si), -ENOENT);
+}
+
 static int run_helper(int argc, char **argv)
 {
     if (argc < 1)
@@ -1245,6 +1289,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_req_peer_died),
         cmocka_unit_test(test_unix_socket_files),
         cmocka_unit_test(test_bad_urls),
+        cmocka_unit_test(test_expose),
     };
     if (getenv("IPCX_TEST_FILTER") != NULL)
         cmocka_set_test_filter(getenv("IPCX_TEST_FILTER"));
