@@ -538,6 +538,7 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
     p->fd = fd;
     p->tp_kind = tp_kind;
     p->state = P_HANDSHAKE;
+    p->at_boundary = false;
     p->peer_type = 0;
     p->peer_minor = -1;
     p->ident_len = 0;
@@ -572,6 +573,26 @@ static size_t read_ahead(const ipcx_socket *s)
                : IPCX__READ_AHEAD;
 }
 
+/* read(2) with the test fault hook and EINTR retried: bytes, 0 at EOF, or
+ * -errno. */
+static ssize_t pipe_read_into(sk_pipe *p, uint8_t *buf, size_t cap)
+{
+    ssize_t n;
+    do {
+        size_t want = cap;
+        int f = ipcx__sk_fault != NULL ? ipcx__sk_fault(IPCX__SK_READ) : 0;
+        if (f < 0) {
+            errno = -f;
+            n = -1;
+            continue;
+        }
+        if (f > 0 && (size_t)f < want)
+            want = (size_t)f;
+        n = read(p->fd, buf, want);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
 static int pipe_read(sk_pipe *p)
 {
     if (p->in_full && p->in_cap < read_ahead(p->s)) {
@@ -582,19 +603,7 @@ static int pipe_read(sk_pipe *p)
             p->in_cap *= 2;
         }
     }
-    ssize_t n;
-    do {
-        size_t want = p->in_cap;
-        int f = ipcx__sk_fault != NULL ? ipcx__sk_fault(IPCX__SK_READ) : 0;
-        if (f < 0) {
-            errno = -f;
-            n = -1;
-            continue;
-        }
-        if (f > 0 && (size_t)f < want)
-            want = (size_t)f;
-        n = read(p->fd, p->in, want);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = pipe_read_into(p, p->in, p->in_cap);
     if (n > 0) {
         p->in_pos = 0;
         p->in_len = (size_t)n;
@@ -611,12 +620,64 @@ static int pipe_read(sk_pipe *p)
         ipcx__pipe_fail(p, -EPIPE, "peer closed the connection");
         return -EPIPE;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (n == -EAGAIN || n == -EWOULDBLOCK) {
         p->readable = false;
         return 0;
     }
-    ipcx__pipe_fail(p, -errno, "read failed");
+    ipcx__pipe_fail(p, (int)n, "read failed");
     return -EPIPE;
+}
+
+/*
+ * The next frame starts at in_pos and does not lie whole in `in`.  When it
+ * would fit in the read-ahead, move it to the front and read the rest now,
+ * so that the decoder hands it out as a view into `in` (one copy, to the
+ * caller) instead of assembling it in a buffer of its own (a malloc and a
+ * second copy).  Frames under 1 KiB are left to the decoder: its copy is
+ * cheap.  If the rest is not there yet, the decoder assembles as usual.
+ */
+static void pipe_complete_frame(sk_pipe *p)
+{
+    size_t rem = p->in_len - p->in_pos;
+    const uint8_t *b = p->in + p->in_pos;
+    size_t hl = (b[0] & IPCX_ZMTP_FLAG_LONG) ? 9 : 2;
+    if (rem < hl)
+        return;
+    uint64_t size = b[1];
+    if (hl == 9) {
+        size = 0;
+        for (int i = 1; i < 9; i++)
+            size = size << 8 | b[i];
+    }
+    uint64_t total = hl + size;
+    if (size < 1024 || total <= rem || total > read_ahead(p->s))
+        return;
+    if (p->in_cap < total) {
+        size_t cap = p->in_cap;
+        while (cap < total)
+            cap *= 2;
+        uint8_t *n = malloc(cap);
+        if (n == NULL)
+            return;
+        memcpy(n, b, rem);
+        free(p->in);
+        p->in = n;
+        p->in_cap = cap;
+    } else {
+        memmove(p->in, b, rem);
+    }
+    p->in_pos = 0;
+    p->in_len = rem;
+    while (p->in_len < total) {
+        ssize_t n = pipe_read_into(p, p->in + p->in_len, p->in_cap - p->in_len);
+        if (n <= 0) {
+            if (n == -EAGAIN || n == -EWOULDBLOCK)
+                p->readable = false;
+            return; /* EOF and errors show at the next read */
+        }
+        p->in_len += (size_t)n;
+    }
+    p->readable = true; /* more may follow what completed the frame */
 }
 
 static bool type_ok(const ipcx_socket *s, int peer)
@@ -780,10 +841,13 @@ int ipcx__pipe_next(sk_pipe *p)
                 return r;
             }
         }
+        if (p->at_boundary && p->state == P_ACTIVE)
+            pipe_complete_frame(p);
         size_t used = 0;
         ipcx_zmtp_event ev;
         int rc = ipcx_zmtp_decode(p->dec, p->in + p->in_pos, p->in_len - p->in_pos, &used, &ev);
         p->in_pos += used;
+        p->at_boundary = rc > 0; /* an event ends exactly where its frame does */
         if (rc < 0) {
             if (rc == -ENOMEM)
                 return rc;

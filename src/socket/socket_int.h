@@ -105,6 +105,7 @@ typedef struct sk_pipe {
     bool registered;    /* the fd is in the I/O set */
     uint32_t bg_events; /* what the assistant's set asks of the fd */
     bool in_full;       /* the last read filled `in`: grow it */
+    bool at_boundary;   /* the decoder stands between two frames */
     bool eof;
     uint32_t id;
     int tp_kind;
