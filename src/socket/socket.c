@@ -383,8 +383,8 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
         s->followers--;
         return rc == ETIMEDOUT ? -ETIMEDOUT : 0;
     }
-    s->leader = true;
     sk_reap(s);
+    s->leader = true;
     ipcx__sk_ready_sync(s);
     if (s->news) {
         s->news = false;
@@ -490,6 +490,7 @@ static void *bg_main(void *arg)
             pthread_mutex_unlock(&s->mu);
             break;
         }
+        s->st.assistant_wakeups++;
         if (n > 0)
             bg_dispatch(s, ev, n);
         sk_unlock(s);
