@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -784,6 +785,7 @@ static int on_event(sk_pipe *p, int type, const ipcx_zmtp_event *ev)
     case IPCX_ZMTP_EV_FRAME:
         return on_frame(p, ev);
     case IPCX_ZMTP_EV_PING: {
+        IPCX_LOGD("socket: %s: PING received", p->peer_addr);
         uint8_t pong[32];
         int n = ipcx_zmtp_encode_pong(pong, sizeof(pong), ev->data, ev->len);
         if (n > 0)
@@ -797,6 +799,7 @@ static int on_event(sk_pipe *p, int type, const ipcx_zmtp_event *ev)
     }
     case IPCX_ZMTP_EV_PONG:
         p->ping_sent = 0;
+        IPCX_LOGD("socket: %s: PONG", p->peer_addr);
         return 0;
     case IPCX_ZMTP_EV_SUBSCRIBE:
         /* Kept once per SUBSCRIBE, so that one CANCEL undoes one
@@ -918,6 +921,23 @@ int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now)
     }
     if (p->state != P_ACTIVE)
         return 0;
+    if (s->hb_ivl > 0 || p->peer_ttl_ns > 0) {
+        /* Heartbeats need input read even while the caller takes no
+         * messages: a PONG (or any byte) proves the peer alive, and the
+         * peer's PINGs want answers.  Decode up to the first message (which
+         * then waits for the caller), once per timer tick.  Behind a message
+         * the caller has not taken, unread bytes are proof enough. */
+        if (p->head == H_NONE) {
+            p->readable = true;
+            (void)ipcx__pipe_next(p);
+            if (p->fd < 0)
+                return 0;
+        }
+        int pending = 0;
+        if (p->head != H_NONE &&
+            (p->in_pos < p->in_len || (ioctl(p->fd, FIONREAD, &pending) == 0 && pending > 0)))
+            p->last_rx = now;
+    }
     if (p->peer_ttl_ns > 0) {
         if (now - p->last_rx >= p->peer_ttl_ns) {
             ipcx__pipe_fail(p, -ETIMEDOUT, "peer's heartbeat TTL passed");
@@ -942,6 +962,7 @@ int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now)
             if (p->fd < 0)
                 return 0;
             p->ping_sent = now;
+            IPCX_LOGD("socket: %s: PING sent", p->peer_addr);
             p->last_tx = now;
         }
         if (p->ping_sent != 0)

@@ -941,6 +941,38 @@ static void test_paused_peer_heartbeat(void **state)
     ipcx_socket_close(s);
 }
 
+/* Heartbeats while the caller takes no messages: the peer answers, the
+ * connection stays up (the assistant reads the PONGs). */
+static void test_heartbeat_idle_caller(void **state)
+{
+    (void)state;
+    ipcx_socket *s = open_sock(IPCX_PULL, 10 * SEC);
+    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_IVL, 20 * MSEC));
+    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_TIMEOUT, 60 * MSEC));
+    char ep[300];
+    listen_on(s, "tcp", ep, sizeof(ep));
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    char fs[16], line[16];
+    snprintf(fs, sizeof(fs), "%d", pfd[1]);
+    pid_t pid = tu_spawn("--helper", "hb_pusher", ep, fs, NULL);
+    close(pfd[1]);
+    recv_indexed_n(s, 1);
+    assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 10000), 4);
+    /* The caller is busy elsewhere for 25 heartbeat intervals. */
+    struct timespec ts = {0, 500 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    ipcx_socket_stats st;
+    CHECK(ipcx_socket_stats_get(s, &st));
+    assert_int_equal(st.disconnects, 0);
+    assert_int_equal(st.peers, 1);
+    assert_int_equal(st.connects, 1);
+    kill(pid, SIGKILL);
+    assert_int_equal(tu_wait(pid, 10000), 128 + SIGKILL);
+    close(pfd[0]);
+    ipcx_socket_close(s);
+}
+
 /* Short reads and writes and EINTR / EAGAIN at every I/O call. */
 static uint64_t fault_rng;
 static int fault_hook(int site)
@@ -1308,6 +1340,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_slow_subscriber),
         cmocka_unit_test(test_thousand_connections),
         cmocka_unit_test(test_paused_peer_heartbeat),
+        cmocka_unit_test(test_heartbeat_idle_caller),
         cmocka_unit_test(test_io_faults),
         cmocka_unit_test(test_fd_level_triggered),
         cmocka_unit_test(test_req_lost_reply),
