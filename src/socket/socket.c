@@ -114,7 +114,7 @@ static void sk_reap(ipcx_socket *s)
     sk_pipe *p = s->pipes;
     while (p != NULL) {
         sk_pipe *nx = p->next;
-        if (p->state == P_DEAD)
+        if (p->state == P_DEAD && !p->busy)
             ipcx__pipe_free(p);
         p = nx;
     }
@@ -831,9 +831,19 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         flags |= IPCX_BATCH;
     ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->send_timeout, flags));
     int rc;
+    /* A large message to a single-peer pattern, from a caller that may
+     * wait, is finished in place (pipe.c pipe_write_inplace). */
+    bool inplace =
+        total >= IPCX__INPLACE_MIN && !(flags & IPCX_BATCH) && !ipcx__lazy_is_nowait(&ld) &&
+        (s->pattern == IPCX_PAIR || s->pattern == IPCX_PUSH || s->pattern == IPCX_DEALER);
     for (;;) {
         bool wait;
+        if (inplace) {
+            s->inplace = true;
+            s->inplace_deadline = ipcx__lazy_get(&ld);
+        }
         rc = ipcx__pat_send(s, parts, n, flags, &wait);
+        s->inplace = false;
         if (!wait)
             break;
         /* A call that may wait goes straight to epoll_wait, which returns

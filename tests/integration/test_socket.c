@@ -941,6 +941,61 @@ static void test_paused_peer_heartbeat(void **state)
     ipcx_socket_close(s);
 }
 
+/* A large message written in place to a peer that dies mid-write: the
+ * send returns (the message is lost with the peer, and counted), nothing
+ * hangs, the socket goes on. */
+static void test_inplace_peer_killed(void **state)
+{
+    (void)state;
+    ipcx_socket *s = open_sock(IPCX_PUSH, 3 * SEC);
+    char ep[300];
+    listen_on(s, "unix", ep, sizeof(ep));
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        ipcx_socket *c;
+        HCHECK(ipcx_socket_open(IPCX_PULL, &c));
+        HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_BUFFER, 4096));
+        HCHECK(ipcx_dial(c, ep));
+        uint8_t b[16];
+        HCHECK(ipcx_recv(c, b, sizeof(b), 0)); /* a small one first */
+        if (write(pfd[1], "r\n", 2) != 2)
+            _exit(1);
+        pause(); /* never reads the large one */
+        _exit(0);
+    }
+    close(pfd[1]);
+    CHECK(ipcx_send(s, "x", 1, 0));
+    char line[8];
+    assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 10000), 1);
+    size_t big = (size_t)16 << 20;
+    uint8_t *b = calloc(1, big);
+    fflush(NULL);
+    pid_t killer = fork();
+    if (killer == 0) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* the scenario: the peer dies while we write */
+        kill(pid, SIGKILL);
+        _exit(0);
+    }
+    int64_t t0 = ipcx__now_ns();
+    int rc = ipcx_send(s, b, big, 0);
+    assert_true(rc == (int)big || rc == -ETIMEDOUT);
+    assert_true(ipcx__now_ns() - t0 < 3500 * MSEC);
+    assert_int_equal(tu_wait(killer, 5000), 0);
+    assert_int_equal(tu_wait(pid, 5000), 128 + SIGKILL);
+    ipcx_socket_stats st;
+    CHECK(ipcx_socket_stats_get(s, &st));
+    assert_true(st.drops >= 1 || st.disconnects >= 1);
+    free(b);
+    close(pfd[0]);
+    CHECK(ipcx_socket_set(s, IPCX_OPT_LINGER, 0));
+    ipcx_socket_close(s);
+}
+
 /* Heartbeats while the caller takes no messages: the peer answers, the
  * connection stays up (the assistant reads the PONGs). */
 static void test_heartbeat_idle_caller(void **state)
@@ -1340,6 +1395,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_slow_subscriber),
         cmocka_unit_test(test_thousand_connections),
         cmocka_unit_test(test_paused_peer_heartbeat),
+        cmocka_unit_test(test_inplace_peer_killed),
         cmocka_unit_test(test_heartbeat_idle_caller),
         cmocka_unit_test(test_io_faults),
         cmocka_unit_test(test_fd_level_triggered),
