@@ -1,0 +1,976 @@
+// SPDX-License-Identifier: MIT
+/*
+ * socket interop: ipcx sockets against real libzmq sockets (libzmq is
+ * linked into this test only, never into the library).
+ *
+ * Every pattern pair - PAIR-PAIR, PUSH-PULL, PUB-SUB (and libzmq's XPUB and
+ * XSUB, which show the subscriptions on the wire), REQ-REP, DEALER-ROUTER,
+ * REQ-ROUTER, DEALER-REP, DEALER-DEALER - runs with ipcx on either side of
+ * the pair, over tcp://127.0.0.1, a unix:// path (ipc:// to libzmq) and the
+ * abstract namespace, with ipcx listening and libzmq dialling and the
+ * reverse.  Each combination is one cmocka test; its name says all four,
+ * e.g. "REQ-REP ipcx=REQ tcp ipcx-listens".
+ *
+ * The ipcx socket lives in the test process.  The libzmq socket lives in a
+ * helper process: the test binary re-run with --helper (libzmq has its own
+ * I/O thread, ipcx is caller-driven, so each side blocks in its own calls
+ * without starving the other).  Both processes run the same scripts
+ * through a small "side" interface with an ipcx and a libzmq
+ * implementation, and both check every message they receive byte for
+ * byte: single parts, multipart with an empty part, an empty message, a
+ * 40-part message, frames longer than 255 bytes, and a 16 MiB message.
+ * Besides the sockets, the two processes share two pipes, used only to
+ * synchronise what ZeroMQ leaves unsynchronised (a subscription has reached
+ * the publisher) and to agree on the end ("fin" both ways).  Every wait is
+ * bounded (socket timeouts, poll timeouts, tu_wait).
+ *
+ * Run one pair only with an argument: test_socket_interop PUB-SUB (ctest
+ * registers one entry per pair, so ctest -j runs them side by side).
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include <ipcx/ipcx.h>
+
+#define WAIT_MS  5000
+#define WAIT_NS  ((int64_t)WAIT_MS * 1000000)
+#define BIG      (16u << 20)
+#define MAXPARTS 64
+#define BURST    1000
+
+/* ------------------------------------------------------------ failing */
+
+/* Set in the helper: a failed check there prints and exits 1 (the test
+ * process sees the exit status); in the test process it fails the cmocka
+ * test. */
+static int in_helper;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            check_failed(__FILE__, __LINE__, #cond, __VA_ARGS__);                                  \
+    } while (0)
+
+static void check_failed(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (in_helper) {
+        fprintf(stderr, "%s:%d: libzmq helper: %s (%s)\n", file, line, msg, cond);
+        fflush(stderr);
+        _exit(1);
+    }
+    print_error("%s (%s)\n", msg, cond);
+    _fail(file, line);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ messages */
+
+typedef struct part {
+    const uint8_t *data;
+    size_t len;
+} part;
+
+/* A message to send or to expect. */
+typedef struct msgv {
+    size_t n;
+    part p[MAXPARTS];
+} msgv;
+
+/* A received message (owned copies). */
+typedef struct rmsg {
+    size_t n;
+    uint8_t *data[MAXPARTS];
+    size_t len[MAXPARTS];
+} rmsg;
+
+static uint8_t *g_big; /* BIG pseudo-random bytes, the same in both processes */
+static uint8_t g_bin[256];
+
+static void payload_init(void)
+{
+    if (g_big != NULL)
+        return;
+    g_big = malloc(BIG);
+    if (g_big == NULL)
+        abort();
+    uint64_t st = 0x5eed1234abcdULL;
+    for (size_t i = 0; i < BIG; i += 8) {
+        uint64_t r = tu_rand(&st);
+        memcpy(g_big + i, &r, 8);
+    }
+    for (int i = 0; i < 256; i++)
+        g_bin[i] = (uint8_t)i;
+}
+
+static part str_part(const char *s)
+{
+    return (part){(const uint8_t *)s, strlen(s)};
+}
+
+static void mv_add(msgv *m, part p)
+{
+    CHECK(m->n < MAXPARTS, "too many parts");
+    m->p[m->n++] = p;
+}
+
+static void mv_str(msgv *m, const char *s)
+{
+    mv_add(m, str_part(s));
+}
+
+/* The messages every conversation carries, in order. */
+enum { N_CATALOGUE = 8 };
+
+static msgv catalogue(int i)
+{
+    msgv m = {0};
+    switch (i) {
+    case 0:
+        mv_str(&m, "hello");
+        break;
+    case 1: /* multipart with an empty part in the middle */
+        mv_str(&m, "first");
+        mv_str(&m, "");
+        mv_str(&m, "third");
+        break;
+    case 2: /* every byte value */
+        mv_add(&m, (part){g_bin, sizeof(g_bin)});
+        break;
+    case 3: /* one empty part */
+        mv_str(&m, "");
+        break;
+    case 4: /* long frames (8-byte ZMTP lengths) */
+        mv_add(&m, (part){g_big + 1000, 300});
+        mv_add(&m, (part){g_big + 5000, 70000});
+        break;
+    case 5: /* more parts than one writev of ipcx's takes (32) */
+        for (size_t k = 0; k < 40; k++)
+            mv_add(&m, (part){g_big + 7 * k, k});
+        break;
+    case 6:
+        mv_add(&m, (part){g_big, BIG});
+        break;
+    default:
+        mv_str(&m, "bye");
+        break;
+    }
+    return m;
+}
+
+static void rmsg_free(rmsg *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->data[i]);
+    r->n = 0;
+}
+
+static void rmsg_push(rmsg *r, const void *data, size_t len)
+{
+    CHECK(r->n < MAXPARTS, "received more than %d parts", MAXPARTS);
+    r->data[r->n] = malloc(len ? len : 1);
+    CHECK(r->data[r->n] != NULL, "out of memory");
+    if (len)
+        memcpy(r->data[r->n], data, len);
+    r->len[r->n++] = len;
+}
+
+static bool part_is(const rmsg *r, size_t i, const void *data, size_t len)
+{
+    return i < r->n && r->len[i] == len && (len == 0 || memcmp(r->data[i], data, len) == 0);
+}
+
+static bool rmsg_is_str(const rmsg *r, const char *s)
+{
+    return r->n == 1 && part_is(r, 0, s, strlen(s));
+}
+
+/* @r, after its first @skip parts, is exactly @m, byte for byte. */
+static void expect_msg(const rmsg *r, size_t skip, const msgv *m, const char *what)
+{
+    CHECK(r->n == skip + m->n, "%s: %zu parts received, %zu expected", what, r->n, skip + m->n);
+    for (size_t i = 0; i < m->n; i++) {
+        size_t got = r->len[skip + i];
+        CHECK(got == m->p[i].len, "%s: part %zu is %zu bytes, expected %zu", what, i, got,
+              m->p[i].len);
+        if (got > 0 && memcmp(r->data[skip + i], m->p[i].data, got) != 0) {
+            size_t at = 0;
+            while (r->data[skip + i][at] == m->p[i].data[at])
+                at++;
+            CHECK(0, "%s: part %zu differs first at byte %zu of %zu", what, i, at, got);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ sides */
+
+/* One end of a conversation: an ipcx socket (test process) or a libzmq one
+ * (helper), plus the pipes to the other process. */
+typedef struct side {
+    ipcx_socket *is;
+    void *zs;
+    int ztype; /* libzmq socket type, for XPUB/XSUB */
+    int rfd, wfd;
+    unsigned nsent, nrecv; /* alternate ipcx's copy and ipcx_msg APIs */
+} side;
+
+#define SEND_BATCH 1 /* ipcx: IPCX_BATCH (more messages follow at once) */
+
+static void side_send(side *s, const msgv *m, int flags)
+{
+    if (s->zs != NULL) {
+        for (size_t i = 0; i < m->n; i++) {
+            int rc = zmq_send(s->zs, m->p[i].len ? m->p[i].data : (const void *)"", m->p[i].len,
+                              i + 1 < m->n ? ZMQ_SNDMORE : 0);
+            CHECK(rc == (int)m->p[i].len, "zmq_send part %zu: %s", i, zmq_strerror(errno));
+        }
+        return;
+    }
+    int batch = (flags & SEND_BATCH) ? IPCX_BATCH : 0;
+    if (s->nsent++ % 2 == 0) {
+        for (size_t i = 0; i < m->n; i++) {
+            int f = (i + 1 < m->n ? IPCX_MORE : 0) | batch;
+            int rc =
+                ipcx_send(s->is, m->p[i].len ? m->p[i].data : (const void *)"", m->p[i].len, f);
+            CHECK(rc == (int)m->p[i].len, "ipcx_send part %zu of %zu: %s", i, m->n,
+                  ipcx_strerror(rc));
+        }
+        return;
+    }
+    ipcx_msg *mm = NULL;
+    int rc = ipcx_msg_create(m->p[0].len, &mm);
+    CHECK(rc == 0, "ipcx_msg_create: %s", ipcx_strerror(rc));
+    if (m->p[0].len)
+        memcpy(ipcx_msg_data(mm, 0, NULL), m->p[0].data, m->p[0].len);
+    for (size_t i = 1; i < m->n; i++) {
+        rc = ipcx_msg_append(mm, m->p[i].data, m->p[i].len);
+        CHECK(rc == (int)i + 1, "ipcx_msg_append: %s", ipcx_strerror(rc));
+    }
+    rc = ipcx_msg_send(s->is, mm, batch);
+    if (rc != 0)
+        ipcx_msg_destroy(mm);
+    CHECK(rc == 0, "ipcx_msg_send (%zu parts): %s", m->n, ipcx_strerror(rc));
+}
+
+static void zmq_side_recv(side *s, rmsg *r)
+{
+    for (;;) {
+        zmq_msg_t zm;
+        zmq_msg_init(&zm);
+        int rc = zmq_msg_recv(&zm, s->zs, 0);
+        CHECK(rc >= 0, "zmq_msg_recv (part %zu): %s", r->n, zmq_strerror(errno));
+        rmsg_push(r, zmq_msg_data(&zm), zmq_msg_size(&zm));
+        int more = zmq_msg_more(&zm);
+        zmq_msg_close(&zm);
+        if (!more)
+            return;
+    }
+}
+
+/* ipcx's copy API: a 64 KiB buffer first; a longer part gives -EMSGSIZE
+ * and stays queued, ipcx_recv_size() says how long it is. */
+static void ipcx_side_recv_copy(side *s, rmsg *r)
+{
+    size_t cap = 64 << 10;
+    uint8_t *buf = malloc(cap);
+    CHECK(buf != NULL, "out of memory");
+    for (;;) {
+        int rc = ipcx_recv(s->is, buf, cap, 0);
+        if (rc == -EMSGSIZE) {
+            int sz = ipcx_recv_size(s->is, 0);
+            CHECK(sz > (int)cap, "ipcx_recv_size after -EMSGSIZE: %d", sz);
+            uint8_t *big = malloc((size_t)sz);
+            CHECK(big != NULL, "out of memory");
+            rc = ipcx_recv(s->is, big, (size_t)sz, 0);
+            CHECK(rc == sz, "ipcx_recv of the %d-byte part: %s", sz, ipcx_strerror(rc));
+            rmsg_push(r, big, (size_t)rc);
+            free(big);
+        } else {
+            CHECK(rc >= 0, "ipcx_recv (part %zu): %s", r->n, ipcx_strerror(rc));
+            rmsg_push(r, buf, (size_t)rc);
+        }
+        int64_t more = -1;
+        CHECK(ipcx_socket_get(s->is, IPCX_OPT_RECV_MORE, &more) == 0, "get RECV_MORE");
+        if (!more)
+            break;
+    }
+    free(buf);
+}
+
+static void side_recv(side *s, rmsg *r)
+{
+    r->n = 0;
+    if (s->zs != NULL) {
+        zmq_side_recv(s, r);
+    } else if (s->nrecv++ % 2 == 0) {
+        ipcx_side_recv_copy(s, r);
+    } else {
+        ipcx_msg *m = NULL;
+        int rc = ipcx_msg_recv(s->is, &m, 0);
+        CHECK(rc == 0, "ipcx_msg_recv: %s", ipcx_strerror(rc));
+        for (size_t i = 0; i < ipcx_msg_parts(m); i++) {
+            size_t len;
+            void *d = ipcx_msg_data(m, i, &len);
+            rmsg_push(r, d, len);
+        }
+        ipcx_msg_destroy(m);
+    }
+}
+
+/* SUB subscriptions; a libzmq XSUB sends them as messages (1/0 + topic). */
+static void side_sub(side *s, const char *topic, bool on)
+{
+    if (s->zs != NULL && s->ztype == ZMQ_XSUB) {
+        char buf[64];
+        size_t n = strlen(topic);
+        buf[0] = on ? 1 : 0;
+        memcpy(buf + 1, topic, n);
+        CHECK(zmq_send(s->zs, buf, n + 1, 0) == (int)n + 1, "xsub send: %s", zmq_strerror(errno));
+    } else if (s->zs != NULL) {
+        int rc = zmq_setsockopt(s->zs, on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, topic, strlen(topic));
+        CHECK(rc == 0, "zmq (un)subscribe: %s", zmq_strerror(errno));
+    } else {
+        int rc = ipcx_socket_set_bytes(s->is, on ? IPCX_OPT_SUBSCRIBE : IPCX_OPT_UNSUBSCRIBE, topic,
+                                       strlen(topic));
+        CHECK(rc == 0, "ipcx (un)subscribe %s: %s", topic, ipcx_strerror(rc));
+    }
+}
+
+static void side_signal(side *s, const char *word)
+{
+    char line[64];
+    int n = snprintf(line, sizeof(line), "%s\n", word);
+    CHECK(write(s->wfd, line, (size_t)n) == n, "pipe write: %s", strerror(errno));
+}
+
+/* Wait up to @timeout_ms for @word from the other process.  The ipcx side
+ * keeps its socket going meanwhile (ipcx_poll does its I/O: output still
+ * queued, subscriptions arriving).  Returns 1, or 0 after the timeout. */
+static int side_wait(side *s, const char *word, int timeout_ms)
+{
+    char line[64];
+    if (s->is != NULL) {
+        int64_t end = now_ns() + (int64_t)timeout_ms * 1000000;
+        for (;;) {
+            ipcx_pollitem it[2] = {{s->is, -1, 0, 0}, {NULL, s->rfd, POLLIN, 0}};
+            int64_t left = end - now_ns();
+            int rc = ipcx_poll(it, 2, left > 0 ? left : 0);
+            CHECK(rc >= 0, "ipcx_poll: %s", ipcx_strerror(rc));
+            if (it[1].revents != 0)
+                break;
+            if (left <= 0)
+                return 0;
+        }
+        timeout_ms = WAIT_MS;
+    }
+    int n = tu_line_read(s->rfd, line, sizeof(line), timeout_ms);
+    if (n < 0 && s->is == NULL)
+        return 0; /* the helper's short waits (sync loops) */
+    CHECK(n >= 0, "the libzmq helper closed its pipe (it failed: see its message above)");
+    CHECK(strcmp(line, word) == 0, "got \"%s\" from the other process, expected \"%s\"", line,
+          word);
+    return 1;
+}
+
+/* The end: each side says it has everything, and waits for the other. */
+static void side_finish(side *s)
+{
+    side_signal(s, "fin");
+    CHECK(side_wait(s, "fin", WAIT_MS) == 1, "no \"fin\" from the other process");
+}
+
+/* ------------------------------------------------------------ scripts */
+
+enum { F_ECHO, F_PUSHPULL, F_PUBSUB };
+enum { TP_TCP, TP_IPC, TP_ABSTRACT };
+
+static const char *const tp_names[] = {"tcp", "ipc", "abstract"};
+
+typedef struct scase {
+    char name[96];
+    const char *pair; /* "REQ-REP": the filter */
+    int fam;
+    int a, b;             /* client / sender and server / receiver: ipcx patterns */
+    int za, zb;           /* the libzmq types for a and b */
+    bool ipcx_is_a;       /* which of the two ipcx plays */
+    int tp;               /* TP_* */
+    bool ipcx_listens;    /* else libzmq listens */
+    int cli_env;          /* empty parts the client puts before the body (DEALER to REP) */
+    int srv_env;          /* parts the server sees before the body: ROUTER's identity (1), and
+                             the REQ's empty delimiter (2) */
+    const char *identity; /* the client's routing identity, or NULL */
+} scase;
+
+static const part reply_part = {(const uint8_t *)"reply", 5};
+static const part empty_part = {(const uint8_t *)"", 0};
+
+/* Request/reply shaped conversations (PAIR, DEALER-DEALER, REQ-REP,
+ * DEALER-ROUTER, REQ-ROUTER, DEALER-REP): the client sends each catalogue
+ * message, the server answers it with the same parts and one more,
+ * "reply", under the envelope it received. */
+static void echo_client(const scase *c, side *s)
+{
+    for (int i = 0; i < N_CATALOGUE; i++) {
+        msgv body = catalogue(i), out = {0};
+        for (int k = 0; k < c->cli_env; k++)
+            mv_add(&out, empty_part);
+        for (size_t k = 0; k < body.n; k++)
+            mv_add(&out, body.p[k]);
+        side_send(s, &out, 0);
+        mv_add(&out, reply_part);
+        rmsg r = {0};
+        side_recv(s, &r);
+        char what[64];
+        snprintf(what, sizeof(what), "reply %d", i);
+        expect_msg(&r, 0, &out, what);
+        rmsg_free(&r);
+    }
+}
+
+static void echo_server(const scase *c, side *s)
+{
+    uint8_t first_id[256];
+    size_t first_len = 0;
+    for (int i = 0; i < N_CATALOGUE; i++) {
+        rmsg r = {0};
+        side_recv(s, &r);
+        msgv body = catalogue(i);
+        char what[64];
+        snprintf(what, sizeof(what), "request %d", i);
+        expect_msg(&r, (size_t)c->srv_env, &body, what);
+        if (c->srv_env >= 1) { /* a ROUTER: the identity first */
+            if (c->identity != NULL)
+                CHECK(part_is(&r, 0, c->identity, strlen(c->identity)),
+                      "request %d: identity %zu bytes, not the client's \"%s\"", i, r.len[0],
+                      c->identity);
+            CHECK(r.len[0] > 0 && r.len[0] <= 255, "request %d: identity of %zu bytes", i,
+                  r.len[0]);
+            if (i == 0) {
+                first_len = r.len[0];
+                memcpy(first_id, r.data[0], first_len);
+            }
+            CHECK(part_is(&r, 0, first_id, first_len), "request %d: the identity changed", i);
+        }
+        if (c->srv_env >= 2)
+            CHECK(r.len[1] == 0, "request %d: no empty delimiter after the identity", i);
+        msgv out = {0};
+        for (int k = 0; k < c->srv_env; k++)
+            mv_add(&out, (part){r.data[k], r.len[k]});
+        for (size_t k = 0; k < body.n; k++)
+            mv_add(&out, body.p[k]);
+        mv_add(&out, reply_part);
+        side_send(s, &out, 0);
+        rmsg_free(&r);
+    }
+}
+
+static void burst_msg(char *buf, size_t cap, int i, msgv *m)
+{
+    snprintf(buf, cap, "burst-%04d", i);
+    m->n = 0;
+    mv_str(m, buf);
+}
+
+/* PUSH-PULL: the catalogue, then a burst of small messages (ipcx batches
+ * them), in order. */
+static void push_script(side *s)
+{
+    for (int i = 0; i < N_CATALOGUE; i++) {
+        msgv m = catalogue(i);
+        side_send(s, &m, 0);
+    }
+    for (int i = 0; i < BURST; i++) {
+        char b[32];
+        msgv m;
+        burst_msg(b, sizeof(b), i, &m);
+        side_send(s, &m, i + 1 < BURST ? SEND_BATCH : 0);
+    }
+}
+
+static void pull_script(side *s)
+{
+    for (int i = 0; i < N_CATALOGUE; i++) {
+        msgv m = catalogue(i);
+        rmsg r = {0};
+        side_recv(s, &r);
+        char what[32];
+        snprintf(what, sizeof(what), "message %d", i);
+        expect_msg(&r, 0, &m, what);
+        rmsg_free(&r);
+    }
+    for (int i = 0; i < BURST; i++) {
+        char b[32];
+        msgv m;
+        burst_msg(b, sizeof(b), i, &m);
+        rmsg r = {0};
+        side_recv(s, &r);
+        expect_msg(&r, 0, &m, b);
+        rmsg_free(&r);
+    }
+}
+
+/*
+ * PUB-SUB.  The subscriber subscribes to "A", "B" and "S"; the publisher
+ * sends "S-sync" until the subscriber says it got one (then the
+ * subscriptions have reached it), then batch 1, in which only the A and B
+ * messages match.  The subscriber unsubscribes "A" and subscribes "T"; a
+ * second sync on "T-sync" proves the publisher has seen both (they travel
+ * in order), and batch 2 has only its B messages match.  A libzmq XSUB
+ * does not filter what it receives, so against it the messages that arrive
+ * show ipcx's PUB filtering; a libzmq XPUB receives the subscriptions
+ * themselves, checked byte for byte.
+ */
+static msgv pub_batch(int batch, int i)
+{
+    msgv m = {0};
+    static const char *const b1[] = {"A-one",   "C-not", "B-two", "a-lower", "",
+                                     "A-multi", "B-big", "Z",     "A-many",  "S-end1"};
+    static const char *const b2[] = {"A-gone", "B-three", "Bx", "T-end2"};
+    const char *first = batch == 1 ? b1[i] : b2[i];
+    mv_str(&m, first);
+    if (strcmp(first, "A-multi") == 0 || strcmp(first, "Bx") == 0) {
+        mv_str(&m, "");
+        mv_str(&m, "tail");
+    } else if (strcmp(first, "B-big") == 0) {
+        mv_add(&m, (part){g_big, BIG});
+    } else if (strcmp(first, "A-many") == 0) {
+        for (size_t k = 1; k < 40; k++)
+            mv_add(&m, (part){g_big + 11 * k, k});
+    }
+    return m;
+}
+
+static int pub_batch_len(int batch)
+{
+    return batch == 1 ? 10 : 4;
+}
+
+static bool pub_matches(int batch, const msgv *m)
+{
+    const part *p = &m->p[0];
+    if (p->len == 0)
+        return false;
+    if (p->data[0] == 'B')
+        return true;
+    if (batch == 1)
+        return p->data[0] == 'A' || p->data[0] == 'S';
+    return p->data[0] == 'T';
+}
+
+static void pub_sync(side *s, const char *msg, const char *word)
+{
+    msgv m = {0};
+    mv_str(&m, msg);
+    int64_t end = now_ns() + 2 * WAIT_NS;
+    for (;;) {
+        side_send(s, &m, 0);
+        if (side_wait(s, word, 20))
+            return;
+        CHECK(now_ns() < end, "the subscriber never got \"%s\"", msg);
+    }
+}
+
+/* A libzmq XPUB receives each subscription as a message: 1 (subscribe)
+ * or 0 (unsubscribe), then the topic. */
+static void xpub_expect(side *s, int on, const char *topic)
+{
+    uint8_t want[64];
+    size_t n = strlen(topic);
+    want[0] = (uint8_t)on;
+    memcpy(want + 1, topic, n);
+    rmsg r = {0};
+    side_recv(s, &r);
+    CHECK(r.n == 1 && part_is(&r, 0, want, n + 1),
+          "XPUB: expected %s \"%s\", got %zu parts (first of %zu bytes)",
+          on ? "subscribe" : "unsubscribe", topic, r.n, r.n ? r.len[0] : 0);
+    rmsg_free(&r);
+}
+
+static void pub_script(side *s)
+{
+    if (s->zs != NULL && s->ztype == ZMQ_XPUB) {
+        xpub_expect(s, 1, "A");
+        xpub_expect(s, 1, "B");
+        xpub_expect(s, 1, "S");
+    }
+    pub_sync(s, "S-sync", "synced");
+    for (int i = 0; i < pub_batch_len(1); i++) {
+        msgv m = pub_batch(1, i);
+        side_send(s, &m, 0);
+    }
+    if (s->zs != NULL && s->ztype == ZMQ_XPUB) {
+        xpub_expect(s, 0, "A");
+        xpub_expect(s, 1, "T");
+    }
+    pub_sync(s, "T-sync", "synced2");
+    for (int i = 0; i < pub_batch_len(2); i++) {
+        msgv m = pub_batch(2, i);
+        side_send(s, &m, 0);
+    }
+}
+
+/* The next message that is not @skip (sync messages come several times). */
+static void sub_next(side *s, rmsg *r, const char *skip)
+{
+    for (;;) {
+        side_recv(s, r);
+        if (!rmsg_is_str(r, skip))
+            return;
+        rmsg_free(r);
+    }
+}
+
+static void sub_sync(side *s, const char *msg, const char *word)
+{
+    rmsg r = {0};
+    side_recv(s, &r);
+    CHECK(rmsg_is_str(&r, msg), "first message after subscribing: %zu parts, not \"%s\"", r.n, msg);
+    rmsg_free(&r);
+    side_signal(s, word);
+}
+
+static void sub_batch(side *s, int batch, const char *skip)
+{
+    for (int i = 0; i < pub_batch_len(batch); i++) {
+        msgv m = pub_batch(batch, i);
+        if (!pub_matches(batch, &m))
+            continue;
+        rmsg r = {0};
+        sub_next(s, &r, skip);
+        char what[64];
+        snprintf(what, sizeof(what), "batch %d message %d (%.*s)", batch, i, (int)m.p[0].len,
+                 (const char *)m.p[0].data);
+        expect_msg(&r, 0, &m, what);
+        rmsg_free(&r);
+    }
+}
+
+static void sub_script(side *s)
+{
+    side_sub(s, "A", true);
+    side_sub(s, "B", true);
+    side_sub(s, "S", true);
+    sub_sync(s, "S-sync", "synced");
+    sub_batch(s, 1, "S-sync");
+    side_sub(s, "A", false);
+    side_sub(s, "T", true);
+    /* Messages of batch 1 are all taken; what follows is T-sync only. */
+    sub_sync(s, "T-sync", "synced2");
+    sub_batch(s, 2, "T-sync");
+}
+
+static void run_script(const scase *c, side *s, bool as_a)
+{
+    switch (c->fam) {
+    case F_ECHO:
+        if (as_a)
+            echo_client(c, s);
+        else
+            echo_server(c, s);
+        break;
+    case F_PUSHPULL:
+        if (as_a)
+            push_script(s);
+        else
+            pull_script(s);
+        break;
+    default:
+        if (as_a)
+            pub_script(s);
+        else
+            sub_script(s);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------ the cases */
+
+typedef struct pairdef {
+    const char *pair;
+    int fam;
+    int a, b, za, zb;
+    int cli_env, srv_env;
+    bool identity;
+    bool ipcx_a, ipcx_b; /* which sides ipcx can play */
+} pairdef;
+
+static const pairdef pairs[] = {
+    {"PAIR-PAIR", F_ECHO, IPCX_PAIR, IPCX_PAIR, ZMQ_PAIR, ZMQ_PAIR, 0, 0, false, true, true},
+    {"PUSH-PULL", F_PUSHPULL, IPCX_PUSH, IPCX_PULL, ZMQ_PUSH, ZMQ_PULL, 0, 0, false, true, true},
+    {"PUB-SUB", F_PUBSUB, IPCX_PUB, IPCX_SUB, ZMQ_PUB, ZMQ_SUB, 0, 0, false, true, true},
+    {"XPUB-SUB", F_PUBSUB, IPCX_PUB, IPCX_SUB, ZMQ_XPUB, ZMQ_SUB, 0, 0, false, false, true},
+    {"PUB-XSUB", F_PUBSUB, IPCX_PUB, IPCX_SUB, ZMQ_PUB, ZMQ_XSUB, 0, 0, false, true, false},
+    {"REQ-REP", F_ECHO, IPCX_REQ, IPCX_REP, ZMQ_REQ, ZMQ_REP, 0, 0, false, true, true},
+    {"DEALER-ROUTER", F_ECHO, IPCX_DEALER, IPCX_ROUTER, ZMQ_DEALER, ZMQ_ROUTER, 0, 1, true, true,
+     true},
+    {"REQ-ROUTER", F_ECHO, IPCX_REQ, IPCX_ROUTER, ZMQ_REQ, ZMQ_ROUTER, 0, 2, false, true, true},
+    {"DEALER-REP", F_ECHO, IPCX_DEALER, IPCX_REP, ZMQ_DEALER, ZMQ_REP, 1, 0, false, true, true},
+    {"DEALER-DEALER", F_ECHO, IPCX_DEALER, IPCX_DEALER, ZMQ_DEALER, ZMQ_DEALER, 0, 0, false, true,
+     true},
+};
+
+#define MAX_CASES 160
+static scase cases[MAX_CASES];
+static int n_cases;
+
+static const char *pattern_name(int p)
+{
+    static const char *const names[] = {"?",   "PAIR",   "PUB",    "SUB",  "REQ",
+                                        "REP", "DEALER", "ROUTER", "PULL", "PUSH"};
+    return p >= 1 && p <= 9 ? names[p] : "?";
+}
+
+/* The same list in both processes: the helper is told a case's index. */
+static void cases_build(void)
+{
+    n_cases = 0;
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        const pairdef *d = &pairs[i];
+        for (int as_a = 1; as_a >= 0; as_a--) {
+            if (!(as_a ? d->ipcx_a : d->ipcx_b))
+                continue;
+            for (int tp = TP_TCP; tp <= TP_ABSTRACT; tp++) {
+                for (int listens = 1; listens >= 0; listens--) {
+                    scase *c = &cases[n_cases++];
+                    *c = (scase){.pair = d->pair,
+                                 .fam = d->fam,
+                                 .a = d->a,
+                                 .b = d->b,
+                                 .za = d->za,
+                                 .zb = d->zb,
+                                 .ipcx_is_a = as_a,
+                                 .tp = tp,
+                                 .ipcx_listens = listens,
+                                 .cli_env = d->cli_env,
+                                 .srv_env = d->srv_env,
+                                 .identity = d->identity ? "dealer-\001\377" : NULL};
+                    snprintf(c->name, sizeof(c->name), "%s ipcx=%s %s %s", d->pair,
+                             pattern_name(as_a ? d->a : d->b), tp_names[tp],
+                             listens ? "ipcx-listens" : "libzmq-listens");
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ the helper */
+
+/* --helper <case> bind|connect <url> <rfd> <wfd>: the libzmq side. */
+static int run_helper(int argc, char **argv)
+{
+    in_helper = 1;
+    if (argc != 5)
+        return 2;
+    payload_init();
+    const scase *c = &cases[atoi(argv[0])];
+    bool bind = strcmp(argv[1], "bind") == 0;
+    side s = {.rfd = atoi(argv[3]), .wfd = atoi(argv[4])};
+    bool as_a = !c->ipcx_is_a;
+    s.ztype = as_a ? c->za : c->zb;
+    void *ctx = zmq_ctx_new();
+    CHECK(ctx != NULL, "zmq_ctx_new: %s", zmq_strerror(errno));
+    s.zs = zmq_socket(ctx, s.ztype);
+    CHECK(s.zs != NULL, "zmq_socket: %s", zmq_strerror(errno));
+    int t = WAIT_MS;
+    zmq_setsockopt(s.zs, ZMQ_RCVTIMEO, &t, sizeof(t));
+    zmq_setsockopt(s.zs, ZMQ_SNDTIMEO, &t, sizeof(t));
+    zmq_setsockopt(s.zs, ZMQ_LINGER, &t, sizeof(t));
+    if (as_a && c->identity != NULL)
+        zmq_setsockopt(s.zs, ZMQ_ROUTING_ID, c->identity, strlen(c->identity));
+    if (bind) {
+        CHECK(zmq_bind(s.zs, argv[2]) == 0, "zmq_bind %s: %s", argv[2], zmq_strerror(errno));
+        char ep[256];
+        size_t len = sizeof(ep);
+        CHECK(zmq_getsockopt(s.zs, ZMQ_LAST_ENDPOINT, ep, &len) == 0, "ZMQ_LAST_ENDPOINT");
+        char line[300];
+        snprintf(line, sizeof(line), "ep %s", ep);
+        side_signal(&s, line);
+    } else {
+        CHECK(zmq_connect(s.zs, argv[2]) == 0, "zmq_connect %s: %s", argv[2], zmq_strerror(errno));
+    }
+    run_script(c, &s, as_a);
+    side_finish(&s);
+    /* Both sides have everything.  Linger 0: a libzmq SUB whose publisher
+     * went away keeps its subscriptions queued for the reconnect, and
+     * zmq_ctx_term() would wait the whole linger for them (libzmq does
+     * that against a libzmq PUB too). */
+    int zero = 0;
+    zmq_setsockopt(s.zs, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_close(s.zs);
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
+/* ------------------------------------------------------------ the test */
+
+static struct {
+    pid_t child;
+    ipcx_socket *s;
+    int fds[4];
+    char path[128];
+} g;
+
+static int case_setup(void **state)
+{
+    (void)state;
+    g.child = -1;
+    g.s = NULL;
+    for (int i = 0; i < 4; i++)
+        g.fds[i] = -1;
+    g.path[0] = '\0';
+    return 0;
+}
+
+static int case_teardown(void **state)
+{
+    (void)state;
+    if (g.child > 0) {
+        kill(g.child, SIGKILL);
+        waitpid(g.child, NULL, 0);
+    }
+    ipcx_socket_close(g.s);
+    for (int i = 0; i < 4; i++)
+        if (g.fds[i] >= 0)
+            close(g.fds[i]);
+    if (g.path[0] != '\0')
+        unlink(g.path);
+    return 0;
+}
+
+static void run_case(void **state)
+{
+    const scase *c = *state;
+    int idx = (int)(c - cases);
+    /* fds[0]/[1]: helper to test; fds[2]/[3]: test to helper. */
+    assert_int_equal(pipe(g.fds), 0);
+    assert_int_equal(pipe(g.fds + 2), 0);
+    fcntl(g.fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(g.fds[3], F_SETFD, FD_CLOEXEC);
+    side s = {.rfd = g.fds[0], .wfd = g.fds[3]};
+
+    int pattern = c->ipcx_is_a ? c->a : c->b;
+    assert_int_equal(ipcx_socket_open(pattern, &g.s), 0);
+    s.is = g.s;
+    assert_int_equal(ipcx_socket_set(g.s, IPCX_OPT_RECV_TIMEOUT, WAIT_NS), 0);
+    assert_int_equal(ipcx_socket_set(g.s, IPCX_OPT_SEND_TIMEOUT, WAIT_NS), 0);
+    if (c->ipcx_is_a && c->identity != NULL)
+        assert_int_equal(
+            ipcx_socket_set_bytes(g.s, IPCX_OPT_IDENTITY, c->identity, strlen(c->identity)), 0);
+
+    char name[64], iurl[256], zurl[256];
+    tu_unique(name, sizeof(name), "ipcx-si");
+    if (c->tp == TP_IPC)
+        snprintf(g.path, sizeof(g.path), "/tmp/%s.sock", name);
+    char rfd[16], wfd[16], idxs[16];
+    snprintf(rfd, sizeof(rfd), "%d", g.fds[2]);
+    snprintf(wfd, sizeof(wfd), "%d", g.fds[1]);
+    snprintf(idxs, sizeof(idxs), "%d", idx);
+
+    if (c->ipcx_listens) {
+        /* unix:// spelled both ways: ipc:// here, unix:// when ipcx dials. */
+        if (c->tp == TP_TCP)
+            snprintf(iurl, sizeof(iurl), "tcp://127.0.0.1:0");
+        else if (c->tp == TP_IPC)
+            snprintf(iurl, sizeof(iurl), "ipc://%s", g.path);
+        else
+            snprintf(iurl, sizeof(iurl), "unix://@%s", name);
+        int rc = ipcx_listen(g.s, iurl);
+        assert_int_equal(rc, 0);
+        char ep[256];
+        rc = ipcx_socket_endpoint(g.s, 0, ep, sizeof(ep));
+        assert_true(rc > 0);
+        if (c->tp == TP_TCP)
+            snprintf(zurl, sizeof(zurl), "%s", ep);
+        else if (c->tp == TP_IPC)
+            snprintf(zurl, sizeof(zurl), "ipc://%s", g.path);
+        else
+            snprintf(zurl, sizeof(zurl), "ipc://@%s", name);
+        g.child = tu_spawn("--helper", idxs, "connect", zurl, rfd, wfd, NULL);
+    } else {
+        if (c->tp == TP_TCP)
+            snprintf(zurl, sizeof(zurl), "tcp://127.0.0.1:*");
+        else if (c->tp == TP_IPC)
+            snprintf(zurl, sizeof(zurl), "ipc://%s", g.path);
+        else
+            snprintf(zurl, sizeof(zurl), "ipc://@%s", name);
+        g.child = tu_spawn("--helper", idxs, "bind", zurl, rfd, wfd, NULL);
+        char line[300];
+        int n = tu_line_read(g.fds[0], line, sizeof(line), WAIT_MS);
+        if (n < 4 || strncmp(line, "ep ", 3) != 0)
+            fail_msg("no endpoint from the libzmq helper");
+        if (c->tp == TP_IPC)
+            snprintf(iurl, sizeof(iurl), "unix://%s", g.path);
+        else
+            snprintf(iurl, sizeof(iurl), "%s", line + 3); /* tcp://127.0.0.1:N, ipc://@name */
+        int rc = ipcx_dial(g.s, iurl);
+        assert_int_equal(rc, 0);
+    }
+    close(g.fds[1]);
+    close(g.fds[2]);
+    g.fds[1] = g.fds[2] = -1;
+
+    run_script(c, &s, c->ipcx_is_a);
+
+    /* Before "fin": the helper is still connected. */
+    ipcx_socket_stats st;
+    assert_int_equal(ipcx_socket_stats_get(g.s, &st), 0);
+    assert_int_equal(st.peers, 1);
+    assert_int_equal(st.handshake_failures, 0);
+    side_finish(&s);
+    ipcx_socket_close(g.s);
+    g.s = NULL;
+    int status = tu_wait(g.child, WAIT_MS);
+    g.child = -1;
+    assert_int_equal(status, 0);
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    cases_build();
+    if (argc > 1 && strcmp(argv[1], "--helper") == 0)
+        return run_helper(argc - 2, argv + 2);
+    payload_init();
+    const char *only = argc > 1 ? argv[1] : NULL;
+    static struct CMUnitTest tests[MAX_CASES];
+    size_t n = 0;
+    for (int i = 0; i < n_cases; i++) {
+        if (only != NULL && strcmp(only, cases[i].pair) != 0)
+            continue;
+        tests[n++] = (struct CMUnitTest){.name = cases[i].name,
+                                         .test_func = run_case,
+                                         .setup_func = case_setup,
+                                         .teardown_func = case_teardown,
+                                         .initial_state = &cases[i]};
+    }
+    if (n == 0) {
+        fprintf(stderr, "test_socket_interop: no pair named %s\n", only);
+        return 2;
+    }
+    char group[64];
+    snprintf(group, sizeof(group), "socket_interop %s", only ? only : "all");
+    return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+}
