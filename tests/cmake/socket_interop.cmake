@@ -16,3 +16,29 @@ if(SOCKET_LIBZMQ_FOUND)
 else()
   message(STATUS "libzmq not found: test_socket_interop is not built")
 endif()
+
+# Interop with pyzmq (Debian python3-zmq): tests/interop/pyzmq_peer.py
+# against ipcx, driven by a cmocka test.  The interpreter is the first that
+# can `import zmq` - the Debian one first, since python3-zmq installs
+# there, then whatever python3 is on PATH.  Without one the test is still
+# built and registered, and skips every case, saying why.
+find_program(IPCX_PATH_PYTHON3 NAMES python3)
+set(IPCX_PYZMQ_PYTHON "")
+foreach(py /usr/bin/python3 ${IPCX_PATH_PYTHON3})
+  if(EXISTS "${py}" AND IPCX_PYZMQ_PYTHON STREQUAL "")
+    execute_process(COMMAND "${py}" -c "import zmq" RESULT_VARIABLE py_rc OUTPUT_QUIET ERROR_QUIET)
+    if(py_rc EQUAL 0)
+      set(IPCX_PYZMQ_PYTHON "${py}")
+    endif()
+  endif()
+endforeach()
+if(IPCX_PYZMQ_PYTHON STREQUAL "")
+  message(STATUS "python3-zmq not found: test_socket_pyzmq will skip its cases")
+else()
+  message(STATUS "pyzmq interop tests use ${IPCX_PYZMQ_PYTHON}")
+endif()
+ipcx_test(test_socket_pyzmq SOURCES interop/test_socket_pyzmq.c LABELS interop TIMEOUT 120)
+set_tests_properties(test_socket_pyzmq PROPERTIES SKIP_RETURN_CODE 77)
+target_compile_definitions(test_socket_pyzmq PRIVATE
+  IPCX_PYZMQ_PYTHON="${IPCX_PYZMQ_PYTHON}"
+  IPCX_PYZMQ_PEER="${CMAKE_CURRENT_SOURCE_DIR}/interop/pyzmq_peer.py")
