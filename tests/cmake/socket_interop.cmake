@@ -42,3 +42,19 @@ set_tests_properties(test_socket_pyzmq PROPERTIES SKIP_RETURN_CODE 77)
 target_compile_definitions(test_socket_pyzmq PRIVATE
   IPCX_PYZMQ_PYTHON="${IPCX_PYZMQ_PYTHON}"
   IPCX_PYZMQ_PEER="${CMAKE_CURRENT_SOURCE_DIR}/interop/pyzmq_peer.py")
+
+# examples/peer.py against the C examples (tests/cmake/examples.cmake has
+# ipcx_example_pair), both ways round.
+if(NOT IPCX_PYZMQ_PYTHON STREQUAL "")
+  set(peer ${IPCX_PYZMQ_PYTHON} ${PROJECT_SOURCE_DIR}/examples/peer.py)
+  ipcx_example_pair(example_peer_py_push ipc listener 3 "^work item [1-3]$"
+    $<TARGET_FILE:example_pushpull> pull @URL@ 3 -- ${peer} push @URL@ 3)
+  ipcx_example_pair(example_peer_py_rep tcp dialer 2 "^(HELLO|IPCX)$"
+    ${peer} rep @URL@ 2 -- $<TARGET_FILE:example_reqrep> req @URL@ hello ipcx)
+  ipcx_example_pair(example_peer_py_pub ipc dialer+kill 3 "^odd [0-9]+$"
+    ${peer} pub @URL@ -- $<TARGET_FILE:example_pubsub> sub @URL@ odd 3)
+  ipcx_example_pair(example_peer_py_sub tcp dialer+kill 3 "^even [0-9]+$"
+    $<TARGET_FILE:example_pubsub> pub @URL@ -- ${peer} sub @URL@ even 3)
+  set_tests_properties(example_peer_py_push example_peer_py_rep example_peer_py_pub
+    example_peer_py_sub PROPERTIES LABELS interop)
+endif()
