@@ -5,8 +5,11 @@
 # ctest -j runs the pairs side by side.
 pkg_check_modules(SOCKET_LIBZMQ IMPORTED_TARGET libzmq)
 if(SOCKET_LIBZMQ_FOUND)
+  add_library(ipcx_zmq_side STATIC interop/zmq_side.c)
+  target_include_directories(ipcx_zmq_side PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/interop)
+  target_link_libraries(ipcx_zmq_side PUBLIC ipcx_testutil PkgConfig::SOCKET_LIBZMQ)
   add_executable(test_socket_interop interop/test_socket_interop.c)
-  target_link_libraries(test_socket_interop PRIVATE ipcx_testutil PkgConfig::SOCKET_LIBZMQ)
+  target_link_libraries(test_socket_interop PRIVATE ipcx_zmq_side)
   foreach(pair PAIR-PAIR PUSH-PULL PUB-SUB XPUB-SUB PUB-XSUB REQ-REP DEALER-ROUTER REQ-ROUTER
                DEALER-REP DEALER-DEALER)
     add_test(NAME test_socket_interop_${pair} COMMAND test_socket_interop ${pair})
