@@ -16,8 +16,15 @@ if(SOCKET_LIBZMQ_FOUND)
     set_tests_properties(test_socket_interop_${pair} PROPERTIES LABELS interop TIMEOUT 180
       ENVIRONMENT "IPCX_TEST_BINDIR=${PROJECT_BINARY_DIR};IPCX_TEST_SRCDIR=${PROJECT_SOURCE_DIR}")
   endforeach()
+  # The edges: heartbeats, size limits, type mismatches, several peers,
+  # correlation, IPv6, reconnects, the pollable fd.
+  add_executable(test_socket_interop_edge interop/test_socket_interop_edge.c)
+  target_link_libraries(test_socket_interop_edge PRIVATE ipcx_zmq_side)
+  add_test(NAME test_socket_interop_edge COMMAND test_socket_interop_edge)
+  set_tests_properties(test_socket_interop_edge PROPERTIES LABELS interop TIMEOUT 240
+    ENVIRONMENT "IPCX_TEST_BINDIR=${PROJECT_BINARY_DIR};IPCX_TEST_SRCDIR=${PROJECT_SOURCE_DIR}")
 else()
-  message(STATUS "libzmq not found: test_socket_interop is not built")
+  message(STATUS "libzmq not found: test_socket_interop and _edge are not built")
 endif()
 
 # Interop with pyzmq (Debian python3-zmq): tests/interop/pyzmq_peer.py
