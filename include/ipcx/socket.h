@@ -21,15 +21,24 @@
  * a valid peer.  docs/sockets.md describes the patterns, docs/transports.md
  * the URLs and what differs from libzmq.
  *
- * I/O is caller-driven: no hidden thread.  Connections are accepted, read,
- * written, re-dialled and heart-beaten inside the caller's calls
- * (ipcx_send, ipcx_recv, ipcx_socket_events, ipcx_poll, ...).  An event
- * loop that is not calling ipcx waits on ipcx_socket_fd(), which becomes
- * readable whenever the socket has work: a message, input to decode, a
- * connection to accept, a timer due.  It is level-triggered: after any ipcx
- * call on the socket returns, the fd is readable exactly while
- * ipcx_socket_events() would report something the caller asked for, or
- * new input arrived since.
+ * I/O happens inside the caller's calls (ipcx_send, ipcx_recv,
+ * ipcx_socket_events, ipcx_poll, ...): a message is written by the send
+ * that queues it and read by the receive that takes it, with no thread in
+ * between.  What must happen while the caller is not calling - accepting a
+ * connection, finishing a handshake, writing out what the kernel did not
+ * take at send time, answering a PUB's subscribers, heartbeats, reconnects
+ * - is done by one I/O assistant thread per socket, started by the first
+ * ipcx_listen() or ipcx_dial().  It never handles a message the caller
+ * sends or receives in the normal course, so it costs nothing per message
+ * (docs/sockets.md).  Signals are blocked in it.  A socket must not be used
+ * in a child after fork(): open sockets after forking.
+ *
+ * An event loop waits on ipcx_socket_fd(), which becomes readable whenever
+ * the socket has something for the caller: a message, input to decode, a
+ * peer event, room to send once that was asked for.  It is
+ * level-triggered: after any ipcx call on the socket returns, the fd is
+ * readable exactly while ipcx_socket_events() would report something the
+ * caller asked for, or new input arrived since.
  *
  * Thread safety: every call on one socket may be made from several threads
  * at once (for example, one thread sending while another receives).  A

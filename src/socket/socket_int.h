@@ -53,6 +53,7 @@
 #include "transport/transport.h"
 
 #define IPCX__READ_AHEAD (64u << 10)
+#define IPCX__READ_FIRST (4u << 10)
 #define IPCX__BATCH_MAX  (64u << 10)
 #define IPCX__EVENTS_MAX 256u
 #define IPCX__IOV_MAX    64u
@@ -97,9 +98,12 @@ typedef struct sk_pipe {
     int fd;
     int state;
     bool was_active;
-    bool in_paused; /* EPOLLIN taken out of the set (head waiting) */
-    bool out_armed; /* EPOLLOUT in the set */
-    bool readable;  /* the fd may have input (epoll said so, not yet drained) */
+    bool in_paused;     /* EPOLLIN taken out of the set (head waiting) */
+    bool out_armed;     /* EPOLLOUT in the set */
+    bool readable;      /* the fd may have input (epoll said so, not yet drained) */
+    bool registered;    /* the fd is in the I/O set */
+    uint32_t bg_events; /* what the assistant's set asks of the fd */
+    bool in_full;       /* the last read filled `in`: grow it */
     bool eof;
     uint32_t id;
     int tp_kind;
@@ -177,6 +181,10 @@ struct ipcx_socket {
     int pattern;
     int zmtp_type;
     int iofd, pollfd, readyfd, wakefd, tfd;
+    int bgfd, bgwake; /* the I/O assistant's epoll set and its stop signal */
+    pthread_t bg;
+    bool bg_started, bg_stop;
+    bool drains_input; /* PUB, PUSH: incoming frames are commands only */
     bool closing;
     bool leader;        /* a thread sleeps in epoll_wait(iofd) */
     uint32_t followers; /* threads sleeping on cv */
@@ -234,11 +242,20 @@ struct ipcx_socket {
     ipcx_socket_stats st;
 };
 
+/* Fault injection for tests: called before every read and write of a
+ * connection; returns 0 to go on, a negative errno (-EINTR, -EAGAIN) to
+ * fail that call as the kernel would, or n > 0 to move at most n bytes.
+ * NULL (always, outside tests). */
+enum { IPCX__SK_READ = 1, IPCX__SK_WRITE = 2 };
+extern int (*ipcx__sk_fault)(int site);
+
 /* socket.c */
 void ipcx__sk_event(ipcx_socket *s, int type, int err, const sk_pipe *p, const char *endpoint,
                     const char *reason);
 void ipcx__sk_ready_sync(ipcx_socket *s);
 int ipcx__sk_epoll(ipcx_socket *s, int op, int fd, sk_ep *ep, uint32_t events);
+int ipcx__sk_bg_epoll(ipcx_socket *s, int op, int fd, uint64_t tag, uint32_t events);
+void ipcx__pipe_bg_sync(sk_pipe *p);
 void ipcx__sk_timer_note(ipcx_socket *s, int64_t when);
 
 /* pipe.c: the ZMTP engine */
