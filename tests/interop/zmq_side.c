@@ -90,10 +90,11 @@ void rmsg_free(rmsg *r)
 void rmsg_push(rmsg *r, const void *data, size_t len)
 {
     CHECK(r->n < MAXPARTS, "received more than %d parts", MAXPARTS);
-    r->data[r->n] = malloc(len ? len : 1);
+    r->data[r->n] = malloc(len + 1); /* NUL-terminated too, for the scripts' atoi */
     CHECK(r->data[r->n] != NULL, "out of memory");
     if (len)
         memcpy(r->data[r->n], data, len);
+    r->data[r->n][len] = 0;
     r->len[r->n++] = len;
 }
 

@@ -44,7 +44,7 @@ typedef struct msgv {
     part p[MAXPARTS];
 } msgv;
 
-/* A received message (owned copies). */
+/* A received message (owned copies, each with a NUL after its bytes). */
 typedef struct rmsg {
     size_t n;
     uint8_t *data[MAXPARTS];
