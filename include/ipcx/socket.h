@@ -93,10 +93,12 @@ typedef enum ipcx_pattern {
 #define IPCX_DONTWAIT 0x1 /**< never sleep: -EAGAIN when it would */
 #define IPCX_MORE     0x2 /**< ipcx_send(): more parts of this message follow */
 /** ipcx_send(), ipcx_msg_send(): more messages follow at once.  The message
- *  may wait in ipcx (up to 64 KiB of them per peer) until the next send
- *  without IPCX_BATCH, a call that sleeps, ipcx_socket_events() or close,
- *  and then goes out with the others in one system call - like MSG_MORE of
- *  send(2).  Streams of small messages go several times faster. */
+ *  may wait in ipcx (up to 64 KiB of them per peer) and go out with the
+ *  ones after it in one system call - like MSG_MORE of send(2) - at the
+ *  latest when IPCX_OPT_SEND_BATCH has passed (or, with that option 0, at
+ *  the next send without IPCX_BATCH, a call that sleeps,
+ *  ipcx_socket_events() or close).  Streams of small messages go several
+ *  times faster.  IPCX_OPT_SEND_BATCH batches streams without the flag. */
 #define IPCX_BATCH 0x4
 
 typedef struct ipcx_socket ipcx_socket;
@@ -254,7 +256,8 @@ enum ipcx_socket_opt {
     /** Most bytes read ahead from one peer and not yet received (ipcx
      *  decodes lazily, so the rest waits in the kernel, whose buffer then
      *  pushes back on the sender: TCP flow control).  Also sets SO_RCVBUF
-     *  when not 0.  Default 0: a 64 KiB read-ahead, kernel SO_RCVBUF. */
+     *  when not 0.  Default 0: a read-ahead growing from 4 to 256 KiB as input comes in, kernel
+     * SO_RCVBUF. */
     IPCX_OPT_RECV_BUFFER = 5,
     /** Largest message, all parts together, in either direction.  Default
      *  64 MiB.  A peer that sends a larger one is disconnected. */
@@ -298,6 +301,14 @@ enum ipcx_socket_opt {
     IPCX_OPT_ALLOW_UID = 18,
     /** Which peer events to queue (IPCX_EV_* bits).  Default 0: none. */
     IPCX_OPT_EVENTS = 19,
+    /** Automatic batching: a send that comes within this long of the
+     *  previous send, with no other call between, is queued and goes out
+     *  with the ones after it in one system call - after this long at most
+     *  (plus a thread wake-up), or sooner when 64 KiB are queued or the
+     *  caller calls anything but send.  A lone message, a request and a
+     *  reply are always written at once.  Default 50 us; 0 turns it off
+     *  (then only IPCX_BATCH batches).  At most 1 s. */
+    IPCX_OPT_SEND_BATCH = 22,
     /** Read only: 1 when the part received last has more parts after it. */
     IPCX_OPT_RECV_MORE = 20,
     /** Read only: the pattern. */

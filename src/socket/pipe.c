@@ -259,6 +259,8 @@ int ipcx__pipe_flush(sk_pipe *p)
             iov[n++] = (struct iovec){p->out + p->out_pos, out_left};
         if (n == 0) {
             p->batching = false;
+            if (p->out_armed)
+                p->s->news = true; /* drained: a lingering close waits for this */
             pipe_arm_out(p, false);
             return 0;
         }

@@ -19,7 +19,8 @@
 
 #include "socket/socket_int.h"
 
-#define MS ((int64_t)1000000)
+#define MS     ((int64_t)1000000)
+#define SEC_NS ((int64_t)1000000000)
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -33,7 +34,7 @@ int ipcx__sk_epoll(ipcx_socket *s, int op, int fd, sk_ep *ep, uint32_t events)
  * (a pipe may be freed while the assistant holds an event for it: the id
  * is then simply not found), listeners and dialers by address (they live
  * until close, which stops the assistant first). */
-enum { BG_PIPE = 0, BG_LISTENER = 1, BG_DIALER = 2, BG_TIMER = 3, BG_STOP = 4 };
+enum { BG_PIPE = 0, BG_LISTENER = 1, BG_DIALER = 2, BG_TIMER = 3, BG_STOP = 4, BG_BATCH = 5 };
 #define BG_TAG(kind, v) (((uint64_t)(kind) << 56) | (uint64_t)(v))
 
 int ipcx__sk_bg_epoll(ipcx_socket *s, int op, int fd, uint64_t tag, uint32_t events)
@@ -365,6 +366,7 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
 {
     if (ipcx__deadline_expired(d))
         return -ETIMEDOUT;
+    s->batch_open = false;
     flush_all(s); /* a call that sleeps sends what was batched */
     if (s->leader) {
         s->followers++;
@@ -458,6 +460,15 @@ static void bg_dispatch(ipcx_socket *s, const struct epoll_event *ev, int n)
         case BG_TIMER:
             run_timers(s);
             break;
+        case BG_BATCH: {
+            uint64_t x;
+            ssize_t r = read(s->btfd, &x, sizeof(x));
+            (void)r;
+            /* The caller left a batch behind: it goes out now. */
+            s->batch_open = false;
+            flush_all(s);
+            break;
+        }
         default:
             break;
         }
@@ -533,7 +544,7 @@ IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out)
     ipcx_socket *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -ENOMEM;
-    s->iofd = s->pollfd = s->readyfd = s->wakefd = s->tfd = s->bgfd = s->bgwake = -1;
+    s->iofd = s->pollfd = s->readyfd = s->wakefd = s->tfd = s->bgfd = s->bgwake = s->btfd = -1;
     s->pattern = pattern;
     s->drains_input = pattern == IPCX_PUB || pattern == IPCX_PUSH;
     s->zmtp_type = pattern; /* the values are the ZMTP Socket-Type codes */
@@ -545,6 +556,7 @@ IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out)
     s->reconnect_ivl = 100 * MS;
     s->reconnect_max = 10000 * MS;
     s->hs_timeout = 30000 * MS;
+    s->batch_ns = 50 * 1000;
     s->rep_env = ipcx__msg_new();
     int rc = -ENOMEM;
     if (s->rep_env == NULL)
@@ -562,8 +574,9 @@ IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out)
     s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     s->bgfd = epoll_create1(EPOLL_CLOEXEC);
     s->bgwake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->btfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (s->iofd < 0 || s->pollfd < 0 || s->readyfd < 0 || s->wakefd < 0 || s->tfd < 0 ||
-        s->bgfd < 0 || s->bgwake < 0) {
+        s->bgfd < 0 || s->bgwake < 0 || s->btfd < 0) {
         rc = -errno;
         goto fail_sync;
     }
@@ -574,7 +587,8 @@ IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out)
         epoll_ctl(s->pollfd, EPOLL_CTL_ADD, s->iofd, &e1) != 0 ||
         epoll_ctl(s->pollfd, EPOLL_CTL_ADD, s->readyfd, &e1) != 0 ||
         ipcx__sk_bg_epoll(s, EPOLL_CTL_ADD, s->tfd, BG_TAG(BG_TIMER, 0), EPOLLIN) != 0 ||
-        ipcx__sk_bg_epoll(s, EPOLL_CTL_ADD, s->bgwake, BG_TAG(BG_STOP, 0), EPOLLIN) != 0) {
+        ipcx__sk_bg_epoll(s, EPOLL_CTL_ADD, s->bgwake, BG_TAG(BG_STOP, 0), EPOLLIN) != 0 ||
+        ipcx__sk_bg_epoll(s, EPOLL_CTL_ADD, s->btfd, BG_TAG(BG_BATCH, 0), EPOLLIN) != 0) {
         rc = -errno;
         goto fail_sync;
     }
@@ -586,7 +600,7 @@ fail_sync:
 fail:
     if (rc == 0)
         rc = -ENOMEM;
-    for (int *fd = &s->iofd; fd <= &s->bgwake; fd++)
+    for (int *fd = &s->iofd; fd <= &s->btfd; fd++)
         if (*fd >= 0)
             close(*fd);
     ipcx_msg_destroy(s->rep_env);
@@ -632,7 +646,7 @@ IPCX_API void ipcx_socket_close(ipcx_socket *s)
         free(d);
     }
     pthread_mutex_unlock(&s->mu);
-    for (int *fd = &s->iofd; fd <= &s->bgwake; fd++)
+    for (int *fd = &s->iofd; fd <= &s->btfd; fd++)
         if (*fd >= 0)
             close(*fd);
     ipcx__topics_free(&s->subs);
@@ -743,6 +757,61 @@ static int64_t call_timeout(int64_t opt, int flags)
     return (flags & IPCX_DONTWAIT) ? 0 : opt;
 }
 
+/*
+ * Automatic batching.  A send that follows another send of this socket
+ * within IPCX_OPT_SEND_BATCH, with no other call between them, is part of a
+ * stream: it is queued instead of written, and the batch goes out in one
+ * system call when it reaches IPCX__BATCH_MAX, when the caller sleeps or
+ * calls anything but send, when it is older than the batch time (checked by
+ * the caller every 64 sends), or at the latest when the batch timer fires
+ * in the I/O assistant.  The first two sends of a streak are written at
+ * once, so a request, a reply or a lone message never waits; only a
+ * stream's tail waits, for the batch time at most (plus a wake-up).  The
+ * clock is read only inside a streak with no batch open, and once every 64
+ * sends of an open batch.
+ */
+static void batch_arm(ipcx_socket *s, int64_t now)
+{
+    struct itimerspec its = {
+        .it_value = {.tv_sec = s->batch_ns / 1000000000, .tv_nsec = s->batch_ns % 1000000000}};
+    (void)timerfd_settime(s->btfd, 0, &its, NULL);
+    s->batch_open = true;
+    s->batch_start = now;
+    s->batch_sends = 0;
+}
+
+static void batch_close(ipcx_socket *s)
+{
+    s->batch_open = false;
+    flush_all(s);
+}
+
+static bool batch_decide(ipcx_socket *s, int flags)
+{
+    if (s->batch_ns == 0)
+        return (flags & IPCX_BATCH) != 0;
+    if (s->batch_open) {
+        if ((++s->batch_sends & 63) == 0 && ipcx__now_ns() - s->batch_start >= s->batch_ns / 2) {
+            batch_close(s); /* old enough: out with it, and this one starts anew */
+            s->last_send_ns = ipcx__now_ns();
+            batch_arm(s, s->last_send_ns);
+        }
+        return true;
+    }
+    bool stream = false;
+    if (s->streak || (flags & IPCX_BATCH)) {
+        int64_t now = ipcx__now_ns();
+        stream =
+            (flags & IPCX_BATCH) || (s->last_send_ns != 0 && now - s->last_send_ns < s->batch_ns);
+        s->last_send_ns = now;
+        if (stream)
+            batch_arm(s, now);
+    } else {
+        s->last_send_ns = 0;
+    }
+    return stream;
+}
+
 static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
 {
     uint64_t total = 0;
@@ -750,6 +819,8 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         total += parts[i].len;
     if (total > s->max_msg)
         return -EMSGSIZE;
+    if (batch_decide(s, flags))
+        flags |= IPCX_BATCH;
     ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->send_timeout, flags));
     int rc;
     for (;;) {
@@ -757,9 +828,11 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         rc = ipcx__pat_send(s, parts, n, flags, &wait);
         if (!wait)
             break;
-        if (sk_service(s) > 0)
-            continue;
+        /* A call that may wait goes straight to epoll_wait, which returns
+         * at once when something is ready: one system call, not two. */
         if (ipcx__lazy_is_nowait(&ld)) {
+            if (sk_service(s) > 0)
+                continue;
             rc = -EAGAIN;
             break;
         }
@@ -773,11 +846,7 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         s->st.msgs_sent++;
         s->st.bytes_sent += total;
     }
-    /* Commands from peers (PING, SUBSCRIBE, a hang-up) and new connections
-     * are read inside receives; a socket that only sends looks for them
-     * every 64 sends, and on every send while it has no peer. */
-    if ((++s->send_count & 63) == 0 || s->nactive == 0)
-        (void)sk_service(s);
+    s->streak = true;
     return rc;
 }
 
@@ -838,8 +907,17 @@ IPCX_API int ipcx_msg_send(ipcx_socket *s, ipcx_msg *m, int flags)
 
 /* ------------------------------------------------------------ receiving */
 
+/* Any call but a send ends a send streak and sends what was batched. */
+static void streak_end(ipcx_socket *s)
+{
+    s->streak = false;
+    if (s->batch_open)
+        batch_close(s);
+}
+
 static int recv_prepare(ipcx_socket *s, int flags)
 {
+    streak_end(s);
     if (s->view.active)
         return 0;
     ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->recv_timeout, flags));
@@ -848,10 +926,11 @@ static int recv_prepare(ipcx_socket *s, int flags)
         int rc = ipcx__pat_recv(s, &wait);
         if (!wait)
             return rc;
-        if (sk_service(s) > 0)
-            continue;
-        if (ipcx__lazy_is_nowait(&ld))
+        if (ipcx__lazy_is_nowait(&ld)) {
+            if (sk_service(s) > 0)
+                continue;
             return -EAGAIN;
+        }
         int w = sk_wait(s, ipcx__lazy_get(&ld));
         if (w < 0)
             return w;
@@ -1186,6 +1265,7 @@ IPCX_API int ipcx_socket_fd(ipcx_socket *s)
 
 static int events_locked(ipcx_socket *s, int want)
 {
+    streak_end(s);
     (void)sk_service(s);
     flush_all(s);
     int bits = 0;

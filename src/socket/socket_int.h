@@ -52,7 +52,7 @@
 #include "core/core.h"
 #include "transport/transport.h"
 
-#define IPCX__READ_AHEAD (64u << 10)
+#define IPCX__READ_AHEAD (256u << 10)
 #define IPCX__READ_FIRST (4u << 10)
 #define IPCX__BATCH_MAX  (64u << 10)
 #define IPCX__EVENTS_MAX 256u
@@ -182,6 +182,7 @@ struct ipcx_socket {
     int zmtp_type;
     int iofd, pollfd, readyfd, wakefd, tfd;
     int bgfd, bgwake; /* the I/O assistant's epoll set and its stop signal */
+    int btfd;         /* the batch timer (socket.c, automatic batching) */
     pthread_t bg;
     bool bg_started, bg_stop;
     bool drains_input; /* PUB, PUSH: incoming frames are commands only */
@@ -234,6 +235,12 @@ struct ipcx_socket {
     bool rep_replying;
     uint32_t router_next_id;
     uint32_t send_count;
+    /* automatic batching (socket.c) */
+    int64_t batch_ns;
+    bool streak; /* the last call was a send */
+    bool batch_open;
+    int64_t batch_start, last_send_ns;
+    uint32_t batch_sends;
 
     /* peer events */
     ipcx_event *events;

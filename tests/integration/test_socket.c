@@ -54,7 +54,7 @@
         }                                                                                          \
     } while (0)
 
-static char tmpdir[256];
+static char tmpdir[128];
 
 static void url_for(char *buf, size_t cap, const char *tp)
 {
@@ -1212,8 +1212,16 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+static void log_stderr(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "[%d] ipcx(%d): %s\n", (int)getpid(), level, msg);
+}
+
 int main(int argc, char **argv)
 {
+    if (getenv("IPCX_TEST_LOG") != NULL)
+        ipcx_log_set(log_stderr, NULL, IPCX_LOG_DEBUG);
     if (argc > 1 && strcmp(argv[1], "--helper") == 0)
         return run_helper(argc - 2, argv + 2);
     signal(SIGPIPE, SIG_IGN);
@@ -1238,5 +1246,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unix_socket_files),
         cmocka_unit_test(test_bad_urls),
     };
+    if (getenv("IPCX_TEST_FILTER") != NULL)
+        cmocka_set_test_filter(getenv("IPCX_TEST_FILTER"));
     return cmocka_run_group_tests_name("socket", tests, setup, teardown);
 }
