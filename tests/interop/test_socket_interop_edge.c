@@ -19,6 +19,8 @@
  *   mismatch_*     incompatible socket types: the handshake fails, with a
  *                  reason, and nothing is delivered
  *   rr_push, fq_pull, router3   three libzmq peers on one ipcx socket
+ *   slow_subscriber  ipcx PUB, two libzmq SUBs, one stopped: the other
+ *                  keeps up, the stopped one's losses are all counted
  *   correlate_*    REQ_CORRELATE + REQ_RELAXED each way
  *   req_peer_dies_poll, rep_multi_hop, dealer_id255   a REQ's REP dies
  *                  under ipcx_poll; a two-hop envelope through REP; the
@@ -287,6 +289,46 @@ static void helper_run(const char *scn, side *s, const char *extra)
             z_send_str(s, "five");
         CHECK(side_wait(s, "one-more", WAIT_MS), "no word from the test");
         z_send_str(s, "six");
+    } else if (strcmp(scn, "slow_sub") == 0) {
+        /* fast: every message, in order, an "ack" after each hundred;
+         * slow: stopped by the test meanwhile, then whatever is left,
+         * still in order, and how many. */
+        bool fast = strcmp(extra, "fast") == 0;
+        CHECK(zmq_setsockopt(s->zs, ZMQ_SUBSCRIBE, "", 0) == 0, "subscribe");
+        rmsg r = {0};
+        side_recv(s, &r);
+        CHECK(rmsg_is_str(&r, "S-sync"), "first message not S-sync");
+        rmsg_free(&r);
+        side_signal(s, "synced");
+        int last = -1, got = 0;
+        if (!fast)
+            z_set_int(s->zs, ZMQ_RCVTIMEO, 500);
+        for (;;) {
+            zmq_msg_t zm;
+            zmq_msg_init(&zm);
+            int rc = zmq_msg_recv(&zm, s->zs, 0);
+            if (rc < 0 && !fast)
+                break; /* the rest was dropped for us */
+            CHECK(rc >= 0, "fast subscriber: recv after %d: %s", got, zmq_strerror(errno));
+            const char *d = zmq_msg_data(&zm);
+            if (rc == 6 && memcmp(d, "S-sync", 6) == 0) {
+                zmq_msg_close(&zm);
+                continue;
+            }
+            CHECK(rc == 4096, "message of %d bytes", rc);
+            int k = atoi(d);
+            zmq_msg_close(&zm);
+            CHECK(k > last && (!fast || k == last + 1), "message %d after %d", k, last);
+            last = k;
+            got++;
+            if (fast && got % 100 == 0)
+                side_signal(s, "ack");
+            if (fast && got == 5000)
+                break;
+        }
+        char line[32];
+        snprintf(line, sizeof(line), "got %d", got);
+        side_signal(s, line);
     } else if (strcmp(scn, "rep_dies") == 0) {
         z_recv_expect_str(s, "q");
         _exit(0); /* gone without replying */
@@ -891,6 +933,57 @@ static void test_router3(void **state)
         peer_end(&g.peers[i]);
 }
 
+/* ipcx PUB with two libzmq SUBs, one stopped (SIGSTOP): the other gets
+ * every message at its own pace; the stopped one loses what goes past its
+ * high-water mark, and every loss is counted: what it receives after
+ * SIGCONT plus the drops is exactly what was published. */
+static int got_count(peer *p)
+{
+    char line[32];
+    int n = tu_line_read(p->s.rfd, line, sizeof(line), 2 * WAIT_MS);
+    assert_true(n > 4 && strncmp(line, "got ", 4) == 0);
+    return atoi(line + 4);
+}
+
+static void test_slow_subscriber(void **state)
+{
+    (void)state;
+    open_ipcx(IPCX_PUB);
+    peer *fast = peer_dials_us(0, "slow_sub", ZMQ_SUB, "tcp://127.0.0.1:0", "fast");
+    peer *slow = peer_dials_us(1, "slow_sub", ZMQ_SUB, "tcp://127.0.0.1:0", "slow");
+    msgv sync = {0};
+    mv_str(&sync, "S-sync");
+    for (int i = 0; i < 2; i++) {
+        peer *p = i == 0 ? fast : slow;
+        int64_t end = now_ns() + WAIT_NS;
+        do {
+            side_send(&p->s, &sync, 0);
+            assert_true(now_ns() < end);
+        } while (!side_wait(&p->s, "synced", 20));
+    }
+    assert_int_equal(kill(slow->pid, SIGSTOP), 0);
+    char *msg = malloc(4096);
+    assert_non_null(msg);
+    memset(msg, 'm', 4096);
+    for (int k = 0; k < 5000; k++) {
+        snprintf(msg, 8, "%06d", k);
+        assert_int_equal(ipcx_send(g.s, msg, 4096, 0), 4096);
+        if ((k + 1) % 100 == 0)
+            assert_int_equal(side_wait(&fast->s, "ack", WAIT_MS), 1);
+    }
+    free(msg);
+    assert_int_equal(got_count(fast), 5000);
+    ipcx_socket_stats st = stats();
+    assert_int_equal(kill(slow->pid, SIGCONT), 0);
+    int slow_got = got_count(slow);
+    print_message("# stopped subscriber: %d received, %llu dropped\n", slow_got,
+                  (unsigned long long)st.drops);
+    assert_true(st.drops > 0);
+    assert_int_equal((uint64_t)slow_got + st.drops, 5000);
+    peer_end(fast);
+    peer_end(slow);
+}
+
 /* ------------------------------------------------------------ correlate */
 
 static void test_correlate_ipcx_req(void **state)
@@ -1176,6 +1269,7 @@ int main(int argc, char **argv)
         T(test_rr_push),
         T(test_fq_pull),
         T(test_router3),
+        T(test_slow_subscriber),
         T(test_correlate_ipcx_req),
         T(test_correlate_zmq_req),
         T(test_req_peer_dies_poll),
