@@ -19,6 +19,7 @@
  *   mismatch_*     incompatible socket types: the handshake fails, with a
  *                  reason, and nothing is delivered
  *   rr_push, fq_pull, router3   three libzmq peers on one ipcx socket
+ *   sub_two_pubs   ipcx SUB dialling two libzmq PUBs (tcp and ipc)
  *   slow_subscriber  ipcx PUB, two libzmq SUBs, one stopped: the other
  *                  keeps up, the stopped one's losses are all counted
  *   correlate_*    REQ_CORRELATE + REQ_RELAXED each way
@@ -329,6 +330,23 @@ static void helper_run(const char *scn, side *s, const char *extra)
         char line[32];
         snprintf(line, sizeof(line), "got %d", got);
         side_signal(s, line);
+    } else if (strcmp(scn, "two_pubs") == 0) {
+        char sync[32];
+        snprintf(sync, sizeof(sync), "A-sync-%s", extra);
+        int64_t end = now_ns() + WAIT_NS;
+        do {
+            z_send_str(s, sync);
+            CHECK(now_ns() < end, "the subscriber never got %s", sync);
+        } while (!side_wait(s, "synced", 20));
+        for (int n = 0; n < 100; n++) {
+            char b[32];
+            snprintf(b, sizeof(b), "A-%s-%03d", extra, n);
+            z_send_str(s, b);
+            b[0] = 'B'; /* not subscribed */
+            z_send_str(s, b);
+        }
+        snprintf(sync, sizeof(sync), "A-end-%s", extra);
+        z_send_str(s, sync);
     } else if (strcmp(scn, "rep_dies") == 0) {
         z_recv_expect_str(s, "q");
         _exit(0); /* gone without replying */
@@ -984,6 +1002,47 @@ static void test_slow_subscriber(void **state)
     peer_end(slow);
 }
 
+/* ipcx SUB dialling two libzmq PUBs: its subscription reaches both, and
+ * it takes from both, each publisher's messages in order. */
+static void test_sub_two_pubs(void **state)
+{
+    (void)state;
+    open_ipcx(IPCX_SUB);
+    assert_int_equal(ipcx_socket_set_bytes(g.s, IPCX_OPT_SUBSCRIBE, "A", 1), 0);
+    char url[200];
+    ipc_url(url, sizeof(url));
+    peer *p[2];
+    p[0] = we_dial_peer(0, "two_pubs", ZMQ_PUB, "tcp://127.0.0.1:*", "0");
+    p[1] = we_dial_peer(1, "two_pubs", ZMQ_PUB, url, "1");
+    int next[2] = {0, 0};
+    bool synced[2] = {false, false}, ended[2] = {false, false};
+    while (!ended[0] || !ended[1]) {
+        char buf[32];
+        int rc = ipcx_recv(g.s, buf, sizeof(buf) - 1, 0);
+        if (rc < 0)
+            fail_msg("ipcx_recv: %s", ipcx_strerror(rc));
+        buf[rc] = '\0';
+        assert_true(buf[0] == 'A');
+        int k = buf[rc - 1] - '0';
+        if (strncmp(buf, "A-sync-", 7) == 0) {
+            if (!synced[k])
+                side_signal(&p[k]->s, "synced");
+            synced[k] = true;
+        } else if (strncmp(buf, "A-end-", 6) == 0) {
+            assert_int_equal(next[k], 100);
+            ended[k] = true;
+        } else {
+            k = buf[2] - '0';
+            assert_true(k == 0 || k == 1);
+            if (atoi(buf + 4) != next[k])
+                fail_msg("from publisher %d: \"%s\", expected number %d", k, buf, next[k]);
+            next[k]++;
+        }
+    }
+    peer_end(p[0]);
+    peer_end(p[1]);
+}
+
 /* ------------------------------------------------------------ correlate */
 
 static void test_correlate_ipcx_req(void **state)
@@ -1270,6 +1329,7 @@ int main(int argc, char **argv)
         T(test_fq_pull),
         T(test_router3),
         T(test_slow_subscriber),
+        T(test_sub_two_pubs),
         T(test_correlate_ipcx_req),
         T(test_correlate_zmq_req),
         T(test_req_peer_dies_poll),
