@@ -35,10 +35,10 @@
  *   pair_second    a second libzmq PAIR is refused; the first carries on
  *
  * As in the matrix, the libzmq sockets live in helper processes (this
- * binary with --helper) and every wait is bounded.  Tests that show a bug
- * of the socket library not fixed yet are skipped, naming it (KNOWN_BUG);
- * IPCX_TEST_KNOWN_BUGS=1 runs them.  Run one test with its name as the
- * argument.
+ * binary with --helper) and every wait is bounded.  Three of these found
+ * socket bugs, fixed since (SO_RCVBUF after the TCP handshake, a REQ's
+ * lost-peer news eaten by ipcx_poll, ipcx_poll spinning on an unwanted
+ * ready state).  Run one test with its name as the argument.
  */
 #include "zmq_side.h"
 
@@ -58,20 +58,6 @@
 #include <zmq.h>
 
 #define MAXPEERS 4
-
-/* ------------------------------------------------------------ known bugs */
-
-/* A test that shows a bug of the socket library not fixed yet is skipped,
- * saying which, unless IPCX_TEST_KNOWN_BUGS=1 (then it runs, and fails
- * until the bug is fixed). */
-#define KNOWN_BUG(what)                                                                            \
-    do {                                                                                           \
-        const char *kb = getenv("IPCX_TEST_KNOWN_BUGS");                                           \
-        if (kb == NULL || strcmp(kb, "1") != 0) {                                                  \
-            print_message("skipped, known bug: %s (IPCX_TEST_KNOWN_BUGS=1 runs it)\n", what);      \
-            skip();                                                                                \
-        }                                                                                          \
-    } while (0)
 
 /* ------------------------------------------------------------ random messages */
 
@@ -625,9 +611,6 @@ static void test_stream_ipc_small_buffer(void **state)
 static void test_stream_tcp_small_buffer(void **state)
 {
     (void)state;
-    KNOWN_BUG("IPCX_OPT_RECV_BUFFER sets SO_RCVBUF after the TCP handshake (ipcx__tp_tune in "
-              "on_accept and dialer_connected): the kernel drops segments that no longer fit, "
-              "and a 246 KB message takes over 5 s of retransmissions on loopback");
     stream_case("tcp://127.0.0.1:*", false, 4096);
 }
 
@@ -1077,10 +1060,6 @@ static void test_correlate_zmq_req(void **state)
 static void test_req_peer_dies_poll(void **state)
 {
     (void)state;
-    KNOWN_BUG("ipcx_socket_events(IPCX_POLLIN) (so ipcx_poll) on a REQ whose request's peer "
-              "went away calls ipcx__pat_recv, which clears req_lost and returns -EPIPE; "
-              "events drops that, reports nothing, and the next ipcx_recv says -EBADFD "
-              "instead of -EPIPE");
     open_ipcx(IPCX_REQ);
     peer *p = we_dial_peer(0, "rep_dies", ZMQ_REP, "tcp://127.0.0.1:*", "-");
     send_str("q");
@@ -1256,10 +1235,6 @@ static double cpu_s(void)
 static void test_poll_sleeps_with_message_waiting(void **state)
 {
     (void)state;
-    KNOWN_BUG("ipcx_poll() spins at 100% CPU until its timeout when the socket has a received "
-              "message waiting but the item does not ask for IPCX_POLLIN: readyfd keeps "
-              "ipcx_socket_fd() readable, ppoll returns at once, ipcx_socket_events() reports "
-              "nothing asked for, and the loop goes round");
     open_ipcx(IPCX_PULL);
     peer *p = peer_dials_us(0, "fd_level", ZMQ_PUSH, "tcp://127.0.0.1:0", "-");
     char buf[8];
