@@ -574,7 +574,7 @@ static void recv_indexed_n(ipcx_socket *s, uint32_t n)
 static void bad_peers(const char *tp)
 {
     ipcx_socket *s = open_sock(IPCX_PULL, 10 * SEC);
-    CHECK(ipcx_socket_set(s, IPCX_OPT_HANDSHAKE_TIMEOUT, 200 * MSEC));
+    CHECK(ipcx_socket_set(s, IPCX_OPT_HANDSHAKE_TIMEOUT, 500 * MSEC));
     CHECK(ipcx_socket_set(s, IPCX_OPT_EVENTS, IPCX_EV_HANDSHAKE_FAILED));
     char ep[300];
     listen_on(s, tp, ep, sizeof(ep));
@@ -592,7 +592,7 @@ static void bad_peers(const char *tp)
     pid_t pid = fork_pusher(ep, 50);
     recv_indexed_n(s, 50);
     assert_int_equal(tu_wait(pid, 10000), 0);
-    /* Wait for the three failures to be reported (the stall needs 200 ms). */
+    /* Wait for the three failures to be reported (the stall needs 500 ms). */
     int failures = 0;
     bool timed_out = false, version = false;
     for (int k = 0; k < 100 && failures < 3; k++) {
@@ -907,7 +907,7 @@ static void test_paused_peer_heartbeat(void **state)
     (void)state;
     ipcx_socket *s = open_sock(IPCX_PULL, 10 * SEC);
     CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_IVL, 50 * MSEC));
-    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_TIMEOUT, 150 * MSEC));
+    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_TIMEOUT, 300 * MSEC));
     CHECK(ipcx_socket_set(s, IPCX_OPT_EVENTS, IPCX_EV_DISCONNECTED));
     char ep[300];
     listen_on(s, "tcp", ep, sizeof(ep));
@@ -1002,8 +1002,8 @@ static void test_heartbeat_idle_caller(void **state)
 {
     (void)state;
     ipcx_socket *s = open_sock(IPCX_PULL, 10 * SEC);
-    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_IVL, 20 * MSEC));
-    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_TIMEOUT, 60 * MSEC));
+    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_IVL, 50 * MSEC));
+    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_TIMEOUT, 400 * MSEC));
     char ep[300];
     listen_on(s, "tcp", ep, sizeof(ep));
     int pfd[2];
@@ -1014,8 +1014,9 @@ static void test_heartbeat_idle_caller(void **state)
     close(pfd[1]);
     recv_indexed_n(s, 1);
     assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 10000), 4);
-    /* The caller is busy elsewhere for 25 heartbeat intervals. */
-    struct timespec ts = {0, 500 * 1000 * 1000};
+    /* The caller is busy elsewhere for 30 heartbeat intervals, four
+     * timeouts (margins for a loaded CI machine under ASan). */
+    struct timespec ts = {1, 500 * 1000 * 1000};
     nanosleep(&ts, NULL);
     ipcx_socket_stats st;
     CHECK(ipcx_socket_stats_get(s, &st));
