@@ -166,6 +166,8 @@ typedef enum ipcx_zmtp_event_type {
     IPCX_ZMTP_EV_CANCEL,    /* cancel a subscription: data/len = topic, legacy */
     IPCX_ZMTP_EV_ERROR,     /* the peer's ERROR: data/len = reason; the peer closes */
     IPCX_ZMTP_EV_COMMAND,   /* any other command after the handshake: name, data */
+    IPCX_ZMTP_EV_BODY,      /* a large frame body for the caller to read: len, more
+                               (ipcx_zmtp_decoder_direct) */
 } ipcx_zmtp_event_type;
 
 /**
@@ -252,6 +254,27 @@ IPCX_API void ipcx_zmtp_decoder_destroy(ipcx_zmtp_decoder *d);
  */
 IPCX_API int ipcx_zmtp_decode(ipcx_zmtp_decoder *d, const void *buf, size_t len, size_t *consumed,
                               ipcx_zmtp_event *ev);
+
+/**
+ * ipcx_zmtp_decoder_direct - let the caller read large bodies itself.
+ * @min: a message frame whose body is at least @min octets and does not lie
+ *       whole in the buffer given to decode is not assembled: the decode
+ *       call consumes its header (checked against every limit) and returns
+ *       IPCX_ZMTP_EV_BODY with ev->len the body's size and ev->more its MORE
+ *       flag.  The next ev->len octets of the stream are the body: the
+ *       caller reads them where it likes (for example straight into the
+ *       buffer the message is wanted in), then calls
+ *       ipcx_zmtp_decoder_body_done() before decoding on.  0 (the default)
+ *       turns this off.  Never used for commands, nor for a SUB/XSUB peer
+ *       (whose frames may be 3.0 subscriptions).
+ * Returns 0 or -EINVAL.
+ */
+IPCX_API int ipcx_zmtp_decoder_direct(ipcx_zmtp_decoder *d, uint64_t min);
+
+/** The body announced by IPCX_ZMTP_EV_BODY has been read by the caller;
+ *  decoding goes on.  Until then ipcx_zmtp_decode() returns -EINVAL.
+ *  Returns 0, or -EINVAL when no body is owed. */
+IPCX_API int ipcx_zmtp_decoder_body_done(ipcx_zmtp_decoder *d);
 
 /** The decoder's sticky error (IPCX_ZMTP_OK while healthy). */
 IPCX_API int ipcx_zmtp_decoder_error(const ipcx_zmtp_decoder *d);

@@ -501,6 +501,12 @@ void ipcx__pipe_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t l
 
 static void input_reset(sk_pipe *p)
 {
+    if (p->body != NULL && !p->body_sink)
+        free(p->body);
+    if (p->body_sink && p->s->sink_pipe == p)
+        p->s->sink_pipe = NULL;
+    p->body = NULL;
+    p->body_sink = false;
     if (p->head == H_MSG)
         ipcx_msg_destroy(p->hm);
     p->hm = NULL;
@@ -617,6 +623,7 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
     int rc = ipcx_zmtp_decoder_create(&lim, &p->dec);
     if (rc != 0)
         return rc;
+    (void)ipcx_zmtp_decoder_direct(p->dec, IPCX__DIRECT_MIN);
     if (p->in == NULL) {
         /* Small at first (an idle connection holds little), doubled by
          * pipe_read while reads fill it, up to the read-ahead. */
@@ -745,6 +752,8 @@ static void pipe_complete_frame(sk_pipe *p)
     uint64_t total = hl + size;
     if (size < 1024 || total <= rem || total > read_ahead(p->s))
         return;
+    if (size >= IPCX__DIRECT_MIN && p->s->sink != NULL && size <= p->s->sink_cap)
+        return; /* better: the decoder hands it over and it is read into the sink */
     if (p->in_cap < total) {
         size_t cap = p->in_cap;
         while (cap < total)
@@ -866,6 +875,109 @@ static int on_frame(sk_pipe *p, const ipcx_zmtp_event *ev)
     return 1;
 }
 
+/*
+ * Caller-read bodies (ipcx_zmtp_decoder_direct).  A frame body of at least
+ * IPCX__DIRECT_MIN bytes that is not whole in `in` is read by the pipe
+ * itself: into the buffer of the ipcx_recv() that wants it (the socket's
+ * `sink`: one copy, from the kernel to the caller, as read(2) would), or
+ * else into a buffer of its own.  A body read into a sink that is not
+ * complete when that call returns moves to a buffer of its own
+ * (ipcx__pipe_unsink).
+ */
+static int body_finish(sk_pipe *p)
+{
+    ipcx_socket *s = p->s;
+    uint8_t *b = p->body;
+    size_t size = p->body_size;
+    bool more = p->body_more, sink = p->body_sink;
+    p->body = NULL;
+    p->body_sink = false;
+    (void)ipcx_zmtp_decoder_body_done(p->dec);
+    p->at_boundary = true;
+    if (sink) {
+        p->head = H_VIEW;
+        p->hv.data = b;
+        p->hv.len = size;
+        s->sink_filled = true;
+        return 1;
+    }
+    ipcx_zmtp_event ev = {
+        .type = IPCX_ZMTP_EV_FRAME, .data = b, .len = size, .owned = b, .more = (uint8_t)more};
+    return on_frame(p, &ev);
+}
+
+static int body_continue(sk_pipe *p)
+{
+    while (p->body_have < p->body_size) {
+        if (!p->readable)
+            return 0;
+        ssize_t n = pipe_read_into(p, p->body + p->body_have, p->body_size - p->body_have);
+        if (n > 0) {
+            p->body_have += (size_t)n;
+            if (hb_on(p->s) || p->peer_ttl_ns > 0)
+                p->last_rx = pipe_now(p);
+            continue;
+        }
+        if (n == -EAGAIN || n == -EWOULDBLOCK) {
+            p->readable = false;
+            return 0;
+        }
+        ipcx__pipe_fail(p, n == 0 ? -EPIPE : (int)n,
+                        n == 0 ? "peer closed the connection" : "read failed");
+        return -EPIPE;
+    }
+    return body_finish(p);
+}
+
+static int body_start(sk_pipe *p, const ipcx_zmtp_event *ev)
+{
+    ipcx_socket *s = p->s;
+    size_t size = ev->len;
+    if (!ev->more && p->asm_msg == NULL && s->sink != NULL && size <= s->sink_cap &&
+        s->sink_pipe == NULL) {
+        p->body = s->sink;
+        p->body_sink = true;
+        s->sink_pipe = p;
+        IPCX_LOGD("socket: %s: a %zu-byte body read into the caller's buffer", p->peer_addr, size);
+    } else {
+        p->body = malloc(size);
+        if (p->body == NULL) {
+            ipcx__pipe_fail(p, -ENOMEM, "out of memory for a message body");
+            return -EPIPE;
+        }
+        p->body_sink = false;
+    }
+    p->body_size = size;
+    p->body_more = ev->more != 0;
+    size_t have = p->in_len - p->in_pos;
+    if (have > size)
+        have = size;
+    memcpy(p->body, p->in + p->in_pos, have);
+    p->in_pos += have;
+    p->body_have = have;
+    if (p->in_pos == p->in_len)
+        p->readable = true; /* the rest is in the kernel, or on its way */
+    return body_continue(p);
+}
+
+/* The ipcx_recv() whose buffer a body is being read into returns: move
+ * what it got so far to a buffer of the pipe's own. */
+void ipcx__pipe_unsink(sk_pipe *p)
+{
+    if (p->body == NULL || !p->body_sink)
+        return;
+    uint8_t *own = malloc(p->body_size);
+    if (own == NULL) {
+        ipcx__pipe_fail(p, -ENOMEM, "out of memory for a message body");
+        return;
+    }
+    memcpy(own, p->body, p->body_have);
+    p->body = own;
+    p->body_sink = false;
+    IPCX_LOGD("socket: %s: body moved from the caller's buffer (%zu of %zu bytes)", p->peer_addr,
+              p->body_have, p->body_size);
+}
+
 static int on_event(sk_pipe *p, int type, const ipcx_zmtp_event *ev)
 {
     ipcx_socket *s = p->s;
@@ -876,6 +988,8 @@ static int on_event(sk_pipe *p, int type, const ipcx_zmtp_event *ev)
         return on_ready(p, ev);
     case IPCX_ZMTP_EV_FRAME:
         return on_frame(p, ev);
+    case IPCX_ZMTP_EV_BODY:
+        return body_start(p, ev);
     case IPCX_ZMTP_EV_PING: {
         IPCX_LOGD("socket: %s: PING received", p->peer_addr);
         uint8_t pong[32];
@@ -921,6 +1035,20 @@ int ipcx__pipe_next(sk_pipe *p)
         return 1;
     if (p->fd < 0 || (p->state != P_HANDSHAKE && p->state != P_ACTIVE))
         return 0;
+    if (p->body != NULL) {
+        if (p->in_paused)
+            pipe_pause_in(p, false);
+        int r = body_continue(p);
+        if (r != 0) {
+            if (r == 1) {
+                ipcx__pipe_update_buffered(p);
+                p->s->news = true;
+            }
+            return r;
+        }
+        if (p->body != NULL)
+            return 0;
+    }
     for (;;) {
         if (p->in_pos == p->in_len) {
             /* Everything read is decoded: listen for input again (a pipe

@@ -983,12 +983,38 @@ static void view_finish(ipcx_socket *s)
     v->active = false;
 }
 
+/* Patterns whose messages reach the caller as they came (no envelope
+ * taken off, no identity put on): a large single-part one may be read
+ * straight into the caller's buffer (pipe.c, caller-read bodies). */
+static bool sink_ok(const ipcx_socket *s)
+{
+    return s->pattern == IPCX_PAIR || s->pattern == IPCX_PULL || s->pattern == IPCX_DEALER;
+}
+
+static void sink_end(ipcx_socket *s)
+{
+    if (s->sink_pipe != NULL)
+        ipcx__pipe_unsink(s->sink_pipe);
+    s->sink_pipe = NULL;
+    s->sink = NULL;
+    s->sink_cap = 0;
+}
+
 IPCX_API int ipcx_recv(ipcx_socket *s, void *buf, size_t cap, int flags)
 {
     if (s == NULL || (buf == NULL && cap > 0))
         return -EINVAL;
     sk_lock(s);
+    bool sink =
+        !s->closing && !s->view.active && s->sink == NULL && sink_ok(s) && cap >= IPCX__DIRECT_MIN;
+    if (sink) {
+        s->sink = buf;
+        s->sink_cap = cap;
+        s->sink_filled = false;
+    }
     int rc = s->closing ? -EBADF : recv_prepare(s, flags);
+    if (sink)
+        sink_end(s);
     if (rc == 0) {
         sk_view *v = &s->view;
         sk_part part = v->parts[v->k];
@@ -997,7 +1023,7 @@ IPCX_API int ipcx_recv(ipcx_socket *s, void *buf, size_t cap, int flags)
         } else {
             if (v->k == 0)
                 ipcx__pat_view_start(s);
-            if (part.len > 0)
+            if (part.len > 0 && part.data != buf) /* a body read into buf is there */
                 ipcx__copy_msg(buf, part.data, part.len);
             v->k++;
             s->recv_more = v->k < v->n;

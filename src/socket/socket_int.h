@@ -55,6 +55,7 @@
 
 #define IPCX__READ_AHEAD  (256u << 10)
 #define IPCX__INPLACE_MIN (32u << 10)
+#define IPCX__DIRECT_MIN  (32u << 10)
 #define IPCX__READ_FIRST  (4u << 10)
 #define IPCX__BATCH_MAX   (64u << 10)
 #define IPCX__EVENTS_MAX  256u
@@ -107,7 +108,10 @@ typedef struct sk_pipe {
     uint32_t bg_events; /* what the assistant's set asks of the fd */
     bool in_full;       /* the last read filled `in`: grow it */
     bool busy;          /* a message is being written in place (pipe.c) */
-    bool at_boundary;   /* the decoder stands between two frames */
+    uint8_t *body;      /* a large body being read by the pipe (pipe.c body_start) */
+    size_t body_size, body_have;
+    bool body_more, body_sink;
+    bool at_boundary; /* the decoder stands between two frames */
     bool eof;
     uint32_t id;
     int tp_kind;
@@ -243,6 +247,11 @@ struct ipcx_socket {
     int64_t batch_ns;
     bool streak; /* the last call was a send */
     bool batch_open;
+    /* the buffer of the ipcx_recv() that large bodies may be read into */
+    uint8_t *sink;
+    size_t sink_cap;
+    struct sk_pipe *sink_pipe; /* reading a body into it */
+    bool sink_filled;          /* a body completed into it */
     /* in-place completion of large messages (pipe.c) */
     bool inplace;
     ipcx__deadline inplace_deadline;
@@ -297,6 +306,7 @@ size_t ipcx__pipe_queued(const sk_pipe *p);
 void ipcx__pipe_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t len);
 int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now);
 void ipcx__pipe_update_buffered(sk_pipe *p);
+void ipcx__pipe_unsink(sk_pipe *p);
 
 /* pattern.c: routing */
 int ipcx__pat_send(ipcx_socket *s, const sk_part *parts, size_t n, int flags, bool *wait);

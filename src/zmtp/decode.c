@@ -26,7 +26,7 @@
 
 #include "core/core.h"
 
-enum { ST_GREETING = 0, ST_HEADER, ST_BODY, ST_FAILED };
+enum { ST_GREETING = 0, ST_HEADER, ST_BODY, ST_FAILED, ST_EXTERNAL };
 
 struct ipcx_zmtp_decoder {
     /* Hot fields first: the fast path reads these. */
@@ -47,7 +47,8 @@ struct ipcx_zmtp_decoder {
     uint8_t *body;      /* the assembly buffer, exactly size octets */
     uint8_t *scratch;   /* decoder-owned buffer an event points into */
     int err;
-    uint8_t greeted; /* a greeting was accepted (not merely 64 octets seen) */
+    uint64_t direct_min; /* bodies at least this large may be read by the caller */
+    uint8_t greeted;     /* a greeting was accepted (not merely 64 octets seen) */
     uint32_t g_have;
     uint8_t hdr[IPCX_ZMTP_HDR_MAX];
     uint8_t greeting[IPCX_ZMTP_GREETING_SIZE];
@@ -449,6 +450,19 @@ static int start_frame(ipcx_zmtp_decoder *d, const uint8_t *p, size_t len, size_
             return finish_command(d, body, (size_t)size, ev);
         return finish_frame(d, body, (size_t)size, NULL, ev);
     }
+    if (d->direct_min != 0 && size >= d->direct_min && !(d->flags & IPCX_ZMTP_FLAG_COMMAND) &&
+        !d->sub_peer) {
+        /* A large message body the caller reads itself (no subscription
+         * can hide in it: the peer is not SUB/XSUB). */
+        d->size = size;
+        d->state = ST_EXTERNAL;
+        ev->type = IPCX_ZMTP_EV_BODY;
+        ev->data = NULL;
+        ev->len = (size_t)size;
+        ev->owned = NULL;
+        ev->more = (uint8_t)(d->flags & IPCX_ZMTP_FLAG_MORE);
+        return IPCX_ZMTP_EV_BODY;
+    }
     d->size = size;
     d->body_have = 0;
     d->state = ST_BODY;
@@ -527,6 +541,12 @@ __attribute__((noinline)) static int decode_slow(ipcx_zmtp_decoder *d, const uin
             rc = ipcx__zmtp_err_errno(d->err);
             break;
         }
+        if (d->state == ST_EXTERNAL) {
+            /* The caller owes the body announced by IPCX_ZMTP_EV_BODY. */
+            ev->type = IPCX_ZMTP_EV_NONE;
+            rc = -EINVAL;
+            break;
+        }
         if (pos == len)
             break;
         if (d->state == ST_GREETING)
@@ -575,4 +595,23 @@ int ipcx_zmtp_decode(ipcx_zmtp_decoder *d, const void *buf, size_t len, size_t *
         }
     }
     return decode_slow(d, p, len, consumed, ev);
+}
+
+/* ------------------------------------------------------------ caller-read bodies */
+
+int ipcx_zmtp_decoder_direct(ipcx_zmtp_decoder *d, uint64_t min)
+{
+    if (!d)
+        return -EINVAL;
+    d->direct_min = min;
+    return 0;
+}
+
+int ipcx_zmtp_decoder_body_done(ipcx_zmtp_decoder *d)
+{
+    if (!d || d->state != ST_EXTERNAL)
+        return -EINVAL;
+    account(d, d->size, d->flags & IPCX_ZMTP_FLAG_MORE);
+    d->state = ST_HEADER;
+    return 0;
 }

@@ -240,6 +240,53 @@ static void test_zero_copy_and_assembly(void **state)
     zv_free(&b);
 }
 
+/* Caller-read bodies: a large body not whole in the buffer is announced,
+ * not assembled; decoding waits for body_done; limits still hold; a body
+ * that is whole in the buffer is still a plain view. */
+static void test_direct_body(void **state)
+{
+    (void)state;
+    zv_buf b = {0};
+    start(&b, "PULL");
+    size_t hs = b.len;
+    uint8_t body[1000];
+    memset(body, 'd', sizeof(body));
+    zv_frame(&b, body, sizeof(body), 1); /* MORE */
+    zv_frame(&b, body, 10, 0);
+    ipcx_zmtp_limits lim = {.max_message_size = 1500};
+    ipcx_zmtp_decoder *d;
+    assert_int_equal(ipcx_zmtp_decoder_create(&lim, &d), 0);
+    assert_int_equal(ipcx_zmtp_decoder_direct(d, 500), 0);
+    assert_int_equal(ipcx_zmtp_decoder_body_done(d), -EINVAL); /* none owed */
+    ipcx_zmtp_event ev;
+    size_t used, at = 0;
+    while (ipcx_zmtp_decode(d, b.p + at, hs - at, &used, &ev) > 0)
+        at += used;
+    at += used;
+    /* The header and 100 octets of the body: announced, header consumed. */
+    assert_int_equal(ipcx_zmtp_decode(d, b.p + at, 9 + 100, &used, &ev), IPCX_ZMTP_EV_BODY);
+    assert_int_equal(used, 9);
+    assert_int_equal(ev.len, 1000);
+    assert_int_equal(ev.more, 1);
+    at += used + 1000; /* the caller reads the body itself */
+    assert_int_equal(ipcx_zmtp_decode(d, b.p + at, b.len - at, &used, &ev), -EINVAL);
+    assert_int_equal(ipcx_zmtp_decoder_body_done(d), 0);
+    assert_int_equal(ipcx_zmtp_decode(d, b.p + at, b.len - at, &used, &ev), IPCX_ZMTP_EV_FRAME);
+    assert_int_equal(ev.len, 10);
+    assert_int_equal(ev.more, 0);
+    at += used;
+    /* The message limit counts caller-read bodies too. */
+    zv_frame(&b, body, sizeof(body), 1);
+    zv_frame(&b, body, 600, 0);
+    assert_int_equal(ipcx_zmtp_decode(d, b.p + at, 9 + 1, &used, &ev), IPCX_ZMTP_EV_BODY);
+    at += used + 1000;
+    assert_int_equal(ipcx_zmtp_decoder_body_done(d), 0);
+    assert_int_equal(ipcx_zmtp_decode(d, b.p + at, b.len - at, &used, &ev), -EMSGSIZE);
+    assert_int_equal(ev.err, IPCX_ZMTP_ERR_MESSAGE_TOO_LARGE);
+    ipcx_zmtp_decoder_destroy(d);
+    zv_free(&b);
+}
+
 static void test_bad_args(void **state)
 {
     (void)state;
@@ -995,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_vector_ready_props),
         cmocka_unit_test(test_versions_accepted),
         cmocka_unit_test(test_zero_copy_and_assembly),
+        cmocka_unit_test(test_direct_body),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_err_signature_first),
         cmocka_unit_test(test_err_signature_last),
