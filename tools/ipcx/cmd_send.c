@@ -129,9 +129,7 @@ static int wait_first_peer(sender *x)
         while (ipcx_socket_event(x->s, &ev) == 0) {
             if (ev.type == IPCX_EV_CONNECTED)
                 connected = 1;
-            else if (ev.type == IPCX_EV_HANDSHAKE_FAILED)
-                cli_error(x->o.cmd, ev.peer[0] ? ev.peer : ev.endpoint,
-                          ev.reason[0] ? ev.reason : ipcx_strerror(ev.err));
+            msgsock_print_event(&x->o, &ev);
         }
         if (connected)
             break;
@@ -210,6 +208,12 @@ static int send_args(sender *x, int argc, char **argv, int first)
     }
     if (msgs == NULL)
         cli_error(x->o.cmd, "MSG", "out of memory");
+    for (size_t i = 0; rc == CLI_OK && i < n && msgs[i] != NULL; i++) {
+        if (msgfmt_size(msgs[i]) > (size_t)x->o.max_size) {
+            x->sent = (long)i;
+            rc = send_failed(x, -EMSGSIZE, "");
+        }
+    }
     if (rc == CLI_OK)
         rc = open_socket(x);
     if (rc == CLI_OK)

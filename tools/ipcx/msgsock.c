@@ -361,19 +361,27 @@ void msgsock_close(const msgopts *o, ipcx_socket *s)
     ipcx_socket_close(s);
 }
 
+void msgsock_print_event(const msgopts *o, const ipcx_event *ev)
+{
+    /* A peer that hung up during the handshake (a port probe, a second
+     * listener checking that this one is alive) is no news. */
+    if (ev->type != IPCX_EV_HANDSHAKE_FAILED || ev->err == -EPIPE || ev->err == -ECONNRESET)
+        return;
+    char what[512], why[512];
+    snprintf(what, sizeof(what), "%s%s%s", ev->endpoint, ev->peer[0] ? " peer " : "", ev->peer);
+    if (ev->reason[0] != '\0' && ev->err != 0)
+        snprintf(why, sizeof(why), "handshake failed: %s (%s)", ev->reason, ipcx_strerror(ev->err));
+    else
+        snprintf(why, sizeof(why), "handshake failed: %s",
+                 ev->reason[0] != '\0' ? ev->reason : ipcx_strerror(ev->err));
+    cli_error(o->cmd, what, why);
+}
+
 void msgsock_drain_events(const msgopts *o, ipcx_socket *s)
 {
     ipcx_event ev;
-    while (ipcx_socket_event(s, &ev) == 0) {
-        if (ev.type != IPCX_EV_HANDSHAKE_FAILED)
-            continue;
-        char what[512];
-        snprintf(what, sizeof(what), "%s%s%s", ev.endpoint, ev.peer[0] ? " peer " : "", ev.peer);
-        char why[256];
-        snprintf(why, sizeof(why), "handshake failed: %s",
-                 ev.reason[0] ? ev.reason : ipcx_strerror(ev.err));
-        cli_error(o->cmd, what, why);
-    }
+    while (ipcx_socket_event(s, &ev) == 0)
+        msgsock_print_event(o, &ev);
 }
 
 int msgsock_write_out(msgbuf *b, const volatile sig_atomic_t *stop)

@@ -69,7 +69,11 @@ int msgsock_open(const msgopts *o, int events, ipcx_socket **out);
 /* Set IPCX_OPT_LINGER from --linger and close @s. */
 void msgsock_close(const msgopts *o, ipcx_socket *s);
 
-/* Print the peer events queued on @s (handshake failures) to stderr. */
+/* Print a peer event worth telling the user (a handshake failure that
+ * is not just a peer hanging up) to stderr. */
+void msgsock_print_event(const msgopts *o, const ipcx_event *ev);
+
+/* Take the peer events queued on @s, printing those worth it. */
 void msgsock_drain_events(const msgopts *o, ipcx_socket *s);
 
 /*
