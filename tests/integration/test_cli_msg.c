@@ -325,6 +325,7 @@ static void test_multipart_args(void **state)
     start(&s, ARGS("send", "--dial", url, "--multipart", "a", "", "c"));
     /* One message of three parts, then one of two given as json. */
     assert_int_equal(finish(&s, WAITMS), 0);
+    proc_free(&s);
     assert_true(running(&r)); /* one message so far */
     start(&s, ARGS("send", "--dial", url, "--format", "json", "{\"parts\":[\"eA==\",\"eQ==\"]}"));
     assert_int_equal(finish(&s, WAITMS), 0);
