@@ -358,6 +358,32 @@ static void test_stdin_streams(void **state)
     expect_pair(&r, &s, "first\nsecond\nthird\n");
 }
 
+/* A long stream from stdin arrives whole and in order (batched sends
+ * across the high-water mark). */
+static void test_stream_many_lines(void **state)
+{
+    (void)state;
+    enum { N = 50000 };
+    char *text = malloc(N * 8);
+    assert_non_null(text);
+    size_t len = 0;
+    for (int i = 1; i <= N; i++)
+        len += (size_t)snprintf(text + len, 16, "%d\n", i);
+    char url[512], count[16];
+    snprintf(count, sizeof(count), "%d", N);
+    unix_url(url, sizeof(url));
+    proc r, s;
+    start(&r, ARGS("recv", "--listen", url, "--count", count));
+    start_in(&s, text, len, ARGS("send", "--dial", url, "--timeout", "20"));
+    assert_int_equal(finish(&s, WAITMS), 0);
+    assert_int_equal(finish(&r, WAITMS), 0);
+    assert_int_equal(r.out_len, len);
+    assert_memory_equal(r.out, text, len);
+    free(text);
+    proc_free(&r);
+    proc_free(&s);
+}
+
 static void test_req_rep(void **state)
 {
     (void)state;
@@ -819,23 +845,15 @@ int main(int argc, char **argv)
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unix_args),
-        cmocka_unit_test(test_tcp_dial_first),
-        cmocka_unit_test(test_formats_roundtrip),
-        cmocka_unit_test(test_multipart_args),
-        cmocka_unit_test(test_stdin_streams),
-        cmocka_unit_test(test_req_rep),
-        cmocka_unit_test(test_req_timeout),
-        cmocka_unit_test(test_pub_sub),
-        cmocka_unit_test(test_pair),
-        cmocka_unit_test(test_timeouts),
-        cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_address_in_use),
-        cmocka_unit_test(test_stale_socket_file),
-        cmocka_unit_test(test_signals_end_recv),
-        cmocka_unit_test(test_recv_outlives_peers),
-        cmocka_unit_test(test_max_size),
-        cmocka_unit_test(test_bad_stdin),
+        cmocka_unit_test(test_unix_args),         cmocka_unit_test(test_tcp_dial_first),
+        cmocka_unit_test(test_formats_roundtrip), cmocka_unit_test(test_multipart_args),
+        cmocka_unit_test(test_stdin_streams),     cmocka_unit_test(test_stream_many_lines),
+        cmocka_unit_test(test_req_rep),           cmocka_unit_test(test_req_timeout),
+        cmocka_unit_test(test_pub_sub),           cmocka_unit_test(test_pair),
+        cmocka_unit_test(test_timeouts),          cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_address_in_use),    cmocka_unit_test(test_stale_socket_file),
+        cmocka_unit_test(test_signals_end_recv),  cmocka_unit_test(test_recv_outlives_peers),
+        cmocka_unit_test(test_max_size),          cmocka_unit_test(test_bad_stdin),
     };
     int rc = cmocka_run_group_tests_name("cli_msg", tests, NULL, NULL);
     rm_tmpdir();

@@ -339,6 +339,8 @@ int msgsock_open(const msgopts *o, int events, ipcx_socket **out)
         const char *why = rc == -EPROTONOSUPPORT ? "unsupported URL scheme"
                           : rc == -EINVAL        ? "malformed URL"
                                                  : ipcx_strerror(rc);
+        if (rc == -ENOENT) /* the library's word covers regions and rings too */
+            why = strncmp(o->url, "tcp://", 6) == 0 ? "host not found" : "no such directory";
         if (usage) {
             char msg[512];
             snprintf(msg, sizeof(msg), "%s: %s", o->url, why);
