@@ -78,9 +78,14 @@ static char *read_file(const char *path, size_t *len)
     return b;
 }
 
-/* Start `ipcx ARGS...`, stdin from @in_fd (-1: /dev/null), stdout and
+/* Every process a test started, so that a failed test leaves none behind
+ * (the teardown kills what is still running). */
+static pid_t started[64];
+static size_t nstarted;
+
+/* Start @prog with ARGS..., stdin from @in_fd (-1: /dev/null), stdout and
  * stderr into files of the private directory. */
-static void startv(proc *p, int in_fd, const char *const *args)
+static void startp(proc *p, const char *prog, int in_fd, const char *const *args)
 {
     static int n;
     memset(p, 0, sizeof(*p));
@@ -89,7 +94,7 @@ static void startv(proc *p, int in_fd, const char *const *args)
     snprintf(p->errp, sizeof(p->errp), "%s/err-%d", tmpdir, n);
     char *argv[64];
     size_t k = 0;
-    argv[k++] = (char *)tool();
+    argv[k++] = (char *)prog;
     for (; args[k - 1] != NULL && k < 63; k++)
         argv[k] = (char *)args[k - 1];
     argv[k] = NULL;
@@ -105,6 +110,45 @@ static void startv(proc *p, int in_fd, const char *const *args)
         execv(argv[0], argv);
         _exit(127);
     }
+    if (nstarted < sizeof(started) / sizeof(started[0]))
+        started[nstarted++] = p->pid;
+}
+
+/* `ipcx ARGS...` */
+static void startv(proc *p, int in_fd, const char *const *args)
+{
+    startp(p, tool(), in_fd, args);
+}
+
+/* This test binary as a helper: `--helper ARGS...` */
+static void start_helper(proc *p, const char *const *args)
+{
+    const char *full[64] = {"--helper"};
+    size_t k = 1;
+    for (; args[k - 1] != NULL && k < 63; k++)
+        full[k] = args[k - 1];
+    full[k] = NULL;
+    startp(p, tu_self(), -1, full);
+}
+
+/* @pid was reaped: its number may be reused, never kill it again. */
+static void forget(pid_t pid)
+{
+    for (size_t i = 0; i < nstarted; i++) {
+        if (started[i] == pid)
+            started[i] = started[--nstarted];
+    }
+}
+
+static int kill_leftovers(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < nstarted; i++) {
+        if (kill(started[i], SIGKILL) == 0)
+            (void)waitpid(started[i], NULL, 0);
+    }
+    nstarted = 0;
+    return 0;
 }
 
 /* A file holding @len bytes of @data, open for reading. */
@@ -143,6 +187,7 @@ static void start_in(proc *p, const void *in, size_t len, const char *const *arg
 static int finish(proc *p, int timeout_ms)
 {
     p->status = tu_wait(p->pid, timeout_ms);
+    forget(p->pid);
     p->out = read_file(p->outp, &p->out_len);
     p->err = read_file(p->errp, &p->err_len);
     if (p->status != 0 && p->err_len > 0)
@@ -452,6 +497,7 @@ static void test_req_timeout(void **state)
     snprintf(path, sizeof(path), "%s/silent", tmpdir);
     snprintf(url, sizeof(url), "unix://%s", path);
     pid_t h = tu_spawn("--helper", "silent-rep", url, NULL);
+    started[nstarted++] = h;
     int probe = connect_unix(path); /* it listens: the 0.5 s go to the reply */
     assert_true(probe >= 0);
     close(probe);
@@ -463,6 +509,7 @@ static void test_req_timeout(void **state)
     assert_non_null(strstr(s.err, "reply"));
     kill(h, SIGKILL);
     tu_wait(h, WAITMS);
+    forget(h);
     proc_free(&s);
 }
 
@@ -474,7 +521,7 @@ static void publish_until_done(proc *r, const char *mode, const char *url, const
     for (int i = 0; i < 50 && running(r); i++) {
         proc s;
         start_in(&s, in, strlen(in),
-                 ARGS("send", mode, url, "--pattern", "pub", "--format", fmt, "--timeout", "5"));
+                 ARGS("send", mode, url, "--pattern", "pub", "--format", fmt, "--timeout", "3"));
         int st = finish(&s, WAITMS);
         assert_true(st == 0 || !running(r));
         assert_string_equal(s.out, "");
@@ -827,6 +874,201 @@ static void test_bad_stdin(void **state)
     proc_free(&s);
 }
 
+/* A connection that never sends its greeting is dropped after
+ * --handshake-timeout, and recv says why on stderr. */
+static void test_handshake_timeout(void **state)
+{
+    (void)state;
+    char path[512], url[600];
+    snprintf(path, sizeof(path), "%s/hs", tmpdir);
+    snprintf(url, sizeof(url), "unix://%s", path);
+    proc r, s;
+    start(&r, ARGS("recv", "--listen", url, "--handshake-timeout", "0.3", "--count", "1"));
+    int fd = connect_unix(path);
+    assert_true(fd >= 0);
+    int64_t t0 = now_ns();
+    char sink[4096];
+    ssize_t n;
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    do /* it sends its greeting, then hangs up on us */
+        n = poll(&pf, 1, WAITMS) == 1 ? read(fd, sink, sizeof(sink)) : -1;
+    while (n > 0);
+    int64_t waited = now_ns() - t0;
+    close(fd);
+    assert_int_equal(n, 0);
+    assert_true(waited < 10000000000LL); /* well before the 30 s default */
+    start(&s, ARGS("send", "--dial", url, "still serving"));
+    assert_int_equal(finish(&s, WAITMS), 0);
+    assert_int_equal(finish(&r, WAITMS), 0);
+    assert_string_equal(r.out, "still serving\n");
+    assert_non_null(strstr(r.err, "handshake timed out"));
+    proc_free(&r);
+    proc_free(&s);
+}
+
+#ifdef TEST_CLI_HAVE_ZMQ
+#include <zmq.h>
+
+/* Send one message given as "part|part|...". */
+static int zsend(void *z, const char *spec)
+{
+    for (;;) {
+        const char *bar = strchr(spec, '|');
+        size_t len = bar != NULL ? (size_t)(bar - spec) : strlen(spec);
+        if (zmq_send(z, spec, len, bar != NULL ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+        if (bar == NULL)
+            return 0;
+        spec = bar + 1;
+    }
+}
+
+/* Receive one message and print it as "part|part|...\n". */
+static int zrecv_print(void *z, char *first, size_t cap)
+{
+    int more = 1;
+    for (int i = 0; more; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, z, 0) < 0)
+            return -1;
+        size_t len = zmq_msg_size(&m);
+        if (i == 0 && first != NULL) {
+            size_t k = len < cap - 1 ? len : cap - 1;
+            memcpy(first, zmq_msg_data(&m), k);
+            first[k] = '\0';
+        }
+        printf("%s%.*s", i > 0 ? "|" : "", (int)len, (const char *)zmq_msg_data(&m));
+        more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+    }
+    printf("\n");
+    fflush(stdout);
+    return 0;
+}
+
+/* --helper zmq TYPE bind|connect URL ARGS...: a libzmq peer.  push, req,
+ * pub: ARGS are messages (pub sends them every 10 ms, for at most 20 s);
+ * pull, rep: ARGS[0] messages are printed (rep answers "re:<first part>");
+ * sub: ARGS[0] is the prefix, ARGS[1] how many to print. */
+static int helper_zmq(int argc, char **argv)
+{
+    if (argc < 4)
+        return 99;
+    static const struct {
+        const char *name;
+        int type;
+    } types[] = {{"push", ZMQ_PUSH}, {"pull", ZMQ_PULL}, {"req", ZMQ_REQ},
+                 {"rep", ZMQ_REP},   {"pub", ZMQ_PUB},   {"sub", ZMQ_SUB}};
+    int type = -1;
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(argv[0], types[i].name) == 0)
+            type = types[i].type;
+    void *ctx = zmq_ctx_new();
+    void *z = type >= 0 ? zmq_socket(ctx, type) : NULL;
+    if (z == NULL)
+        return 98;
+    int linger = 5000;
+    zmq_setsockopt(z, ZMQ_LINGER, &linger, sizeof(linger));
+    if (type == ZMQ_SUB)
+        zmq_setsockopt(z, ZMQ_SUBSCRIBE, argv[3], strlen(argv[3]));
+    int rc = strcmp(argv[1], "bind") == 0 ? zmq_bind(z, argv[2]) : zmq_connect(z, argv[2]);
+    char first[256], reply[300];
+    int n = type == ZMQ_SUB ? atoi(argv[4]) : atoi(argv[3]);
+    for (int i = 3; rc == 0 && (type == ZMQ_PUSH || type == ZMQ_REQ) && i < argc; i++) {
+        rc = zsend(z, argv[i]);
+        if (rc == 0 && type == ZMQ_REQ)
+            rc = zrecv_print(z, NULL, 0);
+    }
+    for (int k = 0; rc == 0 && type == ZMQ_PUB && k < 2000; k++) {
+        for (int i = 3; rc == 0 && i < argc; i++)
+            rc = zsend(z, argv[i]);
+        nap_ms(10); /* a publisher's pace, not synchronisation */
+    }
+    for (int i = 0; rc == 0 && (type == ZMQ_PULL || type == ZMQ_REP || type == ZMQ_SUB) && i < n;
+         i++) {
+        rc = zrecv_print(z, first, sizeof(first));
+        if (rc == 0 && type == ZMQ_REP) {
+            snprintf(reply, sizeof(reply), "re:%s", first);
+            rc = zsend(z, reply);
+        }
+    }
+    zmq_close(z);
+    zmq_ctx_term(ctx);
+    return rc == 0 ? 0 : 1;
+}
+
+/* ipcx send and recv against real libzmq sockets, both roles, both
+ * transports, multipart and subscriptions included. */
+static void test_zmq_interop(void **state)
+{
+    (void)state;
+    char tcp[128], ipc[600];
+    proc r, z;
+    /* libzmq PUSH dials ipcx recv: multipart with empty parts. */
+    tcp_url(tcp, sizeof(tcp));
+    start(&r, ARGS("recv", "--listen", tcp, "--format", "json", "--count", "2"));
+    start_helper(&z, ARGS("zmq", "push", "connect", tcp, "a|", "|b|c"));
+    assert_int_equal(finish(&z, WAITMS), 0);
+    assert_int_equal(finish(&r, WAITMS), 0);
+    assert_string_equal(r.out,
+                        "{\"parts\":[\"YQ==\",\"\"]}\n{\"parts\":[\"\",\"Yg==\",\"Yw==\"]}\n");
+    proc_free(&r);
+    proc_free(&z);
+
+    /* ipcx send dials a libzmq PULL over ipc://. */
+    snprintf(ipc, sizeof(ipc), "ipc://%s/zpull", tmpdir);
+    start_helper(&z, ARGS("zmq", "pull", "bind", ipc, "2"));
+    start(&r, ARGS("send", "--dial", ipc, "--timeout", "20", "--multipart", "x", "", "z"));
+    assert_int_equal(finish(&r, WAITMS), 0);
+    proc_free(&r);
+    start(&r, ARGS("send", "--dial", ipc, "--timeout", "20", "single"));
+    assert_int_equal(finish(&r, WAITMS), 0);
+    assert_int_equal(finish(&z, WAITMS), 0);
+    assert_string_equal(z.out, "x||z\nsingle\n");
+    proc_free(&r);
+    proc_free(&z);
+
+    /* libzmq REQ asks ipcx rep; ipcx req asks libzmq REP. */
+    tcp_url(tcp, sizeof(tcp));
+    start(&r, ARGS("recv", "--listen", tcp, "--pattern", "rep", "--count", "2", "--reply", "pong"));
+    start_helper(&z, ARGS("zmq", "req", "connect", tcp, "ping", "pi|ng"));
+    assert_int_equal(finish(&z, WAITMS), 0);
+    assert_int_equal(finish(&r, WAITMS), 0);
+    assert_string_equal(z.out, "pong\npong\n");
+    assert_string_equal(r.out, "ping\npi\tng\n");
+    proc_free(&r);
+    proc_free(&z);
+    snprintf(ipc, sizeof(ipc), "ipc://%s/zrep", tmpdir);
+    start_helper(&z, ARGS("zmq", "rep", "bind", ipc, "2"));
+    start(&r, ARGS("send", "--dial", ipc, "--pattern", "req", "--timeout", "20", "one", "two"));
+    assert_int_equal(finish(&r, WAITMS), 0);
+    assert_int_equal(finish(&z, WAITMS), 0);
+    assert_string_equal(r.out, "re:one\nre:two\n");
+    assert_string_equal(z.out, "one\ntwo\n");
+    proc_free(&r);
+    proc_free(&z);
+
+    /* libzmq PUB to ipcx sub (prefix filtered by the PUB), and back. */
+    tcp_url(tcp, sizeof(tcp));
+    start_helper(&z, ARGS("zmq", "pub", "bind", tcp, "drop", "keep|1", "drop|2"));
+    start(&r, ARGS("recv", "--dial", tcp, "--pattern", "sub", "--subscribe", "ke", "--count", "2"));
+    assert_int_equal(finish(&r, WAITMS), 0);
+    assert_string_equal(r.out, "keep\t1\nkeep\t1\n");
+    kill(z.pid, SIGKILL);
+    (void)finish(&z, WAITMS);
+    proc_free(&r);
+    proc_free(&z);
+    snprintf(ipc, sizeof(ipc), "ipc://%s/zsub", tmpdir);
+    start_helper(&z, ARGS("zmq", "sub", "bind", ipc, "ne", "2"));
+    publish_until_done(&z, "--dial", ipc, "old\nnews\tpart\nnew\n", "line");
+    assert_int_equal(finish(&z, WAITMS), 0);
+    assert_true(strcmp(z.out, "news|part\nnew\n") == 0 || strcmp(z.out, "new\nnews|part\n") == 0 ||
+                strcmp(z.out, "news|part\nnews|part\n") == 0 || strcmp(z.out, "new\nnew\n") == 0);
+    proc_free(&z);
+}
+#endif
+
 static void rm_tmpdir(void)
 {
     char cmd[512];
@@ -839,21 +1081,38 @@ int main(int argc, char **argv)
 {
     if (argc > 3 && strcmp(argv[1], "--helper") == 0 && strcmp(argv[2], "silent-rep") == 0)
         return helper_silent_rep(argv[3]);
+#ifdef TEST_CLI_HAVE_ZMQ
+    if (argc > 2 && strcmp(argv[1], "--helper") == 0 && strcmp(argv[2], "zmq") == 0)
+        return helper_zmq(argc - 3, argv + 3);
+#endif
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/ipcx-climsg-XXXXXX");
     if (mkdtemp(tmpdir) == NULL) {
         perror("mkdtemp");
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unix_args),         cmocka_unit_test(test_tcp_dial_first),
-        cmocka_unit_test(test_formats_roundtrip), cmocka_unit_test(test_multipart_args),
-        cmocka_unit_test(test_stdin_streams),     cmocka_unit_test(test_stream_many_lines),
-        cmocka_unit_test(test_req_rep),           cmocka_unit_test(test_req_timeout),
-        cmocka_unit_test(test_pub_sub),           cmocka_unit_test(test_pair),
-        cmocka_unit_test(test_timeouts),          cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_address_in_use),    cmocka_unit_test(test_stale_socket_file),
-        cmocka_unit_test(test_signals_end_recv),  cmocka_unit_test(test_recv_outlives_peers),
-        cmocka_unit_test(test_max_size),          cmocka_unit_test(test_bad_stdin),
+        cmocka_unit_test_teardown(test_unix_args, kill_leftovers),
+        cmocka_unit_test_teardown(test_tcp_dial_first, kill_leftovers),
+        cmocka_unit_test_teardown(test_formats_roundtrip, kill_leftovers),
+        cmocka_unit_test_teardown(test_multipart_args, kill_leftovers),
+        cmocka_unit_test_teardown(test_stdin_streams, kill_leftovers),
+        cmocka_unit_test_teardown(test_stream_many_lines, kill_leftovers),
+        cmocka_unit_test_teardown(test_req_rep, kill_leftovers),
+        cmocka_unit_test_teardown(test_req_timeout, kill_leftovers),
+        cmocka_unit_test_teardown(test_pub_sub, kill_leftovers),
+        cmocka_unit_test_teardown(test_pair, kill_leftovers),
+        cmocka_unit_test_teardown(test_timeouts, kill_leftovers),
+        cmocka_unit_test_teardown(test_usage_errors, kill_leftovers),
+        cmocka_unit_test_teardown(test_address_in_use, kill_leftovers),
+        cmocka_unit_test_teardown(test_stale_socket_file, kill_leftovers),
+        cmocka_unit_test_teardown(test_signals_end_recv, kill_leftovers),
+        cmocka_unit_test_teardown(test_recv_outlives_peers, kill_leftovers),
+        cmocka_unit_test_teardown(test_max_size, kill_leftovers),
+        cmocka_unit_test_teardown(test_bad_stdin, kill_leftovers),
+        cmocka_unit_test_teardown(test_handshake_timeout, kill_leftovers),
+#ifdef TEST_CLI_HAVE_ZMQ
+        cmocka_unit_test_teardown(test_zmq_interop, kill_leftovers),
+#endif
     };
     int rc = cmocka_run_group_tests_name("cli_msg", tests, NULL, NULL);
     rm_tmpdir();
