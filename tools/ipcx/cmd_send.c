@@ -148,6 +148,10 @@ static int wait_first_peer(sender *x)
             cli_error(x->o.cmd, x->o.url, why);
             return CLI_FAIL;
         }
+        /* The event wakes the poll; the stats are looked at again at least
+         * once a second all the same. */
+        if (left < 0 || left > 1000000000)
+            left = 1000000000;
         ipcx_pollitem it = {.socket = x->s, .fd = -1, .events = IPCX_POLLEVENT};
         int rc = ipcx_poll(&it, 1, left);
         if (rc < 0 && rc != -EINTR) {
