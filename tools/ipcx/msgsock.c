@@ -370,12 +370,14 @@ void msgsock_print_event(const msgopts *o, const ipcx_event *ev)
     if (ev->type != IPCX_EV_HANDSHAKE_FAILED || ev->err == -EPIPE || ev->err == -ECONNRESET)
         return;
     char what[512], why[512];
-    snprintf(what, sizeof(what), "%s%s%s", ev->endpoint, ev->peer[0] ? " peer " : "", ev->peer);
-    if (ev->reason[0] != '\0' && ev->err != 0)
-        snprintf(why, sizeof(why), "handshake failed: %s (%s)", ev->reason, ipcx_strerror(ev->err));
+    if (ev->peer[0] != '\0')
+        snprintf(what, sizeof(what), "%s peer %s", ev->endpoint, ev->peer);
+    else if (ev->peer_pid >= 0)
+        snprintf(what, sizeof(what), "%s peer pid %lld", ev->endpoint, (long long)ev->peer_pid);
     else
-        snprintf(why, sizeof(why), "handshake failed: %s",
-                 ev->reason[0] != '\0' ? ev->reason : ipcx_strerror(ev->err));
+        snprintf(what, sizeof(what), "%s", ev->endpoint);
+    snprintf(why, sizeof(why), "handshake failed: %s",
+             ev->reason[0] != '\0' ? ev->reason : ipcx_strerror(ev->err));
     cli_error(o->cmd, what, why);
 }
 
