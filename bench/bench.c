@@ -64,6 +64,13 @@ bool bench_want(const bench_ctx *ctx, const char *transport)
 {
     if (ctx->filter == NULL || ctx->filter[0] == '\0')
         return true;
+    return bench_named(ctx, transport);
+}
+
+bool bench_named(const bench_ctx *ctx, const char *transport)
+{
+    if (ctx->filter == NULL)
+        return false;
     size_t tl = strlen(transport);
     for (const char *p = ctx->filter; *p;) {
         const char *e = strchr(p, ',');
@@ -120,6 +127,10 @@ static void emit_json(FILE *f, const bench_row *r)
                 r->rtt_ns_p99, r->rtt_ns_p999);
     } else if (strcmp(r->kase, "tasks") == 0) {
         fprintf(f, ",\"tasks_per_s\":%.0f", r->tasks_per_s);
+    } else if (strcmp(r->kase, "idle") == 0) {
+        fprintf(f, ",\"conns\":%d,\"bytes_per_conn\":%.0f", r->conns, r->bytes_per_conn);
+        if (r->heap_bytes_per_conn > 0)
+            fprintf(f, ",\"heap_bytes_per_conn\":%.0f", r->heap_bytes_per_conn);
     } else {
         fprintf(f, ",\"msgs_per_s\":%.0f,\"bytes_per_s\":%.0f", r->msgs_per_s, r->bytes_per_s);
     }
@@ -144,14 +155,23 @@ static void emit_table(FILE *f, bench_ctx *ctx, const bench_row *r)
                                r->consumers);
     if (r->workers)
         dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%dw ", r->workers);
+    if (r->conns)
+        dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%d conns ", r->conns);
     if (r->variant)
-        snprintf(detail + dl, sizeof(detail) - dl, "%s", r->variant);
+        dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "%s", r->variant);
     if (strcmp(r->kase, "pingpong") == 0) {
         snprintf(a, sizeof(a), "%.0f ns", r->rtt_ns_p50);
         snprintf(b, sizeof(b), "%.0f ns", r->rtt_ns_p99);
         snprintf(c, sizeof(c), "%.0f ns", r->rtt_ns_p999);
         fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
                 size, r->wait ? r->wait : "-", detail, a, b, c, "-", "-");
+    } else if (strcmp(r->kase, "idle") == 0) {
+        /* The memory per connection, where a rate would be. */
+        fmt_rate(by, sizeof(by), r->bytes_per_conn, "B/conn");
+        if (r->heap_bytes_per_conn > 0) /* fits the column: "1000 conns 67.0k heap" */
+            snprintf(detail + dl, sizeof(detail) - dl, "%.1fk heap", r->heap_bytes_per_conn / 1e3);
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
+                size, r->wait ? r->wait : "-", detail, "-", "-", "-", "-", by);
     } else if (strcmp(r->kase, "tasks") == 0) {
         fmt_rate(m, sizeof(m), r->tasks_per_s, "t/s");
         fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
@@ -196,7 +216,9 @@ static void usage(FILE *f)
                "between rows of one run are meaningful.\n\n"
                "  -q, --quick          short run (under 30 s in all)\n"
                "  -j, --json           one JSON object per line (DESIGN.md contract)\n"
-               "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline)\n"
+               "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline);\n"
+               "                       idle-conns, only when named: memory per idle tcp\n"
+               "                       connection, 1000 connections to one listener\n"
                "  -c, --cpus A,B       CPUs for the two sides\n"
                "  -h, --help           this help\n");
 }
@@ -287,8 +309,9 @@ int bench_main(int argc, char **argv)
         return rc;
     probe_pinning(&ctx);
     void (*const suites[])(bench_ctx *) = {
-        bench_suite_floors,  bench_suite_kernel, bench_suite_ring, bench_suite_queue,
-        bench_suite_sockets, bench_suite_zmtp,   bench_suite_pool, bench_suite_peers,
+        bench_suite_floors, bench_suite_kernel,  bench_suite_ring,
+        bench_suite_queue,  bench_suite_sockets, bench_suite_zmtp,
+        bench_suite_pool,   bench_suite_peers,   bench_suite_idle,
     };
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
         if (suites[i] != NULL)

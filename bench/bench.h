@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 typedef struct bench_row {
-    const char *kase;      /* "pingpong", "stream", "decode", "encode", "tasks" */
+    const char *kase;      /* "pingpong", "stream", "decode", "encode", "tasks", "idle" */
     const char *transport; /* "shm", "ring", "floor-cacheline", "pipe", ... */
     uint64_t size;         /* message size in bytes (0 allowed) */
     const char *wait;      /* "spin" or "block"; NULL omits the field */
@@ -39,7 +39,11 @@ typedef struct bench_row {
     double msgs_per_s, bytes_per_s;
     /* tasks */
     double tasks_per_s;
-    uint64_t samples; /* round trips or messages measured */
+    /* idle: connections held open, resident memory they cost the listener */
+    int conns;
+    double bytes_per_conn;      /* resident set growth / conns */
+    double heap_bytes_per_conn; /* malloc'd bytes / conns; 0 omits */
+    uint64_t samples;           /* round trips or messages measured */
 } bench_row;
 
 typedef struct bench_ctx {
@@ -65,6 +69,10 @@ void bench_skip(bench_ctx *ctx, const char *transport, const char *kase, const c
 
 /* True when the transport passes --filter. */
 bool bench_want(const bench_ctx *ctx, const char *transport);
+
+/* True only when --filter names `name` itself: for one-off measurements a
+ * plain run leaves out (e.g. "idle-conns"). */
+bool bench_named(const bench_ctx *ctx, const char *name);
 
 /* Monotonic clock in ns. */
 uint64_t bench_now_ns(void);

@@ -190,6 +190,14 @@ static int ctl_wait_ack(int ctl)
     return bench_ctl_recv(ctl, &b, 1);
 }
 
+/* Side A of a stream: the acknowledgement, with the transport's wait_ctl
+ * keeping its output moving meanwhile (harness.h). */
+static int st_wait_ack(struct run *r, int ctl)
+{
+    int rc = r->ops->wait_ctl ? r->ops->wait_ctl(r->st, ctl) : 0;
+    return rc < 0 ? rc : ctl_wait_ack(ctl);
+}
+
 /* -------------------------------------------------------------- pingpong */
 
 static int pp_round(struct run *r, enum bench_flag flag)
@@ -296,7 +304,7 @@ static int st_produce(struct run *r, int ctl)
         return (int)n;
     r->stage = "sync";
     int rc = r->ops->send(r->st, BENCH_SYNC);
-    if (rc < 0 || (rc = ctl_wait_ack(ctl)) < 0)
+    if (rc < 0 || (rc = st_wait_ack(r, ctl)) < 0)
         return rc;
     uint64_t t0 = bench_now_ns();
     n = st_send_until(r, t0 + r->budget, r->min_count, batch);
@@ -304,7 +312,7 @@ static int st_produce(struct run *r, int ctl)
         return (int)n;
     r->stage = "final ack";
     rc = r->ops->send(r->st, BENCH_LAST);
-    if (rc < 0 || (rc = ctl_wait_ack(ctl)) < 0)
+    if (rc < 0 || (rc = st_wait_ack(r, ctl)) < 0)
         return rc;
     r->sh->elapsed_ns = bench_now_ns() - t0;
     r->sh->count = (uint64_t)n + 1;

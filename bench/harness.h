@@ -93,6 +93,13 @@ typedef struct bench_ops {
     int (*send)(void *st, enum bench_flag flag);
     /* Wait for one message; returns its flag (>= 0) or a negative errno. */
     int (*recv)(void *st);
+    /* Stream, side A, after it sent SYNC or LAST and before it waits for
+     * B's acknowledgement on `ctl`: return once `ctl` is readable (0) or
+     * -errno.  For caller-driven sockets, whose sends may leave messages
+     * queued in the sender's process until it calls the library again:
+     * wait on both and keep the socket's output moving.  NULL: the harness
+     * waits on ctl alone. */
+    int (*wait_ctl)(void *st, int ctl);
     /* Each side before it exits. */
     void (*teardown)(void *st, enum bench_side side);
     /* Parent, after both sides exited (also after a failure): remove names

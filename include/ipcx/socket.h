@@ -21,15 +21,24 @@
  * a valid peer.  docs/sockets.md describes the patterns, docs/transports.md
  * the URLs and what differs from libzmq.
  *
- * I/O is caller-driven: no hidden thread.  Connections are accepted, read,
- * written, re-dialled and heart-beaten inside the caller's calls
- * (ipcx_send, ipcx_recv, ipcx_socket_events, ipcx_poll, ...).  An event
- * loop that is not calling ipcx waits on ipcx_socket_fd(), which becomes
- * readable whenever the socket has work: a message, input to decode, a
- * connection to accept, a timer due.  It is level-triggered: after any ipcx
- * call on the socket returns, the fd is readable exactly while
- * ipcx_socket_events() would report something the caller asked for, or
- * new input arrived since.
+ * I/O happens inside the caller's calls (ipcx_send, ipcx_recv,
+ * ipcx_socket_events, ipcx_poll, ...): a message is written by the send
+ * that queues it and read by the receive that takes it, with no thread in
+ * between.  What must happen while the caller is not calling - accepting a
+ * connection, finishing a handshake, writing out what the kernel did not
+ * take at send time, answering a PUB's subscribers, heartbeats, reconnects
+ * - is done by one I/O assistant thread per socket, started by the first
+ * ipcx_listen() or ipcx_dial().  It never handles a message the caller
+ * sends or receives in the normal course, so it costs nothing per message
+ * (docs/sockets.md).  Signals are blocked in it.  A socket must not be used
+ * in a child after fork(): open sockets after forking.
+ *
+ * An event loop waits on ipcx_socket_fd(), which becomes readable whenever
+ * the socket has something for the caller: a message, input to decode, a
+ * peer event, room to send once that was asked for.  It is
+ * level-triggered: after any ipcx call on the socket returns, the fd is
+ * readable exactly while ipcx_socket_events() would report something the
+ * caller asked for, or new input arrived since.
  *
  * Thread safety: every call on one socket may be made from several threads
  * at once (for example, one thread sending while another receives).  A
@@ -84,10 +93,12 @@ typedef enum ipcx_pattern {
 #define IPCX_DONTWAIT 0x1 /**< never sleep: -EAGAIN when it would */
 #define IPCX_MORE     0x2 /**< ipcx_send(): more parts of this message follow */
 /** ipcx_send(), ipcx_msg_send(): more messages follow at once.  The message
- *  may wait in ipcx (up to 64 KiB of them per peer) until the next send
- *  without IPCX_BATCH, a call that sleeps, ipcx_socket_events() or close,
- *  and then goes out with the others in one system call - like MSG_MORE of
- *  send(2).  Streams of small messages go several times faster. */
+ *  may wait in ipcx (up to 64 KiB of them per peer) and go out with the
+ *  ones after it in one system call - like MSG_MORE of send(2) - at the
+ *  latest when IPCX_OPT_SEND_BATCH has passed (or, with that option 0, at
+ *  the next send without IPCX_BATCH, a call that sleeps,
+ *  ipcx_socket_events() or close).  Streams of small messages go several
+ *  times faster.  IPCX_OPT_SEND_BATCH batches streams without the flag. */
 #define IPCX_BATCH 0x4
 
 typedef struct ipcx_socket ipcx_socket;
@@ -245,7 +256,8 @@ enum ipcx_socket_opt {
     /** Most bytes read ahead from one peer and not yet received (ipcx
      *  decodes lazily, so the rest waits in the kernel, whose buffer then
      *  pushes back on the sender: TCP flow control).  Also sets SO_RCVBUF
-     *  when not 0.  Default 0: a 64 KiB read-ahead, kernel SO_RCVBUF. */
+     *  when not 0.  Default 0: a read-ahead growing from 4 to 256 KiB as input comes in, kernel
+     * SO_RCVBUF. */
     IPCX_OPT_RECV_BUFFER = 5,
     /** Largest message, all parts together, in either direction.  Default
      *  64 MiB.  A peer that sends a larger one is disconnected. */
@@ -289,6 +301,14 @@ enum ipcx_socket_opt {
     IPCX_OPT_ALLOW_UID = 18,
     /** Which peer events to queue (IPCX_EV_* bits).  Default 0: none. */
     IPCX_OPT_EVENTS = 19,
+    /** Automatic batching: a send that comes within this long of the
+     *  previous send, with no other call between, is queued and goes out
+     *  with the ones after it in one system call - after this long at most
+     *  (plus a thread wake-up), or sooner when 64 KiB are queued or the
+     *  caller calls anything but send.  A lone message, a request and a
+     *  reply are always written at once.  Default 50 us; 0 turns it off
+     *  (then only IPCX_BATCH batches).  At most 1 s. */
+    IPCX_OPT_SEND_BATCH = 22,
     /** Read only: 1 when the part received last has more parts after it. */
     IPCX_OPT_RECV_MORE = 20,
     /** Read only: the pattern. */
@@ -410,6 +430,41 @@ typedef struct ipcx_socket_stats {
 
 /** Fill @st.  Returns 0 or -EINVAL. */
 IPCX_API int ipcx_socket_stats_get(ipcx_socket *s, ipcx_socket_stats *st);
+
+/* ------------------------------------------------------------ exposing */
+
+/** Most endpoints ipcx_socket_info carries. */
+#define IPCX_SOCKET_INFO_ENDPOINTS 8
+
+/**
+ * ipcx_socket_expose - publish the socket's endpoints (the first 8) and its
+ * statistics in a named region (kind IPCX_REGION_SOCKET, mode 0600), so
+ * that `ipcx ls` lists the socket and `ipcx stat NAME` shows it live.  The
+ * figures are refreshed at the end of every call on the socket (a few
+ * relaxed stores).  ipcx_socket_close() removes the region; a process that
+ * crashes leaves it behind (`ipcx ls` shows its creator gone, `ipcx rm`
+ * removes it).  Returns 0, -EALREADY (exposed already), or what
+ * ipcx_region_create() fails with (-EEXIST, -EINVAL for a bad name, ...).
+ */
+IPCX_API int ipcx_socket_expose(ipcx_socket *s, const char *name);
+
+/** What an exposed socket's region says (ipcx_socket_info_read()). */
+typedef struct ipcx_socket_info {
+    int pattern;
+    int32_t creator_pid;
+    int creator_alive; /**< 1 alive, 0 gone, -1 cannot tell */
+    uint32_t n_endpoints;
+    char endpoints[IPCX_SOCKET_INFO_ENDPOINTS][248];
+    ipcx_socket_stats stats;
+} ipcx_socket_info;
+
+/**
+ * ipcx_socket_info_read - read an exposed socket's region, from any
+ * process that may open it.  The region is untrusted: a malformed one is
+ * -EPROTO.  Returns 0, -ENOENT, -ENOTSUP (a region of another kind),
+ * -EPROTO, or what ipcx_region_open() fails with.
+ */
+IPCX_API int ipcx_socket_info_read(const char *name, ipcx_socket_info *out);
 
 #ifdef __cplusplus
 }

@@ -52,11 +52,51 @@ sk_pipe *ipcx__pipe_new(ipcx_socket *s)
 
 /* ------------------------------------------------------------ epoll */
 
+/* The fd's entry in the I/O set.  A paused pipe with nothing to write
+ * leaves the set altogether: epoll reports a hang-up even to an entry
+ * that asks for nothing, and a paused pipe must not wake anyone. */
 static void pipe_epoll(sk_pipe *p)
 {
     uint32_t ev =
         (p->in_paused ? 0u : (uint32_t)EPOLLIN) | (p->out_armed ? (uint32_t)EPOLLOUT : 0u);
-    (void)ipcx__sk_epoll(p->s, EPOLL_CTL_MOD, p->fd, &p->ep, ev);
+    if (ev == 0) {
+        if (p->registered)
+            (void)ipcx__sk_epoll(p->s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        p->registered = false;
+        return;
+    }
+    int op = p->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (ipcx__sk_epoll(p->s, op, p->fd, &p->ep, ev) == 0)
+        p->registered = true;
+    ipcx__pipe_bg_sync(p);
+}
+
+/* The pipe's entry in the assistant's set (socket.c, the I/O assistant):
+ * a handshake to finish, output the kernel did not take, and - for the
+ * patterns that never receive - the peer's commands.  Never the input of
+ * a receiving pattern's established connection: that is the caller's. */
+void ipcx__pipe_bg_sync(sk_pipe *p)
+{
+    ipcx_socket *s = p->s;
+    uint32_t ev = 0;
+    if (p->fd >= 0) {
+        if (p->state == P_HANDSHAKE || (p->state == P_ACTIVE && s->drains_input && !p->in_paused))
+            ev |= EPOLLIN;
+        if (p->out_armed)
+            ev |= EPOLLOUT;
+    }
+    if (ev == p->bg_events)
+        return;
+    int op = p->bg_events == 0 ? EPOLL_CTL_ADD : ev == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+    if (ipcx__sk_bg_epoll(s, op, p->fd, p->id, ev) == 0 || op == EPOLL_CTL_DEL)
+        p->bg_events = ev;
+}
+
+static void pipe_bg_drop(sk_pipe *p)
+{
+    if (p->bg_events != 0)
+        (void)ipcx__sk_bg_epoll(p->s, EPOLL_CTL_DEL, p->fd, 0, 0);
+    p->bg_events = 0;
 }
 
 static void pipe_arm_out(sk_pipe *p, bool on)
@@ -164,13 +204,41 @@ bool ipcx__pipe_room(const sk_pipe *p)
     return true;
 }
 
+int (*ipcx__sk_fault)(int site);
+
+/* A transfer of at most @cap bytes of @iov: the first iovecs, the last one
+ * cut short.  Returns how many iovecs @out holds. */
+static size_t iov_cap(const struct iovec *iov, size_t n, size_t cap, struct iovec *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && cap > 0; i++) {
+        out[k] = iov[i];
+        if (out[k].iov_len > cap)
+            out[k].iov_len = cap;
+        cap -= out[k].iov_len;
+        k++;
+    }
+    return k;
+}
+
 static ssize_t pipe_writev(sk_pipe *p, struct iovec *iov, size_t n)
 {
+    struct iovec capped[IPCX__IOV_MAX];
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
     ssize_t w;
-    do
+    do {
+        int f = ipcx__sk_fault != NULL ? ipcx__sk_fault(IPCX__SK_WRITE) : 0;
+        if (f < 0) {
+            errno = -f;
+            w = -1;
+            continue;
+        }
+        if (f > 0 && n <= IPCX__IOV_MAX) {
+            mh.msg_iov = capped;
+            mh.msg_iovlen = iov_cap(iov, n, (size_t)f, capped);
+        }
         w = sendmsg(p->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (w < 0 && errno == EINTR);
+    } while (w < 0 && errno == EINTR);
     if (w < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
     return w;
@@ -191,6 +259,8 @@ int ipcx__pipe_flush(sk_pipe *p)
             iov[n++] = (struct iovec){p->out + p->out_pos, out_left};
         if (n == 0) {
             p->batching = false;
+            if (p->out_armed)
+                p->s->news = true; /* drained: a lingering close waits for this */
             pipe_arm_out(p, false);
             return 0;
         }
@@ -378,11 +448,17 @@ void ipcx__pipe_fail(sk_pipe *p, int err, const char *reason)
     bool was_active = p->state == P_ACTIVE;
     ipcx__pat_pipe_gone(s, p); /* before input_reset: a view may point into the input */
     if (p->fd >= 0) {
-        (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        if (p->registered)
+            (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        pipe_bg_drop(p);
         close(p->fd);
         p->fd = -1;
     }
-    p->in_paused = p->out_armed = p->readable = false;
+    p->registered = p->in_paused = p->out_armed = p->readable = false;
+    if (was_active)
+        IPCX_LOGI("socket: %s: connection lost: %s", p->peer_addr, reason);
+    else
+        IPCX_LOGW("socket: %s: connection dropped during the handshake: %s", p->peer_addr, reason);
     input_reset(p);
     p->hs_pos = p->hs_len = 0;
     p->ping_sent = 0;
@@ -415,7 +491,9 @@ void ipcx__pipe_free(sk_pipe *p)
 {
     ipcx_socket *s = p->s;
     if (p->fd >= 0) {
-        (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        if (p->registered)
+            (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
+        pipe_bg_drop(p);
         close(p->fd);
     }
     if (p->state == P_ACTIVE)
@@ -447,9 +525,9 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
     if (rc != 0)
         return rc;
     if (p->in == NULL) {
-        p->in_cap = s->recv_buffer > 0 && (uint64_t)s->recv_buffer > IPCX__READ_AHEAD
-                        ? (size_t)s->recv_buffer
-                        : IPCX__READ_AHEAD;
+        /* Small at first (an idle connection holds little), doubled by
+         * pipe_read while reads fill it, up to the read-ahead. */
+        p->in_cap = IPCX__READ_FIRST;
         p->in = malloc(p->in_cap);
         if (p->in == NULL) {
             ipcx_zmtp_decoder_destroy(p->dec);
@@ -460,6 +538,7 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
     p->fd = fd;
     p->tp_kind = tp_kind;
     p->state = P_HANDSHAKE;
+    p->at_boundary = false;
     p->peer_type = 0;
     p->peer_minor = -1;
     p->ident_len = 0;
@@ -480,23 +559,58 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
         p->fd = -1;
         return rc;
     }
+    p->registered = true;
+    ipcx__pipe_bg_sync(p);
     return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
 }
 
 /* ------------------------------------------------------------ input */
 
-static int pipe_read(sk_pipe *p)
+static size_t read_ahead(const ipcx_socket *s)
+{
+    return s->recv_buffer > 0 && (uint64_t)s->recv_buffer > IPCX__READ_AHEAD
+               ? (size_t)s->recv_buffer
+               : IPCX__READ_AHEAD;
+}
+
+/* read(2) with the test fault hook and EINTR retried: bytes, 0 at EOF, or
+ * -errno. */
+static ssize_t pipe_read_into(sk_pipe *p, uint8_t *buf, size_t cap)
 {
     ssize_t n;
-    do
-        n = read(p->fd, p->in, p->in_cap);
-    while (n < 0 && errno == EINTR);
+    do {
+        size_t want = cap;
+        int f = ipcx__sk_fault != NULL ? ipcx__sk_fault(IPCX__SK_READ) : 0;
+        if (f < 0) {
+            errno = -f;
+            n = -1;
+            continue;
+        }
+        if (f > 0 && (size_t)f < want)
+            want = (size_t)f;
+        n = read(p->fd, buf, want);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+static int pipe_read(sk_pipe *p)
+{
+    if (p->in_full && p->in_cap < read_ahead(p->s)) {
+        uint8_t *n = malloc(p->in_cap * 2);
+        if (n != NULL) {
+            free(p->in);
+            p->in = n;
+            p->in_cap *= 2;
+        }
+    }
+    ssize_t n = pipe_read_into(p, p->in, p->in_cap);
     if (n > 0) {
         p->in_pos = 0;
         p->in_len = (size_t)n;
         /* A short read drained the kernel: wait for epoll to say more came.
          * A full one may have left more behind: read again when it is used. */
-        if ((size_t)n < p->in_cap)
+        p->in_full = (size_t)n == p->in_cap;
+        if (!p->in_full)
             p->readable = false;
         if (hb_on(p->s) || p->peer_ttl_ns > 0)
             p->last_rx = pipe_now(p);
@@ -506,12 +620,64 @@ static int pipe_read(sk_pipe *p)
         ipcx__pipe_fail(p, -EPIPE, "peer closed the connection");
         return -EPIPE;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (n == -EAGAIN || n == -EWOULDBLOCK) {
         p->readable = false;
         return 0;
     }
-    ipcx__pipe_fail(p, -errno, "read failed");
+    ipcx__pipe_fail(p, (int)n, "read failed");
     return -EPIPE;
+}
+
+/*
+ * The next frame starts at in_pos and does not lie whole in `in`.  When it
+ * would fit in the read-ahead, move it to the front and read the rest now,
+ * so that the decoder hands it out as a view into `in` (one copy, to the
+ * caller) instead of assembling it in a buffer of its own (a malloc and a
+ * second copy).  Frames under 1 KiB are left to the decoder: its copy is
+ * cheap.  If the rest is not there yet, the decoder assembles as usual.
+ */
+static void pipe_complete_frame(sk_pipe *p)
+{
+    size_t rem = p->in_len - p->in_pos;
+    const uint8_t *b = p->in + p->in_pos;
+    size_t hl = (b[0] & IPCX_ZMTP_FLAG_LONG) ? 9 : 2;
+    if (rem < hl)
+        return;
+    uint64_t size = b[1];
+    if (hl == 9) {
+        size = 0;
+        for (int i = 1; i < 9; i++)
+            size = size << 8 | b[i];
+    }
+    uint64_t total = hl + size;
+    if (size < 1024 || total <= rem || total > read_ahead(p->s))
+        return;
+    if (p->in_cap < total) {
+        size_t cap = p->in_cap;
+        while (cap < total)
+            cap *= 2;
+        uint8_t *n = malloc(cap);
+        if (n == NULL)
+            return;
+        memcpy(n, b, rem);
+        free(p->in);
+        p->in = n;
+        p->in_cap = cap;
+    } else {
+        memmove(p->in, b, rem);
+    }
+    p->in_pos = 0;
+    p->in_len = rem;
+    while (p->in_len < total) {
+        ssize_t n = pipe_read_into(p, p->in + p->in_len, p->in_cap - p->in_len);
+        if (n <= 0) {
+            if (n == -EAGAIN || n == -EWOULDBLOCK)
+                p->readable = false;
+            return; /* EOF and errors show at the next read */
+        }
+        p->in_len += (size_t)n;
+    }
+    p->readable = true; /* more may follow what completed the frame */
 }
 
 static bool type_ok(const ipcx_socket *s, int peer)
@@ -547,6 +713,7 @@ static int on_ready(sk_pipe *p, const ipcx_zmtp_event *ev)
     }
     p->state = P_ACTIVE;
     p->was_active = true;
+    ipcx__pipe_bg_sync(p);
     s->nactive++;
     s->st.connects++;
     s->news = true;
@@ -555,6 +722,8 @@ static int on_ready(sk_pipe *p, const ipcx_zmtp_event *ev)
         p->dialer->attempts = 0;
     }
     ipcx__sk_event(s, IPCX_EV_CONNECTED, 0, p, NULL, "");
+    if (s->hb_ivl > 0)
+        ipcx__sk_timer_note(s, ipcx__now_ns() + s->hb_ivl);
     ipcx__pat_pipe_ready(s, p);
     return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
 }
@@ -659,6 +828,11 @@ int ipcx__pipe_next(sk_pipe *p)
         return 0;
     for (;;) {
         if (p->in_pos == p->in_len) {
+            /* Everything read is decoded: listen for input again (a pipe
+             * paused while input waited here must not stay deaf once the
+             * last of it turns out to be a partial frame). */
+            if (p->in_paused)
+                pipe_pause_in(p, false);
             if (!p->readable)
                 return 0; /* nothing known to be there: no speculative read */
             int r = pipe_read(p);
@@ -667,10 +841,13 @@ int ipcx__pipe_next(sk_pipe *p)
                 return r;
             }
         }
+        if (p->at_boundary && p->state == P_ACTIVE)
+            pipe_complete_frame(p);
         size_t used = 0;
         ipcx_zmtp_event ev;
         int rc = ipcx_zmtp_decode(p->dec, p->in + p->in_pos, p->in_len - p->in_pos, &used, &ev);
         p->in_pos += used;
+        p->at_boundary = rc > 0; /* an event ends exactly where its frame does */
         if (rc < 0) {
             if (rc == -ENOMEM)
                 return rc;

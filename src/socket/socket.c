@@ -7,6 +7,7 @@
  * the top of socket_int.h.
  */
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@
 
 #include "socket/socket_int.h"
 
-#define MS ((int64_t)1000000)
+#define MS     ((int64_t)1000000)
+#define SEC_NS ((int64_t)1000000000)
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -26,6 +28,19 @@ int ipcx__sk_epoll(ipcx_socket *s, int op, int fd, sk_ep *ep, uint32_t events)
 {
     struct epoll_event ev = {.events = events, .data.ptr = ep};
     return epoll_ctl(s->iofd, op, fd, &ev) == 0 ? 0 : -errno;
+}
+
+/* Tags of the assistant's set: kind in the top byte; a pipe by its id
+ * (a pipe may be freed while the assistant holds an event for it: the id
+ * is then simply not found), listeners and dialers by address (they live
+ * until close, which stops the assistant first). */
+enum { BG_PIPE = 0, BG_LISTENER = 1, BG_DIALER = 2, BG_TIMER = 3, BG_STOP = 4, BG_BATCH = 5 };
+#define BG_TAG(kind, v) (((uint64_t)(kind) << 56) | (uint64_t)(v))
+
+int ipcx__sk_bg_epoll(ipcx_socket *s, int op, int fd, uint64_t tag, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = tag};
+    return epoll_ctl(s->bgfd, op, fd, &ev) == 0 ? 0 : -errno;
 }
 
 static void efd_set(int fd, bool *flag, bool on)
@@ -90,8 +105,12 @@ void ipcx__sk_event(ipcx_socket *s, int type, int err, const sk_pipe *p, const c
 
 /* ------------------------------------------------------------ lock */
 
+/* Free the pipes that died.  Not while a thread sleeps in epoll_wait: the
+ * events it will hand back may name them. */
 static void sk_reap(ipcx_socket *s)
 {
+    if (s->leader)
+        return;
     sk_pipe *p = s->pipes;
     while (p != NULL) {
         sk_pipe *nx = p->next;
@@ -110,6 +129,8 @@ static void sk_unlock(ipcx_socket *s)
 {
     sk_reap(s);
     ipcx__sk_ready_sync(s);
+    if (s->pub != NULL)
+        ipcx__sk_publish(s);
     if (s->news) {
         s->news = false;
         if (s->leader)
@@ -224,14 +245,19 @@ static void dialer_try(ipcx_socket *s, sk_dialer *d)
         close(fd);
         d->fd = -1;
         dialer_retry(s, d, -ENOMEM);
+        return;
     }
+    (void)ipcx__sk_bg_epoll(s, EPOLL_CTL_ADD, fd, BG_TAG(BG_DIALER, (uintptr_t)d), EPOLLOUT);
 }
 
 static void on_dial_done(ipcx_socket *s, sk_dialer *d)
 {
     int fd = d->fd;
+    if (fd < 0)
+        return; /* the caller and the assistant both saw it: done once */
     d->fd = -1;
     (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, fd, &d->ep, 0);
+    (void)ipcx__sk_bg_epoll(s, EPOLL_CTL_DEL, fd, 0, 0);
     int rc = ipcx__tp_connect_result(fd);
     if (rc != 0) {
         close(fd);
@@ -264,9 +290,17 @@ static void run_timers(ipcx_socket *s)
         ipcx__sk_timer_note(s, next);
 }
 
-static bool drains_input(const ipcx_socket *s)
+static void pipe_io(ipcx_socket *s, sk_pipe *p, uint32_t events)
 {
-    return s->pattern == IPCX_PUB || s->pattern == IPCX_PUSH;
+    ipcx__pipe_on_io(p, events);
+    if (s->drains_input) {
+        /* These patterns take no messages: a peer's stray frames are read
+         * and dropped so that its commands keep flowing. */
+        while (ipcx__pipe_next(p) == 1) {
+            s->st.drops++;
+            ipcx__pipe_consume(p);
+        }
+    }
 }
 
 static void dispatch(ipcx_socket *s, const struct epoll_event *ev, int n)
@@ -274,19 +308,9 @@ static void dispatch(ipcx_socket *s, const struct epoll_event *ev, int n)
     for (int i = 0; i < n; i++) {
         sk_ep *ep = ev[i].data.ptr;
         switch (ep->kind) {
-        case EP_PIPE: {
-            sk_pipe *p = (sk_pipe *)ep;
-            ipcx__pipe_on_io(p, ev[i].events);
-            if (drains_input(s)) {
-                /* These patterns take no messages: a peer's stray frames are
-                 * read and dropped so that its commands keep flowing. */
-                while (ipcx__pipe_next(p) == 1) {
-                    s->st.drops++;
-                    ipcx__pipe_consume(p);
-                }
-            }
+        case EP_PIPE:
+            pipe_io(s, (sk_pipe *)ep, ev[i].events);
             break;
-        }
         case EP_LISTENER:
             on_accept(s, (sk_listener *)ep);
             break;
@@ -344,6 +368,7 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
 {
     if (ipcx__deadline_expired(d))
         return -ETIMEDOUT;
+    s->batch_open = false;
     flush_all(s); /* a call that sleeps sends what was batched */
     if (s->leader) {
         s->followers++;
@@ -392,6 +417,121 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
     return n == 0 && ipcx__deadline_expired(d) ? -ETIMEDOUT : 0;
 }
 
+/* ------------------------------------------------------------ the I/O assistant */
+
+/*
+ * One thread per socket with endpoints, started by the first listen or
+ * dial, does what must happen while no caller is calling: it accepts
+ * connections and completes handshakes, writes out what the kernel did not
+ * take at send time, answers the commands of a PUB's or PUSH's peers, and
+ * runs the timers (handshake timeouts, heartbeats, reconnects).  It never
+ * touches the input of an established connection of a receiving pattern,
+ * so a stream of messages to a caller never wakes it, and a send that the
+ * kernel takes whole never involves it: it costs nothing per message.  It
+ * sleeps in its own epoll set (bgfd) and works under the socket's mutex
+ * like any caller.  All signals are blocked in it, so a signal reaches the
+ * caller's threads (and interrupts their waits with -EINTR).
+ */
+
+static sk_pipe *pipe_by_id(ipcx_socket *s, uint32_t id)
+{
+    for (sk_pipe *p = s->pipes; p != NULL; p = p->next)
+        if (p->id == id)
+            return p;
+    return NULL;
+}
+
+static void bg_dispatch(ipcx_socket *s, const struct epoll_event *ev, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint64_t tag = ev[i].data.u64;
+        uint64_t v = tag & (((uint64_t)1 << 56) - 1);
+        switch ((int)(tag >> 56)) {
+        case BG_PIPE: {
+            sk_pipe *p = pipe_by_id(s, (uint32_t)v);
+            if (p != NULL)
+                pipe_io(s, p, ev[i].events);
+            break;
+        }
+        case BG_LISTENER:
+            on_accept(s, (sk_listener *)(uintptr_t)v);
+            break;
+        case BG_DIALER:
+            on_dial_done(s, (sk_dialer *)(uintptr_t)v);
+            break;
+        case BG_TIMER:
+            run_timers(s);
+            break;
+        case BG_BATCH: {
+            uint64_t x;
+            ssize_t r = read(s->btfd, &x, sizeof(x));
+            (void)r;
+            /* The caller left a batch behind: it goes out now. */
+            s->batch_open = false;
+            flush_all(s);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+static void *bg_main(void *arg)
+{
+    ipcx_socket *s = arg;
+    struct epoll_event ev[64];
+    for (;;) {
+        int n = epoll_wait(s->bgfd, ev, 64, -1);
+        if (n < 0 && errno != EINTR)
+            break;
+        sk_lock(s);
+        if (s->bg_stop) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        if (n > 0)
+            bg_dispatch(s, ev, n);
+        sk_unlock(s);
+    }
+    return NULL;
+}
+
+/* Start the assistant (under the mutex).  A socket whose assistant cannot
+ * start still works while its callers call it. */
+static void bg_start(ipcx_socket *s)
+{
+    if (s->bg_started)
+        return;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 64 * 1024);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&s->bg, &at, bg_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&at);
+    if (rc == 0)
+        s->bg_started = true;
+    else
+        IPCX_LOGW("socket: the I/O assistant thread did not start: %s", ipcx_strerror(-rc));
+}
+
+static void bg_stop(ipcx_socket *s)
+{
+    if (!s->bg_started)
+        return;
+    s->bg_stop = true;
+    uint64_t one = 1;
+    ssize_t w = write(s->bgwake, &one, sizeof(one));
+    (void)w;
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->bg, NULL);
+    pthread_mutex_lock(&s->mu);
+    s->bg_started = false;
+}
+
 /* ------------------------------------------------------------ open, close */
 
 static const int64_t default_linger = 1000 * MS;
@@ -406,8 +546,9 @@ IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out)
     ipcx_socket *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -ENOMEM;
-    s->iofd = s->pollfd = s->readyfd = s->wakefd = s->tfd = -1;
+    s->iofd = s->pollfd = s->readyfd = s->wakefd = s->tfd = s->bgfd = s->bgwake = s->btfd = -1;
     s->pattern = pattern;
+    s->drains_input = pattern == IPCX_PUB || pattern == IPCX_PUSH;
     s->zmtp_type = pattern; /* the values are the ZMTP Socket-Type codes */
     s->send_timeout = s->recv_timeout = -1;
     s->linger = default_linger;
@@ -417,6 +558,7 @@ IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out)
     s->reconnect_ivl = 100 * MS;
     s->reconnect_max = 10000 * MS;
     s->hs_timeout = 30000 * MS;
+    s->batch_ns = 50 * 1000;
     s->rep_env = ipcx__msg_new();
     int rc = -ENOMEM;
     if (s->rep_env == NULL)
@@ -432,7 +574,11 @@ IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out)
     s->readyfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (s->iofd < 0 || s->pollfd < 0 || s->readyfd < 0 || s->wakefd < 0 || s->tfd < 0) {
+    s->bgfd = epoll_create1(EPOLL_CLOEXEC);
+    s->bgwake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->btfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->iofd < 0 || s->pollfd < 0 || s->readyfd < 0 || s->wakefd < 0 || s->tfd < 0 ||
+        s->bgfd < 0 || s->bgwake < 0 || s->btfd < 0) {
         rc = -errno;
         goto fail_sync;
     }
@@ -441,7 +587,10 @@ IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out)
     if (ipcx__sk_epoll(s, EPOLL_CTL_ADD, s->tfd, &timer_ep, EPOLLIN) != 0 ||
         ipcx__sk_epoll(s, EPOLL_CTL_ADD, s->wakefd, &wake_ep, EPOLLIN) != 0 ||
         epoll_ctl(s->pollfd, EPOLL_CTL_ADD, s->iofd, &e1) != 0 ||
-        epoll_ctl(s->pollfd, EPOLL_CTL_ADD, s->readyfd, &e1) != 0) {
+        epoll_ctl(s->pollfd, EPOLL_CTL_ADD, s->readyfd, &e1) != 0 ||
+        ipcx__sk_bg_epoll(s, EPOLL_CTL_ADD, s->tfd, BG_TAG(BG_TIMER, 0), EPOLLIN) != 0 ||
+        ipcx__sk_bg_epoll(s, EPOLL_CTL_ADD, s->bgwake, BG_TAG(BG_STOP, 0), EPOLLIN) != 0 ||
+        ipcx__sk_bg_epoll(s, EPOLL_CTL_ADD, s->btfd, BG_TAG(BG_BATCH, 0), EPOLLIN) != 0) {
         rc = -errno;
         goto fail_sync;
     }
@@ -453,7 +602,7 @@ fail_sync:
 fail:
     if (rc == 0)
         rc = -ENOMEM;
-    for (int *fd = &s->iofd; fd <= &s->tfd; fd++)
+    for (int *fd = &s->iofd; fd <= &s->btfd; fd++)
         if (*fd >= 0)
             close(*fd);
     ipcx_msg_destroy(s->rep_env);
@@ -482,6 +631,8 @@ IPCX_API void ipcx_socket_close(ipcx_socket *s)
         while (output_pending(s) && sk_wait(s, d) != -ETIMEDOUT)
             flush_all(s);
     }
+    bg_stop(s);
+    ipcx__sk_unexpose(s);
     while (s->pipes != NULL) {
         s->pipes->state = P_DEAD;
         ipcx__pipe_free(s->pipes);
@@ -498,7 +649,7 @@ IPCX_API void ipcx_socket_close(ipcx_socket *s)
         free(d);
     }
     pthread_mutex_unlock(&s->mu);
-    for (int *fd = &s->iofd; fd <= &s->tfd; fd++)
+    for (int *fd = &s->iofd; fd <= &s->btfd; fd++)
         if (*fd >= 0)
             close(*fd);
     ipcx__topics_free(&s->subs);
@@ -543,11 +694,16 @@ IPCX_API int ipcx_listen(ipcx_socket *s, const char *url)
         free(l);
         return rc;
     }
+    (void)ipcx__sk_bg_epoll(s, EPOLL_CTL_ADD, l->fd, BG_TAG(BG_LISTENER, (uintptr_t)l), EPOLLIN);
+    bg_start(s);
     sk_listener **tail = &s->listeners;
     while (*tail != NULL)
         tail = &(*tail)->next;
     *tail = l;
     s->st.listeners++;
+    char bound[300];
+    if (ipcx__tp_endpoint(&l->addr, l->fd, bound, sizeof(bound)) > 0)
+        ipcx__sk_publish_endpoint(s, bound);
     ipcx__sk_event(s, IPCX_EV_LISTENING, 0, NULL, url, "");
     sk_unlock(s);
     return 0;
@@ -581,6 +737,8 @@ IPCX_API int ipcx_dial(ipcx_socket *s, const char *url)
         tail = &(*tail)->next;
     *tail = d;
     s->st.dialers++;
+    ipcx__sk_publish_endpoint(s, d->addr.url);
+    bg_start(s);
     dialer_try(s, d);
     sk_unlock(s);
     return 0;
@@ -606,6 +764,61 @@ static int64_t call_timeout(int64_t opt, int flags)
     return (flags & IPCX_DONTWAIT) ? 0 : opt;
 }
 
+/*
+ * Automatic batching.  A send that follows another send of this socket
+ * within IPCX_OPT_SEND_BATCH, with no other call between them, is part of a
+ * stream: it is queued instead of written, and the batch goes out in one
+ * system call when it reaches IPCX__BATCH_MAX, when the caller sleeps or
+ * calls anything but send, when it is older than the batch time (checked by
+ * the caller every 64 sends), or at the latest when the batch timer fires
+ * in the I/O assistant.  The first two sends of a streak are written at
+ * once, so a request, a reply or a lone message never waits; only a
+ * stream's tail waits, for the batch time at most (plus a wake-up).  The
+ * clock is read only inside a streak with no batch open, and once every 64
+ * sends of an open batch.
+ */
+static void batch_arm(ipcx_socket *s, int64_t now)
+{
+    struct itimerspec its = {
+        .it_value = {.tv_sec = s->batch_ns / 1000000000, .tv_nsec = s->batch_ns % 1000000000}};
+    (void)timerfd_settime(s->btfd, 0, &its, NULL);
+    s->batch_open = true;
+    s->batch_start = now;
+    s->batch_sends = 0;
+}
+
+static void batch_close(ipcx_socket *s)
+{
+    s->batch_open = false;
+    flush_all(s);
+}
+
+static bool batch_decide(ipcx_socket *s, int flags)
+{
+    if (s->batch_ns == 0)
+        return (flags & IPCX_BATCH) != 0;
+    if (s->batch_open) {
+        if ((++s->batch_sends & 63) == 0 && ipcx__now_ns() - s->batch_start >= s->batch_ns / 2) {
+            batch_close(s); /* old enough: out with it, and this one starts anew */
+            s->last_send_ns = ipcx__now_ns();
+            batch_arm(s, s->last_send_ns);
+        }
+        return true;
+    }
+    bool stream = false;
+    if (s->streak || (flags & IPCX_BATCH)) {
+        int64_t now = ipcx__now_ns();
+        stream =
+            (flags & IPCX_BATCH) || (s->last_send_ns != 0 && now - s->last_send_ns < s->batch_ns);
+        s->last_send_ns = now;
+        if (stream)
+            batch_arm(s, now);
+    } else {
+        s->last_send_ns = 0;
+    }
+    return stream;
+}
+
 static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
 {
     uint64_t total = 0;
@@ -613,6 +826,8 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         total += parts[i].len;
     if (total > s->max_msg)
         return -EMSGSIZE;
+    if (batch_decide(s, flags))
+        flags |= IPCX_BATCH;
     ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->send_timeout, flags));
     int rc;
     for (;;) {
@@ -620,9 +835,11 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         rc = ipcx__pat_send(s, parts, n, flags, &wait);
         if (!wait)
             break;
-        if (sk_service(s) > 0)
-            continue;
+        /* A call that may wait goes straight to epoll_wait, which returns
+         * at once when something is ready: one system call, not two. */
         if (ipcx__lazy_is_nowait(&ld)) {
+            if (sk_service(s) > 0)
+                continue;
             rc = -EAGAIN;
             break;
         }
@@ -636,11 +853,7 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         s->st.msgs_sent++;
         s->st.bytes_sent += total;
     }
-    /* Commands from peers (PING, SUBSCRIBE, a hang-up) and new connections
-     * are read inside receives; a socket that only sends looks for them
-     * every 64 sends, and on every send while it has no peer. */
-    if ((++s->send_count & 63) == 0 || s->nactive == 0)
-        (void)sk_service(s);
+    s->streak = true;
     return rc;
 }
 
@@ -701,8 +914,17 @@ IPCX_API int ipcx_msg_send(ipcx_socket *s, ipcx_msg *m, int flags)
 
 /* ------------------------------------------------------------ receiving */
 
+/* Any call but a send ends a send streak and sends what was batched. */
+static void streak_end(ipcx_socket *s)
+{
+    s->streak = false;
+    if (s->batch_open)
+        batch_close(s);
+}
+
 static int recv_prepare(ipcx_socket *s, int flags)
 {
+    streak_end(s);
     if (s->view.active)
         return 0;
     ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->recv_timeout, flags));
@@ -711,10 +933,11 @@ static int recv_prepare(ipcx_socket *s, int flags)
         int rc = ipcx__pat_recv(s, &wait);
         if (!wait)
             return rc;
-        if (sk_service(s) > 0)
-            continue;
-        if (ipcx__lazy_is_nowait(&ld))
+        if (ipcx__lazy_is_nowait(&ld)) {
+            if (sk_service(s) > 0)
+                continue;
             return -EAGAIN;
+        }
         int w = sk_wait(s, ipcx__lazy_get(&ld));
         if (w < 0)
             return w;
@@ -1049,6 +1272,7 @@ IPCX_API int ipcx_socket_fd(ipcx_socket *s)
 
 static int events_locked(ipcx_socket *s, int want)
 {
+    streak_end(s);
     (void)sk_service(s);
     flush_all(s);
     int bits = 0;

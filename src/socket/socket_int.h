@@ -41,6 +41,7 @@
 #ifndef IPCX_SRC_SOCKET_INT_H
 #define IPCX_SRC_SOCKET_INT_H
 
+#include <ipcx/region.h>
 #include <ipcx/socket.h>
 #include <ipcx/zmtp.h>
 
@@ -52,7 +53,8 @@
 #include "core/core.h"
 #include "transport/transport.h"
 
-#define IPCX__READ_AHEAD (64u << 10)
+#define IPCX__READ_AHEAD (256u << 10)
+#define IPCX__READ_FIRST (4u << 10)
 #define IPCX__BATCH_MAX  (64u << 10)
 #define IPCX__EVENTS_MAX 256u
 #define IPCX__IOV_MAX    64u
@@ -97,9 +99,13 @@ typedef struct sk_pipe {
     int fd;
     int state;
     bool was_active;
-    bool in_paused; /* EPOLLIN taken out of the set (head waiting) */
-    bool out_armed; /* EPOLLOUT in the set */
-    bool readable;  /* the fd may have input (epoll said so, not yet drained) */
+    bool in_paused;     /* EPOLLIN taken out of the set (head waiting) */
+    bool out_armed;     /* EPOLLOUT in the set */
+    bool readable;      /* the fd may have input (epoll said so, not yet drained) */
+    bool registered;    /* the fd is in the I/O set */
+    uint32_t bg_events; /* what the assistant's set asks of the fd */
+    bool in_full;       /* the last read filled `in`: grow it */
+    bool at_boundary;   /* the decoder stands between two frames */
     bool eof;
     uint32_t id;
     int tp_kind;
@@ -177,6 +183,11 @@ struct ipcx_socket {
     int pattern;
     int zmtp_type;
     int iofd, pollfd, readyfd, wakefd, tfd;
+    int bgfd, bgwake; /* the I/O assistant's epoll set and its stop signal */
+    int btfd;         /* the batch timer (socket.c, automatic batching) */
+    pthread_t bg;
+    bool bg_started, bg_stop;
+    bool drains_input; /* PUB, PUSH: incoming frames are commands only */
     bool closing;
     bool leader;        /* a thread sleeps in epoll_wait(iofd) */
     uint32_t followers; /* threads sleeping on cv */
@@ -226,19 +237,44 @@ struct ipcx_socket {
     bool rep_replying;
     uint32_t router_next_id;
     uint32_t send_count;
+    /* automatic batching (socket.c) */
+    int64_t batch_ns;
+    bool streak; /* the last call was a send */
+    bool batch_open;
+    int64_t batch_start, last_send_ns;
+    uint32_t batch_sends;
 
     /* peer events */
     ipcx_event *events;
     size_t ev_head, ev_n;
 
     ipcx_socket_stats st;
+
+    /* ipcx_socket_expose (expose.c) */
+    ipcx_region *pub_region;
+    struct ipcx__sock_pub *pub;
+    char pub_name[IPCX_REGION_NAME_MAX + 1];
 };
+
+/* Fault injection for tests: called before every read and write of a
+ * connection; returns 0 to go on, a negative errno (-EINTR, -EAGAIN) to
+ * fail that call as the kernel would, or n > 0 to move at most n bytes.
+ * NULL (always, outside tests). */
+enum { IPCX__SK_READ = 1, IPCX__SK_WRITE = 2 };
+extern int (*ipcx__sk_fault)(int site);
+
+/* expose.c */
+void ipcx__sk_publish(ipcx_socket *s);
+void ipcx__sk_publish_endpoint(ipcx_socket *s, const char *url);
+void ipcx__sk_unexpose(ipcx_socket *s);
 
 /* socket.c */
 void ipcx__sk_event(ipcx_socket *s, int type, int err, const sk_pipe *p, const char *endpoint,
                     const char *reason);
 void ipcx__sk_ready_sync(ipcx_socket *s);
 int ipcx__sk_epoll(ipcx_socket *s, int op, int fd, sk_ep *ep, uint32_t events);
+int ipcx__sk_bg_epoll(ipcx_socket *s, int op, int fd, uint64_t tag, uint32_t events);
+void ipcx__pipe_bg_sync(sk_pipe *p);
 void ipcx__sk_timer_note(ipcx_socket *s, int64_t when);
 
 /* pipe.c: the ZMTP engine */

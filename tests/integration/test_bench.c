@@ -186,9 +186,11 @@ static void check_row(const struct obj *o)
     assert_true(str_of(o, "transport")[0] != '\0');
     double size = num_of(o, "size");
     assert_true(size >= 0 && size == floor(size));
-    /* decode/encode run on one core and wait for nobody: no wait field. */
+    /* decode/encode run on one core and wait for nobody: no wait field;
+     * idle connections wait for nothing either. */
     bool single = strcmp(kase, "decode") == 0 || strcmp(kase, "encode") == 0;
-    if (!single) {
+    bool idle = strcmp(kase, "idle") == 0;
+    if (!single && !idle) {
         const char *wait = str_of(o, "wait");
         assert_true(strcmp(wait, "spin") == 0 || strcmp(wait, "block") == 0);
     }
@@ -200,6 +202,12 @@ static void check_row(const struct obj *o)
         double m = num_of(o, "msgs_per_s"), b = num_of(o, "bytes_per_s");
         assert_true(m > 0 && b > 0);
         assert_true(fabs(b - m * size) <= size + 1); /* both rounded to units */
+    } else if (idle) {
+        double conns = num_of(o, "conns"), per = num_of(o, "bytes_per_conn");
+        assert_true(conns > 0 && conns == floor(conns) && per >= 0);
+        assert_null(get(o, "wait"));
+        if (get(o, "heap_bytes_per_conn") != NULL)
+            assert_true(num_of(o, "heap_bytes_per_conn") > 0);
     } else {
         fail_msg("unexpected case %s", kase);
     }
@@ -239,6 +247,48 @@ static void expect(const struct rows *r, const char *transport, const char *kase
 {
     if (!has_row(r, transport, kase, size))
         fail_msg("no %s %s row of size %.0f", transport, kase, size);
+}
+
+/* A row with these fields; wait and variant NULL: the field is absent. */
+static const struct obj *find_row(const struct rows *r, const char *transport, const char *kase,
+                                  double size, const char *wait, const char *variant)
+{
+    for (int i = 0; i < r->n; i++) {
+        const struct obj *o = &r->o[i];
+        const struct field *w = get(o, "wait"), *v = get(o, "variant");
+        if (strcmp(str_of(o, "transport"), transport) != 0 ||
+            strcmp(str_of(o, "case"), kase) != 0 || num_of(o, "size") != size)
+            continue;
+        if ((wait == NULL) != (w == NULL) || (w != NULL && strcmp(w->str, wait) != 0))
+            continue;
+        if ((variant == NULL) != (v == NULL) || (v != NULL && strcmp(v->str, variant) != 0))
+            continue;
+        return o;
+    }
+    return NULL;
+}
+
+/* ipcx sockets: pingpong 64 B block and spin, stream 64 B and 64 KiB plain
+ * and "variant":"batch", every row "api":"copy". */
+static void expect_socket(const struct rows *r, const char *transport)
+{
+    static const struct {
+        const char *kase, *wait, *variant;
+        double size;
+    } rows[] = {
+        {"pingpong", "block", NULL, 64},  {"pingpong", "spin", NULL, 64},
+        {"stream", "block", NULL, 64},    {"stream", "block", NULL, 65536},
+        {"stream", "block", "batch", 64}, {"stream", "block", "batch", 65536},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const struct obj *o =
+            find_row(r, transport, rows[i].kase, rows[i].size, rows[i].wait, rows[i].variant);
+        if (o == NULL)
+            fail_msg("no %s %s %.0f %s%s row", transport, rows[i].kase, rows[i].size, rows[i].wait,
+                     rows[i].variant ? " batch" : "");
+        assert_string_equal(str_of(o, "api"), "copy");
+        assert_true(num_of(o, "samples") > 0);
+    }
 }
 
 /* pingpong 64 B, stream 64 B and 64 KiB. */
@@ -285,6 +335,11 @@ static void test_json_quick_all(void **state)
     expect(r, "ring", "stream", 65536);
     expect(r, "queue", "stream", 64);
     expect(r, "queue", "stream", 65536);
+    expect_socket(r, "unix");
+    expect_socket(r, "tcp");
+    /* idle connections are a one-off: only when --filter names them. */
+    for (int i = 0; i < r->n; i++)
+        assert_string_not_equal(str_of(&r->o[i], "case"), "idle");
     /* floor-cacheline records at least 10^5 round trips even in --quick. */
     for (int i = 0; i < r->n; i++)
         if (strcmp(str_of(&r->o[i], "transport"), "floor-cacheline") == 0)
@@ -305,6 +360,33 @@ static void test_json_filter(void **state)
     assert_int_equal(r->n, 4);
     expect_three(r, "pipe");
     expect(r, "floor-futex", "pingpong", 4);
+    free(r);
+    free(out);
+}
+
+/* --filter idle-conns: one row per listener, 1000 connections each. */
+static void test_json_idle(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_bench("--quick --json --filter idle-conns", &status);
+    assert_int_equal(status, 0);
+    struct rows *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    parse_rows(out, r);
+    static const char *const listeners[] = {"tcp",
+#ifdef TEST_BENCH_HAVE_ZMQ
+                                            "zmq-tcp"
+#endif
+    };
+    size_t n = sizeof(listeners) / sizeof(listeners[0]);
+    assert_int_equal(r->n, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        const struct obj *o = find_row(r, listeners[i], "idle", 0, NULL, NULL);
+        if (o == NULL)
+            fail_msg("no %s idle row", listeners[i]);
+        assert_int_equal((int)num_of(o, "conns"), 1000);
+    }
     free(r);
     free(out);
 }
@@ -363,7 +445,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_usage),          cmocka_unit_test(test_nothing_measured),
         cmocka_unit_test(test_json_filter),    cmocka_unit_test(test_table),
-        cmocka_unit_test(test_json_quick_all),
+        cmocka_unit_test(test_json_quick_all), cmocka_unit_test(test_json_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

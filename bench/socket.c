@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ipcx socket rows (`transport` "unix" and "tcp"): ipcx_send / ipcx_recv
+ * between two processes over the public API, measured by the same harness
+ * (harness.h), with the same sizes and budgets as the unix-raw, tcp-raw and
+ * zmq-ipc / zmq-tcp rows, so that ratios between them hold.
+ *
+ *  pingpong  64 B, "wait":"block": default options (a side with nothing to
+ *            do sleeps in epoll_wait);
+ *            64 B, "wait":"spin": both sides set IPCX_OPT_SPIN (SPIN_NS),
+ *            so a call about to sleep polls its connections first.
+ *  stream    64 B and 64 KiB, "wait":"block", one ipcx_send per message;
+ *            the same with "variant":"batch": the producer passes
+ *            IPCX_BATCH on every message but each BATCH_EVERY-th (and the
+ *            harness's SYNC and LAST, which must go out at once), so the
+ *            messages between leave in one system call.
+ *
+ * Every row is "api":"copy" (the payload is copied in and out of a caller
+ * buffer, as zmq_send/zmq_recv do in the peer rows).  The pattern is
+ * IPCX_PAIR, as for the libzmq and nng peers (bench/peers.c says why), with
+ * the default high-water mark of 1000 messages, libzmq's default too.
+ *
+ * Side A listens (unix: a socket file under $TMPDIR or /tmp; tcp:
+ * 127.0.0.1 port 0) and hands its endpoint to side B over the control
+ * channel; B dials.  Both sides then drive their socket until the ZMTP
+ * handshake is done, so no connection set-up falls into the warm-up.  Send
+ * and receive time out after SOCK_TIMEOUT_NS: a stuck socket fails its row
+ * with the reason instead of running into the harness's hard deadline.
+ */
+#include <ipcx/ipcx.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "suites.h"
+
+#define SOCK_TIMEOUT_NS (10LL * 1000000000) /* a send/recv that waits longer failed */
+#define CONNECT_WAIT_NS (10LL * 1000000000) /* setup: the handshake must be done by then */
+#define SPIN_NS         (50LL * 1000)       /* the spin row's IPCX_OPT_SPIN */
+#define BATCH_EVERY     64                  /* batch row: every 64th message flushes */
+#define SOCK_URL_CAP    160
+
+struct sock_state {
+    int tcp;              /* 0: unix://, 1: tcp:// */
+    size_t size;          /* message size */
+    int64_t spin_ns;      /* IPCX_OPT_SPIN on both sides; 0 = default */
+    unsigned batch_every; /* 0: no IPCX_BATCH; else flush every Nth message */
+    char url[SOCK_URL_CAP];
+    char path[96]; /* unix: the socket file */
+    ipcx_socket *s;
+    unsigned long long sent; /* messages sent by this side */
+    unsigned char *buf;
+};
+
+static int sock_prepare(void *arg)
+{
+    static unsigned counter;
+    struct sock_state *st = arg;
+    st->path[0] = '\0';
+    st->s = NULL;
+    st->buf = NULL;
+    st->sent = 0;
+    if (st->tcp)
+        return 0;
+    /* $TMPDIR when the path fits a sockaddr_un (108 bytes), else /tmp. */
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || dir[0] != '/' || strlen(dir) > 60)
+        dir = "/tmp";
+    snprintf(st->path, sizeof(st->path), "%s/ipcx-bench-sock-%d-%u.sock", dir, (int)getpid(),
+             counter++);
+    return 0;
+}
+
+static void sock_cleanup(void *arg)
+{
+    struct sock_state *st = arg;
+    if (st->path[0] != '\0')
+        unlink(st->path);
+}
+
+/* Side A: listen and learn the endpoint (the port the kernel picked). */
+static int sock_listen(struct sock_state *st)
+{
+    char url[SOCK_URL_CAP];
+    if (st->tcp)
+        snprintf(url, sizeof(url), "tcp://127.0.0.1:0");
+    else
+        snprintf(url, sizeof(url), "unix://%s", st->path);
+    int rc = ipcx_listen(st->s, url);
+    if (rc < 0)
+        return rc;
+    rc = ipcx_socket_endpoint(st->s, 0, st->url, sizeof(st->url));
+    return rc < 0 ? rc : 0;
+}
+
+/* Drive the socket until its peer completed the handshake. */
+static int sock_wait_peer(ipcx_socket *s)
+{
+    uint64_t end = bench_now_ns() + (uint64_t)CONNECT_WAIT_NS;
+    for (;;) {
+        int ev = ipcx_socket_events(s, IPCX_POLLIN);
+        if (ev < 0)
+            return ev;
+        ipcx_socket_stats stats;
+        int rc = ipcx_socket_stats_get(s, &stats);
+        if (rc < 0)
+            return rc;
+        if (stats.peers >= 1)
+            return 0;
+        if (bench_now_ns() >= end)
+            return -ETIMEDOUT;
+        /* The fd is readable when there is work; the timeout covers a
+         * dialler's reconnect timer as well. */
+        struct pollfd p = {.fd = ipcx_socket_fd(s), .events = POLLIN};
+        (void)poll(&p, 1, 10);
+    }
+}
+
+static int sock_setup(void *arg, enum bench_side side, int ctl)
+{
+    struct sock_state *st = arg;
+    st->buf = calloc(1, st->size);
+    if (st->buf == NULL)
+        return -ENOMEM;
+    int rc = ipcx_socket_open(IPCX_PAIR, &st->s);
+    if (rc < 0)
+        return rc;
+    if ((rc = ipcx_socket_set(st->s, IPCX_OPT_SEND_TIMEOUT, SOCK_TIMEOUT_NS)) < 0 ||
+        (rc = ipcx_socket_set(st->s, IPCX_OPT_RECV_TIMEOUT, SOCK_TIMEOUT_NS)) < 0)
+        return rc;
+    if (st->spin_ns > 0 && (rc = ipcx_socket_set(st->s, IPCX_OPT_SPIN, st->spin_ns)) < 0)
+        return rc;
+    if (side == BENCH_SIDE_A) {
+        if ((rc = sock_listen(st)) < 0)
+            return rc;
+        rc = bench_ctl_send(ctl, st->url, sizeof(st->url));
+    } else {
+        rc = bench_ctl_recv(ctl, st->url, sizeof(st->url));
+        st->url[sizeof(st->url) - 1] = '\0';
+        if (rc == 0)
+            rc = ipcx_dial(st->s, st->url);
+    }
+    return rc < 0 ? rc : sock_wait_peer(st->s);
+}
+
+static int sock_send(void *arg, enum bench_flag flag)
+{
+    struct sock_state *st = arg;
+    int flags = 0;
+    /* SYNC and LAST are waited for on the control channel, where the
+     * producer no longer drives the socket: they must leave at once. */
+    if (st->batch_every != 0 && flag == BENCH_MORE && ++st->sent % st->batch_every != 0)
+        flags = IPCX_BATCH;
+    bench_msg_set_flag(st->buf, flag);
+    int rc;
+    do
+        rc = ipcx_send(st->s, st->buf, st->size, flags);
+    while (rc == -EINTR);
+    if (rc < 0)
+        return rc;
+    return (size_t)rc == st->size ? 0 : -EPROTO;
+}
+
+static int sock_recv(void *arg)
+{
+    struct sock_state *st = arg;
+    int n;
+    do
+        n = ipcx_recv(st->s, st->buf, st->size, 0);
+    while (n == -EINTR);
+    if (n < 0)
+        return n;
+    return (size_t)n == st->size ? bench_msg_flag(st->buf) : -EPROTO;
+}
+
+/* The producer waits for the consumer's acknowledgement on the control
+ * channel.  ipcx_send() returns once a message is queued; what the kernel
+ * did not take yet is written by later calls on the socket (socket.h:
+ * caller-driven I/O) or by the socket's I/O assistant thread where there
+ * is one, so a producer that slept on ctl alone could, without that
+ * thread, leave the tail of the stream, LAST included, in its own memory
+ * while the consumer waits for it.  So wait as an event loop would: on ctl
+ * and on the socket's fd, doing the socket's work whenever its fd is
+ * readable. */
+static int sock_wait_ctl(void *arg, int ctl)
+{
+    struct sock_state *st = arg;
+    uint64_t end = bench_now_ns() + (uint64_t)SOCK_TIMEOUT_NS;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = ctl, .events = POLLIN},
+                              {.fd = ipcx_socket_fd(st->s), .events = POLLIN}};
+        int n = poll(p, 2, 100);
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            return 0; /* the ack (or EOF, which the harness reports) */
+        if (n > 0 && (p[1].revents & POLLIN)) {
+            int ev = ipcx_socket_events(st->s, 0);
+            if (ev < 0)
+                return ev;
+        }
+        if (bench_now_ns() >= end)
+            return -ETIMEDOUT;
+    }
+}
+
+static void sock_teardown(void *arg, enum bench_side side)
+{
+    struct sock_state *st = arg;
+    /* Default linger: B's echo of LAST may still be queued. */
+    ipcx_socket_close(st->s);
+    st->s = NULL;
+    free(st->buf);
+    st->buf = NULL;
+    if (side == BENCH_SIDE_A)
+        sock_cleanup(st);
+}
+
+static const bench_ops sock_ops = {
+    .prepare = sock_prepare,
+    .setup = sock_setup,
+    .send = sock_send,
+    .recv = sock_recv,
+    .wait_ctl = sock_wait_ctl,
+    .teardown = sock_teardown,
+    .cleanup = sock_cleanup,
+};
+
+/* ------------------------------------------------------------------- suite */
+
+static void sock_cases(bench_ctx *ctx, const char *transport, int tcp)
+{
+    static const size_t stream_sizes[] = {64, 65536};
+    static const bench_row copy = {.api = "copy"};
+    static const bench_row batch = {.api = "copy", .variant = "batch"};
+    struct sock_state st = {.tcp = tcp, .size = 64};
+    bench_case c = {.transport = transport, .size = 64, .wait = "block", .row = &copy};
+    bench_run_pingpong(ctx, &c, &sock_ops, &st);
+    c.wait = "spin";
+    st.spin_ns = SPIN_NS;
+    bench_run_pingpong(ctx, &c, &sock_ops, &st);
+    c.wait = "block";
+    st.spin_ns = 0;
+    for (size_t b = 0; b < 2; b++) {
+        c.row = b ? &batch : &copy;
+        st.batch_every = b ? BATCH_EVERY : 0;
+        for (size_t i = 0; i < 2; i++) {
+            c.size = st.size = stream_sizes[i];
+            bench_run_stream(ctx, &c, &sock_ops, &st);
+        }
+    }
+}
+
+void bench_suite_sockets(bench_ctx *ctx)
+{
+    sock_cases(ctx, "unix", 0);
+    sock_cases(ctx, "tcp", 1);
+}

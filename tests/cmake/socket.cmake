@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: MIT
+# socket: message passing over tcp:// and unix:// between real processes -
+# every pattern, multipart and large messages, and the faults (kills,
+# garbage, stalls, oversize, allow-list, heartbeats, injected short I/O).
+ipcx_test(test_socket SOURCES integration/test_socket.c LABELS integration TIMEOUT 240)
