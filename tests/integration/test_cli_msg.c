@@ -654,6 +654,7 @@ static void test_usage_errors(void **state)
     expect_usage(ARGS("recv", "--listen", "--bogus", u), "unknown option");
     expect_usage(ARGS("send", "--listen", "--count", "1", u), "unknown option");
     expect_usage(ARGS("recv", "--listen", "tcp://127.0.0.1"), "malformed URL");
+    expect_usage(ARGS("recv", "--listen", "--name", "../x", u), "--name ../x");
 
     proc p;
     start(&p, ARGS("send", "--help"));
@@ -899,6 +900,63 @@ static void test_bad_stdin(void **state)
     proc_free(&s);
 }
 
+/* 1 once the region @name exists in the private region directory. */
+static int wait_region(const char *name, int present, int timeout_ms)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/ipcx.%s", tmpdir, name);
+    for (int waited = 0; waited < timeout_ms; waited += 2) {
+        struct stat st;
+        if ((stat(path, &st) == 0) == present)
+            return 1;
+        nap_ms(2); /* another process creates or removes it: bounded */
+    }
+    return 0;
+}
+
+/* recv and send show their sockets to `ipcx ls` and `ipcx stat`. */
+static void test_ls_and_stat(void **state)
+{
+    (void)state;
+    char url[512], name[128], want[700];
+    unix_url(url, sizeof(url));
+    tu_unique(name, sizeof(name), "climsg");
+    proc r, s, q;
+    start(&r, ARGS("recv", "--listen", url, "--name", name, "--count", "1"));
+    assert_true(wait_region(name, 1, WAITMS));
+    start(&q, ARGS("ls", "--json"));
+    assert_int_equal(finish(&q, WAITMS), 0);
+    snprintf(want, sizeof(want), "\"name\":\"%s\"", name);
+    char *line = strstr(q.out, want);
+    assert_non_null(line);
+    char *eol = strchr(line, '\n');
+    if (eol != NULL)
+        *eol = '\0';
+    assert_non_null(strstr(line, "\"kind\":\"socket\""));
+    assert_non_null(strstr(line, url));
+    proc_free(&q);
+    start(&q, ARGS("stat", name));
+    assert_int_equal(finish(&q, WAITMS), 0);
+    assert_non_null(strstr(q.out, "pull"));
+    assert_non_null(strstr(q.out, url));
+    proc_free(&q);
+
+    /* The default name carries the command and its pid. */
+    char def[64];
+    start(&s, ARGS("send", "--dial", url, "bye"));
+    snprintf(def, sizeof(def), "ipcx-send-%d", (int)s.pid);
+    expect_pair(&r, &s, "bye\n");
+    assert_true(wait_region(name, 0, WAITMS)); /* closed: gone */
+    assert_true(wait_region(def, 0, WAITMS));
+    start(&r, ARGS("recv", "--listen", url, "--timeout", "20"));
+    snprintf(def, sizeof(def), "ipcx-recv-%d", (int)r.pid);
+    assert_true(wait_region(def, 1, WAITMS));
+    assert_int_equal(kill(r.pid, SIGTERM), 0);
+    assert_int_equal(finish(&r, WAITMS), 0);
+    assert_true(wait_region(def, 0, WAITMS));
+    proc_free(&r);
+}
+
 /* A connection that never sends its greeting is dropped after
  * --handshake-timeout, and recv says why on stderr. */
 static void test_handshake_timeout(void **state)
@@ -1109,6 +1167,7 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
+    setenv("IPCX_SHM_DIR", tmpdir, 1); /* the regions send and recv expose */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_unix_args, kill_leftovers),
         cmocka_unit_test_teardown(test_tcp_dial_first, kill_leftovers),
@@ -1129,6 +1188,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_max_size, kill_leftovers),
         cmocka_unit_test_teardown(test_bad_stdin, kill_leftovers),
         cmocka_unit_test_teardown(test_handshake_timeout, kill_leftovers),
+        cmocka_unit_test_teardown(test_ls_and_stat, kill_leftovers),
 #ifdef TEST_CLI_HAVE_ZMQ
         cmocka_unit_test_teardown(test_zmq_interop, kill_leftovers),
 #endif

@@ -11,7 +11,8 @@
  * Signals: the handlers (here, never in the library) set a flag and write
  * to a pipe that the wait polls beside the socket, so a signal that comes
  * between two waits is not missed; the library's own waits return -EINTR.
- * Public API only.
+ * The socket is exposed (--name) for `ipcx ls` and `ipcx stat`.  Public
+ * API only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,8 @@ static void usage(FILE *f)
                "                           k, M and G suffixes); a peer sending more is dropped\n"
                "      --handshake-timeout S  drop a connection whose handshake takes longer\n"
                "                           (default 30)\n"
+               "      --name NAME          show the socket to ipcx ls and ipcx stat as NAME\n"
+               "                           (default ipcx-recv-PID)\n"
                "  -h, --help               show this help\n\n"
                "Exit status: 0 done or interrupted, 1 failure (timeout, address in use, ...),\n"
                "2 usage error.\n");

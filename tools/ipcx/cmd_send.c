@@ -8,9 +8,11 @@
  * the socket hand what is queued to the kernel (--linger).  With
  * --pattern req every message's reply is printed.
  *
- * The socket is caller-driven, so while the command waits for stdin it
- * waits in ipcx_poll() on stdin and the socket together: connections,
- * handshakes and queued output keep moving.  Public API only.
+ * While the command waits for stdin it waits in ipcx_poll() on stdin and
+ * the socket together, so that peer events are reported as they come.
+ * Lines that arrive together are sent back to back, which the socket's
+ * automatic batching turns into few system calls.  The socket is exposed
+ * (--name) for `ipcx ls` and `ipcx stat`.  Public API only.
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,13 +28,6 @@
  * subscriptions it sends right after its handshake are in before the
  * first message (a pub drops messages nobody subscribed to). */
 #define PUB_SETTLE_NS 200000000LL
-
-/* Lines already read go out IPCX_BATCH'ed, at most this many in a row.
- * The bound keeps a run of batched messages well under the default
- * high-water mark (1000): a send that finds the mark reached by batched
- * messages alone flushes them and then sleeps anyway, with nothing left
- * to wake it (a library bug, reported; with a margin it never happens). */
-#define BATCH_RUN 64
 
 static void usage(FILE *f)
 {
@@ -62,6 +57,8 @@ static void usage(FILE *f)
                "                           k, M and G suffixes)\n"
                "      --handshake-timeout S  drop a connection whose handshake takes longer\n"
                "                           (default 30)\n"
+               "      --name NAME          show the socket to ipcx ls and ipcx stat as NAME\n"
+               "                           (default ipcx-send-PID)\n"
                "  -h, --help               show this help\n\n"
                "Exit status: 0 sent, 1 failure (timeout, address in use, ...), 2 usage error.\n");
 }
@@ -70,8 +67,7 @@ typedef struct sender {
     msgopts o;
     ipcx_socket *s;
     long sent;
-    int batched; /* IPCX_BATCH sends in a row */
-    msgbuf out;  /* req replies, written to stdout */
+    msgbuf out; /* req replies, written to stdout */
 } sender;
 
 /* Report a failed call about message number x->sent + 1. */
@@ -171,13 +167,11 @@ static int wait_first_peer(sender *x)
 }
 
 /* Send @m (taken in every case); with req, await and print the reply. */
-static int send_one(sender *x, ipcx_msg *m, int batch)
+static int send_one(sender *x, ipcx_msg *m)
 {
     int rc;
-    batch = batch && x->o.pattern != IPCX_REQ && x->batched < BATCH_RUN;
-    x->batched = batch ? x->batched + 1 : 0;
     do
-        rc = ipcx_msg_send(x->s, m, batch ? IPCX_BATCH : 0);
+        rc = ipcx_msg_send(x->s, m, 0);
     while (rc == -EINTR);
     if (rc != 0) {
         ipcx_msg_destroy(m);
@@ -234,7 +228,7 @@ static int send_args(sender *x, int argc, char **argv, int first)
         rc = wait_first_peer(x);
     size_t k = 0;
     for (; rc == CLI_OK && k < n && msgs[k] != NULL; k++) {
-        rc = send_one(x, msgs[k], 0);
+        rc = send_one(x, msgs[k]);
         msgs[k] = NULL;
     }
     for (size_t i = 0; msgs != NULL && i < n; i++)
@@ -310,14 +304,14 @@ static int send_raw_stdin(sender *x)
     if (rc == CLI_OK) {
         if (in.len > 0)
             memcpy(ipcx_msg_data(m, 0, NULL), in.p, in.len);
-        rc = send_one(x, m, 0);
+        rc = send_one(x, m);
     }
     msgbuf_free(&in);
     return rc;
 }
 
 /* One line of stdin (without its newline): decode and send it. */
-static int send_record(sender *x, char *rec, size_t len, long lineno, int batch)
+static int send_record(sender *x, char *rec, size_t len, long lineno)
 {
     if (x->o.fmt == MSGFMT_HEX && len > 0 && rec[len - 1] == '\r')
         len--;
@@ -331,7 +325,7 @@ static int send_record(sender *x, char *rec, size_t len, long lineno, int batch)
         cli_error(x->o.cmd, what, why);
         return CLI_FAIL;
     }
-    return send_one(x, m, batch);
+    return send_one(x, m);
 }
 
 /* line, hex, json: one message per line of stdin, sent as it arrives. */
@@ -353,9 +347,8 @@ static int send_lines(sender *x)
         char *nl;
         while (rc == CLI_OK && (nl = memchr(in.p + start, '\n', in.len - start)) != NULL) {
             size_t end = (size_t)(nl - in.p);
-            int more = memchr(nl + 1, '\n', in.len - end - 1) != NULL;
             *nl = '\0';
-            rc = send_record(x, in.p + start, end - start, ++lineno, more);
+            rc = send_record(x, in.p + start, end - start, ++lineno);
             start = end + 1;
         }
         memmove(in.p, in.p + start, in.len - start);
@@ -364,7 +357,7 @@ static int send_lines(sender *x)
             if (msgbuf_append(&in, "", 1) != 0)
                 rc = CLI_FAIL;
             else
-                rc = send_record(x, in.p, in.len - 1, ++lineno, 0);
+                rc = send_record(x, in.p, in.len - 1, ++lineno);
         }
         if (rc == CLI_OK && in.len > cap) {
             char what[64];

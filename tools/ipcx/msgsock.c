@@ -103,7 +103,7 @@ static int bad_value(const char *cmd, const char *opt, const char *val, const ch
     return cli_usage_error(cmd, msg);
 }
 
-enum { OPT_LINGER = 1000, OPT_MAX_SIZE, OPT_HS_TIMEOUT };
+enum { OPT_LINGER = 1000, OPT_MAX_SIZE, OPT_HS_TIMEOUT, OPT_NAME };
 
 /* One option (not --help); CLI_OK or CLI_USAGE. */
 static int one_option(msgopts *o, int opt, const char *arg)
@@ -155,6 +155,11 @@ static int one_option(msgopts *o, int opt, const char *arg)
     case 's':
         o->subs[o->nsubs++] = arg;
         return CLI_OK;
+    case OPT_NAME:
+        o->name = arg;
+        return ipcx_region_name_valid(arg) != 0
+                   ? bad_value(cmd, "name", arg, "not a region name ([A-Za-z0-9._-], at most 200)")
+                   : CLI_OK;
     case 'r':
         o->reply = arg;
         return CLI_OK;
@@ -225,6 +230,7 @@ int msgopts_parse(msgopts *o, int which, int argc, char **argv, int *first, void
         {"linger", required_argument, NULL, OPT_LINGER},
         {"max-size", required_argument, NULL, OPT_MAX_SIZE},
         {"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT},
+        {"name", required_argument, NULL, OPT_NAME},
         {"help", no_argument, NULL, 'h'},
         {"multipart", no_argument, NULL, 'm'}, /* send */
         {"count", required_argument, NULL, 'n'},
@@ -232,10 +238,10 @@ int msgopts_parse(msgopts *o, int which, int argc, char **argv, int *first, void
         {"reply", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
-    struct option opts[14];
+    struct option opts[15];
     size_t k = 0;
     for (size_t i = 0; all[i].name != NULL; i++) {
-        int mine = i < 9 || (which == MSGOPT_SEND ? i == 9 : i > 9);
+        int mine = i < 10 || (which == MSGOPT_SEND ? i == 10 : i > 10);
         if (mine)
             opts[k++] = all[i];
     }
@@ -313,6 +319,23 @@ static int subscribe(const msgopts *o, ipcx_socket *s)
     return 0;
 }
 
+/* Publish the socket for `ipcx ls` and `ipcx stat` (--name, or
+ * ipcx-<command>-<pid>).  Only a warning when it cannot: the messages
+ * matter more than the figures. */
+static void expose(const msgopts *o, ipcx_socket *s)
+{
+    char name[64];
+    if (o->name == NULL)
+        snprintf(name, sizeof(name), "ipcx-%s-%d", o->cmd, (int)getpid());
+    const char *n = o->name != NULL ? o->name : name;
+    int rc = ipcx_socket_expose(s, n);
+    if (rc != 0) {
+        char what[300];
+        snprintf(what, sizeof(what), "--name %s", n);
+        cli_error(o->cmd, what, ipcx_strerror(rc));
+    }
+}
+
 int msgsock_open(const msgopts *o, int events, ipcx_socket **out)
 {
     ipcx_socket *s = NULL;
@@ -351,6 +374,7 @@ int msgsock_open(const msgopts *o, int events, ipcx_socket **out)
         ipcx_socket_close(s);
         return usage ? CLI_USAGE : CLI_FAIL;
     }
+    expose(o, s);
     *out = s;
     return CLI_OK;
 }

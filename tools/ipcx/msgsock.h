@@ -33,6 +33,7 @@ typedef struct msgopts {
     const char **subs;
     size_t nsubs;
     const char *reply;
+    const char *name; /* --name: the region ipcx ls and stat see */
     int help;
 } msgopts;
 
