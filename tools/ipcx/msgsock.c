@@ -164,7 +164,7 @@ static int one_option(msgopts *o, int opt, const char *arg)
         o->reply = arg;
         return CLI_OK;
     default:
-        return cli_usage_error(cmd, "unknown option or missing argument");
+        return cli_usage_error(cmd, "unknown option");
     }
 }
 
@@ -221,30 +221,31 @@ static int check_scheme(const msgopts *o)
 
 int msgopts_parse(msgopts *o, int which, int argc, char **argv, int *first, void (*usage)(FILE *f))
 {
-    static const struct option all[] = {
-        {"listen", no_argument, NULL, 'l'},
-        {"dial", no_argument, NULL, 'd'},
-        {"pattern", required_argument, NULL, 'p'},
-        {"format", required_argument, NULL, 'f'},
-        {"timeout", required_argument, NULL, 't'},
-        {"linger", required_argument, NULL, OPT_LINGER},
-        {"max-size", required_argument, NULL, OPT_MAX_SIZE},
-        {"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT},
-        {"name", required_argument, NULL, OPT_NAME},
-        {"help", no_argument, NULL, 'h'},
-        {"multipart", no_argument, NULL, 'm'}, /* send */
-        {"count", required_argument, NULL, 'n'},
-        {"subscribe", required_argument, NULL, 's'},
-        {"reply", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0},
+    static const struct {
+        struct option opt;
+        int which; /* MSGOPT_SEND, MSGOPT_RECV or both */
+    } all[] = {
+        {{"listen", no_argument, NULL, 'l'}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"dial", no_argument, NULL, 'd'}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"pattern", required_argument, NULL, 'p'}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"format", required_argument, NULL, 'f'}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"timeout", required_argument, NULL, 't'}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"linger", required_argument, NULL, OPT_LINGER}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"max-size", required_argument, NULL, OPT_MAX_SIZE}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"name", required_argument, NULL, OPT_NAME}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"help", no_argument, NULL, 'h'}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"multipart", no_argument, NULL, 'm'}, MSGOPT_SEND},
+        {{"count", required_argument, NULL, 'n'}, MSGOPT_RECV},
+        {{"subscribe", required_argument, NULL, 's'}, MSGOPT_RECV},
+        {{"reply", required_argument, NULL, 'r'}, MSGOPT_RECV},
     };
-    struct option opts[15];
+    enum { NOPTS = sizeof(all) / sizeof(all[0]) };
+    struct option opts[NOPTS + 1];
     size_t k = 0;
-    for (size_t i = 0; all[i].name != NULL; i++) {
-        int mine = i < 10 || (which == MSGOPT_SEND ? i == 10 : i > 10);
-        if (mine)
-            opts[k++] = all[i];
-    }
+    for (size_t i = 0; i < NOPTS; i++)
+        if (all[i].which & which)
+            opts[k++] = all[i].opt;
     opts[k] = (struct option){NULL, 0, NULL, 0};
     const char *shorts = which == MSGOPT_SEND ? ":ldp:f:t:mh" : ":ldp:f:t:n:s:r:h";
 
@@ -267,6 +268,14 @@ int msgopts_parse(msgopts *o, int which, int argc, char **argv, int *first, void
             usage(stdout);
             o->help = 1;
             return CLI_OK;
+        }
+        if (opt == '?' || opt == ':') {
+            char msg[300], word[3] = {'-', (char)optopt, '\0'};
+            int short_opt = optopt > ' ' && optopt < 127 && strchr(shorts, optopt) == NULL;
+            const char *w = opt == '?' && short_opt ? word : argv[optind - 1];
+            snprintf(msg, sizeof(msg),
+                     opt == ':' ? "option %s needs an argument" : "unknown option %s", w);
+            return cli_usage_error(o->cmd, msg);
         }
         if (one_option(o, opt, optarg) != CLI_OK)
             return CLI_USAGE;
