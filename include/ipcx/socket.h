@@ -422,6 +422,7 @@ typedef struct ipcx_socket_stats {
     uint64_t reconnects;         /**< dial attempts after the first */
     uint64_t handshake_failures; /**< connections dropped before or during the handshake */
     uint64_t events_dropped;     /**< peer events lost to a full event queue */
+    uint64_t assistant_wakeups;  /**< times the I/O assistant thread woke to work */
     uint32_t peers;              /**< connections with a completed handshake now */
     uint32_t listeners;          /**< endpoints listened on */
     uint32_t dialers;            /**< endpoints dialled */

@@ -53,11 +53,12 @@
 #include "core/core.h"
 #include "transport/transport.h"
 
-#define IPCX__READ_AHEAD (256u << 10)
-#define IPCX__READ_FIRST (4u << 10)
-#define IPCX__BATCH_MAX  (64u << 10)
-#define IPCX__EVENTS_MAX 256u
-#define IPCX__IOV_MAX    64u
+#define IPCX__READ_AHEAD  (256u << 10)
+#define IPCX__INPLACE_MIN (32u << 10)
+#define IPCX__READ_FIRST  (4u << 10)
+#define IPCX__BATCH_MAX   (64u << 10)
+#define IPCX__EVENTS_MAX  256u
+#define IPCX__IOV_MAX     64u
 
 /* What an epoll entry points at. */
 enum { EP_PIPE = 1, EP_LISTENER, EP_DIALER, EP_TIMER, EP_WAKE };
@@ -105,6 +106,7 @@ typedef struct sk_pipe {
     bool registered;    /* the fd is in the I/O set */
     uint32_t bg_events; /* what the assistant's set asks of the fd */
     bool in_full;       /* the last read filled `in`: grow it */
+    bool busy;          /* a message is being written in place (pipe.c) */
     bool at_boundary;   /* the decoder stands between two frames */
     bool eof;
     uint32_t id;
@@ -241,6 +243,9 @@ struct ipcx_socket {
     int64_t batch_ns;
     bool streak; /* the last call was a send */
     bool batch_open;
+    /* in-place completion of large messages (pipe.c) */
+    bool inplace;
+    ipcx__deadline inplace_deadline;
     int64_t batch_start, last_send_ns;
     uint32_t batch_sends;
 
