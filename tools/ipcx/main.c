@@ -32,8 +32,8 @@ static const struct command *commands(size_t *n)
             {"rm", cmd_rm, "remove named regions"},
             {"stat", cmd_stat, "show a ring's or queue's live statistics"},
             {"bench", cmd_bench, "run the benchmarks against kernel and peer baselines"},
-            {"send", cmd_send, "send messages to a ring or socket"},
-            {"recv", cmd_recv, "receive messages from a ring or socket"},
+            {"send", cmd_send, "send messages to a ZeroMQ-compatible peer (tcp://, unix://)"},
+            {"recv", cmd_recv, "print the messages a ZeroMQ-compatible peer sends"},
             {"top", cmd_top, "watch all rings and queues"},
             {"queue", cmd_queue, "inspect queues (queue dump DIR)"},
         };
