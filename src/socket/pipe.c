@@ -325,8 +325,11 @@ static int out_append(sk_pipe *p, const struct iovec *iov, size_t n, size_t skip
  * best effort), its flushes do nothing, and it is not freed (sk_reap).  The
  * wait polls a dup of the fd, so a failure that closes the pipe's fd meanwhile
  * cannot leave it polling a closed or reused fd; such a failure shuts the
- * socket down first, which ends the poll.  If the deadline passes or a
- * signal comes, the rest is queued as usual: the send has still succeeded.
+ * socket down first, which ends the poll.  If the kernel takes nothing for
+ * IPCX__INPLACE_STALL_NS, or the deadline passes, or a signal comes, the
+ * rest is queued as usual: the send has still succeeded.  (Two peers that
+ * both write large messages and read only afterwards would otherwise wait
+ * for each other for ever.)
  */
 static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t written, size_t total)
 {
@@ -338,14 +341,15 @@ static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t wr
         if (fd < 0)
             break;
         struct pollfd pf = {.fd = fd, .events = POLLOUT};
-        struct timespec ts, *tsp = NULL;
-        if (!ipcx__deadline_is_forever(d)) {
-            int64_t left = ipcx__deadline_left_ns(d);
-            ts = (struct timespec){.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
-            tsp = &ts;
-        }
+        /* At most 2 ms without progress: a peer that does not read (it may
+         * be writing a large message to us just the same) gets the rest
+         * queued, as any other send would, instead of a deadlock. */
+        int64_t left = ipcx__deadline_is_forever(d) ? INT64_MAX : ipcx__deadline_left_ns(d);
+        if (left > IPCX__INPLACE_STALL_NS)
+            left = IPCX__INPLACE_STALL_NS;
+        struct timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
         pthread_mutex_unlock(&s->mu);
-        int r = ppoll(&pf, 1, tsp, NULL);
+        int r = ppoll(&pf, 1, &ts, NULL);
         pthread_mutex_lock(&s->mu);
         close(fd);
         if (p->fd < 0 || p->state != P_ACTIVE) {
@@ -353,8 +357,8 @@ static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t wr
             s->st.drops++; /* lost with the connection */
             return 0;
         }
-        if (r < 0)
-            break; /* a signal: queue the rest */
+        if (r <= 0)
+            break; /* stalled, or a signal: queue the rest */
         struct iovec rest[IPCX__IOV_MAX];
         size_t k = 0, skip = written;
         for (size_t i = 0; i < n; i++) {

@@ -53,13 +53,14 @@
 #include "core/core.h"
 #include "transport/transport.h"
 
-#define IPCX__READ_AHEAD  (256u << 10)
-#define IPCX__INPLACE_MIN (32u << 10)
-#define IPCX__DIRECT_MIN  (32u << 10)
-#define IPCX__READ_FIRST  (4u << 10)
-#define IPCX__BATCH_MAX   (64u << 10)
-#define IPCX__EVENTS_MAX  256u
-#define IPCX__IOV_MAX     64u
+#define IPCX__READ_AHEAD       (256u << 10)
+#define IPCX__INPLACE_MIN      (32u << 10)
+#define IPCX__DIRECT_MIN       (32u << 10)
+#define IPCX__INPLACE_STALL_NS ((int64_t)2000000)
+#define IPCX__READ_FIRST       (4u << 10)
+#define IPCX__BATCH_MAX        (64u << 10)
+#define IPCX__EVENTS_MAX       256u
+#define IPCX__IOV_MAX          64u
 
 /* What an epoll entry points at. */
 enum { EP_PIPE = 1, EP_LISTENER, EP_DIALER, EP_TIMER, EP_WAKE };

@@ -996,6 +996,52 @@ static void test_inplace_peer_killed(void **state)
     ipcx_socket_close(s);
 }
 
+/* Two peers that both write large messages before reading any: the
+ * in-place writes give up waiting for a peer that does not read and queue
+ * the rest, so neither waits for the other for ever. */
+static void test_both_send_large(void **state)
+{
+    (void)state;
+    const size_t big = (size_t)8 << 20;
+    ipcx_socket *s = open_sock(IPCX_PAIR, 20 * SEC);
+    char ep[300];
+    listen_on(s, "unix", ep, sizeof(ep));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ipcx_socket *c;
+        HCHECK(ipcx_socket_open(IPCX_PAIR, &c));
+        HCHECK(ipcx_socket_set(c, IPCX_OPT_SEND_TIMEOUT, 20 * SEC));
+        HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_TIMEOUT, 20 * SEC));
+        HCHECK(ipcx_dial(c, ep));
+        uint8_t *b = malloc(big);
+        for (uint32_t i = 0; i < 3; i++) {
+            fill(b, big, 100 + i);
+            HCHECK(ipcx_send(c, b, big, 0));
+        }
+        for (uint32_t i = 0; i < 3; i++) {
+            if (ipcx_recv(c, b, big, 0) != (int)big || !check(b, big, i))
+                _exit(3);
+        }
+        free(b);
+        ipcx_socket_set(c, IPCX_OPT_LINGER, 20 * SEC);
+        ipcx_socket_close(c);
+        _exit(0);
+    }
+    uint8_t *b = malloc(big);
+    for (uint32_t i = 0; i < 3; i++) {
+        fill(b, big, i);
+        CHECK(ipcx_send(s, b, big, 0));
+    }
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(ipcx_recv(s, b, big, 0), (int)big);
+        assert_true(check(b, big, 100 + i));
+    }
+    free(b);
+    assert_int_equal(tu_wait(pid, 30000), 0);
+    ipcx_socket_close(s);
+}
+
 /* Heartbeats while the caller takes no messages: the peer answers, the
  * connection stays up (the assistant reads the PONGs). */
 static void test_heartbeat_idle_caller(void **state)
@@ -1501,6 +1547,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_thousand_connections),
         cmocka_unit_test(test_paused_peer_heartbeat),
         cmocka_unit_test(test_inplace_peer_killed),
+        cmocka_unit_test(test_both_send_large),
         cmocka_unit_test(test_heartbeat_idle_caller),
         cmocka_unit_test(test_io_faults),
         cmocka_unit_test(test_recv_large_into_buffer),
