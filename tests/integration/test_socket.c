@@ -1029,10 +1029,13 @@ static void test_both_send_large(void **state)
         _exit(0);
     }
     uint8_t *b = malloc(big);
+    int64_t t0 = ipcx__now_ns();
     for (uint32_t i = 0; i < 3; i++) {
         fill(b, big, i);
         CHECK(ipcx_send(s, b, big, 0));
     }
+    /* Deadlocked, each send would end only at its 20 s timeout. */
+    assert_true(ipcx__now_ns() - t0 < 10 * SEC);
     for (uint32_t i = 0; i < 3; i++) {
         assert_int_equal(ipcx_recv(s, b, big, 0), (int)big);
         assert_true(check(b, big, 100 + i));
