@@ -348,6 +348,8 @@ static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t wr
         if (left > IPCX__INPLACE_STALL_NS)
             left = IPCX__INPLACE_STALL_NS;
         struct timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+        ipcx__sk_ready_sync(s);
+        ipcx__sk_deliver_news(s); /* as any unlock does */
         pthread_mutex_unlock(&s->mu);
         int r = ppoll(&pf, 1, &ts, NULL);
         pthread_mutex_lock(&s->mu);

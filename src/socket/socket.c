@@ -125,12 +125,11 @@ static void sk_lock(ipcx_socket *s)
     pthread_mutex_lock(&s->mu);
 }
 
-static void sk_unlock(ipcx_socket *s)
+/* Wake whoever sleeps for what changed: the leader through wakefd, the
+ * followers through cv.  A wake-up signal nobody sleeps for any more is
+ * taken back, so that the pollable fd does not stay readable for it. */
+void ipcx__sk_deliver_news(ipcx_socket *s)
 {
-    sk_reap(s);
-    ipcx__sk_ready_sync(s);
-    if (s->pub != NULL)
-        ipcx__sk_publish(s);
     if (s->news) {
         s->news = false;
         if (s->leader)
@@ -138,6 +137,17 @@ static void sk_unlock(ipcx_socket *s)
         if (s->followers > 0)
             pthread_cond_broadcast(&s->cv);
     }
+    if (!s->leader && s->wakefd_set)
+        efd_set(s->wakefd, &s->wakefd_set, false);
+}
+
+static void sk_unlock(ipcx_socket *s)
+{
+    sk_reap(s);
+    ipcx__sk_ready_sync(s);
+    if (s->pub != NULL)
+        ipcx__sk_publish(s);
+    ipcx__sk_deliver_news(s);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -303,7 +313,10 @@ static void pipe_io(ipcx_socket *s, sk_pipe *p, uint32_t events)
     }
 }
 
-static void dispatch(ipcx_socket *s, const struct epoll_event *ev, int n)
+/* @leader: the caller is the thread that slept in epoll_wait (sk_wait).
+ * Only it takes the wake-up signal: a thread that merely looks (sk_service)
+ * and drained it would leave the sleeper sleeping with news for it. */
+static void dispatch(ipcx_socket *s, const struct epoll_event *ev, int n, bool leader)
 {
     for (int i = 0; i < n; i++) {
         sk_ep *ep = ev[i].data.ptr;
@@ -321,7 +334,8 @@ static void dispatch(ipcx_socket *s, const struct epoll_event *ev, int n)
             run_timers(s);
             break;
         case EP_WAKE:
-            efd_set(s->wakefd, &s->wakefd_set, false);
+            if (leader)
+                efd_set(s->wakefd, &s->wakefd_set, false);
             break;
         default:
             break;
@@ -336,7 +350,7 @@ static int sk_service(ipcx_socket *s)
     struct epoll_event ev[64];
     int n = epoll_wait(s->iofd, ev, 64, 0);
     if (n > 0)
-        dispatch(s, ev, n);
+        dispatch(s, ev, n, false);
     return n > 0 ? n : 0;
 }
 
@@ -425,7 +439,7 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
     if (n < 0)
         return err == EINTR ? -EINTR : -err;
     if (n > 0)
-        dispatch(s, ev, n);
+        dispatch(s, ev, n, true);
     return n == 0 && ipcx__deadline_expired(d) ? -ETIMEDOUT : 0;
 }
 

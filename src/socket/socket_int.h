@@ -287,6 +287,7 @@ void ipcx__sk_unexpose(ipcx_socket *s);
 void ipcx__sk_event(ipcx_socket *s, int type, int err, const sk_pipe *p, const char *endpoint,
                     const char *reason);
 void ipcx__sk_ready_sync(ipcx_socket *s);
+void ipcx__sk_deliver_news(ipcx_socket *s);
 int ipcx__sk_epoll(ipcx_socket *s, int op, int fd, sk_ep *ep, uint32_t events);
 int ipcx__sk_bg_epoll(ipcx_socket *s, int op, int fd, uint64_t tag, uint32_t events);
 void ipcx__pipe_bg_sync(sk_pipe *p);
