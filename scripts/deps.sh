@@ -3,7 +3,8 @@
 # Check (and, as root, install) the Debian packages a make target needs.
 #
 #   scripts/deps.sh build    compiler, cmake, cmocka, libzmq, libnng
-#   scripts/deps.sh test     what make test needs (the same as build)
+#   scripts/deps.sh test     what make test needs: build + python3-zmq (the
+#                            pyzmq interop test)
 #   scripts/deps.sh fuzz     build + clang and its fuzzing runtime
 #   scripts/deps.sh format   clang-format
 #   scripts/deps.sh ci       all of the above
@@ -16,10 +17,11 @@ set -eu
 what=${1:-build}
 pkgs="gcc make cmake pkg-config libc6-dev libcmocka-dev libzmq3-dev libnng-dev"
 case "$what" in
-build | test) ;;
+build) ;;
+test) pkgs="$pkgs python3-zmq" ;;
 fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
 format) pkgs="clang-format" ;;
-ci) pkgs="$pkgs clang libclang-rt-14-dev clang-format" ;;
+ci) pkgs="$pkgs python3-zmq clang libclang-rt-14-dev clang-format" ;;
 *) echo "usage: $0 build|test|fuzz|format|ci" >&2; exit 2 ;;
 esac
 

@@ -37,10 +37,11 @@ extern "C" {
 
 /** What a region holds; stored in its header and shown by `ipcx ls`. */
 enum {
-    IPCX_REGION_RAW = 1,   /**< plain shared memory (ipcx_region_* API) */
-    IPCX_REGION_RING = 2,  /**< an ipcx_ring */
-    IPCX_REGION_QUEUE = 3, /**< an ipcx_queue control region */
-    IPCX_REGION_QSEG = 4,  /**< an ipcx_queue segment */
+    IPCX_REGION_RAW = 1,    /**< plain shared memory (ipcx_region_* API) */
+    IPCX_REGION_RING = 2,   /**< an ipcx_ring */
+    IPCX_REGION_QUEUE = 3,  /**< an ipcx_queue control region */
+    IPCX_REGION_QSEG = 4,   /**< an ipcx_queue segment */
+    IPCX_REGION_SOCKET = 5, /**< an exposed socket's figures (ipcx_socket_expose) */
 };
 
 /** Region layout version this library writes; open refuses another major. */

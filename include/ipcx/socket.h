@@ -422,6 +422,7 @@ typedef struct ipcx_socket_stats {
     uint64_t reconnects;         /**< dial attempts after the first */
     uint64_t handshake_failures; /**< connections dropped before or during the handshake */
     uint64_t events_dropped;     /**< peer events lost to a full event queue */
+    uint64_t assistant_wakeups;  /**< times the I/O assistant thread woke to work */
     uint32_t peers;              /**< connections with a completed handshake now */
     uint32_t listeners;          /**< endpoints listened on */
     uint32_t dialers;            /**< endpoints dialled */
@@ -430,6 +431,41 @@ typedef struct ipcx_socket_stats {
 
 /** Fill @st.  Returns 0 or -EINVAL. */
 IPCX_API int ipcx_socket_stats_get(ipcx_socket *s, ipcx_socket_stats *st);
+
+/* ------------------------------------------------------------ exposing */
+
+/** Most endpoints ipcx_socket_info carries. */
+#define IPCX_SOCKET_INFO_ENDPOINTS 8
+
+/**
+ * ipcx_socket_expose - publish the socket's endpoints (the first 8) and its
+ * statistics in a named region (kind IPCX_REGION_SOCKET, mode 0600), so
+ * that `ipcx ls` lists the socket and `ipcx stat NAME` shows it live.  The
+ * figures are refreshed at the end of every call on the socket (a few
+ * relaxed stores).  ipcx_socket_close() removes the region; a process that
+ * crashes leaves it behind (`ipcx ls` shows its creator gone, `ipcx rm`
+ * removes it).  Returns 0, -EALREADY (exposed already), or what
+ * ipcx_region_create() fails with (-EEXIST, -EINVAL for a bad name, ...).
+ */
+IPCX_API int ipcx_socket_expose(ipcx_socket *s, const char *name);
+
+/** What an exposed socket's region says (ipcx_socket_info_read()). */
+typedef struct ipcx_socket_info {
+    int pattern;
+    int32_t creator_pid;
+    int creator_alive; /**< 1 alive, 0 gone, -1 cannot tell */
+    uint32_t n_endpoints;
+    char endpoints[IPCX_SOCKET_INFO_ENDPOINTS][248];
+    ipcx_socket_stats stats;
+} ipcx_socket_info;
+
+/**
+ * ipcx_socket_info_read - read an exposed socket's region, from any
+ * process that may open it.  The region is untrusted: a malformed one is
+ * -EPROTO.  Returns 0, -ENOENT, -ENOTSUP (a region of another kind),
+ * -EPROTO, or what ipcx_region_open() fails with.
+ */
+IPCX_API int ipcx_socket_info_read(const char *name, ipcx_socket_info *out);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -197,6 +200,8 @@ size_t ipcx__pipe_queued(const sk_pipe *p)
 bool ipcx__pipe_room(const sk_pipe *p)
 {
     const ipcx_socket *s = p->s;
+    if (p->busy)
+        return false;
     if (s->send_hwm != 0 && p->ends_n >= s->send_hwm)
         return false;
     if (s->send_hwm_bytes != 0 && p->out_len - p->out_pos >= s->send_hwm_bytes)
@@ -246,7 +251,7 @@ static ssize_t pipe_writev(sk_pipe *p, struct iovec *iov, size_t n)
 
 int ipcx__pipe_flush(sk_pipe *p)
 {
-    if (p->fd < 0 || (p->state != P_ACTIVE && p->state != P_HANDSHAKE))
+    if (p->fd < 0 || p->busy || (p->state != P_ACTIVE && p->state != P_HANDSHAKE))
         return 0;
     for (;;) {
         struct iovec iov[2];
@@ -308,6 +313,87 @@ static int out_append(sk_pipe *p, const struct iovec *iov, size_t n, size_t skip
     return 0;
 }
 
+/*
+ * In-place completion of a large message.  The kernel took part of a
+ * message of at least IPCX__INPLACE_MIN bytes and the sender may wait
+ * (send_parts set s->inplace): rather than copy the rest into `out`, wait
+ * for the kernel to take more and write it straight from the caller's
+ * memory, as a blocking write(2) would - one copy instead of two, and no
+ * megabytes queued in cold memory.  The mutex is dropped while waiting;
+ * meanwhile the pipe is `busy`: it has no room for other messages
+ * (pipe_room), commands for it are skipped (pipe_command: PING and PONG are
+ * best effort), its flushes do nothing, and it is not freed (sk_reap).  The
+ * wait polls a dup of the fd, so a failure that closes the pipe's fd meanwhile
+ * cannot leave it polling a closed or reused fd; such a failure shuts the
+ * socket down first, which ends the poll.  If the deadline passes or a
+ * signal comes, the rest is queued as usual: the send has still succeeded.
+ */
+static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t written, size_t total)
+{
+    ipcx_socket *s = p->s;
+    ipcx__deadline d = s->inplace_deadline;
+    p->busy = true;
+    while (written < total && !ipcx__deadline_expired(d)) {
+        int fd = dup(p->fd);
+        if (fd < 0)
+            break;
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        struct timespec ts, *tsp = NULL;
+        if (!ipcx__deadline_is_forever(d)) {
+            int64_t left = ipcx__deadline_left_ns(d);
+            ts = (struct timespec){.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+            tsp = &ts;
+        }
+        pthread_mutex_unlock(&s->mu);
+        int r = ppoll(&pf, 1, tsp, NULL);
+        pthread_mutex_lock(&s->mu);
+        close(fd);
+        if (p->fd < 0 || p->state != P_ACTIVE) {
+            p->busy = false;
+            s->st.drops++; /* lost with the connection */
+            return 0;
+        }
+        if (r < 0)
+            break; /* a signal: queue the rest */
+        struct iovec rest[IPCX__IOV_MAX];
+        size_t k = 0, skip = written;
+        for (size_t i = 0; i < n; i++) {
+            if (skip >= iov[i].iov_len) {
+                skip -= iov[i].iov_len;
+                continue;
+            }
+            rest[k].iov_base = (uint8_t *)iov[i].iov_base + skip;
+            rest[k].iov_len = iov[i].iov_len - skip;
+            skip = 0;
+            k++;
+        }
+        ssize_t w = pipe_writev(p, rest, k);
+        if (w < 0) {
+            p->busy = false;
+            ipcx__pipe_fail(p, (int)w, "write failed");
+            s->st.drops++;
+            return 0;
+        }
+        written += (size_t)w;
+    }
+    p->busy = false;
+    s->news = true;
+    if (written == total) {
+        p->out_base += total;
+        p->done_end = p->out_base;
+        return 0;
+    }
+    /* Nothing was queued while busy: the rest goes to the empty buffer. */
+    p->out_base += written;
+    int rc = out_append(p, iov, n, written);
+    if (rc == 0)
+        rc = ends_push(p, p->out_base + p->out_len);
+    if (rc != 0)
+        return rc;
+    pipe_arm_out(p, true);
+    return 0;
+}
+
 /* Queue @iov (one whole unit), writing through when nothing waits before it. */
 static int pipe_emit(sk_pipe *p, struct iovec *iov, size_t n, bool batch)
 {
@@ -338,6 +424,8 @@ static int pipe_emit(sk_pipe *p, struct iovec *iov, size_t n, bool batch)
         p->done_end = p->out_base;
         return 0;
     }
+    if (direct && p->s->inplace && total >= IPCX__INPLACE_MIN)
+        return pipe_write_inplace(p, iov, n, written, total);
     if (direct) {
         /* The kernel took part of it: the out buffer is empty, so the rest
          * starts at offset out_base + written of the stream. */
@@ -391,9 +479,12 @@ int ipcx__pipe_put(sk_pipe *p, const sk_part *parts, size_t n, bool batch)
     return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
 }
 
-/* A command frame: queued like a message, never inside one. */
+/* A command frame: queued like a message, never inside one.  Skipped while
+ * a message is being written in place (pipe_write_inplace). */
 static void pipe_command(sk_pipe *p, const void *buf, size_t len)
 {
+    if (p->busy)
+        return;
     struct iovec iov = {(void *)buf, len};
     (void)pipe_emit(p, &iov, 1, false);
 }
@@ -451,6 +542,8 @@ void ipcx__pipe_fail(sk_pipe *p, int err, const char *reason)
         if (p->registered)
             (void)ipcx__sk_epoll(s, EPOLL_CTL_DEL, p->fd, &p->ep, 0);
         pipe_bg_drop(p);
+        if (p->busy)
+            (void)shutdown(p->fd, SHUT_RDWR); /* ends the in-place writer's poll */
         close(p->fd);
         p->fd = -1;
     }
@@ -538,6 +631,7 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
     p->fd = fd;
     p->tp_kind = tp_kind;
     p->state = P_HANDSHAKE;
+    p->at_boundary = false;
     p->peer_type = 0;
     p->peer_minor = -1;
     p->ident_len = 0;
@@ -572,6 +666,26 @@ static size_t read_ahead(const ipcx_socket *s)
                : IPCX__READ_AHEAD;
 }
 
+/* read(2) with the test fault hook and EINTR retried: bytes, 0 at EOF, or
+ * -errno. */
+static ssize_t pipe_read_into(sk_pipe *p, uint8_t *buf, size_t cap)
+{
+    ssize_t n;
+    do {
+        size_t want = cap;
+        int f = ipcx__sk_fault != NULL ? ipcx__sk_fault(IPCX__SK_READ) : 0;
+        if (f < 0) {
+            errno = -f;
+            n = -1;
+            continue;
+        }
+        if (f > 0 && (size_t)f < want)
+            want = (size_t)f;
+        n = read(p->fd, buf, want);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
 static int pipe_read(sk_pipe *p)
 {
     if (p->in_full && p->in_cap < read_ahead(p->s)) {
@@ -582,19 +696,7 @@ static int pipe_read(sk_pipe *p)
             p->in_cap *= 2;
         }
     }
-    ssize_t n;
-    do {
-        size_t want = p->in_cap;
-        int f = ipcx__sk_fault != NULL ? ipcx__sk_fault(IPCX__SK_READ) : 0;
-        if (f < 0) {
-            errno = -f;
-            n = -1;
-            continue;
-        }
-        if (f > 0 && (size_t)f < want)
-            want = (size_t)f;
-        n = read(p->fd, p->in, want);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = pipe_read_into(p, p->in, p->in_cap);
     if (n > 0) {
         p->in_pos = 0;
         p->in_len = (size_t)n;
@@ -611,12 +713,64 @@ static int pipe_read(sk_pipe *p)
         ipcx__pipe_fail(p, -EPIPE, "peer closed the connection");
         return -EPIPE;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (n == -EAGAIN || n == -EWOULDBLOCK) {
         p->readable = false;
         return 0;
     }
-    ipcx__pipe_fail(p, -errno, "read failed");
+    ipcx__pipe_fail(p, (int)n, "read failed");
     return -EPIPE;
+}
+
+/*
+ * The next frame starts at in_pos and does not lie whole in `in`.  When it
+ * would fit in the read-ahead, move it to the front and read the rest now,
+ * so that the decoder hands it out as a view into `in` (one copy, to the
+ * caller) instead of assembling it in a buffer of its own (a malloc and a
+ * second copy).  Frames under 1 KiB are left to the decoder: its copy is
+ * cheap.  If the rest is not there yet, the decoder assembles as usual.
+ */
+static void pipe_complete_frame(sk_pipe *p)
+{
+    size_t rem = p->in_len - p->in_pos;
+    const uint8_t *b = p->in + p->in_pos;
+    size_t hl = (b[0] & IPCX_ZMTP_FLAG_LONG) ? 9 : 2;
+    if (rem < hl)
+        return;
+    uint64_t size = b[1];
+    if (hl == 9) {
+        size = 0;
+        for (int i = 1; i < 9; i++)
+            size = size << 8 | b[i];
+    }
+    uint64_t total = hl + size;
+    if (size < 1024 || total <= rem || total > read_ahead(p->s))
+        return;
+    if (p->in_cap < total) {
+        size_t cap = p->in_cap;
+        while (cap < total)
+            cap *= 2;
+        uint8_t *n = malloc(cap);
+        if (n == NULL)
+            return;
+        memcpy(n, b, rem);
+        free(p->in);
+        p->in = n;
+        p->in_cap = cap;
+    } else {
+        memmove(p->in, b, rem);
+    }
+    p->in_pos = 0;
+    p->in_len = rem;
+    while (p->in_len < total) {
+        ssize_t n = pipe_read_into(p, p->in + p->in_len, p->in_cap - p->in_len);
+        if (n <= 0) {
+            if (n == -EAGAIN || n == -EWOULDBLOCK)
+                p->readable = false;
+            return; /* EOF and errors show at the next read */
+        }
+        p->in_len += (size_t)n;
+    }
+    p->readable = true; /* more may follow what completed the frame */
 }
 
 static bool type_ok(const ipcx_socket *s, int peer)
@@ -723,6 +877,7 @@ static int on_event(sk_pipe *p, int type, const ipcx_zmtp_event *ev)
     case IPCX_ZMTP_EV_FRAME:
         return on_frame(p, ev);
     case IPCX_ZMTP_EV_PING: {
+        IPCX_LOGD("socket: %s: PING received", p->peer_addr);
         uint8_t pong[32];
         int n = ipcx_zmtp_encode_pong(pong, sizeof(pong), ev->data, ev->len);
         if (n > 0)
@@ -736,6 +891,7 @@ static int on_event(sk_pipe *p, int type, const ipcx_zmtp_event *ev)
     }
     case IPCX_ZMTP_EV_PONG:
         p->ping_sent = 0;
+        IPCX_LOGD("socket: %s: PONG", p->peer_addr);
         return 0;
     case IPCX_ZMTP_EV_SUBSCRIBE:
         /* Kept once per SUBSCRIBE, so that one CANCEL undoes one
@@ -780,10 +936,13 @@ int ipcx__pipe_next(sk_pipe *p)
                 return r;
             }
         }
+        if (p->at_boundary && p->state == P_ACTIVE)
+            pipe_complete_frame(p);
         size_t used = 0;
         ipcx_zmtp_event ev;
         int rc = ipcx_zmtp_decode(p->dec, p->in + p->in_pos, p->in_len - p->in_pos, &used, &ev);
         p->in_pos += used;
+        p->at_boundary = rc > 0; /* an event ends exactly where its frame does */
         if (rc < 0) {
             if (rc == -ENOMEM)
                 return rc;
@@ -854,6 +1013,23 @@ int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now)
     }
     if (p->state != P_ACTIVE)
         return 0;
+    if (s->hb_ivl > 0 || p->peer_ttl_ns > 0) {
+        /* Heartbeats need input read even while the caller takes no
+         * messages: a PONG (or any byte) proves the peer alive, and the
+         * peer's PINGs want answers.  Decode up to the first message (which
+         * then waits for the caller), once per timer tick.  Behind a message
+         * the caller has not taken, unread bytes are proof enough. */
+        if (p->head == H_NONE) {
+            p->readable = true;
+            (void)ipcx__pipe_next(p);
+            if (p->fd < 0)
+                return 0;
+        }
+        int pending = 0;
+        if (p->head != H_NONE &&
+            (p->in_pos < p->in_len || (ioctl(p->fd, FIONREAD, &pending) == 0 && pending > 0)))
+            p->last_rx = now;
+    }
     if (p->peer_ttl_ns > 0) {
         if (now - p->last_rx >= p->peer_ttl_ns) {
             ipcx__pipe_fail(p, -ETIMEDOUT, "peer's heartbeat TTL passed");
@@ -878,6 +1054,7 @@ int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now)
             if (p->fd < 0)
                 return 0;
             p->ping_sent = now;
+            IPCX_LOGD("socket: %s: PING sent", p->peer_addr);
             p->last_tx = now;
         }
         if (p->ping_sent != 0)

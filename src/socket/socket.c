@@ -114,7 +114,7 @@ static void sk_reap(ipcx_socket *s)
     sk_pipe *p = s->pipes;
     while (p != NULL) {
         sk_pipe *nx = p->next;
-        if (p->state == P_DEAD)
+        if (p->state == P_DEAD && !p->busy)
             ipcx__pipe_free(p);
         p = nx;
     }
@@ -129,6 +129,8 @@ static void sk_unlock(ipcx_socket *s)
 {
     sk_reap(s);
     ipcx__sk_ready_sync(s);
+    if (s->pub != NULL)
+        ipcx__sk_publish(s);
     if (s->news) {
         s->news = false;
         if (s->leader)
@@ -176,7 +178,7 @@ static void on_accept(ipcx_socket *s, sk_listener *l)
                 continue;
             }
         }
-        ipcx__tp_tune(fd, l->addr.kind, (int)s->recv_buffer);
+        ipcx__tp_tune(fd, l->addr.kind);
         sk_pipe *p = ipcx__pipe_new(s);
         if (p == NULL) {
             close(fd);
@@ -210,7 +212,7 @@ static void dialer_retry(ipcx_socket *s, sk_dialer *d, int err)
 static void dialer_connected(ipcx_socket *s, sk_dialer *d, int fd)
 {
     sk_pipe *p = d->pipe;
-    ipcx__tp_tune(fd, d->addr.kind, (int)s->recv_buffer);
+    ipcx__tp_tune(fd, d->addr.kind);
     if (d->addr.kind == IPCX__TP_UNIX)
         (void)ipcx__tp_peercred(fd, &p->peer_pid, &p->peer_uid);
     else
@@ -229,7 +231,7 @@ static void dialer_try(ipcx_socket *s, sk_dialer *d)
     d->next_try = 0;
     d->attempts++;
     bool done = false;
-    int fd = ipcx__tp_dial(&d->addr, &done);
+    int fd = ipcx__tp_dial(&d->addr, &done, (int)s->recv_buffer);
     if (fd < 0) {
         dialer_retry(s, d, fd);
         return;
@@ -338,11 +340,19 @@ static int sk_service(ipcx_socket *s)
     return n > 0 ? n : 0;
 }
 
-static void flush_all(ipcx_socket *s)
+/* Write out what is queued (and not waiting for EPOLLOUT).  Returns true
+ * when anything was written: room may have been made. */
+static bool flush_all(ipcx_socket *s)
 {
-    for (sk_pipe *p = s->pipes; p != NULL; p = p->next)
-        if (p->state == P_ACTIVE && p->out_pos < p->out_len && !p->out_armed)
+    bool wrote = false;
+    for (sk_pipe *p = s->pipes; p != NULL; p = p->next) {
+        if (p->state == P_ACTIVE && p->out_pos < p->out_len && !p->out_armed) {
+            uint64_t before = p->out_base + p->out_pos;
             (void)ipcx__pipe_flush(p);
+            wrote |= p->out_base + p->out_pos != before;
+        }
+    }
+    return wrote;
 }
 
 static int epoll_sleep(int fd, struct epoll_event *ev, int max, ipcx__deadline d)
@@ -367,7 +377,11 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
     if (ipcx__deadline_expired(d))
         return -ETIMEDOUT;
     s->batch_open = false;
-    flush_all(s); /* a call that sleeps sends what was batched */
+    /* A call that sleeps sends what was batched first; if that made room
+     * (a send waiting at the high-water mark behind its own batch), look
+     * again instead of sleeping: nobody else would wake us for it. */
+    if (flush_all(s))
+        return 0;
     if (s->leader) {
         s->followers++;
         int rc = 0;
@@ -381,8 +395,8 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
         s->followers--;
         return rc == ETIMEDOUT ? -ETIMEDOUT : 0;
     }
-    s->leader = true;
     sk_reap(s);
+    s->leader = true;
     ipcx__sk_ready_sync(s);
     if (s->news) {
         s->news = false;
@@ -466,7 +480,7 @@ static void bg_dispatch(ipcx_socket *s, const struct epoll_event *ev, int n)
             (void)r;
             /* The caller left a batch behind: it goes out now. */
             s->batch_open = false;
-            flush_all(s);
+            (void)flush_all(s);
             break;
         }
         default:
@@ -488,6 +502,7 @@ static void *bg_main(void *arg)
             pthread_mutex_unlock(&s->mu);
             break;
         }
+        s->st.assistant_wakeups++;
         if (n > 0)
             bg_dispatch(s, ev, n);
         sk_unlock(s);
@@ -623,13 +638,14 @@ IPCX_API void ipcx_socket_close(ipcx_socket *s)
         return;
     sk_lock(s);
     s->closing = true;
-    flush_all(s);
+    (void)flush_all(s);
     if (s->linger != 0 && output_pending(s)) {
         ipcx__deadline d = ipcx__deadline_make(s->linger < 0 ? -1 : s->linger);
         while (output_pending(s) && sk_wait(s, d) != -ETIMEDOUT)
-            flush_all(s);
+            (void)flush_all(s);
     }
     bg_stop(s);
+    ipcx__sk_unexpose(s);
     while (s->pipes != NULL) {
         s->pipes->state = P_DEAD;
         ipcx__pipe_free(s->pipes);
@@ -673,7 +689,7 @@ IPCX_API int ipcx_listen(ipcx_socket *s, const char *url)
     l->ep.kind = EP_LISTENER;
     int rc = ipcx__addr_parse(url, true, &l->addr);
     if (rc == 0) {
-        rc = ipcx__tp_listen(&l->addr);
+        rc = ipcx__tp_listen(&l->addr, (int)s->recv_buffer);
         if (rc >= 0) {
             l->fd = rc;
             rc = 0;
@@ -698,6 +714,9 @@ IPCX_API int ipcx_listen(ipcx_socket *s, const char *url)
         tail = &(*tail)->next;
     *tail = l;
     s->st.listeners++;
+    char bound[300];
+    if (ipcx__tp_endpoint(&l->addr, l->fd, bound, sizeof(bound)) > 0)
+        ipcx__sk_publish_endpoint(s, bound);
     ipcx__sk_event(s, IPCX_EV_LISTENING, 0, NULL, url, "");
     sk_unlock(s);
     return 0;
@@ -731,6 +750,7 @@ IPCX_API int ipcx_dial(ipcx_socket *s, const char *url)
         tail = &(*tail)->next;
     *tail = d;
     s->st.dialers++;
+    ipcx__sk_publish_endpoint(s, d->addr.url);
     bg_start(s);
     dialer_try(s, d);
     sk_unlock(s);
@@ -783,7 +803,7 @@ static void batch_arm(ipcx_socket *s, int64_t now)
 static void batch_close(ipcx_socket *s)
 {
     s->batch_open = false;
-    flush_all(s);
+    (void)flush_all(s);
 }
 
 static bool batch_decide(ipcx_socket *s, int flags)
@@ -823,14 +843,26 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         flags |= IPCX_BATCH;
     ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->send_timeout, flags));
     int rc;
+    /* A large message to a single-peer pattern, from a caller that may
+     * wait, is finished in place (pipe.c pipe_write_inplace). */
+    bool inplace =
+        total >= IPCX__INPLACE_MIN && !(flags & IPCX_BATCH) && !ipcx__lazy_is_nowait(&ld) &&
+        (s->pattern == IPCX_PAIR || s->pattern == IPCX_PUSH || s->pattern == IPCX_DEALER);
     for (;;) {
         bool wait;
+        if (inplace) {
+            s->inplace = true;
+            s->inplace_deadline = ipcx__lazy_get(&ld);
+        }
         rc = ipcx__pat_send(s, parts, n, flags, &wait);
+        s->inplace = false;
         if (!wait)
             break;
-        if (sk_service(s) > 0)
-            continue;
+        /* A call that may wait goes straight to epoll_wait, which returns
+         * at once when something is ready: one system call, not two. */
         if (ipcx__lazy_is_nowait(&ld)) {
+            if (sk_service(s) > 0)
+                continue;
             rc = -EAGAIN;
             break;
         }
@@ -924,10 +956,11 @@ static int recv_prepare(ipcx_socket *s, int flags)
         int rc = ipcx__pat_recv(s, &wait);
         if (!wait)
             return rc;
-        if (sk_service(s) > 0)
-            continue;
-        if (ipcx__lazy_is_nowait(&ld))
+        if (ipcx__lazy_is_nowait(&ld)) {
+            if (sk_service(s) > 0)
+                continue;
             return -EAGAIN;
+        }
         int w = sk_wait(s, ipcx__lazy_get(&ld));
         if (w < 0)
             return w;
@@ -1264,12 +1297,24 @@ static int events_locked(ipcx_socket *s, int want)
 {
     streak_end(s);
     (void)sk_service(s);
-    flush_all(s);
+    (void)flush_all(s);
     int bits = 0;
     if (want & IPCX_POLLIN) {
         bool w;
-        if (s->view.active || ipcx__pat_recv(s, &w) == 0)
-            bits |= s->view.active ? IPCX_POLLIN : 0;
+        if (s->view.active) {
+            bits |= IPCX_POLLIN;
+        } else {
+            int rc = ipcx__pat_recv(s, &w);
+            if (rc == 0 && s->view.active)
+                bits |= IPCX_POLLIN;
+            if (rc == -EPIPE) {
+                /* A REQ whose request's peer is gone: recv says so at once.
+                 * Keep that news for it (pat_recv consumed it). */
+                s->req_lost = true;
+                s->req_waiting = true;
+                bits |= IPCX_POLLIN;
+            }
+        }
     }
     if ((want & IPCX_POLLOUT) && ipcx__pat_writable(s))
         bits |= IPCX_POLLOUT;
@@ -1288,6 +1333,24 @@ IPCX_API int ipcx_socket_events(ipcx_socket *s, int want)
     return rc;
 }
 
+/* The fd ipcx_poll() sleeps on for a socket whose wanted readiness is not
+ * there: its pollable fd - unless that is readable already for something
+ * not wanted (a message waits, the caller asked for events only), which
+ * would make the sleep spin.  Then the I/O set alone, with the sleep
+ * capped at 10 ms (*capped): news that another thread or the assistant
+ * makes without I/O on this set is seen within that. */
+static int poll_fd_for(ipcx_socket *s, bool *capped)
+{
+    sk_lock(s);
+    ipcx__sk_ready_sync(s);
+    bool unwanted = s->ready_set;
+    int fd = unwanted ? s->iofd : s->pollfd;
+    sk_unlock(s);
+    if (unwanted)
+        *capped = true;
+    return fd;
+}
+
 IPCX_API int ipcx_poll(ipcx_pollitem *items, size_t n, int64_t timeout_ns)
 {
     if (items == NULL && n > 0)
@@ -1300,6 +1363,7 @@ IPCX_API int ipcx_poll(ipcx_pollitem *items, size_t n, int64_t timeout_ns)
     int ready = 0;
     for (;;) {
         ready = 0;
+        bool capped = false;
         for (size_t i = 0; i < n; i++) {
             items[i].revents = 0;
             if (items[i].socket != NULL) {
@@ -1309,7 +1373,8 @@ IPCX_API int ipcx_poll(ipcx_pollitem *items, size_t n, int64_t timeout_ns)
                     goto out;
                 }
                 items[i].revents = (short)(ev & items[i].events);
-                pf[i] = (struct pollfd){.fd = ipcx_socket_fd(items[i].socket), .events = POLLIN};
+                pf[i] =
+                    (struct pollfd){.fd = poll_fd_for(items[i].socket, &capped), .events = POLLIN};
             } else {
                 pf[i] = (struct pollfd){.fd = items[i].fd, .events = items[i].events};
             }
@@ -1319,8 +1384,10 @@ IPCX_API int ipcx_poll(ipcx_pollitem *items, size_t n, int64_t timeout_ns)
         if (ready > 0 || ipcx__deadline_expired(d))
             break;
         struct timespec ts, *tsp = NULL;
-        if (!ipcx__deadline_is_forever(d)) {
-            int64_t left = ipcx__deadline_left_ns(d);
+        if (!ipcx__deadline_is_forever(d) || capped) {
+            int64_t left = ipcx__deadline_is_forever(d) ? INT64_MAX : ipcx__deadline_left_ns(d);
+            if (capped && left > 10 * MS)
+                left = 10 * MS;
             ts = (struct timespec){.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
             tsp = &ts;
         }

@@ -41,6 +41,7 @@
 #ifndef IPCX_SRC_SOCKET_INT_H
 #define IPCX_SRC_SOCKET_INT_H
 
+#include <ipcx/region.h>
 #include <ipcx/socket.h>
 #include <ipcx/zmtp.h>
 
@@ -52,11 +53,12 @@
 #include "core/core.h"
 #include "transport/transport.h"
 
-#define IPCX__READ_AHEAD (256u << 10)
-#define IPCX__READ_FIRST (4u << 10)
-#define IPCX__BATCH_MAX  (64u << 10)
-#define IPCX__EVENTS_MAX 256u
-#define IPCX__IOV_MAX    64u
+#define IPCX__READ_AHEAD  (256u << 10)
+#define IPCX__INPLACE_MIN (32u << 10)
+#define IPCX__READ_FIRST  (4u << 10)
+#define IPCX__BATCH_MAX   (64u << 10)
+#define IPCX__EVENTS_MAX  256u
+#define IPCX__IOV_MAX     64u
 
 /* What an epoll entry points at. */
 enum { EP_PIPE = 1, EP_LISTENER, EP_DIALER, EP_TIMER, EP_WAKE };
@@ -104,6 +106,8 @@ typedef struct sk_pipe {
     bool registered;    /* the fd is in the I/O set */
     uint32_t bg_events; /* what the assistant's set asks of the fd */
     bool in_full;       /* the last read filled `in`: grow it */
+    bool busy;          /* a message is being written in place (pipe.c) */
+    bool at_boundary;   /* the decoder stands between two frames */
     bool eof;
     uint32_t id;
     int tp_kind;
@@ -239,6 +243,9 @@ struct ipcx_socket {
     int64_t batch_ns;
     bool streak; /* the last call was a send */
     bool batch_open;
+    /* in-place completion of large messages (pipe.c) */
+    bool inplace;
+    ipcx__deadline inplace_deadline;
     int64_t batch_start, last_send_ns;
     uint32_t batch_sends;
 
@@ -247,6 +254,11 @@ struct ipcx_socket {
     size_t ev_head, ev_n;
 
     ipcx_socket_stats st;
+
+    /* ipcx_socket_expose (expose.c) */
+    ipcx_region *pub_region;
+    struct ipcx__sock_pub *pub;
+    char pub_name[IPCX_REGION_NAME_MAX + 1];
 };
 
 /* Fault injection for tests: called before every read and write of a
@@ -255,6 +267,11 @@ struct ipcx_socket {
  * NULL (always, outside tests). */
 enum { IPCX__SK_READ = 1, IPCX__SK_WRITE = 2 };
 extern int (*ipcx__sk_fault)(int site);
+
+/* expose.c */
+void ipcx__sk_publish(ipcx_socket *s);
+void ipcx__sk_publish_endpoint(ipcx_socket *s, const char *url);
+void ipcx__sk_unexpose(ipcx_socket *s);
 
 /* socket.c */
 void ipcx__sk_event(ipcx_socket *s, int type, int err, const sk_pipe *p, const char *endpoint,

@@ -195,12 +195,23 @@ static int unix_listen(ipcx__addr *a, int fd)
     return 0;
 }
 
-int ipcx__tp_listen(ipcx__addr *a)
+/* SO_RCVBUF must be set before the connection exists: TCP chooses its
+ * window scale in the handshake, and a buffer shrunk later makes the kernel
+ * drop segments it already allowed.  Accepted sockets inherit it from the
+ * listener. */
+static void set_rcvbuf(int fd, int rcvbuf)
+{
+    if (rcvbuf > 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+}
+
+int ipcx__tp_listen(ipcx__addr *a, int rcvbuf)
 {
     int family = a->kind == IPCX__TP_UNIX ? AF_UNIX : a->sa.ss_family;
     int fd = new_socket(family);
     if (fd < 0)
         return fd;
+    set_rcvbuf(fd, rcvbuf);
     int rc = 0;
     if (a->kind == IPCX__TP_UNIX) {
         rc = unix_listen(a, fd);
@@ -233,12 +244,13 @@ void ipcx__tp_unlisten(ipcx__addr *a, int fd)
         close(fd);
 }
 
-int ipcx__tp_dial(const ipcx__addr *a, bool *done)
+int ipcx__tp_dial(const ipcx__addr *a, bool *done, int rcvbuf)
 {
     int family = a->kind == IPCX__TP_UNIX ? AF_UNIX : a->sa.ss_family;
     int fd = new_socket(family);
     if (fd < 0)
         return fd;
+    set_rcvbuf(fd, rcvbuf);
     int rc;
     do
         rc = connect(fd, (const struct sockaddr *)&a->sa, a->salen);
@@ -267,14 +279,12 @@ int ipcx__tp_connect_result(int fd)
     return -err;
 }
 
-void ipcx__tp_tune(int fd, int kind, int rcvbuf)
+void ipcx__tp_tune(int fd, int kind)
 {
     if (kind == IPCX__TP_TCP) {
         int one = 1;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    if (rcvbuf > 0)
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 }
 
 void ipcx__tp_sockaddr_str(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap)

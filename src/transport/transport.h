@@ -52,7 +52,7 @@ int ipcx__addr_parse(const char *url, bool listening, ipcx__addr *out);
  * socket file, refuses a live one (-EADDRINUSE) or a file that is not a
  * socket (-EEXIST), creates the file 0600 before listen(2).  Returns the
  * fd or -errno. */
-int ipcx__tp_listen(ipcx__addr *a);
+int ipcx__tp_listen(ipcx__addr *a, int rcvbuf);
 
 /* Stop listening: close @fd; unix: remove the socket file if it is still
  * the one this listener created. */
@@ -61,7 +61,7 @@ void ipcx__tp_unlisten(ipcx__addr *a, int fd);
 /* Start a non-blocking connect.  Returns the fd with *done = true when
  * connected at once, *done = false when in progress (wait for EPOLLOUT,
  * then ipcx__tp_connect_result()), or -errno. */
-int ipcx__tp_dial(const ipcx__addr *a, bool *done);
+int ipcx__tp_dial(const ipcx__addr *a, bool *done, int rcvbuf);
 
 /* 0 when the connect on @fd succeeded, else -errno (SO_ERROR). */
 int ipcx__tp_connect_result(int fd);
@@ -71,9 +71,10 @@ int ipcx__tp_connect_result(int fd);
  * when none is pending, or -errno. */
 int ipcx__tp_accept(int lfd, int kind, char *peer, size_t cap);
 
-/* Set per-connection options on a connected fd (TCP_NODELAY, SO_RCVBUF
- * when @rcvbuf > 0). */
-void ipcx__tp_tune(int fd, int kind, int rcvbuf);
+/* Set per-connection options on a connected fd (TCP_NODELAY).  SO_RCVBUF
+ * (@rcvbuf > 0) is given to listen and dial instead: it must be set before
+ * the TCP handshake. */
+void ipcx__tp_tune(int fd, int kind);
 
 /* unix: the peer's pid and uid (SO_PEERCRED).  Returns 0 or -errno. */
 int ipcx__tp_peercred(int fd, int64_t *pid, int64_t *uid);

@@ -941,6 +941,93 @@ static void test_paused_peer_heartbeat(void **state)
     ipcx_socket_close(s);
 }
 
+/* A large message written in place to a peer that dies mid-write: the
+ * send returns (the message is lost with the peer, and counted), nothing
+ * hangs, the socket goes on. */
+static void test_inplace_peer_killed(void **state)
+{
+    (void)state;
+    ipcx_socket *s = open_sock(IPCX_PUSH, 3 * SEC);
+    char ep[300];
+    listen_on(s, "unix", ep, sizeof(ep));
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        ipcx_socket *c;
+        HCHECK(ipcx_socket_open(IPCX_PULL, &c));
+        HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_BUFFER, 4096));
+        HCHECK(ipcx_dial(c, ep));
+        uint8_t b[16];
+        HCHECK(ipcx_recv(c, b, sizeof(b), 0)); /* a small one first */
+        if (write(pfd[1], "r\n", 2) != 2)
+            _exit(1);
+        pause(); /* never reads the large one */
+        _exit(0);
+    }
+    close(pfd[1]);
+    CHECK(ipcx_send(s, "x", 1, 0));
+    char line[8];
+    assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 10000), 1);
+    size_t big = (size_t)16 << 20;
+    uint8_t *b = calloc(1, big);
+    fflush(NULL);
+    pid_t killer = fork();
+    if (killer == 0) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* the scenario: the peer dies while we write */
+        kill(pid, SIGKILL);
+        _exit(0);
+    }
+    int64_t t0 = ipcx__now_ns();
+    int rc = ipcx_send(s, b, big, 0);
+    assert_true(rc == (int)big || rc == -ETIMEDOUT);
+    assert_true(ipcx__now_ns() - t0 < 3500 * MSEC);
+    assert_int_equal(tu_wait(killer, 5000), 0);
+    assert_int_equal(tu_wait(pid, 5000), 128 + SIGKILL);
+    ipcx_socket_stats st;
+    CHECK(ipcx_socket_stats_get(s, &st));
+    assert_true(st.drops >= 1 || st.disconnects >= 1);
+    free(b);
+    close(pfd[0]);
+    CHECK(ipcx_socket_set(s, IPCX_OPT_LINGER, 0));
+    ipcx_socket_close(s);
+}
+
+/* Heartbeats while the caller takes no messages: the peer answers, the
+ * connection stays up (the assistant reads the PONGs). */
+static void test_heartbeat_idle_caller(void **state)
+{
+    (void)state;
+    ipcx_socket *s = open_sock(IPCX_PULL, 10 * SEC);
+    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_IVL, 20 * MSEC));
+    CHECK(ipcx_socket_set(s, IPCX_OPT_HEARTBEAT_TIMEOUT, 60 * MSEC));
+    char ep[300];
+    listen_on(s, "tcp", ep, sizeof(ep));
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    char fs[16], line[16];
+    snprintf(fs, sizeof(fs), "%d", pfd[1]);
+    pid_t pid = tu_spawn("--helper", "hb_pusher", ep, fs, NULL);
+    close(pfd[1]);
+    recv_indexed_n(s, 1);
+    assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 10000), 4);
+    /* The caller is busy elsewhere for 25 heartbeat intervals. */
+    struct timespec ts = {0, 500 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    ipcx_socket_stats st;
+    CHECK(ipcx_socket_stats_get(s, &st));
+    assert_int_equal(st.disconnects, 0);
+    assert_int_equal(st.peers, 1);
+    assert_int_equal(st.connects, 1);
+    kill(pid, SIGKILL);
+    assert_int_equal(tu_wait(pid, 10000), 128 + SIGKILL);
+    close(pfd[0]);
+    ipcx_socket_close(s);
+}
+
 /* Short reads and writes and EINTR / EAGAIN at every I/O call. */
 static uint64_t fault_rng;
 static int fault_hook(int site)
@@ -1154,6 +1241,31 @@ static void test_unix_socket_files(void **state)
     ipcx_socket_close(a);
 }
 
+/* tcp:// over IPv6, and the assistant stays out of a stream's way. */
+static void test_ipv6_and_quiet_assistant(void **state)
+{
+    (void)state;
+    ipcx_socket *s = open_sock(IPCX_PULL, 10 * SEC);
+    int rc = ipcx_listen(s, "tcp://[::1]:0");
+    if (rc == -EADDRNOTAVAIL || rc == -EAFNOSUPPORT) {
+        ipcx_socket_close(s);
+        skip(); /* no IPv6 loopback here */
+    }
+    CHECK(rc);
+    char ep[300];
+    CHECK(ipcx_socket_endpoint(s, 0, ep, sizeof(ep)));
+    assert_non_null(strstr(ep, "tcp://[::1]:"));
+    pid_t pid = fork_pusher(ep, 2000);
+    recv_indexed_n(s, 2000);
+    assert_int_equal(tu_wait(pid, 20000), 0);
+    ipcx_socket_stats st;
+    CHECK(ipcx_socket_stats_get(s, &st));
+    /* A receiving socket's assistant woke for the accept and the handshake
+     * (and the peer's hang-up), never per message. */
+    assert_true(st.assistant_wakeups < 20);
+    ipcx_socket_close(s);
+}
+
 static void test_bad_urls(void **state)
 {
     (void)state;
@@ -1179,6 +1291,50 @@ static void test_bad_urls(void **state)
     assert_int_equal(ipcx_socket_set(s, 12345, 1), -EINVAL);
     assert_int_equal(ipcx_socket_set_bytes(s, IPCX_OPT_SUBSCRIBE, "a", 1), -ENOTSUP);
     ipcx_socket_close(s);
+}
+
+/* An exposed socket: its region shows endpoints and live figures, is
+ * validated when read, and goes away with the socket. */
+static void test_expose(void **state)
+{
+    (void)state;
+    char name[64];
+    tu_unique(name, sizeof(name), "sockpub");
+    ipcx_socket *s = open_sock(IPCX_PULL, 10 * SEC);
+    char ep[300];
+    listen_on(s, "unix", ep, sizeof(ep));
+    CHECK(ipcx_socket_expose(s, name));
+    assert_int_equal(ipcx_socket_expose(s, name), -EALREADY);
+    CHECK(ipcx_dial(s, "tcp://127.0.0.1:9")); /* nothing there: a second endpoint */
+    pid_t pid = fork_pusher(ep, 3);
+    recv_indexed_n(s, 3);
+    assert_int_equal(tu_wait(pid, 10000), 0);
+    ipcx_socket_info si;
+    CHECK(ipcx_socket_info_read(name, &si));
+    assert_int_equal(si.pattern, IPCX_PULL);
+    assert_int_equal(si.creator_pid, getpid());
+    assert_int_equal(si.n_endpoints, 2);
+    assert_string_equal(si.endpoints[0], ep);
+    assert_string_equal(si.endpoints[1], "tcp://127.0.0.1:9");
+    assert_int_equal(si.stats.msgs_received, 3);
+    assert_true(si.stats.connects >= 1);
+    /* Hostile bytes in the region: clamped or refused, never trusted. */
+    ipcx_region *r;
+    CHECK(ipcx_region_open(name, &r));
+    uint8_t *d = ipcx_region_data(r);
+    uint32_t huge = 1000000;
+    memcpy(d + 8, &huge, 4);
+    memset(d + 112, 'x', 248 * 8); /* no NUL anywhere */
+    CHECK(ipcx_socket_info_read(name, &si));
+    assert_int_equal(si.n_endpoints, IPCX_SOCKET_INFO_ENDPOINTS);
+    assert_int_equal(strlen(si.endpoints[7]), 247);
+    uint32_t bad = 99;
+    memcpy(d + 4, &bad, 4);
+    assert_int_equal(ipcx_socket_info_read(name, &si), -EPROTO);
+    ipcx_region_close(r);
+    assert_int_equal(ipcx_socket_info_read("no-such-socket-region", &si), -ENOENT);
+    ipcx_socket_close(s);
+    assert_int_equal(ipcx_socket_info_read(name, &si), -ENOENT);
 }
 
 static int run_helper(int argc, char **argv)
@@ -1239,12 +1395,16 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_slow_subscriber),
         cmocka_unit_test(test_thousand_connections),
         cmocka_unit_test(test_paused_peer_heartbeat),
+        cmocka_unit_test(test_inplace_peer_killed),
+        cmocka_unit_test(test_heartbeat_idle_caller),
         cmocka_unit_test(test_io_faults),
         cmocka_unit_test(test_fd_level_triggered),
         cmocka_unit_test(test_req_lost_reply),
         cmocka_unit_test(test_req_peer_died),
         cmocka_unit_test(test_unix_socket_files),
+        cmocka_unit_test(test_ipv6_and_quiet_assistant),
         cmocka_unit_test(test_bad_urls),
+        cmocka_unit_test(test_expose),
     };
     if (getenv("IPCX_TEST_FILTER") != NULL)
         cmocka_set_test_filter(getenv("IPCX_TEST_FILTER"));

@@ -32,6 +32,8 @@ static const char *kind_name(uint32_t kind)
         return "queue";
     case IPCX_REGION_QSEG:
         return "qseg";
+    case IPCX_REGION_SOCKET:
+        return "socket";
     default:
         return "?";
     }
@@ -92,6 +94,16 @@ static void print_json(const struct ls_ctx *c, const ipcx_region_info *i)
                (double)(c->now_ns - i->created_ns) / 1e9);
     printf(",\"status\":%d,\"status_text\":", i->status);
     cli_json_string(stdout, i->status == 0 ? "ok" : ipcx_strerror(i->status));
+    ipcx_socket_info si;
+    if (i->kind == IPCX_REGION_SOCKET && ipcx_socket_info_read(i->name, &si) == 0) {
+        printf(",\"endpoints\":[");
+        for (uint32_t k = 0; k < si.n_endpoints; k++) {
+            printf("%s", k ? "," : "");
+            cli_json_string(stdout, si.endpoints[k]);
+        }
+        printf("],\"peers\":%u,\"msgs_sent\":%" PRIu64 ",\"msgs_received\":%" PRIu64,
+               si.stats.peers, si.stats.msgs_sent, si.stats.msgs_received);
+    }
     printf("}\n");
 }
 
@@ -104,8 +116,15 @@ static void print_row(const struct ls_ctx *c, const ipcx_region_info *i)
         snprintf(pid, sizeof(pid), "%" PRId32, i->creator_pid);
     else
         snprintf(pid, sizeof(pid), "?");
-    printf("%-32s %-5s %8s %8s %-5s %6s  %s\n", i->name, kind_name(i->kind), size, pid,
+    printf("%-32s %-5s %8s %8s %-5s %6s  %s", i->name, kind_name(i->kind), size, pid,
            alive_text(i->creator_alive), age, i->status == 0 ? "ok" : ipcx_strerror(i->status));
+    ipcx_socket_info si;
+    if (i->kind == IPCX_REGION_SOCKET && ipcx_socket_info_read(i->name, &si) == 0) {
+        printf("  %u peer%s", si.stats.peers, si.stats.peers == 1 ? "" : "s");
+        for (uint32_t k = 0; k < si.n_endpoints; k++)
+            printf(" %s", si.endpoints[k]);
+    }
+    printf("\n");
 }
 
 static int on_region(void *ctx, const ipcx_region_info *info)

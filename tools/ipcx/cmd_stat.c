@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * ipcx stat NAME [--json] [--watch [SECONDS]]: show a ring's live figures -
+ * ipcx stat NAME [--json] [--watch [SECONDS]]: show a ring's (or a
+ * queue's, or an exposed socket's) live figures -
  * configuration, positions, messages and bytes in and out, full waits,
  * lost and overrun records, and every attached producer and consumer with
  * its pid, counts and lag.  --watch repeats every second (or SECONDS) and
  * adds rates.  Opening a ring to read it takes no role in it.  Public API
  * only.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,7 +24,9 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ipcx stat NAME [--json] [--watch [SECONDS]]\n"
-               "Show the live statistics of the ring or queue NAME.  A ring shows\n"
+               "Show the live statistics of the ring, queue or exposed socket NAME.\n"
+               "A socket (ipcx_socket_expose; ipcx send and recv expose theirs) shows\n"
+               "its pattern, endpoints, peers, messages, bytes and drops.  A ring shows\n"
                "messages, bytes, full waits, lost and overrun counts, producers and\n"
                "consumers with their pids and each consumer's lag; a queue its segments,\n"
                "memory or disk in use and each consumer's lag.  A durable queue is\n"
@@ -122,6 +126,85 @@ static void nap(double seconds)
     nanosleep(&ts, NULL);
 }
 
+static const char *pattern_name(int p)
+{
+    static const char *names[] = {"?",   "pair",   "pub",    "sub",  "req",
+                                  "rep", "dealer", "router", "pull", "push"};
+    return p >= 1 && p <= 9 ? names[p] : "?";
+}
+
+static void print_socket(const char *name, const ipcx_socket_info *si, const ipcx_socket_info *prev,
+                         double dt, int json)
+{
+    const ipcx_socket_stats *st = &si->stats;
+    if (json) {
+        printf("{\"name\":");
+        cli_json_string(stdout, name);
+        printf(",\"kind\":\"socket\",\"pattern\":\"%s\",\"pid\":%d,\"alive\":%s,\"endpoints\":[",
+               pattern_name(si->pattern), (int)si->creator_pid,
+               si->creator_alive > 0    ? "true"
+               : si->creator_alive == 0 ? "false"
+                                        : "null");
+        for (uint32_t i = 0; i < si->n_endpoints; i++) {
+            printf("%s", i ? "," : "");
+            cli_json_string(stdout, si->endpoints[i]);
+        }
+        printf("],\"peers\":%u,\"msgs_sent\":%" PRIu64 ",\"msgs_received\":%" PRIu64
+               ",\"bytes_sent\":%" PRIu64 ",\"bytes_received\":%" PRIu64 ",\"drops\":%" PRIu64
+               ",\"filtered\":%" PRIu64 ",\"connects\":%" PRIu64 ",\"disconnects\":%" PRIu64
+               ",\"reconnects\":%" PRIu64 ",\"handshake_failures\":%" PRIu64 "}\n",
+               st->peers, st->msgs_sent, st->msgs_received, st->bytes_sent, st->bytes_received,
+               st->drops, st->filtered, st->connects, st->disconnects, st->reconnects,
+               st->handshake_failures);
+        fflush(stdout);
+        return;
+    }
+    printf("socket %s: %s, pid %d%s, %u peer%s\n", name, pattern_name(si->pattern),
+           (int)si->creator_pid, si->creator_alive == 0 ? " (gone)" : "", st->peers,
+           st->peers == 1 ? "" : "s");
+    for (uint32_t i = 0; i < si->n_endpoints; i++)
+        printf("  endpoint %s\n", si->endpoints[i]);
+    printf("  sent %" PRIu64 " msgs, %" PRIu64 " B;  received %" PRIu64 " msgs, %" PRIu64 " B\n",
+           st->msgs_sent, st->bytes_sent, st->msgs_received, st->bytes_received);
+    if (prev != NULL && dt > 0)
+        printf("  rate %.0f msgs/s out, %.0f msgs/s in\n",
+               (double)(st->msgs_sent - prev->stats.msgs_sent) / dt,
+               (double)(st->msgs_received - prev->stats.msgs_received) / dt);
+    printf("  drops %" PRIu64 ", filtered %" PRIu64 "; connects %" PRIu64 ", disconnects %" PRIu64
+           ", reconnects %" PRIu64 ", failed handshakes %" PRIu64 "\n",
+           st->drops, st->filtered, st->connects, st->disconnects, st->reconnects,
+           st->handshake_failures);
+    fflush(stdout);
+}
+
+static int stat_socket(const char *name, int json, double watch)
+{
+    ipcx_socket_info cur, prev;
+    for (int first = 1;; first = 0) {
+        int rc = ipcx_socket_info_read(name, &cur);
+        if (rc != 0) {
+            if (!first && rc == -ENOENT) {
+                fprintf(stderr, "ipcx: stat: %s: the socket was closed\n", name);
+                return CLI_OK;
+            }
+            cli_error("stat", name, ipcx_strerror(rc));
+            return CLI_FAIL;
+        }
+        print_socket(name, &cur, first ? NULL : &prev, watch, json);
+        if (watch <= 0)
+            return CLI_OK;
+        prev = cur;
+        nap(watch);
+    }
+}
+
+static int is_socket(const char *name)
+{
+    ipcx_region_info ri;
+    return strchr(name, '/') == NULL && ipcx_region_stat(name, &ri) == 0 &&
+           ri.kind == IPCX_REGION_SOCKET;
+}
+
 /* A durable queue is named by its directory (a name with a '/'); an
  * in-memory queue by a region of kind queue. */
 static int is_queue(const char *name)
@@ -152,6 +235,8 @@ int cmd_stat(int argc, char **argv)
     const char *name = argv[optind];
     if (is_queue(name))
         return stat_queue(name, json, watch);
+    if (is_socket(name))
+        return stat_socket(name, json, watch);
     ipcx_ring *r = NULL;
     rc = ipcx_ring_open(name, &r);
     if (rc != 0) {
