@@ -16,12 +16,10 @@
  * message must come back exactly once and intact.  Runs as a plain unit
  * test in the other builds.
  *
- * It found a lost wake-up (test_wakeup_stolen, skipped as a known bug
- * unless IPCX_TEST_KNOWN_BUGS=1): a thread that polls a socket steals the
- * wake-up of the thread sleeping in its recv.  The streams above survive
- * it only because X's receiver has a 100 ms timeout; they count and print
- * each time it slept through one with messages due (and fail on it with
- * IPCX_TEST_KNOWN_BUGS=1).
+ * It found a lost wake-up (test_wakeup_stolen), fixed since: a thread that
+ * polled a socket stole the wake-up of the thread sleeping in its recv.
+ * The streams above fail if X's receiver ever sleeps through its 100 ms
+ * timeout with messages due.
  */
 #include "testutil.h"
 
@@ -298,13 +296,6 @@ static void *poker_main(void *p)
     return NULL;
 }
 
-/* IPCX_TEST_KNOWN_BUGS=1 runs what shows a known, unfixed library bug. */
-static bool known_bugs(void)
-{
-    const char *e = getenv("IPCX_TEST_KNOWN_BUGS");
-    return e != NULL && strcmp(e, "1") == 0;
-}
-
 static void set_opt(ipcx_socket *s, int opt, int64_t v)
 {
     assert_int_equal(ipcx_socket_set(s, opt, v), 0);
@@ -387,13 +378,10 @@ static void run(const struct variant *vr)
     assert_int_equal(sx.drops + sy.drops, 0);
     assert_true(atomic_load(&c->polls) > 0);
     int stalls = atomic_load(&c->stalls);
-    if (stalls > 0) {
-        print_message("X's receiver slept through its 100 ms timeout %d times with messages "
-                      "due (the lost wakeup of test_wakeup_stolen)\n",
-                      stalls);
-        if (known_bugs())
-            fail_msg("%d stalls", stalls);
-    }
+    if (stalls > 0)
+        fail_msg("X's receiver slept through its 100 ms timeout %d times with messages due "
+                 "(a lost wake-up)",
+                 stalls);
     ipcx_socket_close(c->y);
     ipcx_socket_close(c->x);
     pthread_mutex_destroy(&c->what_mu);
@@ -435,8 +423,8 @@ static void test_pair_tcp(void **st)
 }
 
 /*
- * Known bug (skipped unless IPCX_TEST_KNOWN_BUGS=1): a receiver sleeping in
- * ipcx_msg_recv() as the leader (epoll_wait on the I/O set) is not woken
+ * A lost wake-up, fixed (only the leader takes the wake-up signal now): a
+ * receiver sleeping in ipcx_msg_recv() as the leader (epoll_wait on the I/O set) is not woken
  * for a message that another thread's ipcx_socket_event() decoded.  That
  * call's sk_service() reads the connection, decodes the message, pauses
  * the pipe (out of the I/O set) and sets news, so its unlock writes
@@ -491,11 +479,6 @@ static void *ws_receiver(void *p)
 static void test_wakeup_stolen(void **st)
 {
     (void)st;
-    if (!known_bugs()) {
-        print_message("known bug (a leader's wake-up stolen by ipcx_socket_event): "
-                      "IPCX_TEST_KNOWN_BUGS=1 runs it\n");
-        skip();
-    }
     struct ws w = {0};
     ipcx_socket *y;
     char url[160], bound[256];
