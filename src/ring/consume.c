@@ -394,6 +394,17 @@ static int overrun_after(ipcx_ring *r, uint64_t pos)
     return overrun_check(r, pos);
 }
 
+/* Overwrite: the walk over the peeked records of a release broke (a tag
+ * that is no longer the one peeked there).  Only an overwrite does that,
+ * and the producer moves the floor before it writes (produce.c
+ * bcast_space()), so the floor has passed the first peeked record:
+ * report the overrun.  A floor that has not is corruption. */
+static int overrun_broken_walk(ipcx_ring *r)
+{
+    int rc = overrun_after(r, r->cfirst);
+    return rc != 0 ? rc : ipcx__ring_corrupt(r, "peeked record changed");
+}
+
 /* ------------------------------------------------------------ finding */
 
 /* Single reader of a position (queue SC, broadcast).  1 found, 0 none. */
@@ -642,14 +653,11 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
 
 /* ------------------------------------------------------------ release */
 
+/* Multi-consumer (never OVERWRITE): count a released record. */
 static void count_out(ipcx_ring *r, struct ring_rec *rec)
 {
     r->c_msgs++;
     r->c_bytes += load_relaxed(&rec->len);
-    if (r->policy == IPCX_RING_OVERWRITE) {
-        r->cseq = load_relaxed(&rec->seq) + 1;
-        r->cseq_valid = 1;
-    }
     if (++r->c_unflushed >= 32)
         ipcx__ring_flush_stats(r);
 }
@@ -717,26 +725,45 @@ int ipcx__ring_release(ipcx_ring *r, const void *data)
         n = 1;
         p = r->cpos;
     }
-    while (p <= target && n <= (int)r->npeek) {
+    /* What the walk passes is counted only after the overrun check below:
+     * under OVERWRITE, a length or sequence read from a record that the
+     * check then finds overwritten is not the record's. */
+    uint64_t bytes = 0;
+    uint32_t last_seq = 0;
+    int walked = 0;
+    while (p <= target && walked <= (int)r->npeek) {
         struct ring_rec *rec = ring_rec_at(r, p);
         unsigned k = ring_kind(r, p, load_acquire(&rec->tag)); /* as in sc_try() */
-        int64_t span = k != 0 ? span_of(r, p, k, rec) : peeked_hole_span(r, p);
+        int64_t span = k != 0 ? span_check(r, p, k, rec) : peeked_hole_span(r, p);
         if (span <= 0) {
             if (r->policy == IPCX_RING_OVERWRITE)
-                break; /* overwritten: overrun_after() reports it */
+                return overrun_broken_walk(r);
             return ipcx__ring_corrupt(r, "peeked record changed");
         }
         if (k == REC_COMMIT) {
-            count_out(r, rec);
-            n++;
+            bytes += load_relaxed(&rec->len);
+            last_seq = load_relaxed(&rec->seq);
+            walked++;
         }
         p += (uint64_t)span;
     }
     if (r->policy == IPCX_RING_OVERWRITE) {
-        int rc = overrun_after(r, target);
+        /* The floor against the first peeked record: everything from it
+         * up to target was read, and the producer overwrites oldest first. */
+        int rc = overrun_after(r, r->cfirst);
         if (rc != 0)
             return rc;
+        if (walked != 0) {
+            r->cseq = last_seq + 1;
+            r->cseq_valid = 1;
+        }
     }
+    r->c_msgs += (uint64_t)walked;
+    r->c_bytes += bytes;
+    r->c_unflushed += (unsigned)walked;
+    if (r->c_unflushed >= 32)
+        ipcx__ring_flush_stats(r);
+    n += walked;
     r->npeek -= (unsigned)n;
     r->cfirst = p;
     r->crel = p;
