@@ -458,10 +458,49 @@ void ipcx__ring_flush_stats(ipcx_ring *r)
     r->p_unflushed = r->c_unflushed = 0;
 }
 
+/* A broken handle (corrupt shared state seen) leaves without walking or
+ * writing the data area: it gives its slots up as a process that died
+ * would, and the usual recovery of a dead owner's leftovers takes over -
+ * multi-producer claims are skipped once pos no longer covers them, a
+ * multi-consumer's TAKEN records are released (counted lost) once its
+ * slot's pos no longer covers them (ipcx__ring_taken_dead), and a
+ * single-consumer queue's unreleased records are redelivered (head is not
+ * published).  Only the slot lines and the header's totals are written. */
+static void leave_broken(ipcx_ring *r)
+{
+    r->nres = 0;
+    r->npeek = 0;
+    r->held = 0;
+    if (r->pidx >= 0) {
+        ipcx__ring_flush_stats(r);
+        struct ring_slot *s = &r->pslots[r->pidx];
+        fold_slot(r, s, 1);
+        /* Pairs with the load_acquire of pos in consume.c claim_live():
+         * our claims read as abandoned. */
+        store_release(&s->pos, 0);
+        /* Releases the slot; pairs with the load_acquire in take_slot(). */
+        store_release(&s->owner, 0);
+        r->pidx = -1;
+    }
+    if (r->cidx >= 0) {
+        ipcx__ring_flush_stats(r);
+        struct ring_slot *s = &r->cslots[r->cidx];
+        fold_slot(r, s, 0);
+        /* Pairs with the load_acquire of pos in ipcx__ring_taken_dead():
+         * our TAKEN records read as a gone consumer's. */
+        store_release(&s->pos, 0);
+        /* seq_cst as in ipcx__ring_leave() (the space_waiters Dekker pair
+         * with a broadcast producer's min_cursor()). */
+        store_seq_cst(&s->owner, 0);
+        ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
+        r->cidx = -1;
+    }
+}
+
 void ipcx__ring_leave(ipcx_ring *r)
 {
     if (r->broken) {
-        r->pidx = r->cidx = -1;
+        leave_broken(r);
         return;
     }
     if (r->pidx >= 0) {

@@ -136,11 +136,100 @@ static void test_overwrite_release_first_mid_copy(void **state)
     ow_after(&b, p, c);
 }
 
+/* ------------------------------------------------------------ broken handles */
+
+/* A transient scribble: a COMMIT tag with an impossible length at pos,
+ * seen by c (-EPROTO, latched), then wiped. */
+static void scribble_consumer(ipcx_ring *c, uint64_t pos, int peek)
+{
+    struct ring_rec *rec = ring_rec_at(c, pos);
+    store_relaxed(&rec->len, 0xfffffff0u);
+    store_release(&rec->tag, ring_tag(c, pos, REC_COMMIT, 0));
+    uint8_t buf[64];
+    const void *d;
+    size_t n;
+    int rc = peek ? ipcx_ring_peek(c, &d, &n, IPCX_NOWAIT)
+                  : ipcx_ring_recv(c, buf, sizeof(buf), IPCX_NOWAIT);
+    assert_int_equal(rc, -EPROTO);
+    assert_true(c->broken);
+    store_relaxed(&rec->tag, 0);
+    store_relaxed(&rec->len, 0);
+}
+
+/* One scribble makes a handle broken; closing it must give its slots back,
+ * so that the same process can open the ring again and join - a consumer
+ * and a producer.  Both used to stay taken (-EBUSY) until the process
+ * exited: close returned early for a broken handle. */
+static void test_broken_close_frees_slots(void **state)
+{
+    (void)state;
+    struct ring_block b;
+    ipcx_ring_opts o = {.capacity = 4096};
+    ipcx_ring *p = ring_block_new(&b, &o);
+    ipcx_ring *c = ring_block_handle(&b);
+    assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
+    scribble_consumer(c, 0, 0);
+    ipcx__ring_detach(c);
+    c = ring_block_handle(&b);
+    assert_int_equal(ipcx_ring_join(c, IPCX_RING_CONSUMER), 0);
+
+    /* The producer: a read position that is not 8-aligned, once. */
+    assert_int_equal(ipcx_ring_join(p, IPCX_RING_PRODUCER), 0);
+    store_relaxed(&p->hdr->head, 3);
+    uint8_t buf[64] = {0};
+    assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), -EPROTO);
+    store_relaxed(&p->hdr->head, 0);
+    ipcx__ring_detach(p);
+    p = ring_block_handle(&b);
+    assert_int_equal(ipcx_ring_join(p, IPCX_RING_PRODUCER), 0);
+    for (int i = 0; i < 300; i++) { /* several laps */
+        assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
+        assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), IPCX_NOWAIT), 32);
+    }
+    ipcx__ring_detach(c);
+    ipcx__ring_detach(p);
+    ring_block_free(&b);
+}
+
+/* Multi-consumer: a consumer holds a taken record when it goes broken, and
+ * is closed.  Its record must be reclaimed (counted lost), or the release
+ * frontier stops there and every producer blocks within a lap: its owner
+ * (this process) is alive, so nothing else ever reclaimed it. */
+static void test_broken_mc_close_reclaims_taken(void **state)
+{
+    (void)state;
+    struct ring_block b;
+    ipcx_ring_opts o = {.capacity = 4096, .max_consumers = 2, .liveness_ms = 1};
+    ipcx_ring *p = ring_block_new(&b, &o);
+    ipcx_ring *c1 = ring_block_handle(&b), *c2 = ring_block_handle(&b);
+    assert_int_equal(ipcx_ring_join(c1, IPCX_RING_CONSUMER), 0);
+    assert_int_equal(ipcx_ring_join(c2, IPCX_RING_CONSUMER), 0);
+    uint8_t buf[64] = {0};
+    assert_int_equal(ipcx_ring_send(p, buf, OW_LEN, IPCX_NOWAIT), 0);
+    const void *d;
+    size_t n;
+    assert_int_equal(ipcx_ring_peek(c1, &d, &n, IPCX_NOWAIT), 0); /* TAKEN at 0 */
+    scribble_consumer(c1, 64, 1);
+    ipcx__ring_detach(c1);
+    for (int i = 0; i < 200; i++) { /* three laps */
+        assert_int_equal(ipcx_ring_send(p, buf, OW_LEN, 2 * 1000000000LL), 0);
+        assert_int_equal(ipcx_ring_recv(c2, buf, sizeof(buf), 2 * 1000000000LL), OW_LEN);
+    }
+    ipcx_ring_stat st;
+    assert_int_equal(ipcx_ring_stats(c2, &st), 0);
+    assert_int_equal(st.lost, 1);
+    ipcx__ring_detach(c2);
+    ipcx__ring_detach(p);
+    ring_block_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overwrite_release_first_overwritten),
         cmocka_unit_test(test_overwrite_release_first_mid_copy),
+        cmocka_unit_test(test_broken_close_frees_slots),
+        cmocka_unit_test(test_broken_mc_close_reclaims_taken),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
