@@ -523,13 +523,15 @@ static int dump_seg(struct ipcx__qmap *m, uint64_t id, ipcx_queue_dump_fn fn, vo
     for (uint64_t p = IPCX__QSEG_HDR; p + IPCX__QREC_HDR <= end;) {
         struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + p);
         uint32_t tag = load_acquire(&r->commit); /* pairs with the commit store */
-        uint32_t len = r->len;
+        /* Read once (after the tag's acquire) into locals: checked, then used. */
+        uint32_t len = load_relaxed(&r->len);
+        uint64_t seq = load_relaxed(&r->seq);
         if (tag != ipcx__qtag(id, IPCX__QT_MSG) && tag != ipcx__qtag(id, IPCX__QT_SKIP))
             break; /* not committed (yet): the end of what can be read */
         if (ipcx__qrec_size(len) > end - p)
             return -EPROTO;
         if (tag == ipcx__qtag(id, IPCX__QT_MSG)) {
-            int rc = fn(ctx, r->seq, m->base + p + IPCX__QREC_HDR, len);
+            int rc = fn(ctx, seq, m->base + p + IPCX__QREC_HDR, len);
             if (rc != 0) {
                 *stop = 1;
                 return rc;

@@ -298,13 +298,18 @@ static inline uint64_t ipcx__qclaim_count(uint64_t c)
 #define IPCX__QREC_HDR 16u
 enum { IPCX__QT_MSG = 1, IPCX__QT_SKIP = 2, IPCX__QT_BUSY = 3 };
 
+/* len and seq are atomics only so that every access is explicit: each
+ * is read once (load_relaxed) into a local that is checked and then used,
+ * never re-read by the compiler (a plain field may be fetched twice, and a
+ * peer can change it in between).  Ordering comes from the commit tag. */
 struct ipcx__qrec {
     ipcx_atomic_u32 commit;
-    uint32_t len;
-    uint64_t seq;
+    ipcx_atomic_u32 len;
+    ipcx_atomic_u64 seq;
 };
 
 _Static_assert(sizeof(struct ipcx__qrec) == IPCX__QREC_HDR, "record header is 16 bytes");
+_Static_assert(offsetof(struct ipcx__qrec, len) == 4, "len at 4");
 _Static_assert(offsetof(struct ipcx__qrec, seq) == 8, "seq at 8");
 
 static inline uint32_t ipcx__qtag(uint64_t id, uint32_t type)

@@ -487,8 +487,9 @@ static int skip_in(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id)
         struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + p);
         uint32_t tag = load_acquire(&r->commit); /* pairs with the commit store */
         if (tag != ipcx__qtag(id, IPCX__QT_MSG) && tag != ipcx__qtag(id, IPCX__QT_SKIP)) {
-            r->len = (uint32_t)(end - p - IPCX__QREC_HDR);
-            r->seq = seq;
+            /* Relaxed: published by the skip tag's release below. */
+            store_relaxed(&r->len, (uint32_t)(end - p - IPCX__QREC_HDR));
+            store_relaxed(&r->seq, seq);
             ipcx__qclear_next(m, end);
             /* Release: len and seq before the tag; pairs with the
              * consumer's load_acquire of commit. */
@@ -496,7 +497,8 @@ static int skip_in(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id)
             fetch_add_relaxed(&q->ctl->skipped, 1);
             return 1;
         }
-        uint64_t rs = ipcx__qrec_size(r->len);
+        /* Read once, after the tag's acquire; the copy is checked and used. */
+        uint64_t rs = ipcx__qrec_size(load_relaxed(&r->len));
         if (rs > end - p)
             return -EPROTO;
         p += rs;
@@ -548,7 +550,8 @@ static void unclaim_one(ipcx_queue *q, struct ipcx__qslot *s)
     /* Acquire: pairs with the commit store; len is read after it. */
     if (load_acquire(&r->commit) != ipcx__qtag(ipcx__qpos_id(h), IPCX__QT_MSG))
         return;
-    uint64_t next = h + ipcx__qrec_size(r->len);
+    /* Read once, after the tag's acquire. */
+    uint64_t next = h + ipcx__qrec_size(load_relaxed(&r->len));
     /* seq_cst: the same total order as the consumers' claiming CAS. */
     cas_seq_cst(&q->ctl->group, &next, h);
 }
@@ -634,8 +637,9 @@ int ipcx__qrepair_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t 
      * we looked (the owner is dead, but the scan raced with live ones). */
     if (len == 0 || !cas_acq_rel(&r->commit, &tag, ipcx__qtag(id, IPCX__QT_BUSY)))
         return 0;
-    r->len = (uint32_t)(len - IPCX__QREC_HDR);
-    r->seq = seq;
+    /* Relaxed: published by the skip tag's release below. */
+    store_relaxed(&r->len, (uint32_t)(len - IPCX__QREC_HDR));
+    store_relaxed(&r->seq, seq);
     /* Release: len and seq before the skip tag; pairs with read_at. */
     store_release(&r->commit, ipcx__qtag(id, IPCX__QT_SKIP));
     fetch_add_relaxed(&q->ctl->skipped, 1);

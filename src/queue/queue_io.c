@@ -274,8 +274,10 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *
         struct ipcx__qrec *r = (struct ipcx__qrec *)(q->pseg->base + ipcx__qclaim_off(c));
         if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER))
             ipcx__qclear_next(q->pseg, ipcx__qclaim_off(c) + rec);
-        r->len = (uint32_t)len;
-        r->seq = q->res_seq = h->base_seq + ipcx__qclaim_count(c);
+        q->res_seq = h->base_seq + ipcx__qclaim_count(c);
+        /* Relaxed: published by the tag's release store (commit_tag). */
+        store_relaxed(&r->len, (uint32_t)len);
+        store_relaxed(&r->seq, q->res_seq);
         q->res_hdr = (uint8_t *)r;
         q->res_len = (uint32_t)len;
         *data = r + 1;
@@ -412,8 +414,10 @@ static int read_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t of
                    : tag == ipcx__qtag(id, IPCX__QT_SKIP) ? R_SKIP
                                                           : R_NOTHING;
         if (kind != R_NOTHING) {
-            v->len = r->len;
-            v->seq = r->seq;
+            /* Read once (after the tag's acquire), checked, then only the
+             * copies are used. */
+            v->len = load_relaxed(&r->len);
+            v->seq = load_relaxed(&r->seq);
             v->data = m->base + off + IPCX__QREC_HDR;
             /* a skip's seq is a hint (a repairer may not know the real one) */
             if (ipcx__qrec_size(v->len) > m->size - off ||
