@@ -457,6 +457,12 @@ void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off);
 /* Test hooks (queue_io.c): polls before sleeping, futex wait slice. */
 extern int ipcx__qspin_limit;
 extern int64_t ipcx__qslice_ns;
+/* Test hook: called (when not NULL) right before the claim CAS of a
+ * multi-producer try_claim (IPCX__QFAULT_CLAIM_CAS) and before each CAS
+ * that closes a segment (IPCX__QFAULT_CLOSE_CAS), with the claim word; a
+ * test plays a hostile peer there. */
+enum { IPCX__QFAULT_CLAIM_CAS = 1, IPCX__QFAULT_CLOSE_CAS = 2 };
+extern void (*ipcx__qfault)(int step, ipcx_atomic_u64 *claim);
 
 /* 1 alive, 0 gone, -1 cannot tell (pid and start time). */
 int ipcx__qslot_alive(const struct ipcx__qslot *s);

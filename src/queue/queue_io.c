@@ -46,6 +46,7 @@
  * sleep and take the net away (test_queue.c:test_block_no_lost_wakeup). */
 int ipcx__qspin_limit = 4000;
 int64_t ipcx__qslice_ns = 50000000;
+void (*ipcx__qfault)(int step, ipcx_atomic_u64 *claim);
 
 /* ------------------------------------------------------------ waiting */
 
@@ -131,16 +132,26 @@ static int wait_space(ipcx_queue *q, ipcx__deadline d, uint32_t w)
 
 /* ------------------------------------------------------------ producer */
 
-/* Close the segment (idempotent).  Release: the final end offset and every
- * earlier claim; pairs with the consumers' load of claim in read_at. */
-static void seg_close(ipcx_queue *q, struct ipcx__qseg *h, uint64_t c)
+/* Close the segment (idempotent): 0, or -EPROTO when the claim word kept
+ * changing for longer than honest producers can make it (see try_claim).
+ * Release: the final end offset and every earlier claim; pairs with the
+ * consumers' load of claim in read_at. */
+static int seg_close(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, uint64_t c)
 {
     if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER)) {
         store_release(&h->claim, c | IPCX__QCLOSED);
-        return;
+        return 0;
     }
-    while (!(c & IPCX__QCLOSED) && !cas_acq_rel(&h->claim, &c, c | IPCX__QCLOSED))
-        ;
+    for (uint64_t fails = 0; !(c & IPCX__QCLOSED); fails++) {
+        if (fails > size / IPCX__QREC_HDR)
+            return -EPROTO;
+        if (IPCX_UNLIKELY(ipcx__qfault != NULL))
+            ipcx__qfault(IPCX__QFAULT_CLOSE_CAS, &h->claim);
+        /* acq_rel: as the claim CAS in try_claim. */
+        if (cas_acq_rel(&h->claim, &c, c | IPCX__QCLOSED))
+            break;
+    }
+    return 0;
 }
 
 /* Move the producer to the next segment, linking one if needed. */
@@ -198,7 +209,15 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
 
 /* Try to claim @rec bytes in the current segment.  Returns the claim word
  * before ours, UINT64_MAX when the segment is (now) closed, or CLAIM_BAD
- * when the claim word is corrupt. */
+ * when the claim word is corrupt.
+ *
+ * The CAS loop is bounded.  Honest producers only move the claim of a live
+ * segment forward (by at least one record header per claim) or close it,
+ * and a segment this producer is in is never recycled under it; so each
+ * failed CAS means the end offset grew by IPCX__QREC_HDR or more, and after
+ * size / IPCX__QREC_HDR failures the segment must be full.  More failures
+ * than that are a peer rewriting the word: -EPROTO, not a spin inside send
+ * for as long as the peer keeps at it. */
 static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, uint64_t rec)
 {
     uint64_t add = rec + (UINT64_C(1) << 32);
@@ -206,16 +225,14 @@ static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, ui
     /* Relaxed: we only need the latest value to compute ours; a single
      * producer is the only writer, several serialise through the CAS. */
     uint64_t c = load_relaxed(&h->claim);
-    for (;;) {
+    for (uint64_t fails = 0;; fails++) {
         if (c & IPCX__QCLOSED)
             return UINT64_MAX;
         uint64_t off = ipcx__qclaim_off(c);
-        if ((off & 7) != 0 || off < IPCX__QSEG_HDR)
+        if ((off & 7) != 0 || off < IPCX__QSEG_HDR || fails > size / IPCX__QREC_HDR)
             return CLAIM_BAD; /* not a claim this code wrote */
-        if (off + rec > size) {
-            seg_close(q, h, c);
-            return UINT64_MAX;
-        }
+        if (off + rec > size)
+            return seg_close(q, h, size, c) == 0 ? UINT64_MAX : CLAIM_BAD;
         if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER)) {
             /* Relaxed: the claim is published by the record's tag store. */
             store_relaxed(&h->claim, c + add);
@@ -225,6 +242,8 @@ static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, ui
          * queue_chain.c:dead_claim after they acquire the claim word. */
         store_relaxed(&s->intent_len, (uint32_t)rec);
         store_relaxed(&s->intent, ipcx__qpos(q->pseg_id, off));
+        if (IPCX_UNLIKELY(ipcx__qfault != NULL))
+            ipcx__qfault(IPCX__QFAULT_CLAIM_CAS, &h->claim);
         /* acq_rel: orders our claim among the other producers' and
          * publishes the intent above. */
         if (cas_acq_rel(&h->claim, &c, c + add))

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The queue: regressions of the reliability defects of issue 12.  A
+ * hostile peer that never stops rewriting a segment's claim word, at the
+ * claim CAS and at the closing CAS (the victim runs in a child process
+ * under a bound, so that a spin for ever fails the test instead of hanging
+ * it).
+ */
+#include "testutil.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ipcx/ipcx.h>
+
+#include "queue/queue.h"
+
+#define SEC INT64_C(1000000000)
+
+static ipcx_queue *create_q(char *name, size_t cap, const ipcx_queue_opts *o)
+{
+    tu_unique(name, cap, "qrel");
+    ipcx_queue *q = NULL;
+    assert_int_equal(ipcx_queue_create(name, o, &q), 0);
+    return q;
+}
+
+/* ------------------------------------------------------------ hostile claim */
+
+static int g_fault_step;
+
+/* The hostile peer: before each of the victim's CASes on the claim word,
+ * change it - only its record count, so the end offset stays one an honest
+ * producer could have written.  Every CAS fails, for ever. */
+static void fault_bump_claim(int step, ipcx_atomic_u64 *claim)
+{
+    if (step == g_fault_step)
+        store_relaxed(claim, load_relaxed(claim) + (UINT64_C(1) << 32));
+}
+
+/* In a child: send @n messages of @len bytes to a multi-producer queue with
+ * the hostile hook at @step from the last one on.  Exit 0 when the last
+ * send ends with -EPROTO, 1 on any other result, 2 on a setup failure; a
+ * send that spins for ever is killed by the parent's bound. */
+static void hostile_claim(int step, size_t len, int n)
+{
+    char name[64];
+    ipcx_queue_opts o = {
+        .initial_segment = 4096, .flags = IPCX_QUEUE_MULTI_PRODUCER, .role = IPCX_QUEUE_PRODUCER};
+    ipcx_queue *q = create_q(name, sizeof name, &o);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static uint8_t buf[4096];
+        for (int i = 0; i < n - 1; i++)
+            if (ipcx_queue_send(q, buf, len, NULL, 0) != 0)
+                _exit(2);
+        g_fault_step = step;
+        ipcx__qfault = fault_bump_claim;
+        int rc = ipcx_queue_send(q, buf, len, NULL, 50000000);
+        ipcx__qfault = NULL;
+        if (rc != -EPROTO)
+            fprintf(stderr, "hostile claim (step %d): send gave %d\n", step, rc);
+        _exit(rc == -EPROTO ? 0 : 1);
+    }
+    int st = tu_wait(pid, 10000);
+    if (st == -1)
+        fprintf(stderr, "hostile claim (step %d): send still spinning after 10 s\n", step);
+    assert_int_equal(st, 0);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+}
+
+/* A peer that keeps rewriting `claim` must not keep a multi-producer send
+ * spinning in the claim CAS loop (try_claim) or the closing CAS loop
+ * (seg_close) for as long as it goes on: honest producers cannot make more
+ * CASes fail than a segment has record headers, so the victim gets
+ * -EPROTO.  Both loops used to be unbounded: the child was killed at its
+ * bound. */
+static void test_hostile_claim_writer_bounded(void **state)
+{
+    (void)state;
+    hostile_claim(IPCX__QFAULT_CLAIM_CAS, 16, 1);
+    /* 3000 bytes: the second message does not fit, and closes the segment. */
+    hostile_claim(IPCX__QFAULT_CLOSE_CAS, 3000, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hostile_claim_writer_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
