@@ -29,7 +29,11 @@
  *   96      4     creator_pid
  *   100     4     reserved
  *   104     8     creator_start
- *   112     16    reserved
+ *   112     8     pidns            atomic; the creator's pid namespace (1.2)
+ *   120     4     mixed_ns         atomic; 1 once a process of another pid
+ *                                  namespace attached (liveness then never
+ *                                  proves death)
+ *   124     4     reserved
  *   128     --- chain line: every field below is written under `lock`
  *   128     4     lock             atomic; 0 = free, else the owner's pid
  *   132     4     lock_waiters     atomic
@@ -82,7 +86,7 @@
 #define IPCX__QCTL_MAGIC    0x4c54435158435049ULL /* "IPCXQCTL" */
 #define IPCX__QSEG_MAGIC    0x4745535158435049ULL /* "IPCXQSEG" */
 #define IPCX__QLAYOUT_MAJOR 1u
-#define IPCX__QLAYOUT_MINOR 1u /* 1.1: fenced_blockers */
+#define IPCX__QLAYOUT_MINOR 2u /* 1.1: fenced_blockers; 1.2: pidns, mixed_ns */
 #define IPCX__QVERSION      (IPCX__QLAYOUT_MAJOR << 16 | IPCX__QLAYOUT_MINOR)
 #define IPCX__QF_DURABLE    0x100u
 #define IPCX__QFREE_MAX     1u /* recycled files kept; room for 4 in the layout */
@@ -127,7 +131,9 @@ struct ipcx__qctl {
     int32_t creator_pid;
     uint32_t reserved1;
     uint64_t creator_start;
-    uint8_t reserved2[16];
+    ipcx_atomic_u64 pidns;    /* since 1.2; 0 before */
+    ipcx_atomic_u32 mixed_ns; /* since 1.2 */
+    uint32_t reserved2;
     /* chain line */
     ipcx_atomic_u32 lock;
     ipcx_atomic_u32 lock_waiters;
@@ -167,6 +173,8 @@ _Static_assert(offsetof(struct ipcx__qctl, nslots) == 28, "nslots at 28");
 _Static_assert(offsetof(struct ipcx__qctl, initial_segment) == 48, "initial_segment at 48");
 _Static_assert(offsetof(struct ipcx__qctl, retain_ns) == 88, "retain_ns at 88");
 _Static_assert(offsetof(struct ipcx__qctl, creator_start) == 104, "creator_start at 104");
+_Static_assert(offsetof(struct ipcx__qctl, pidns) == 112, "pidns at 112");
+_Static_assert(offsetof(struct ipcx__qctl, mixed_ns) == 120, "mixed_ns at 120");
 _Static_assert(offsetof(struct ipcx__qctl, lock) == 128, "lock at 128");
 _Static_assert(offsetof(struct ipcx__qctl, head_id) == 144, "head_id at 144");
 _Static_assert(offsetof(struct ipcx__qctl, tail_id) == 160, "tail_id at 160");
@@ -464,9 +472,13 @@ extern int64_t ipcx__qslice_ns;
 enum { IPCX__QFAULT_CLAIM_CAS = 1, IPCX__QFAULT_CLOSE_CAS = 2 };
 extern void (*ipcx__qfault)(int step, ipcx_atomic_u64 *claim);
 
-/* 1 alive, 0 gone, -1 cannot tell (pid and start time). */
-int ipcx__qslot_alive(const struct ipcx__qslot *s);
-/* Cheap and conservative (pid only): for reclaim decisions. */
-int ipcx__qslot_maybe_alive(const struct ipcx__qslot *s);
+/* Liveness of a slot's owner, through the liveness module (platform.h):
+ * 1 alive, 0 proven gone, -1 cannot tell (counts as alive everywhere). */
+int ipcx__qslot_alive(const ipcx_queue *q, const struct ipcx__qslot *s);
+/* Cheap and conservative (pid only): for reclaim decisions; 0 only when
+ * proven gone. */
+int ipcx__qslot_maybe_alive(const ipcx_queue *q, const struct ipcx__qslot *s);
+/* 1 when every attached process is known to share our pid namespace. */
+int ipcx__qsame_ns(const ipcx_queue *q);
 
 #endif /* IPCX_SRC_QUEUE_H */

@@ -36,8 +36,13 @@
 
 static int owner_gone(ipcx_queue *q, uint32_t owner, int64_t waited_ns)
 {
-    if (ipcx__proc_alive((int)owner, 0) == 0)
+    int same_ns = ipcx__qsame_ns(q);
+    if (ipcx__live_check((int32_t)owner, 0, 0, same_ns) == IPCX_LIVE_DEAD)
         return 1;
+    /* Another pid namespace: a start time read here under that pid is
+     * another process's (or nobody's); it proves nothing. */
+    if (!same_ns)
+        return 0;
     /* Same pid, another process (pid reuse after a crash): only trusted
      * after a second, so a stale lock_start from a previous owner cannot
      * make us steal from a live one that is between its CAS and its store. */
@@ -257,7 +262,7 @@ uint64_t ipcx__qchain_min_pos(ipcx_queue *q)
         /* Acquire: pairs with the consumer's store_release of pos / the
          * seq_cst store of hold (queue_io.c). */
         uint64_t p = queue ? ipcx__qhold_pos(load_seq_cst(&s->hold)) : load_acquire(&s->pos);
-        if (p < min && (s->named || ipcx__qslot_maybe_alive(s)))
+        if (p < min && (s->named || ipcx__qslot_maybe_alive(q, s)))
             min = p;
     }
     if (min == UINT64_MAX && !queue)
@@ -277,7 +282,7 @@ static uint64_t min_pos_all(ipcx_queue *q)
         /* seq_cst: pairs with the producer's store_seq_cst of pos before
          * it uses a segment (queue_io.c:next_segment). */
         uint64_t p = load_seq_cst(&s->pos);
-        if (p < min && ipcx__qslot_maybe_alive(s))
+        if (p < min && ipcx__qslot_maybe_alive(q, s))
             min = p;
     }
     return min;
@@ -560,7 +565,7 @@ void ipcx__qchain_unclaim_dead(ipcx_queue *q)
 {
     for (uint32_t i = 0; i < q->max_consumers; i++) {
         struct ipcx__qslot *s = &q->slots[i];
-        if (load_relaxed(&s->state) != IPCX__QS_CONSUMER || ipcx__qslot_alive(s) != 0)
+        if (load_relaxed(&s->state) != IPCX__QS_CONSUMER || ipcx__qslot_alive(q, s) != 0)
             continue;
         unclaim_one(q, s);
         store_seq_cst(&s->hold, IPCX__QNOHOLD); /* pairs with min_pos */
@@ -608,7 +613,7 @@ static uint64_t dead_claim(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uin
          * (queue_io.c:try_claim). */
         if (load_acquire(&s->intent) != pos)
             continue;
-        if (load_relaxed(&s->state) == IPCX__QS_PRODUCER && ipcx__qslot_alive(s) != 0)
+        if (load_relaxed(&s->state) == IPCX__QS_PRODUCER && ipcx__qslot_alive(q, s) != 0)
             return 0; /* it may still commit */
         uint64_t len = load_relaxed(&s->intent_len);
         if (found == 0 && len >= IPCX__QREC_HDR && (len & 7) == 0 && len <= claim_end - off &&
@@ -653,7 +658,7 @@ void ipcx__qchain_repair_dead_intents(ipcx_queue *q)
         struct ipcx__qslot *s = &q->slots[i];
         uint64_t pos = load_acquire(&s->intent); /* pairs with try_claim */
         struct ipcx__qmap *m = NULL;
-        if (pos == 0 || ipcx__qslot_alive(s) != 0 || find_locked(q, ipcx__qpos_id(pos), &m) != 0)
+        if (pos == 0 || ipcx__qslot_alive(q, s) != 0 || find_locked(q, ipcx__qpos_id(pos), &m) != 0)
             continue;
         ipcx__qrepair_at(q, m, ipcx__qpos_id(pos), ipcx__qpos_off(pos),
                          ((struct ipcx__qseg *)m->base)->base_seq);

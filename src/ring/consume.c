@@ -58,7 +58,7 @@ static int claim_live(ipcx_ring *r, uint64_t pos, unsigned owner)
     uint64_t p1 = load_acquire(&s->pos);
     if (p1 == 0 || p1 - 1 > pos)
         return 0;
-    return ipcx__ring_slot_alive(s);
+    return ipcx__ring_slot_alive(r, s);
 }
 
 /* Intents boundary_ok() may follow in one call.  A chain of holes has one
@@ -124,12 +124,13 @@ static int64_t intent_span(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned *
      * Only then choose among the dead ones (a dead one's CAS may have
      * failed while a live one holds the claim). */
     for (uint32_t i = 0; i < r->nprod; i++)
-        if (intent_covers(r, &r->pslots[i], pos, &st, &end) && ipcx__ring_slot_alive(&r->pslots[i]))
+        if (intent_covers(r, &r->pslots[i], pos, &st, &end) &&
+            ipcx__ring_slot_alive(r, &r->pslots[i]))
             return 0;
     unsigned budget = RING_BOUNDARY_BUDGET; /* for all the candidates together */
     for (uint32_t i = 0; i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
-        if (!intent_covers(r, s, pos, &st, &end) || ipcx__ring_slot_alive(s))
+        if (!intent_covers(r, s, pos, &st, &end) || ipcx__ring_slot_alive(r, s))
             continue;
         uint64_t sz = end - st, off = st & r->mask;
         int padded = off + sz > r->cap;
@@ -246,7 +247,7 @@ int ipcx__ring_taken_dead(ipcx_ring *r, uint64_t pos, uint64_t t)
     struct ring_slot *s = &r->cslots[o - 1];
     /* Pairs with the store_release of the consumer's pos in mc_take(). */
     uint64_t p1 = load_acquire(&s->pos);
-    if (p1 != 0 && p1 - 1 <= pos && ipcx__ring_slot_alive(s))
+    if (p1 != 0 && p1 - 1 <= pos && ipcx__ring_slot_alive(r, s))
         return 0;
     struct ring_rec *rec = ring_rec_at(r, pos);
     if (!cas_acq_rel(&rec->tag, &t, ring_tag(r, pos, REC_RELEASED, 0)))

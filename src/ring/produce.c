@@ -71,7 +71,7 @@ static void drop_dead_consumers(ipcx_ring *r)
     for (uint32_t i = 0; i < r->ncons; i++) {
         struct ring_slot *s = &r->cslots[i];
         uint64_t id = load_acquire(&s->owner); /* pairs with the joiner's CAS */
-        if (id == 0 || ipcx__ring_slot_alive(s))
+        if (id == 0 || ipcx__ring_slot_alive(r, s))
             continue;
         uint32_t w = load_relaxed(&s->wait); /* the dead owner's, before the CAS */
         /* Fold its counters, then free the slot; the CAS decides between us

@@ -4,14 +4,17 @@
  * hostile peer that never stops rewriting a segment's claim word, at the
  * claim CAS and at the closing CAS (the victim runs in a child process
  * under a bound, so that a spin for ever fails the test instead of hanging
- * it).
+ * it); a consumer in another pid namespace whose slot must not be taken.
  */
 #include "testutil.h"
 
+#define _GNU_SOURCE 1
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,10 +92,87 @@ static void test_hostile_claim_writer_bounded(void **state)
     hostile_claim(IPCX__QFAULT_CLOSE_CAS, 3000, 2);
 }
 
+/* ------------------------------------------------------------ liveness */
+
+/* In a child: a new pid namespace with its own /proc (unshare -p -f
+ * --mount-proc), where a consumer opens @name, writes one byte to @ready
+ * ('n' when its pid there is 1) and holds its slot until @w reaches EOF.
+ * Exit 77 when the namespace cannot be made. */
+static pid_t ns_consumer(const char *name, int ready, int w, int wclose)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid != 0)
+        return pid;
+    close(wclose);
+    if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
+        _exit(77);
+    pid_t inner = fork();
+    if (inner < 0)
+        _exit(77);
+    if (inner != 0) {
+        int st;
+        _exit(waitpid(inner, &st, 0) == inner && WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        _exit(77);
+    ipcx_queue_opts o = {.role = IPCX_QUEUE_CONSUMER};
+    ipcx_queue *q = NULL;
+    if (ipcx_queue_open(name, &o, &q) != 0)
+        _exit(1);
+    char c = getpid() == 1 ? 'n' : 'x';
+    if (write(ready, &c, 1) != 1)
+        _exit(1);
+    while (read(w, &c, 1) > 0)
+        ;
+    ipcx_queue_close(q);
+    _exit(0);
+}
+
+/* A consumer in another pid namespace (its pid there is 1) holds the only
+ * consumer slot.  A process outside must get -EBUSY: pid 1 here is another
+ * process with another start time, which used to count as "the owner is
+ * gone", and the live consumer's slot (and position) was taken.  Needs
+ * root (skipped otherwise). */
+static void test_pidns_consumer_slot_kept(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    char name[64];
+    ipcx_queue_opts o = {.initial_segment = 4096, .max_consumers = 1};
+    ipcx_queue *q = create_q(name, sizeof name, &o);
+    int rd[2], go[2];
+    assert_int_equal(pipe(rd), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t h = ns_consumer(name, rd[1], go[0], go[1]);
+    close(go[0]);
+    close(rd[1]);
+    char c = 0;
+    ssize_t n = read(rd[0], &c, 1);
+    ipcx_queue *c2 = NULL;
+    ipcx_queue_opts oc = {.role = IPCX_QUEUE_CONSUMER};
+    int rc = n == 1 ? ipcx_queue_open(name, &oc, &c2) : 0;
+    if (rc == 0 && c2 != NULL)
+        ipcx_queue_close(c2);
+    close(go[1]);
+    int st = tu_wait(h, 30000);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+    if (n != 1 && st == 77)
+        skip();
+    assert_int_equal(n, 1);
+    assert_int_equal(c, 'n');
+    assert_int_equal(st, 0);
+    assert_int_equal(rc, -EBUSY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_claim_writer_bounded),
+        cmocka_unit_test(test_pidns_consumer_slot_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

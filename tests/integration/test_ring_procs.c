@@ -333,7 +333,7 @@ static void dump_ring(ipcx_ring *r)
     for (uint32_t i = 0; i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
         fprintf(stderr, "  pslot %u owner %llx alive %d pos %llu ipos %llu isize %u\n", i,
-                (unsigned long long)load_relaxed(&s->owner), ipcx__ring_slot_alive(s),
+                (unsigned long long)load_relaxed(&s->owner), ipcx__ring_slot_alive(r, s),
                 (unsigned long long)load_relaxed(&s->pos),
                 (unsigned long long)load_relaxed(&s->ipos), load_relaxed(&s->isize));
     }

@@ -4,15 +4,21 @@
  * hand-made shared state (a MAP_SHARED block, forked children as peers):
  * several peeked records released under the OVERWRITE policy while the
  * producer overwrites the first of them (finished, and paused mid-copy);
- * the slots of a handle that went broken, given back on close.
+ * the slots of a handle that went broken, given back on close; liveness
+ * checks that cannot tell (out of fds, /proc hidden by hidepid, a peer in
+ * another pid namespace) never count as "dead".
  */
 #include "testutil.h"
 #include "ring_testutil.h"
 
+#define _GNU_SOURCE 1
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,6 +229,262 @@ static void test_broken_mc_close_reclaims_taken(void **state)
     ring_block_free(&b);
 }
 
+/* ------------------------------------------------------------ liveness */
+
+/* Exit codes of the checker children below. */
+#define CHK_OK   0
+#define CHK_BAD  1
+#define CHK_SKIP 77 /* the environment cannot set the case up */
+
+static void fault_stop(int step)
+{
+    if (step == RING_STEP_CLAIM_HDR)
+        raise(SIGSTOP);
+}
+
+/* A two-producer queue ring (liveness_ms 1) with a child producer that is
+ * alive but stopped (SIGSTOP) inside its claim at 0, and a record of the
+ * other producer after it.  Returns the stopped child's pid. */
+static pid_t live_claim_setup(struct ring_block *b)
+{
+    ipcx_ring_opts o = {.capacity = 4096, .max_producers = 2, .liveness_ms = 1};
+    ipcx_ring *p = ring_block_new(b, &o);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint8_t buf[40];
+        ipcx_ring *q = ring_block_handle(b);
+        ipcx__ring_fault = fault_stop;
+        rtm_fill(buf, 40, 1, 0);
+        _exit(ipcx_ring_send(q, buf, 40, IPCX_NOWAIT) == 0 ? 0 : 1);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(st));
+    uint8_t buf[32];
+    rtm_fill(buf, 32, 2, 0);
+    assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
+    ipcx__ring_detach(p);
+    return pid;
+}
+
+/* The stopped producer goes on, commits and exits; both records are then
+ * there, in order, none lost. */
+static void live_claim_end(struct ring_block *b, pid_t pid)
+{
+    int st;
+    kill(pid, SIGCONT);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ipcx_ring *c = ring_block_handle(b);
+    uint8_t buf[64];
+    assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), 5 * 1000000000LL), 40);
+    assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), 5 * 1000000000LL), 32);
+    ipcx_ring_stat rs;
+    assert_int_equal(ipcx_ring_stats(c, &rs), 0);
+    assert_int_equal(rs.lost, 0);
+    ipcx__ring_detach(c);
+    ring_block_free(b);
+}
+
+/* In a checker child: the consumer must wait for the live claim through
+ * many liveness checks (-ETIMEDOUT), never skip it. */
+static int check_claim_waited(ipcx_ring *c)
+{
+    uint8_t buf[64];
+    int rc = ipcx_ring_recv(c, buf, sizeof(buf), 100 * 1000000LL);
+    if (rc != -ETIMEDOUT) {
+        fprintf(stderr, "checker: recv gave %d, lost %llu (the live claim was skipped)\n", rc,
+                (unsigned long long)c->c_lost);
+        return CHK_BAD;
+    }
+    return c->c_lost == 0 ? CHK_OK : CHK_BAD;
+}
+
+/* Leave the next free fd number as the limit: every open() fails, EMFILE. */
+static int fd_limit_now(void)
+{
+    int fd = dup(0);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    struct rlimit rl = {.rlim_cur = (rlim_t)fd, .rlim_max = (rlim_t)fd};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    return dup(0) < 0 && errno == EMFILE ? 0 : -1;
+}
+
+/* Wait for the checker child, let the stopped producer finish (so that
+ * nothing is left behind whatever the checker said), then judge. */
+static void end_checker(pid_t pid, struct ring_block *b, pid_t prod)
+{
+    int st = tu_wait(pid, 30000);
+    live_claim_end(b, prod);
+    if (st == CHK_SKIP)
+        skip();
+    assert_int_equal(st, CHK_OK);
+}
+
+/* A consumer at its fd limit (setrlimit RLIMIT_NOFILE in the child: every
+ * open of /proc/<pid>/stat fails with EMFILE) meets a live producer's
+ * claim.  It must wait for it: "cannot tell" is not "dead".  It used to
+ * skip the claim (counted lost), hand its space on, and deliver what came
+ * after. */
+static void test_fd_limit_consumer_waits_for_live_claim(void **state)
+{
+    (void)state;
+    struct ring_block b;
+    pid_t prod = live_claim_setup(&b);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ipcx_ring *c = NULL;
+        if (ipcx__ring_attach(b.mem, b.size, &c) != 0 || ipcx_ring_join(c, IPCX_RING_CONSUMER))
+            _exit(CHK_SKIP);
+        if (fd_limit_now() != 0)
+            _exit(CHK_SKIP);
+        _exit(check_claim_waited(c));
+    }
+    end_checker(pid, &b, prod);
+}
+
+/* A helper that holds the only producer slot of a one-producer ring while
+ * it lives, and exits when fd w (a pipe) closes; it writes one byte to
+ * ready once it holds the slot. */
+static pid_t slot_holder(struct ring_block *b, int ready, int w, int wclose, int newns)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid != 0)
+        return pid;
+    close(wclose); /* the parent's end: its close is our signal */
+    if (newns) {
+        /* As a container shares /dev/shm: a new pid namespace with its own
+         * /proc (unshare -p -f --mount-proc). */
+        if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
+            _exit(CHK_SKIP);
+        pid_t inner = fork();
+        if (inner < 0)
+            _exit(CHK_SKIP);
+        if (inner != 0) {
+            int st;
+            _exit(waitpid(inner, &st, 0) == inner && WIFEXITED(st) ? WEXITSTATUS(st) : CHK_BAD);
+        }
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+            _exit(CHK_SKIP);
+    }
+    ipcx_ring *h = NULL;
+    if (ipcx__ring_attach(b->mem, b->size, &h) != 0 || ipcx_ring_join(h, IPCX_RING_PRODUCER) != 0)
+        _exit(CHK_BAD);
+    char c = newns ? (getpid() == 1 ? 'n' : 'x') : 'y';
+    if (write(ready, &c, 1) != 1)
+        _exit(CHK_BAD);
+    while (read(w, &c, 1) > 0)
+        ;
+    ipcx__ring_detach(h);
+    _exit(CHK_OK);
+}
+
+/* Under EMFILE, ipcx_ring_join used to take a live process's only producer
+ * slot (its owner "could not be checked", so it counted as gone): two
+ * single producers on one ring.  It must say -EBUSY. */
+static void test_fd_limit_join_keeps_live_slot(void **state)
+{
+    (void)state;
+    struct ring_block b;
+    ipcx_ring_opts o = {.capacity = 4096, .liveness_ms = 1};
+    ipcx__ring_detach(ring_block_new(&b, &o));
+    int rd[2], go[2];
+    assert_int_equal(pipe(rd), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t holder = slot_holder(&b, rd[1], go[0], go[1], 0);
+    close(go[0]);
+    char c;
+    assert_int_equal(read(rd[0], &c, 1), 1);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ipcx_ring *r = NULL;
+        if (ipcx__ring_attach(b.mem, b.size, &r) != 0 || fd_limit_now() != 0)
+            _exit(CHK_SKIP);
+        int rc = ipcx_ring_join(r, IPCX_RING_PRODUCER);
+        if (rc != -EBUSY)
+            fprintf(stderr, "checker: join at the fd limit gave %d (slot taken)\n", rc);
+        _exit(rc == -EBUSY ? CHK_OK : CHK_BAD);
+    }
+    int st = tu_wait(pid, 30000);
+    close(go[1]);
+    assert_int_equal(tu_wait(holder, 30000), CHK_OK);
+    if (st == CHK_SKIP)
+        skip();
+    assert_int_equal(st, CHK_OK);
+    ring_block_free(&b);
+}
+
+/* /proc mounted with hidepid=2 (in the checker's own mount namespace) and
+ * the checker another user: the live producer's /proc entry reads as
+ * absent (ENOENT) although the process is there.  The consumer must wait
+ * for its claim; it used to skip it.  Needs root (skipped otherwise). */
+static void test_hidepid_consumer_waits_for_live_claim(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    struct ring_block b;
+    pid_t prod = live_claim_setup(&b);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ipcx_ring *c = NULL;
+        if (ipcx__ring_attach(b.mem, b.size, &c) != 0 || ipcx_ring_join(c, IPCX_RING_CONSUMER))
+            _exit(CHK_SKIP);
+        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0 ||
+            setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(CHK_SKIP);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)prod);
+        if (access(path, F_OK) == 0)
+            _exit(CHK_SKIP); /* not hidden: this kernel ignores hidepid here */
+        _exit(check_claim_waited(c));
+    }
+    end_checker(pid, &b, prod);
+}
+
+/* A producer in another pid namespace (unshare -p -f --mount-proc: its pid
+ * there is 1) holds the only producer slot.  A process outside must not
+ * take it: pid 1 here is another process with another start time, which
+ * used to count as "the owner is gone".  Needs root (skipped otherwise). */
+static void test_pidns_join_keeps_live_slot(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    struct ring_block b;
+    ipcx_ring_opts o = {.capacity = 4096, .liveness_ms = 1};
+    ipcx_ring *r = ring_block_new(&b, &o);
+    int rd[2], go[2];
+    assert_int_equal(pipe(rd), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t holder = slot_holder(&b, rd[1], go[0], go[1], 1);
+    close(go[0]);
+    close(rd[1]);
+    char c = 0;
+    ssize_t n = read(rd[0], &c, 1);
+    int rc = n == 1 ? ipcx_ring_join(r, IPCX_RING_PRODUCER) : 0;
+    close(go[1]);
+    int st = tu_wait(holder, 30000);
+    ipcx__ring_detach(r);
+    ring_block_free(&b);
+    if (n != 1 && st == CHK_SKIP)
+        skip();
+    assert_int_equal(n, 1);
+    assert_int_equal(c, 'n'); /* pid 1 in its namespace */
+    assert_int_equal(st, CHK_OK);
+    assert_int_equal(rc, -EBUSY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +492,10 @@ int main(void)
         cmocka_unit_test(test_overwrite_release_first_mid_copy),
         cmocka_unit_test(test_broken_close_frees_slots),
         cmocka_unit_test(test_broken_mc_close_reclaims_taken),
+        cmocka_unit_test(test_fd_limit_consumer_waits_for_live_claim),
+        cmocka_unit_test(test_fd_limit_join_keeps_live_slot),
+        cmocka_unit_test(test_hidepid_consumer_waits_for_live_claim),
+        cmocka_unit_test(test_pidns_join_keeps_live_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
