@@ -38,6 +38,15 @@
  *
  * Thread safety: one handle is used by one thread at a time; several
  * handles (in one process or many) may be used at once.
+ *
+ * fork(): a handle belongs to the process that opened it (its slot carries
+ * that pid).  In a child, send, reserve, commit, recv, peek, release and
+ * stats on a handle inherited across fork() return -ECHILD and change
+ * nothing; ipcx_queue_close() there only frees the child's copy (the
+ * parent's slot, reservation and peeked message stay the parent's).  A
+ * child opens the queue again to use it.  The check is one load per call
+ * of a word that a pthread_atfork() child handler bumps: a process made by
+ * a raw clone(2) is not detected.
  */
 #ifndef IPCX_QUEUE_H
 #define IPCX_QUEUE_H
@@ -240,7 +249,8 @@ IPCX_API int ipcx_queue_unlink(const char *name);
  * Returns 0, -EMSGSIZE (len > max_message), -ENOSPC (limit reached, the
  * message was not queued), -ETIMEDOUT (waited at the limit), -EPERM (not a
  * producer handle), -EPROTO (corrupt queue), -EIDRM (the queue was
- * unlinked and needs a new segment) or another -errno.  @buf is the
+ * unlinked and needs a new segment), -ECHILD (a handle inherited across
+ * fork(); every call on it says so) or another -errno.  @buf is the
  * caller's again when it returns.
  */
 IPCX_API int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq,

@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -133,4 +134,30 @@ uint64_t ipcx__live_self_ns(void)
     if (stat("/proc/self/ns/pid", &sb) != 0)
         return 0;
     return (uint64_t)sb.st_ino;
+}
+
+/* ------------------------------------------------------------ fork */
+
+_Atomic uint32_t ipcx__fork_gen_word;
+static pthread_once_t g_fork_once = PTHREAD_ONCE_INIT;
+static int g_fork_err;
+
+static void fork_child(void)
+{
+    /* Relaxed: see ipcx__fork_gen() (platform.h); the child has one thread. */
+    atomic_fetch_add_explicit(&ipcx__fork_gen_word, 1, memory_order_relaxed);
+}
+
+static void fork_register(void)
+{
+    g_fork_err = pthread_atfork(NULL, NULL, fork_child);
+}
+
+int ipcx__fork_watch(uint32_t *gen)
+{
+    /* pthread_once orders g_fork_err for every caller after the first. */
+    if (pthread_once(&g_fork_once, fork_register) != 0 || g_fork_err != 0)
+        return -ENOMEM;
+    *gen = ipcx__fork_gen();
+    return 0;
 }

@@ -11,6 +11,7 @@
 #ifndef IPCX_SRC_PLATFORM_H
 #define IPCX_SRC_PLATFORM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,29 @@ int ipcx__proc_stat(int pid, char *state, uint64_t *start);
 /* ipcx__live_check(pid, start_time, 64 or 0, same namespace): 1 alive,
  * 0 dead, -1 cannot tell. */
 int ipcx__proc_alive(int pid, uint64_t start_time);
+
+/* ---- fork (liveness.c): a handle's identity (pid, start time, slots) is
+ * its process's; a child that inherits it across fork() must not act as
+ * the parent.  The fork generation is bumped by a pthread_atfork() child
+ * handler; a handle records it at attach and compares it on every call:
+ * one relaxed load, no system call.  Processes made without the atfork
+ * handlers (a raw clone(2) or vfork(2) that does more than exec) are not
+ * seen. ---- */
+
+/* Register the atfork handler (once per process) and return the current
+ * generation, or -ENOMEM when it cannot be registered. */
+int ipcx__fork_watch(uint32_t *gen);
+
+extern _Atomic uint32_t ipcx__fork_gen_word;
+
+/* The current fork generation.  Relaxed: written only by the child
+ * handler (liveness.c fork_child()), which runs in the new process before
+ * fork() returns there, i.e. before any call of that process can load it;
+ * nothing else is published through it. */
+static inline uint32_t ipcx__fork_gen(void)
+{
+    return atomic_load_explicit(&ipcx__fork_gen_word, memory_order_relaxed);
+}
 
 /* Send fds[0..nfds) over a connected Unix socket with SCM_RIGHTS, with the
  * payload bytes data[0..len) (len >= 1).  Retries EINTR.  Returns 0 or -errno. */

@@ -349,6 +349,10 @@ static int handle_new(const char *name, const ipcx_queue_opts *o, ipcx_queue **o
     ipcx_queue *q = calloc(1, sizeof *q);
     if (q == NULL)
         return -ENOMEM;
+    if (ipcx__fork_watch(&q->fork_gen) != 0) {
+        free(q);
+        return -ENOMEM;
+    }
     strcpy(q->name, name);
     q->durable = durable;
     q->pid = getpid();
@@ -436,6 +440,12 @@ void ipcx_queue_close(ipcx_queue *q)
 {
     if (q == NULL)
         return;
+    if (ipcx__qforked(q)) {
+        /* A child's copy of a parent's handle: the slots, the reservation
+         * and the peeked message are the parent's.  Unmap, touch nothing. */
+        handle_free(q);
+        return;
+    }
     if (q->res_hdr != NULL) {
         /* A reservation left open is not sent (its bytes may be half
          * written): it becomes a skip record.  Release: len before the tag,
@@ -501,6 +511,8 @@ int ipcx_queue_stats(ipcx_queue *q, ipcx_queue_info *out)
 {
     if (q == NULL || out == NULL)
         return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
     struct ipcx__qctl *c = q->ctl;
     memset(out, 0, sizeof *out);
     out->durable = q->durable;

@@ -82,6 +82,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "platform/platform.h"
 
 #define IPCX__QCTL_MAGIC    0x4c54435158435049ULL /* "IPCXQCTL" */
 #define IPCX__QSEG_MAGIC    0x4745535158435049ULL /* "IPCXQSEG" */
@@ -368,6 +369,7 @@ struct ipcx_queue {
     int blocking;      /* counted in ctl->blockers (1) or fenced_blockers (2) */
     int mb_registered; /* producer: membarrier-registered, may skip seq_cst */
     int broken;        /* -EPROTO seen: every later call fails */
+    uint32_t fork_gen; /* ipcx__fork_gen() at open: another one is a child's */
     struct ipcx__qmap cache[IPCX__QCACHE];
     uint64_t lru_clock;
     /* producer */
@@ -392,6 +394,13 @@ struct ipcx_queue {
     uint64_t peek_pos, peek_next, peek_seq;
     uint32_t peek_len;
 };
+
+/* A handle inherited across fork() (platform.h ipcx__fork_gen()): its slots,
+ * pid and lock identity are the parent's.  One load of a process-local word. */
+static inline int ipcx__qforked(const ipcx_queue *q)
+{
+    return IPCX_UNLIKELY(q->fork_gen != ipcx__fork_gen()) ? 1 : 0;
+}
 
 /* ------------------------------------------------------------ queue_store.c */
 

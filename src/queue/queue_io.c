@@ -266,6 +266,8 @@ void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off)
 
 static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *w)
 {
+    if (ipcx__qforked(q))
+        return -ECHILD;
     if (q->pslot < 0)
         return -EPERM;
     if (q->broken)
@@ -382,6 +384,8 @@ int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq)
 {
     if (q == NULL || q->res_hdr == NULL)
         return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
     struct ipcx__qslot *s = &q->slots[q->pslot];
     commit_tag(q, (struct ipcx__qrec *)q->res_hdr, ipcx__qtag(q->pseg_id, IPCX__QT_MSG));
     q->res_hdr = NULL;
@@ -625,6 +629,8 @@ static void check_stuck(ipcx_queue *q)
 
 static int peek(ipcx_queue *q, ipcx__lazy_deadline *w, struct rec_view *v)
 {
+    if (ipcx__qforked(q))
+        return -ECHILD;
     if (q->cslot < 0)
         return -EPERM;
     if (q->broken)
@@ -676,6 +682,8 @@ int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq
 {
     if (q == NULL || data == NULL)
         return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
     if (!q->peeked) {
         struct rec_view v;
         ipcx__lazy_deadline w = ipcx__lazy_make(timeout_ns);
@@ -695,6 +703,8 @@ int ipcx_queue_release(ipcx_queue *q)
 {
     if (q == NULL || !q->peeked)
         return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
     struct ipcx__qslot *s = &q->slots[q->cslot];
     q->peeked = 0;
     /* The position first, the figures after: a consumer killed between the

@@ -212,7 +212,12 @@ int ipcx__ring_attach(void *mem, size_t size, ipcx_ring **out)
     if (r == NULL)
         return -ENOMEM;
     r->hdr = h;
-    int rc = read_config(r, h, size);
+    int rc = ipcx__fork_watch(&r->fork_gen);
+    if (rc != 0) {
+        free(r);
+        return rc;
+    }
+    rc = read_config(r, h, size);
     if (rc != 0) {
         IPCX_LOGE("ring: header fails validation");
         free(r);
@@ -556,6 +561,9 @@ void ipcx__ring_detach(ipcx_ring *r)
 {
     if (r == NULL)
         return;
-    ipcx__ring_leave(r);
+    /* A child's copy of a parent's handle: the slots are the parent's, and
+     * its records are the parent's to commit or release.  Touch nothing. */
+    if (!ring_forked(r))
+        ipcx__ring_leave(r);
     free(r);
 }

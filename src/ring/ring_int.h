@@ -54,6 +54,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "platform/platform.h"
 
 #define RING_MAGIC     0x474e495258435049ull /* "IPCXRING" little-endian */
 #define RING_VER_MAJOR 1
@@ -191,9 +192,10 @@ struct ipcx_ring {
     int64_t nowait_check_ns; /* last liveness check of a call that does not wait */
     int bcast, mp, mc;       /* broadcast; multi-producer; multi-consumer queue */
     int wait_mode;
-    int light;      /* light wake-ups (membarrier registered; see wait.c) */
-    int broken;     /* latched -EPROTO */
-    uint64_t ident; /* this process: pid << 32 | low 32 bits of start time */
+    int light;         /* light wake-ups (membarrier registered; see wait.c) */
+    int broken;        /* latched -EPROTO */
+    uint64_t ident;    /* this process: pid << 32 | low 32 bits of start time */
+    uint32_t fork_gen; /* ipcx__fork_gen() at attach: another one is a child's */
     /* producer side */
     int pidx;          /* slot index or -1 */
     uint64_t ptail;    /* next claim position (single producer) */
@@ -242,6 +244,13 @@ struct ipcx_ring {
 #else
 #define RING_PUBLISH_EVERY(cap) ((cap) / 8)
 #endif
+
+/* A handle inherited across fork() (platform.h ipcx__fork_gen()): its
+ * slots and identity are the parent's.  One load of a process-local word. */
+static inline int ring_forked(const ipcx_ring *r)
+{
+    return IPCX_UNLIKELY(r->fork_gen != ipcx__fork_gen()) ? 1 : 0;
+}
 
 /* ---- tags ------------------------------------------------------------ */
 

@@ -4,7 +4,8 @@
  * hostile peer that never stops rewriting a segment's claim word, at the
  * claim CAS and at the closing CAS (the victim runs in a child process
  * under a bound, so that a spin for ever fails the test instead of hanging
- * it); a consumer in another pid namespace whose slot must not be taken.
+ * it); a consumer in another pid namespace whose slot must not be taken;
+ * a handle inherited across fork(), refused in the child.
  */
 #include "testutil.h"
 
@@ -59,6 +60,9 @@ static void hostile_claim(int step, size_t len, int n)
     assert_true(pid >= 0);
     if (pid == 0) {
         static uint8_t buf[4096];
+        /* A handle of its own: the parent's is refused here (-ECHILD). */
+        if (ipcx_queue_open(name, &o, &q) != 0)
+            _exit(2);
         for (int i = 0; i < n - 1; i++)
             if (ipcx_queue_send(q, buf, len, NULL, 0) != 0)
                 _exit(2);
@@ -168,11 +172,80 @@ static void test_pidns_consumer_slot_kept(void **state)
     assert_int_equal(rc, -EBUSY);
 }
 
+/* ------------------------------------------------------------ fork */
+
+/* A handle used in a child after fork(): its pid and slots are the
+ * parent's.  Every call on it in the child must say -ECHILD (it used to
+ * send and receive as the parent), and closing it there must not free the
+ * parent's slots; a handle the child opens itself works. */
+static void test_fork_inherited_handle_refused(void **state)
+{
+    (void)state;
+    char name[64];
+    ipcx_queue_opts o = {
+        .initial_segment = 4096, .flags = IPCX_QUEUE_MULTI_PRODUCER, .role = IPCX_QUEUE_PRODUCER};
+    ipcx_queue *p = create_q(name, sizeof name, &o);
+    ipcx_queue_opts oc = {.role = IPCX_QUEUE_CONSUMER};
+    ipcx_queue *c = NULL;
+    assert_int_equal(ipcx_queue_open(name, &oc, &c), 0);
+    assert_int_equal(ipcx_queue_send(p, "p1", 2, NULL, 0), 0);
+    void *rd = NULL;
+    assert_int_equal(ipcx_queue_reserve(p, 8, &rd, 0), 0);
+    int pslot = p->pslot, cslot = c->cslot;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char buf[64];
+        const void *d;
+        size_t n;
+        ipcx_queue_info qi;
+        int bad = 0;
+        int rc[6] = {
+            ipcx_queue_send(p, "c1", 2, NULL, 0),
+            ipcx_queue_commit(p, NULL),
+            ipcx_queue_recv(c, buf, sizeof buf, NULL, 0),
+            ipcx_queue_peek(c, &d, &n, NULL, 0),
+            ipcx_queue_stats(p, &qi),
+            ipcx_queue_reserve(p, 8, &rd, 0),
+        };
+        for (int i = 0; i < 6; i++) {
+            if (rc[i] != -ECHILD) {
+                fprintf(stderr, "child: call %d on an inherited handle gave %d\n", i, rc[i]);
+                bad = 1;
+            }
+        }
+        ipcx_queue_close(p); /* frees the copies, leaves the parent's slots */
+        ipcx_queue_close(c);
+        ipcx_queue *own = NULL;
+        if (ipcx_queue_open(name, &o, &own) != 0 || ipcx_queue_send(own, "c2", 2, NULL, 0) != 0)
+            bad = 1;
+        ipcx_queue_close(own);
+        _exit(bad);
+    }
+    assert_int_equal(tu_wait(pid, 10000), 0);
+    assert_int_equal(load_relaxed(&p->slots[pslot].state), IPCX__QS_PRODUCER);
+    assert_int_equal(load_relaxed(&c->slots[cslot].state), IPCX__QS_CONSUMER);
+    memcpy(rd, "p2p2p2p2", 8);
+    assert_int_equal(ipcx_queue_commit(p, NULL), 0);
+    char buf[64];
+    assert_int_equal(ipcx_queue_recv(c, buf, sizeof buf, NULL, 0), 2);
+    assert_memory_equal(buf, "p1", 2);
+    assert_int_equal(ipcx_queue_recv(c, buf, sizeof buf, NULL, 0), 8);
+    assert_memory_equal(buf, "p2p2p2p2", 8);
+    assert_int_equal(ipcx_queue_recv(c, buf, sizeof buf, NULL, 0), 2);
+    assert_memory_equal(buf, "c2", 2);
+    ipcx_queue_close(c);
+    ipcx_queue_close(p);
+    ipcx_queue_unlink(name);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_claim_writer_bounded),
         cmocka_unit_test(test_pidns_consumer_slot_kept),
+        cmocka_unit_test(test_fork_inherited_handle_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

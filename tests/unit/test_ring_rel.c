@@ -6,7 +6,8 @@
  * producer overwrites the first of them (finished, and paused mid-copy);
  * the slots of a handle that went broken, given back on close; liveness
  * checks that cannot tell (out of fds, /proc hidden by hidepid, a peer in
- * another pid namespace) never count as "dead".
+ * another pid namespace) never count as "dead"; a handle inherited across
+ * fork() refused in the child.
  */
 #include "testutil.h"
 #include "ring_testutil.h"
@@ -485,6 +486,78 @@ static void test_pidns_join_keeps_live_slot(void **state)
     assert_int_equal(rc, -EBUSY);
 }
 
+/* ------------------------------------------------------------ fork */
+
+/* A handle used in a child after fork(): its identity and slots are the
+ * parent's.  Every call on it in the child must say -ECHILD (it used to
+ * send as the parent, in the parent's slot), and closing it there must not
+ * give the parent's slots up; a handle the child makes itself works. */
+static void test_fork_inherited_handle_refused(void **state)
+{
+    (void)state;
+    struct ring_block b;
+    ipcx_ring_opts o = {.capacity = 4096, .max_producers = 2};
+    ipcx_ring *r = ring_block_new(&b, &o);
+    assert_int_equal(ipcx_ring_send(r, "p1", 2, IPCX_NOWAIT), 0);
+    assert_int_equal(ipcx_ring_join(r, IPCX_RING_CONSUMER), 0);
+    const void *pd;
+    size_t pn;
+    assert_int_equal(ipcx_ring_peek(r, &pd, &pn, IPCX_NOWAIT), 0);
+    void *rd;
+    assert_int_equal(ipcx_ring_reserve(r, 8, &rd, IPCX_NOWAIT), 0);
+    uint64_t me = r->ident;
+    int pidx = r->pidx, cidx = r->cidx;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char buf[64];
+        ipcx_ring_stat rs;
+        int bad = 0;
+        int rc[8] = {
+            ipcx_ring_send(r, "c1", 2, IPCX_NOWAIT),
+            ipcx_ring_recv(r, buf, sizeof(buf), IPCX_NOWAIT),
+            ipcx_ring_join(r, IPCX_RING_PRODUCER),
+            ipcx_ring_commit(r, rd),
+            ipcx_ring_release(r, pd),
+            ipcx_ring_reserve(r, 8, &rd, IPCX_NOWAIT),
+            ipcx_ring_stats(r, &rs),
+            ipcx_ring_set_wait(r, IPCX_WAIT_SPIN),
+        };
+        for (int i = 0; i < 8; i++) {
+            if (rc[i] != -ECHILD) {
+                fprintf(stderr, "child: call %d on the inherited handle gave %d\n", i, rc[i]);
+                bad = 1;
+            }
+        }
+        ipcx__ring_detach(r); /* frees the copy, leaves the parent's slots */
+        ipcx_ring *own = NULL;
+        if (ipcx__ring_attach(b.mem, b.size, &own) != 0 ||
+            ipcx_ring_send(own, "c2", 2, IPCX_NOWAIT) != 0)
+            bad = 1;
+        ipcx__ring_detach(own);
+        _exit(bad);
+    }
+    assert_int_equal(tu_wait(pid, 10000), 0);
+    /* The parent's slots, reservation and peek are as they were. */
+    assert_int_equal(load_relaxed(&r->pslots[pidx].owner), me);
+    assert_int_equal(load_relaxed(&r->cslots[cidx].owner), me);
+    memcpy(rd, "p2p2p2p2", 8);
+    assert_int_equal(ipcx_ring_commit(r, rd), 1);
+    assert_int_equal(ipcx_ring_release(r, pd), 1);
+    char buf[64];
+    assert_int_equal(ipcx_ring_recv(r, buf, sizeof(buf), IPCX_NOWAIT), 8);
+    assert_memory_equal(buf, "p2p2p2p2", 8);
+    assert_int_equal(ipcx_ring_recv(r, buf, sizeof(buf), IPCX_NOWAIT), 2);
+    assert_memory_equal(buf, "c2", 2);
+    assert_int_equal(ipcx_ring_recv(r, buf, sizeof(buf), IPCX_NOWAIT), -EAGAIN);
+    ipcx_ring_stat rs;
+    assert_int_equal(ipcx_ring_stats(r, &rs), 0);
+    assert_int_equal(rs.lost, 0);
+    ipcx__ring_detach(r);
+    ring_block_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_fd_limit_join_keeps_live_slot),
         cmocka_unit_test(test_hidepid_consumer_waits_for_live_claim),
         cmocka_unit_test(test_pidns_join_keeps_live_slot),
+        cmocka_unit_test(test_fork_inherited_handle_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
