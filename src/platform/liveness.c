@@ -83,6 +83,11 @@ static int pid_exists(int pid)
 
 int ipcx__live_check(int32_t pid, uint64_t start, unsigned start_bits, int same_ns)
 {
+#ifdef IPCX_MUTANT_ALWAYS_DEAD
+    /* scripts/mutants.sh: every owner "dead"; some test must fail. */
+    (void)pid, (void)start, (void)start_bits, (void)same_ns;
+    return IPCX_LIVE_DEAD;
+#endif
     if (pid <= 0)
         return IPCX_LIVE_DEAD; /* not a process: nothing is held by it */
     /* "Nothing here" only proves death when the pid means the same here. */
@@ -113,6 +118,10 @@ int ipcx__live_check(int32_t pid, uint64_t start, unsigned start_bits, int same_
 
 int ipcx__live_probe(int32_t pid, int same_ns)
 {
+#ifdef IPCX_MUTANT_ALWAYS_DEAD
+    (void)pid, (void)same_ns;
+    return IPCX_LIVE_DEAD;
+#endif
     if (pid <= 0)
         return IPCX_LIVE_DEAD;
     int e = pid_exists(pid);
