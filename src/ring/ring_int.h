@@ -377,6 +377,11 @@ static inline void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiter
 int ipcx__ring_light_init(void);
 /* Tests: force the seq_cst wake-up variant everywhere. */
 extern int ipcx__ring_no_membarrier;
+/* Tests: the spin of a block-mode wait before it sleeps, and the delay of
+ * its first liveness check (BLOCK_SPIN_NS, 30 us).  0 makes every wait
+ * sleep at once with nothing but the liveness period bounding the sleep:
+ * with a long liveness_ms, a lost wake-up then hangs instead of hiding. */
+extern int64_t ipcx__ring_block_spin_ns;
 /* True when a liveness check is due now. */
 int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w);
 /* For a call about to fail without waiting (-EAGAIN): true at most once

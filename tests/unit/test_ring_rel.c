@@ -7,7 +7,8 @@
  * the slots of a handle that went broken, given back on close; liveness
  * checks that cannot tell (out of fds, /proc hidden by hidepid, a peer in
  * another pid namespace) never count as "dead"; a handle inherited across
- * fork() refused in the child.
+ * fork() refused in the child; block-mode waits with the safety net removed
+ * (a lost wake-up hangs instead of costing latency).
  */
 #include "testutil.h"
 #include "ring_testutil.h"
@@ -558,6 +559,107 @@ static void test_fork_inherited_handle_refused(void **state)
     ring_block_free(&b);
 }
 
+/* ------------------------------------------------------------ lost wake-ups */
+
+/* An hour: no liveness check ends a sleep within the test. */
+#define LW_LIVENESS_MS 3600000u
+#define LW_TIMEOUT     (5 * 1000000000LL)
+#define LW_ROUNDS      2000
+#define LW_STREAM      2000
+#define LW_BIG         1000 /* four records fill a 4096-byte ring */
+
+/* The child of lost_wakeup_run(): echo LW_ROUNDS values from ping to pong,
+ * then stream LW_STREAM big records into stream.  0 when all went well. */
+static int lw_child(struct ring_block *ping, struct ring_block *pong, struct ring_block *stream)
+{
+    ipcx_ring *in = NULL, *out = NULL, *big = NULL;
+    if (ipcx__ring_attach(ping->mem, ping->size, &in) != 0 ||
+        ipcx__ring_attach(pong->mem, pong->size, &out) != 0 ||
+        ipcx__ring_attach(stream->mem, stream->size, &big) != 0)
+        return 2;
+    uint64_t v = 0;
+    for (uint64_t i = 0; i < LW_ROUNDS; i++) {
+        if (ipcx_ring_recv(in, &v, sizeof(v), LW_TIMEOUT) != 8 || v != i)
+            return 3;
+        if (ipcx_ring_send(out, &v, sizeof(v), LW_TIMEOUT) != 0)
+            return 4;
+    }
+    static uint8_t buf[LW_BIG];
+    for (uint32_t i = 0; i < LW_STREAM; i++) {
+        memcpy(buf, &i, sizeof(i));
+        if (ipcx_ring_send(big, buf, LW_BIG, LW_TIMEOUT) != 0)
+            return 5;
+    }
+    ipcx__ring_detach(in);
+    ipcx__ring_detach(out);
+    ipcx__ring_detach(big);
+    return 0;
+}
+
+/* Block mode with the safety net removed: every wait sleeps at once
+ * (ipcx__ring_block_spin_ns = 0) and no liveness check ends a sleep
+ * (liveness_ms is an hour), so a wake-up that is lost hangs the waiter
+ * until its 5 s timeout instead of costing a little latency.  A ping-pong
+ * (consumers sleep for data on both sides), then a stream through a ring
+ * that four records fill (the producer sleeps for space, the consumer for
+ * data).  With FUTEX_WAKE removed (scripts/mutants.sh) this fails. */
+static void lost_wakeup_run(int no_membarrier)
+{
+    int64_t spin = ipcx__ring_block_spin_ns;
+    ipcx__ring_block_spin_ns = 0;
+    ipcx__ring_no_membarrier = no_membarrier; /* read at attach */
+    ipcx_ring_opts o = {.capacity = 4096, .liveness_ms = LW_LIVENESS_MS};
+    struct ring_block ping, pong, stream;
+    ipcx_ring *out = ring_block_new(&ping, &o);
+    ipcx_ring *in = ring_block_new(&pong, &o);
+    ipcx_ring *big = ring_block_new(&stream, &o);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(lw_child(&ping, &pong, &stream));
+    uint64_t v = 0;
+    int64_t t0 = ipcx__now_ns();
+    for (uint64_t i = 0; i < LW_ROUNDS; i++) {
+        assert_int_equal(ipcx_ring_send(out, &i, sizeof(i), IPCX_NOWAIT), 0);
+        int rc = ipcx_ring_recv(in, &v, sizeof(v), LW_TIMEOUT);
+        if (rc != 8)
+            fprintf(stderr, "round %llu: recv gave %d (a lost wake-up?)\n", (unsigned long long)i,
+                    rc);
+        assert_int_equal(rc, 8);
+        assert_int_equal(v, i);
+    }
+    static uint8_t buf[LW_BIG];
+    for (uint32_t i = 0; i < LW_STREAM; i++) {
+        int rc = ipcx_ring_recv(big, buf, sizeof(buf), LW_TIMEOUT);
+        if (rc != LW_BIG)
+            fprintf(stderr, "stream %u: recv gave %d (a lost wake-up?)\n", i, rc);
+        assert_int_equal(rc, LW_BIG);
+        uint32_t got;
+        memcpy(&got, buf, sizeof(got));
+        assert_int_equal(got, i);
+    }
+    assert_int_equal(tu_wait(pid, 10000), 0);
+    fprintf(stderr, "block, no safety net (%s): %d round trips, %d big records, %lld ms\n",
+            out->light ? "membarrier" : "seq_cst", LW_ROUNDS, LW_STREAM,
+            (long long)((ipcx__now_ns() - t0) / 1000000));
+    ipcx__ring_detach(out);
+    ipcx__ring_detach(in);
+    ipcx__ring_detach(big);
+    ring_block_free(&ping);
+    ring_block_free(&pong);
+    ring_block_free(&stream);
+    ipcx__ring_block_spin_ns = spin;
+    ipcx__ring_no_membarrier = 0;
+}
+
+static void test_block_no_lost_wakeup(void **state)
+{
+    (void)state;
+    lost_wakeup_run(0); /* light wake-ups where membarrier is there */
+    lost_wakeup_run(1); /* the seq_cst variant */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_hidepid_consumer_waits_for_live_claim),
         cmocka_unit_test(test_pidns_join_keeps_live_slot),
         cmocka_unit_test(test_fork_inherited_handle_refused),
+        cmocka_unit_test(test_block_no_lost_wakeup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
