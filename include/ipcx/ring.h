@@ -226,7 +226,14 @@ IPCX_API int ipcx_ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout
 /**
  * ipcx_ring_reserve - claim space for a record of @len bytes and return a
  * pointer to its payload in *data.  Several records may be reserved before
- * committing.  Same errors as ipcx_ring_send().
+ * committing.  Same errors as ipcx_ring_send(), and -EDEADLK: this handle
+ * holds reserved records that are not committed, and the new one does not
+ * fit now.  Consumers stop at the first uncommitted record, so waiting
+ * would wait on itself (and, with several producers, stall every producer
+ * behind it): a multi-producer ring never waits while the handle holds a
+ * reservation; a single-producer one returns -EDEADLK only when its own
+ * reservations leave no room.  Commit, then reserve again.  Nothing is
+ * reserved on any error.
  */
 IPCX_API int ipcx_ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns);
 

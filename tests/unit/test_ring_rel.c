@@ -8,7 +8,8 @@
  * checks that cannot tell (out of fds, /proc hidden by hidepid, a peer in
  * another pid namespace) never count as "dead"; a handle inherited across
  * fork() refused in the child; block-mode waits with the safety net removed
- * (a lost wake-up hangs instead of costing latency).
+ * (a lost wake-up hangs instead of costing latency); a producer holding
+ * reservations that would wait for space.
  */
 #include "testutil.h"
 #include "ring_testutil.h"
@@ -660,6 +661,69 @@ static void test_block_no_lost_wakeup(void **state)
     lost_wakeup_run(1); /* the seq_cst variant */
 }
 
+/* ------------------------------------------------------------ reserve and wait */
+
+/* A producer of a multi-producer ring holds a reservation (its claim stops
+ * the consumer) and asks for more space than is free.  Waiting could only
+ * stall every producer until its timeout (the space it waits for is
+ * behind its own claim): it must get -EDEADLK at once.  It used to wait
+ * out its timeout (-ETIMEDOUT after 1 s).  After it commits, everything
+ * flows again.  A single producer whose own reservations fill the ring
+ * gets -EDEADLK too (it got -EAGAIN). */
+static void test_reserve_held_refuses_wait(void **state)
+{
+    (void)state;
+    struct ring_block b;
+    ipcx_ring_opts o = {.capacity = 4096, .max_producers = 2};
+    ipcx_ring *a = ring_block_new(&b, &o);
+    ipcx_ring *pb = ring_block_handle(&b);
+    ipcx_ring *c = ring_block_handle(&b);
+    static uint8_t big[1000];
+    void *r0, *r1;
+    assert_int_equal(ipcx_ring_reserve(a, 8, &r0, IPCX_NOWAIT), 0);
+    int nb = 0;
+    while (ipcx_ring_send(pb, big, sizeof(big), IPCX_NOWAIT) == 0)
+        nb++;
+    assert_true(nb >= 3);
+    int64_t t0 = ipcx__now_ns();
+    int rc = ipcx_ring_reserve(a, sizeof(big), &r1, 1000 * 1000000LL);
+    int64_t ms = (ipcx__now_ns() - t0) / 1000000;
+    if (rc != -EDEADLK)
+        fprintf(stderr, "reserve holding a claim: %d after %lld ms\n", rc, (long long)ms);
+    assert_int_equal(rc, -EDEADLK);
+    assert_true(ms < 500);
+    memcpy(r0, "held-one", 8);
+    assert_int_equal(ipcx_ring_commit(a, r0), 1);
+    uint8_t buf[1024];
+    assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), IPCX_NOWAIT), 8);
+    assert_memory_equal(buf, "held-one", 8);
+    for (int i = 0; i < nb; i++)
+        assert_int_equal(ipcx_ring_recv(c, buf, sizeof(buf), IPCX_NOWAIT), (int)sizeof(big));
+    assert_int_equal(ipcx_ring_send(pb, big, sizeof(big), IPCX_NOWAIT), 0);
+    assert_int_equal(ipcx_ring_reserve(a, 8, &r0, 1000 * 1000000LL), 0);
+    assert_int_equal(ipcx_ring_commit(a, r0), 1);
+    ipcx_ring_stat rs;
+    assert_int_equal(ipcx_ring_stats(c, &rs), 0);
+    assert_int_equal(rs.lost, 0);
+    ipcx__ring_detach(c);
+    ipcx__ring_detach(pb);
+    ipcx__ring_detach(a);
+    ring_block_free(&b);
+
+    /* One producer: its own reservations fill the ring. */
+    ipcx_ring_opts o1 = {.capacity = 4096};
+    a = ring_block_new(&b, &o1);
+    void *rs5[5];
+    for (int i = 0; i < 4; i++) /* 4 x 1016 bytes of 4096 */
+        assert_int_equal(ipcx_ring_reserve(a, sizeof(big), &rs5[i], IPCX_NOWAIT), 0);
+    t0 = ipcx__now_ns();
+    assert_int_equal(ipcx_ring_reserve(a, sizeof(big), &rs5[4], 1000 * 1000000LL), -EDEADLK);
+    assert_true((ipcx__now_ns() - t0) / 1000000 < 500);
+    assert_int_equal(ipcx_ring_commit(a, rs5[3]), 4);
+    ipcx__ring_detach(a);
+    ring_block_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -673,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_pidns_join_keeps_live_slot),
         cmocka_unit_test(test_fork_inherited_handle_refused),
         cmocka_unit_test(test_block_no_lost_wakeup),
+        cmocka_unit_test(test_reserve_held_refuses_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
