@@ -588,6 +588,7 @@ static int peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns
     }
     if (r->mc && r->npeek >= IPCX_ARRAY_LEN(r->taken))
         return -ENOBUFS;
+    uint64_t lost0 = r->c_lost;
     for (;;) {
         int rc = r->mc ? mc_try(r, check, &at, &l) : sc_try(r, check, &at, &l);
         if (IPCX_LIKELY(rc == 1))
@@ -629,7 +630,12 @@ static int peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns
         if (rc == -ETIMEDOUT)
             return -ETIMEDOUT;
         check = ipcx__ring_check_due(r, &w);
-        if (rc == 2) {
+        /* A check that fell due is made now, before any sleep: a sleep
+         * ends at the next check (a period away), and nobody wakes us for
+         * a dead producer, so sleeping first made every dead claim met in
+         * a new call cost a whole period (docs/ring.md, dead claims in a
+         * row). */
+        if (rc == 2 && !check) {
             rc = ipcx__ring_sleep(r, &r->hdr->data_seq, &r->hdr->data_waiters, &w, d, data_ready,
                                   NULL);
             if (rc < 0)
@@ -637,6 +643,14 @@ static int peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns
         }
     }
     r->c_streak = w.spins == 0 ? r->c_streak + 1 : 0;
+    if (IPCX_UNLIKELY(r->c_lost != lost0)) {
+        /* This call skipped dead claims: the next may meet more (producers
+         * killed together leave them in a row, with records between), so
+         * a call that does not wait may check again at once.  Each such
+         * check follows a skip, so /proc is still read only once per
+         * period when nothing is found dead. */
+        r->nowait_check_ns = 0;
+    }
     r->clast = at;
     r->clen = l;
     if (r->mc) {

@@ -340,7 +340,7 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
         check = ipcx__ring_check_due(r, &w);
         if (check && r->bcast)
             drop_dead_consumers(r);
-        if (rc == 2) {
+        if (rc == 2 && !check) { /* a due check first, as in consume.c peek() */
             rc = ipcx__ring_sleep(r, &r->hdr->space_seq, &r->hdr->space_waiters, &w, d, space_ready,
                                   &len);
             if (rc < 0)

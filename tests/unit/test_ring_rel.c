@@ -9,7 +9,7 @@
  * another pid namespace) never count as "dead"; a handle inherited across
  * fork() refused in the child; block-mode waits with the safety net removed
  * (a lost wake-up hangs instead of costing latency); a producer holding
- * reservations that would wait for space.
+ * reservations that would wait for space; dead producers' claims in a row.
  */
 #include "testutil.h"
 #include "ring_testutil.h"
@@ -17,6 +17,7 @@
 #define _GNU_SOURCE 1
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -724,6 +725,150 @@ static void test_reserve_held_refuses_wait(void **state)
     ring_block_free(&b);
 }
 
+/* ------------------------------------------------------------ dead claims in a row */
+
+#define DR_VICTIMS 3
+#define DR_LIVE_MS 100
+#define DR_GAP_US  2000 /* the kill harness's spacing */
+
+/* A multi-producer ring (liveness_ms DR_LIVE_MS) with DR_VICTIMS child
+ * producers each stopped inside a claim, and after each claim a record of
+ * the surviving producer: V1 S1 V2 S2 V3 S3.  The victims' pids in v[]. */
+static void dr_setup(struct ring_block *b, ipcx_ring **c, pid_t *v)
+{
+    ipcx_ring_opts o = {.capacity = 65536, .max_producers = 8, .liveness_ms = DR_LIVE_MS};
+    ipcx_ring *p = ring_block_new(b, &o);
+    *c = ring_block_handle(b);
+    assert_int_equal(ipcx_ring_join(*c, IPCX_RING_CONSUMER), 0);
+    for (uint32_t i = 0; i < DR_VICTIMS; i++) {
+        fflush(NULL);
+        v[i] = fork();
+        assert_true(v[i] >= 0);
+        if (v[i] == 0) {
+            uint8_t buf[40];
+            ipcx_ring *q = ring_block_handle(b);
+            ipcx__ring_fault = fault_stop;
+            rtm_fill(buf, 40, 10 + i, 0);
+            _exit(ipcx_ring_send(q, buf, 40, IPCX_NOWAIT) == 0 ? 0 : 1);
+        }
+        int st;
+        assert_int_equal(waitpid(v[i], &st, WUNTRACED), v[i]);
+        assert_true(WIFSTOPPED(st));
+        uint8_t buf[32];
+        rtm_fill(buf, 32, 1, i);
+        assert_int_equal(ipcx_ring_send(p, buf, 32, IPCX_NOWAIT), 0);
+    }
+    ipcx__ring_detach(p);
+}
+
+/* Receive the survivor's DR_VICTIMS records in order; all victims' claims
+ * counted lost. */
+static void dr_recv_all(ipcx_ring *c)
+{
+    for (uint32_t i = 0; i < DR_VICTIMS; i++) {
+        uint8_t buf[64];
+        uint32_t id, seq;
+        int n = ipcx_ring_recv(c, buf, sizeof(buf), 5 * 1000000000LL);
+        assert_int_equal(n, 32);
+        assert_int_equal(rtm_check(buf, (size_t)n, &id, &seq), 0);
+        assert_int_equal(id, 1);
+        assert_int_equal(seq, i);
+    }
+    assert_int_equal(c->c_lost, DR_VICTIMS);
+}
+
+/* Producers killed back to back, each dead claim separated from the next
+ * by a live record, so that a consumer meets them in separate calls.  A
+ * survivor's stall must stay within one liveness period of the last death
+ * (docs/ring.md "Dead claims in a row"): each dead claim used to cost a
+ * whole period, because the liveness check that fell due was only acted
+ * on after the sleep it bounded (3 victims: ~300 ms where one period is
+ * 100 ms).  Phase 1: the victims are dead before the consumer comes (it
+ * must skip each at once: within a period in all).  Phase 2: the consumer
+ * already waits while they are killed DR_GAP_US apart (the harness). */
+static void test_dead_claims_in_a_row(void **state)
+{
+    (void)state;
+    struct ring_block b;
+    ipcx_ring *c;
+    pid_t v[DR_VICTIMS];
+    dr_setup(&b, &c, v);
+    for (int i = 0; i < DR_VICTIMS; i++) {
+        kill(v[i], SIGKILL);
+        assert_int_equal(waitpid(v[i], NULL, 0), v[i]);
+    }
+    int64_t t0 = ipcx__now_ns();
+    dr_recv_all(c);
+    int64_t ms = (ipcx__now_ns() - t0) / 1000000;
+    fprintf(stderr, "dead claims in a row, dead before: %lld ms (liveness %d ms)\n", (long long)ms,
+            DR_LIVE_MS);
+    assert_true(ms < DR_LIVE_MS);
+    ipcx__ring_detach(c);
+    ring_block_free(&b);
+
+    /* Phase 2: a killer child, while the consumer waits. */
+    dr_setup(&b, &c, v);
+    _Atomic int64_t *first =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(first != MAP_FAILED);
+    atomic_store(first, 0);
+    fflush(NULL);
+    pid_t k = fork();
+    assert_true(k >= 0);
+    if (k == 0) {
+        /* Not synchronisation: the consumer is meant to be waiting by
+         * now, and would only be faster if it were not. */
+        usleep(20000);
+        atomic_store(first, ipcx__now_ns());
+        for (int i = 0; i < DR_VICTIMS; i++) {
+            kill(v[i], SIGKILL);
+            if (i + 1 < DR_VICTIMS)
+                usleep(DR_GAP_US);
+        }
+        _exit(0);
+    }
+    dr_recv_all(c);
+    int64_t done = ipcx__now_ns();
+    assert_int_equal(tu_wait(k, 10000), 0);
+    for (int i = 0; i < DR_VICTIMS; i++)
+        assert_int_equal(waitpid(v[i], NULL, 0), v[i]);
+    ms = (done - atomic_load(first)) / 1000000;
+    fprintf(stderr, "dead claims in a row, killed %d us apart while waiting: %lld ms\n", DR_GAP_US,
+            (long long)ms);
+    /* The bound: one period after the last death (4 ms after the first),
+     * plus slack for a loaded machine - well under two periods. */
+    assert_true(ms < DR_LIVE_MS + DR_LIVE_MS * 7 / 10);
+    munmap((void *)first, 4096);
+    ipcx__ring_detach(c);
+    ring_block_free(&b);
+
+    /* Phase 3: a consumer that never waits (IPCX_NOWAIT, polled): its
+     * checks are rate-limited to one per period, but one that skipped a
+     * dead claim allows the next at once. */
+    dr_setup(&b, &c, v);
+    for (int i = 0; i < DR_VICTIMS; i++) {
+        kill(v[i], SIGKILL);
+        assert_int_equal(waitpid(v[i], NULL, 0), v[i]);
+    }
+    t0 = ipcx__now_ns();
+    for (uint32_t got = 0; got < DR_VICTIMS && ipcx__now_ns() - t0 < 5 * 1000000000LL;) {
+        uint8_t buf[64];
+        uint32_t id, seq;
+        int n = ipcx_ring_recv(c, buf, sizeof(buf), IPCX_NOWAIT);
+        if (n == -EAGAIN)
+            continue;
+        assert_int_equal(n, 32);
+        assert_int_equal(rtm_check(buf, (size_t)n, &id, &seq), 0);
+        assert_int_equal(seq, got++);
+    }
+    ms = (ipcx__now_ns() - t0) / 1000000;
+    fprintf(stderr, "dead claims in a row, NOWAIT poller: %lld ms\n", (long long)ms);
+    assert_int_equal(c->c_lost, DR_VICTIMS);
+    assert_true(ms < DR_LIVE_MS);
+    ipcx__ring_detach(c);
+    ring_block_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -738,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_fork_inherited_handle_refused),
         cmocka_unit_test(test_block_no_lost_wakeup),
         cmocka_unit_test(test_reserve_held_refuses_wait),
+        cmocka_unit_test(test_dead_claims_in_a_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
