@@ -250,7 +250,9 @@ IPCX_API int ipcx_queue_unlink(const char *name);
  * message was not queued), -ETIMEDOUT (waited at the limit), -EPERM (not a
  * producer handle), -EPROTO (corrupt queue), -EIDRM (the queue was
  * unlinked and needs a new segment), -ECHILD (a handle inherited across
- * fork(); every call on it says so) or another -errno.  @buf is the
+ * fork(); every call on it says so), -EIO (durable: an msync or fsync
+ * failed; the handle is broken and every later call says -EIO) or another
+ * -errno.  @buf is the
  * caller's again when it returns.
  */
 IPCX_API int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq,
@@ -266,7 +268,10 @@ IPCX_API int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t 
 
 /**
  * ipcx_queue_commit - publish the reserved message.  @seq: NULL or its
- * sequence number.  Returns 0, -EINVAL (no reservation).
+ * sequence number.  Returns 0, -EINVAL (no reservation), -EIO (durable: a
+ * sync failed; the message may not survive a crash - or, when its payload
+ * could not be synced under IPCX_QUEUE_FSYNC_COMMIT, it was not sent; the
+ * handle is broken) or -ECHILD.
  */
 IPCX_API int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq);
 
@@ -276,7 +281,10 @@ IPCX_API int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq);
  *
  * Returns the message length, -EAGAIN (timeout 0 and nothing there),
  * -ETIMEDOUT, -EMSGSIZE (the message is longer than @cap; it stays queued
- * for this handle), -EPERM (not a consumer), -EPROTO (corrupt queue).
+ * for this handle), -EPERM (not a consumer), -EPROTO (corrupt queue),
+ * -EIO (durable, IPCX_QUEUE_FSYNC_COMMIT: the release could not be synced;
+ * the message is in @buf but may be delivered again after a crash; the
+ * handle is broken) or -ECHILD.
  */
 IPCX_API int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq,
                              int64_t timeout_ns);
@@ -290,8 +298,9 @@ IPCX_API int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq
 IPCX_API int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
                              int64_t timeout_ns);
 
-/** ipcx_queue_release - done with the peeked message.  Returns 0 or
- * -EINVAL (nothing peeked). */
+/** ipcx_queue_release - done with the peeked message.  Returns 0, -EINVAL
+ * (nothing peeked), -EIO (durable: the release could not be synced; the
+ * handle is broken) or -ECHILD. */
 IPCX_API int ipcx_queue_release(ipcx_queue *q);
 
 /**

@@ -368,7 +368,8 @@ struct ipcx_queue {
     int pslot, cslot;  /* slot indexes, -1 when not that role */
     int blocking;      /* counted in ctl->blockers (1) or fenced_blockers (2) */
     int mb_registered; /* producer: membarrier-registered, may skip seq_cst */
-    int broken;        /* -EPROTO seen: every later call fails */
+    int broken;        /* -EPROTO (or, with eio, -EIO) seen: every later call fails */
+    int eio;           /* durable: a sync failed; broken calls say -EIO */
     uint32_t fork_gen; /* ipcx__fork_gen() at open: another one is a child's */
     struct ipcx__qmap cache[IPCX__QCACHE];
     uint64_t lru_clock;
@@ -394,6 +395,21 @@ struct ipcx_queue {
     uint64_t peek_pos, peek_next, peek_seq;
     uint32_t peek_len;
 };
+
+/* The error of a broken handle: -EIO after a failed sync, else -EPROTO. */
+static inline int ipcx__qbroken_rc(const ipcx_queue *q)
+{
+    return q->eio ? -EIO : -EPROTO;
+}
+
+/* A sync of a durable queue failed: the handle is broken, for good, and
+ * says -EIO (what was committed may not be on disk). */
+static inline int ipcx__qsync_failed(ipcx_queue *q)
+{
+    q->broken = 1;
+    q->eio = 1;
+    return -EIO;
+}
 
 /* A handle inherited across fork() (platform.h ipcx__fork_gen()): its slots,
  * pid and lock identity are the parent's.  One load of a process-local word. */
@@ -480,6 +496,13 @@ extern int64_t ipcx__qslice_ns;
  * test plays a hostile peer there. */
 enum { IPCX__QFAULT_CLAIM_CAS = 1, IPCX__QFAULT_CLOSE_CAS = 2 };
 extern void (*ipcx__qfault)(int step, ipcx_atomic_u64 *claim);
+/* Test-only sync hook (NULL outside tests): called by ipcx__qstore_sync()
+ * before its msync with the page-aligned range [addr, addr + len), and by
+ * ipcx__qstore_sync_dir() before its fsync with addr NULL and the
+ * directory.  A non-zero result (-EIO, ...) is returned as the sync's
+ * failure instead of syncing.  tests/integration/test_queue_rel.c models a
+ * power loss with it: only the bytes it saw synced survive. */
+extern int (*ipcx__qsync_hook)(const void *addr, size_t len, const char *dir);
 
 /* Liveness of a slot's owner, through the liveness module (platform.h):
  * 1 alive, 0 proven gone, -1 cannot tell (counts as alive everywhere). */

@@ -233,16 +233,25 @@ int ipcx__qchain_link(ipcx_queue *q, struct ipcx__qmap *cur, uint64_t need)
     if (rc != 0)
         return rc;
     seg_init(m, id + 1, h->base_seq + ipcx__qclaim_count(claim));
-    if (q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER) {
-        ipcx__qstore_sync(m->base, 0, IPCX__QSEG_HDR);
-        ipcx__qstore_sync_dir(q);
-    }
+    int sync = q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER;
+    /* On disk, in this order: the new segment's header and its directory
+     * entry, then the link to it; a link to a header that is not there
+     * yet would name a file whose id is another's. */
+    if (sync &&
+        (ipcx__qstore_sync(m->base, 0, IPCX__QSEG_HDR) != 0 || ipcx__qstore_sync_dir(q) != 0))
+        return ipcx__qsync_failed(q);
     /* Release: publishes seg_init's writes; pairs with the load_acquire of
      * `next` by consumers (queue_io.c:follow) and producers (above). */
     store_release(&h->next, (uint64_t)m->file + 1);
     store_relaxed(&q->ctl->tail_id, id + 1);
     store_relaxed(&q->ctl->tail_file, m->file);
     store_relaxed(&q->ctl->nsegs, load_relaxed(&q->ctl->nsegs) + 1);
+    /* The link itself, before anything is committed behind it: the chain on
+     * disk must reach every record that a sync policy promises (the old
+     * segment's header holds `next`; the control block the tail). */
+    if (sync && (ipcx__qstore_sync(cur->base, 0, IPCX__QSEG_HDR) != 0 ||
+                 ipcx__qstore_sync(q->ctl, 0, sizeof *q->ctl) != 0))
+        return ipcx__qsync_failed(q);
     return 0;
 }
 
@@ -313,21 +322,31 @@ static int retained(ipcx_queue *q, const struct ipcx__qseg *h)
     return q->retain_bytes != 0 && after < q->retain_bytes;
 }
 
-/* Give back the head segment (already checked: everyone passed it). */
-static void free_head(ipcx_queue *q, struct ipcx__qmap *m, uint64_t next)
+/* Give back the head segment (already checked: everyone passed it).
+ * Returns 0, or -EIO when the new head could not be synced (the file is
+ * then neither reused nor removed: a stray that repair finds). */
+static int free_head(ipcx_queue *q, struct ipcx__qmap *m, uint64_t next)
 {
     struct ipcx__qctl *c = q->ctl;
     store_relaxed(&c->head_id, load_relaxed(&c->head_id) + 1);
     store_relaxed(&c->head_file, (uint32_t)(next - 1));
     store_relaxed(&c->nsegs, load_relaxed(&c->nsegs) - 1);
+    /* On disk, the control block must stop naming this file as the head
+     * before the file is reused (its header then carries another id) or
+     * removed: else a restart after a power loss finds a head that is not
+     * there (-EPROTO, every message lost). */
+    if (q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER &&
+        ipcx__qstore_sync(q->ctl, 0, sizeof *c) != 0)
+        return ipcx__qsync_failed(q);
     uint32_t n = load_relaxed(&c->free_n);
     if (m->size == q->initial_segment && n < IPCX__QFREE_MAX) {
         store_relaxed(&c->free_files[n], m->file);
         store_relaxed(&c->free_n, n + 1);
-        return;
+        return 0;
     }
     store_relaxed(&c->mem_used, load_relaxed(&c->mem_used) - m->size);
     ipcx__qstore_seg_unlink(q, m->file);
+    return 0;
 }
 
 void ipcx__qchain_reclaim(ipcx_queue *q)
@@ -345,9 +364,8 @@ void ipcx__qchain_reclaim(ipcx_queue *q)
             break;
         struct ipcx__qseg *h = (struct ipcx__qseg *)m->base;
         uint64_t next = load_acquire(&h->next); /* pairs with ipcx__qchain_link */
-        if (next == 0 || retained(q, h))
+        if (next == 0 || retained(q, h) || free_head(q, m, next) != 0)
             break;
-        free_head(q, m, next);
         freed = 1;
     }
     if (freed)
@@ -465,6 +483,10 @@ int ipcx__qchain_init(ipcx_queue *q)
     if (rc != 0)
         return rc;
     seg_init(m, 1, 0);
+    /* Before the control block that names it is published (and synced). */
+    if (q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER &&
+        (ipcx__qstore_sync(m->base, 0, IPCX__QSEG_HDR) != 0 || ipcx__qstore_sync_dir(q) != 0))
+        return -EIO;
     store_relaxed(&q->ctl->head_id, 1);
     store_relaxed(&q->ctl->head_file, m->file);
     store_relaxed(&q->ctl->tail_id, 1);

@@ -187,8 +187,9 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
     /* The segment we leave is complete: sync it whole (SEGMENT), or the
      * part an INTERVAL sync would otherwise never reach again. */
     if (q->durable &&
-        (q->fsync == IPCX_QUEUE_FSYNC_SEGMENT || q->fsync == IPCX_QUEUE_FSYNC_INTERVAL))
-        ipcx__qstore_sync(q->pseg->base, 0, q->pseg->size);
+        (q->fsync == IPCX_QUEUE_FSYNC_SEGMENT || q->fsync == IPCX_QUEUE_FSYNC_INTERVAL) &&
+        ipcx__qstore_sync(q->pseg->base, 0, q->pseg->size) != 0)
+        return ipcx__qsync_failed(q);
     uint64_t next = load_acquire(&h->next); /* pairs with ipcx__qchain_link */
     struct ipcx__qmap *m = NULL;
     int rc = next == 0 || next > UINT32_MAX ? -EPROTO
@@ -271,7 +272,7 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *
     if (q->pslot < 0)
         return -EPERM;
     if (q->broken)
-        return -EPROTO;
+        return ipcx__qbroken_rc(q);
     if (q->res_hdr != NULL)
         return -EINVAL;
     if (len > q->max_message)
@@ -287,7 +288,7 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *
         if (c == UINT64_MAX) {
             int rc = next_segment(q, rec, ipcx__lazy_get(w));
             if (rc == -EPROTO)
-                q->broken = 1;
+                q->broken = 1; /* (-EIO: ipcx__qsync_failed() did) */
             if (rc != 0)
                 return rc;
             continue;
@@ -340,6 +341,9 @@ static int tag_store(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
     return 1;
 }
 
+/* The tag store of a durable queue with its policy's syncs.  Returns
+ * tag_store()'s wake flag, or -EIO when a sync failed (the handle is then
+ * broken: what it committed may not be on disk). */
 static int durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
     uint64_t off = (uint64_t)((uint8_t *)r - q->pseg->base);
@@ -347,29 +351,51 @@ static int durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
     if (q->fsync == IPCX_QUEUE_FSYNC_COMMIT) {
         /* Payload first, then the tag: a machine crash never keeps a tag
          * whose payload was lost. */
-        ipcx__qstore_sync(q->pseg->base, off, ipcx__qrec_size(q->res_len));
+        if (ipcx__qstore_sync(q->pseg->base, off, ipcx__qrec_size(q->res_len)) != 0) {
+            /* Not sent: a skip, so that consumers pass it. */
+            wake = tag_store(q, r, ipcx__qtag(q->pseg_id, IPCX__QT_SKIP));
+            fetch_add_relaxed(&q->ctl->skipped, 1);
+            if (wake)
+                wake_data(q);
+            return ipcx__qsync_failed(q);
+        }
         wake = tag_store(q, r, tag);
-        ipcx__qstore_sync(q->pseg->base, off, IPCX__QREC_HDR);
+        /* The tag, and with it the segment header's claim word (page 0):
+         * a reader after a restart checks every record against the claimed
+         * end, and one behind a committed record is corruption.  One msync
+         * of the range; only its dirty pages (the header's, the tag's) are
+         * written. */
+        if (ipcx__qstore_sync(q->pseg->base, 0, off + IPCX__QREC_HDR) != 0) {
+            if (wake)
+                wake_data(q); /* it is committed in memory all the same */
+            return ipcx__qsync_failed(q);
+        }
         return wake;
     }
     wake = tag_store(q, r, tag);
     if (q->fsync == IPCX_QUEUE_FSYNC_INTERVAL) {
         int64_t now = ipcx__now_ns();
         if (now - q->last_sync_ns >= (int64_t)q->fsync_ms * 1000000) {
-            ipcx__qstore_sync(q->pseg->base, 0, off + ipcx__qrec_size(q->res_len));
-            ipcx__qstore_sync(q->ctl, 0, q->ctl_len);
+            if (ipcx__qstore_sync(q->pseg->base, 0, off + ipcx__qrec_size(q->res_len)) != 0 ||
+                ipcx__qstore_sync(q->ctl, 0, q->ctl_len) != 0) {
+                if (wake)
+                    wake_data(q);
+                return ipcx__qsync_failed(q);
+            }
             q->last_sync_ns = now;
         }
     }
     return wake;
 }
 
-static void commit_tag(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
+/* Returns 0, or -EIO (durable: a sync failed; the handle is broken). */
+static int commit_tag(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
     int wake = q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER ? durable_commit(q, r, tag)
                                                                 : tag_store(q, r, tag);
-    if (wake)
+    if (wake > 0)
         wake_data(q);
+    return wake < 0 ? wake : 0;
 }
 
 int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
@@ -387,8 +413,10 @@ int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq)
     if (ipcx__qforked(q))
         return -ECHILD;
     struct ipcx__qslot *s = &q->slots[q->pslot];
-    commit_tag(q, (struct ipcx__qrec *)q->res_hdr, ipcx__qtag(q->pseg_id, IPCX__QT_MSG));
+    int rc = commit_tag(q, (struct ipcx__qrec *)q->res_hdr, ipcx__qtag(q->pseg_id, IPCX__QT_MSG));
     q->res_hdr = NULL;
+    if (rc != 0)
+        return rc;
     /* Relaxed: statistics; this handle is the slot's only writer. */
     store_relaxed(&s->msgs, load_relaxed(&s->msgs) + 1);
     store_relaxed(&s->bytes, load_relaxed(&s->bytes) + q->res_len);
@@ -634,7 +662,7 @@ static int peek(ipcx_queue *q, ipcx__lazy_deadline *w, struct rec_view *v)
     if (q->cslot < 0)
         return -EPERM;
     if (q->broken)
-        return -EPROTO;
+        return ipcx__qbroken_rc(q);
     int reg = 0, rc, tries = 0;
     uint32_t word = 0;
     for (;; tries++) {
@@ -718,8 +746,16 @@ int ipcx_queue_release(ipcx_queue *q)
     store_relaxed(&s->next_seq, q->peek_seq + 1);
     store_relaxed(&s->msgs, load_relaxed(&s->msgs) + 1);
     store_relaxed(&s->bytes, load_relaxed(&s->bytes) + q->peek_len);
-    if (q->durable && q->fsync == IPCX_QUEUE_FSYNC_COMMIT)
-        ipcx__qstore_sync(q->ctl, (uint64_t)((uint8_t *)s - (uint8_t *)q->ctl), sizeof *s);
+    if (q->durable && q->fsync == IPCX_QUEUE_FSYNC_COMMIT) {
+        /* The position: the slot, and with queue delivery the group
+         * cursor it claimed from (one range, usually one page). */
+        uint64_t end = (uint64_t)((uint8_t *)(s + 1) - (uint8_t *)q->ctl);
+        uint64_t from = q->delivery == IPCX_QUEUE_DELIVER_QUEUE
+                            ? (uint64_t)offsetof(struct ipcx__qctl, group)
+                            : end - sizeof *s;
+        if (ipcx__qstore_sync(q->ctl, from, end - from) != 0)
+            return ipcx__qsync_failed(q);
+    }
     return 0;
 }
 
@@ -736,6 +772,8 @@ int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t
         return -EMSGSIZE;
     if (len != 0)
         ipcx__copy_msg(buf, d, len);
-    ipcx_queue_release(q);
-    return (int)len;
+    /* -EIO (durable, COMMIT): the message is in buf, but its release may
+     * not survive a crash (it may be delivered again). */
+    rc = ipcx_queue_release(q);
+    return rc < 0 ? rc : (int)len;
 }
