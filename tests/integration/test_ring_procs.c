@@ -320,7 +320,8 @@ struct killt {
     struct shared *sh;
     int mp, mc, bcast;
     int victim_producer; /* else consumers are the victims */
-    _Atomic int stop;
+    _Atomic int stop;    /* producers: stop sending */
+    _Atomic int pdone;   /* consumers: every producer has exited, drain and stop */
 };
 
 /* What a stuck ring looks like, for the failure report. */
@@ -406,7 +407,10 @@ static void kill_consumer(void *arg, int inc)
         size_t n;
         rc = ipcx_ring_peek(r, &d, &n, 50 * 1000000);
         if (rc == -ETIMEDOUT) {
-            if (atomic_load(&k->stop))
+            /* Not on `stop`: a producer may still be inside its last send
+             * (seen under load: the last record arrived after the
+             * consumer had left). */
+            if (atomic_load(&k->pdone))
                 break;
             continue;
         }
@@ -511,9 +515,22 @@ static void run_kill(int mp, int mc, int bcast, int victim_producer, const int *
     pid_t last = child(victim_producer ? kill_producer : kill_consumer, k, rounds);
     usleep(50000);
     atomic_store(&k->stop, 1);
-    assert_int_equal(tu_wait(last, 30000), 0);
-    for (int i = 0; i < nsteady; i++)
-        assert_int_equal(tu_wait(steady[i], 30000), 0);
+    /* Producers first (the last incarnation when producers are the
+     * victims, else the steady producer, steady[0]); then the consumers
+     * drain what is left and stop. */
+    if (victim_producer) {
+        assert_int_equal(tu_wait(last, 30000), 0);
+        for (int i = 1; i < nsteady; i++)
+            assert_int_equal(tu_wait(steady[i], 30000), 0);
+        atomic_store(&k->pdone, 1);
+        assert_int_equal(tu_wait(steady[0], 30000), 0);
+    } else {
+        assert_int_equal(tu_wait(steady[0], 30000), 0);
+        atomic_store(&k->pdone, 1);
+        assert_int_equal(tu_wait(last, 30000), 0);
+        for (int i = 1; i < nsteady; i++)
+            assert_int_equal(tu_wait(steady[i], 30000), 0);
+    }
     assert_int_equal(atomic_load(&k->sh->failed), 0);
     ipcx_ring_stat st;
     assert_int_equal(ipcx_ring_stats(r, &st), 0);
