@@ -38,6 +38,15 @@
  *
  * Thread safety: one handle is used by one thread at a time; several
  * handles (in one process or many) may be used at once.
+ *
+ * fork(): a handle belongs to the process that opened it (its slot carries
+ * that pid).  In a child, send, reserve, commit, recv, peek, release and
+ * stats on a handle inherited across fork() return -ECHILD and change
+ * nothing; ipcx_queue_close() there only frees the child's copy (the
+ * parent's slot, reservation and peeked message stay the parent's).  A
+ * child opens the queue again to use it.  The check is one load per call
+ * of a word that a pthread_atfork() child handler bumps: a process made by
+ * a raw clone(2) is not detected.
  */
 #ifndef IPCX_QUEUE_H
 #define IPCX_QUEUE_H
@@ -240,7 +249,10 @@ IPCX_API int ipcx_queue_unlink(const char *name);
  * Returns 0, -EMSGSIZE (len > max_message), -ENOSPC (limit reached, the
  * message was not queued), -ETIMEDOUT (waited at the limit), -EPERM (not a
  * producer handle), -EPROTO (corrupt queue), -EIDRM (the queue was
- * unlinked and needs a new segment) or another -errno.  @buf is the
+ * unlinked and needs a new segment), -ECHILD (a handle inherited across
+ * fork(); every call on it says so), -EIO (durable: an msync or fsync
+ * failed; the handle is broken and every later call says -EIO) or another
+ * -errno.  @buf is the
  * caller's again when it returns.
  */
 IPCX_API int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq,
@@ -256,7 +268,10 @@ IPCX_API int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t 
 
 /**
  * ipcx_queue_commit - publish the reserved message.  @seq: NULL or its
- * sequence number.  Returns 0, -EINVAL (no reservation).
+ * sequence number.  Returns 0, -EINVAL (no reservation), -EIO (durable: a
+ * sync failed; the message may not survive a crash - or, when its payload
+ * could not be synced under IPCX_QUEUE_FSYNC_COMMIT, it was not sent; the
+ * handle is broken) or -ECHILD.
  */
 IPCX_API int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq);
 
@@ -266,7 +281,10 @@ IPCX_API int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq);
  *
  * Returns the message length, -EAGAIN (timeout 0 and nothing there),
  * -ETIMEDOUT, -EMSGSIZE (the message is longer than @cap; it stays queued
- * for this handle), -EPERM (not a consumer), -EPROTO (corrupt queue).
+ * for this handle), -EPERM (not a consumer), -EPROTO (corrupt queue),
+ * -EIO (durable, IPCX_QUEUE_FSYNC_COMMIT: the release could not be synced;
+ * the message is in @buf but may be delivered again after a crash; the
+ * handle is broken) or -ECHILD.
  */
 IPCX_API int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq,
                              int64_t timeout_ns);
@@ -280,8 +298,9 @@ IPCX_API int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq
 IPCX_API int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
                              int64_t timeout_ns);
 
-/** ipcx_queue_release - done with the peeked message.  Returns 0 or
- * -EINVAL (nothing peeked). */
+/** ipcx_queue_release - done with the peeked message.  Returns 0, -EINVAL
+ * (nothing peeked), -EIO (durable: the release could not be synced; the
+ * handle is broken) or -ECHILD. */
 IPCX_API int ipcx_queue_release(ipcx_queue *q);
 
 /**

@@ -31,6 +31,14 @@
  *
  * Thread safety: a handle is used by one thread at a time (use one handle
  * per thread; several handles of one process may share a ring).
+ *
+ * fork(): a handle belongs to the process that opened it (its slots carry
+ * that process's pid and start time).  In a child, every call on a handle
+ * inherited across fork() returns -ECHILD and changes nothing; ipcx_ring_close()
+ * there only frees the child's copy (the parent's roles, reservations and
+ * peeked records stay the parent's).  A child opens the ring again to use
+ * it.  The check is one load per call of a word that a pthread_atfork()
+ * child handler bumps: a process made by a raw clone(2) is not detected.
  */
 #ifndef IPCX_RING_H
 #define IPCX_RING_H
@@ -199,7 +207,8 @@ IPCX_API int ipcx_ring_set_wait(ipcx_ring *r, int mode);
  * polls (microseconds), so a timeout may end that much later than asked.
  *
  * Returns 0, -EMSGSIZE (len over the maximum), -EAGAIN (full and no wait,
- * or the FAIL policy), -ETIMEDOUT, -EBUSY (no producer slot), -EPROTO.
+ * or the FAIL policy), -ETIMEDOUT, -EBUSY (no producer slot), -EPROTO,
+ * -ECHILD (a handle inherited across fork(); every call says so).
  */
 IPCX_API int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns);
 
@@ -217,7 +226,14 @@ IPCX_API int ipcx_ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout
 /**
  * ipcx_ring_reserve - claim space for a record of @len bytes and return a
  * pointer to its payload in *data.  Several records may be reserved before
- * committing.  Same errors as ipcx_ring_send().
+ * committing.  Same errors as ipcx_ring_send(), and -EDEADLK: this handle
+ * holds reserved records that are not committed, and the new one does not
+ * fit now.  Consumers stop at the first uncommitted record, so waiting
+ * would wait on itself (and, with several producers, stall every producer
+ * behind it): a multi-producer ring never waits while the handle holds a
+ * reservation; a single-producer one returns -EDEADLK only when its own
+ * reservations leave no room.  Commit, then reserve again.  Nothing is
+ * reserved on any error.
  */
 IPCX_API int ipcx_ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns);
 

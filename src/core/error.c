@@ -73,6 +73,8 @@ static const struct errname errnames[] = {
     {ESTALE, "stale object (its creator is gone)"},
     {ECANCELED, "operation cancelled"},
     {EOWNERDEAD, "owner died while holding the resource"},
+    {EDEADLK, "would wait on itself: commit this handle's reservations first"},
+    {ECHILD, "handle inherited across fork(): open it again in this process"},
     {ENOTSOCK, "not a socket"},
     {EDESTADDRREQ, "destination address required"},
     {EPROTOTYPE, "wrong socket type for this operation"},

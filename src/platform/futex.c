@@ -21,6 +21,13 @@ int ipcx__sys_futex_wait(void *word, uint32_t expected, const struct timespec *a
 
 int ipcx__sys_futex_wake(void *word, int n)
 {
+#ifdef IPCX_MUTANT_NO_FUTEX_WAKE
+    /* scripts/mutants.sh: every FUTEX_WAKE removed; some test must fail. */
+    (void)word;
+    (void)n;
+    return 0;
+#else
     long rc = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
     return rc >= 0 ? (int)rc : -errno;
+#endif
 }

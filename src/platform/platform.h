@@ -2,7 +2,8 @@
 /*
  * The Linux system calls the parts share: futex, memfd, fd passing over
  * Unix sockets, CPU pinning, process identity.  Everything here is a thin,
- * errno-to-return-value wrapper; policy lives in the callers.
+ * errno-to-return-value wrapper with policy in the callers - except
+ * liveness (liveness.c), whose policy lives here so that there is one.
  *
  * Layering note: platform sits beside core at the bottom of the stack; it
  * calls nothing else in ipcx.
@@ -10,6 +11,7 @@
 #ifndef IPCX_SRC_PLATFORM_H
 #define IPCX_SRC_PLATFORM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +42,32 @@ int ipcx__sys_pin_cpu(int cpu);
 /* Number of CPUs the calling thread may run on. */
 int ipcx__sys_cpu_count(void);
 
+/* ---- liveness (liveness.c: the one module that says whether a process
+ * that holds something is still there; DESIGN.md decision 11) ---- */
+
+/* The three answers.  Only DEAD, proven, allows reclaiming what the
+ * process holds; UNKNOWN holds exactly as ALIVE does. */
+#define IPCX_LIVE_DEAD    0
+#define IPCX_LIVE_ALIVE   1
+#define IPCX_LIVE_UNKNOWN (-1)
+
+/* Is process pid, started at start (clock ticks since boot; only its low
+ * start_bits bits are compared, 0: start not known), alive?  same_ns: the
+ * process is known to live in this process's pid namespace (else "no such
+ * pid" and "another process under that pid" prove nothing).  Returns
+ * IPCX_LIVE_ALIVE, IPCX_LIVE_DEAD (no such pid, a zombie, or a reused pid)
+ * or IPCX_LIVE_UNKNOWN (out of fds, /proc unreadable or hidden, another
+ * namespace).  One /proc read; kill(pid, 0) when it fails. */
+int ipcx__live_check(int32_t pid, uint64_t start, unsigned start_bits, int same_ns);
+
+/* The same with kill(pid, 0) only (no start time, no /proc read): for
+ * paths where a reused pid reading as alive only delays a reclaim. */
+int ipcx__live_probe(int32_t pid, int same_ns);
+
+/* This process's pid namespace (the inode of /proc/self/ns/pid), 0 when it
+ * cannot be read. */
+uint64_t ipcx__live_self_ns(void);
+
 /* Start time of a process in clock ticks since boot (field 22 of
  * /proc/<pid>/stat), or 0 when it cannot be read.  With the pid it names a
  * process across pid reuse. */
@@ -47,12 +75,35 @@ uint64_t ipcx__proc_start_time(int pid);
 
 /* Reads /proc/<pid>/stat: its state letter (field 3: 'Z' zombie, 'X' dead,
  * ...) and start time (field 22).  Returns 0, -ENOENT when there is no such
- * process, or another -errno when /proc cannot tell. */
+ * entry, or another -errno when /proc cannot tell. */
 int ipcx__proc_stat(int pid, char *state, uint64_t *start);
 
-/* 1 when a process with this pid (and, when start_time != 0, this start
- * time) exists, 0 when it does not, -errno when that cannot be told. */
+/* ipcx__live_check(pid, start_time, 64 or 0, same namespace): 1 alive,
+ * 0 dead, -1 cannot tell. */
 int ipcx__proc_alive(int pid, uint64_t start_time);
+
+/* ---- fork (liveness.c): a handle's identity (pid, start time, slots) is
+ * its process's; a child that inherits it across fork() must not act as
+ * the parent.  The fork generation is bumped by a pthread_atfork() child
+ * handler; a handle records it at attach and compares it on every call:
+ * one relaxed load, no system call.  Processes made without the atfork
+ * handlers (a raw clone(2) or vfork(2) that does more than exec) are not
+ * seen. ---- */
+
+/* Register the atfork handler (once per process) and return the current
+ * generation, or -ENOMEM when it cannot be registered. */
+int ipcx__fork_watch(uint32_t *gen);
+
+extern _Atomic uint32_t ipcx__fork_gen_word;
+
+/* The current fork generation.  Relaxed: written only by the child
+ * handler (liveness.c fork_child()), which runs in the new process before
+ * fork() returns there, i.e. before any call of that process can load it;
+ * nothing else is published through it. */
+static inline uint32_t ipcx__fork_gen(void)
+{
+    return atomic_load_explicit(&ipcx__fork_gen_word, memory_order_relaxed);
+}
 
 /* Send fds[0..nfds) over a connected Unix socket with SCM_RIGHTS, with the
  * payload bytes data[0..len) (len >= 1).  Retries EINTR.  Returns 0 or -errno. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * memfd, CPU pinning and process identity.  Thin wrappers that turn errno
- * into a negative return value.
+ * memfd, membarrier and CPU pinning.  Thin wrappers that turn errno into a
+ * negative return value.  (Process identity and liveness: liveness.c.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,64 +48,4 @@ int ipcx__sys_cpu_count(void)
         return 1;
     int n = CPU_COUNT(&set);
     return n > 0 ? n : 1;
-}
-
-int ipcx__proc_stat(int pid, char *state, uint64_t *start)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT || errno == ESRCH ? -ENOENT : -errno;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    int err = n < 0 ? errno : 0;
-    close(fd);
-    if (n <= 0)
-        return err == ESRCH || n == 0 ? -ENOENT : -err;
-    buf[n] = '\0';
-    /* The command name (field 2) may contain spaces and parentheses: skip to
-     * the last ')' and count fields from there.  Field 3 follows it. */
-    char *p = strrchr(buf, ')');
-    if (p == NULL || p[1] != ' ' || p[2] == '\0')
-        return -EPROTO;
-    *state = p[2];
-    int field = 2;
-    for (p++; *p != '\0'; p++) {
-        if (*p == ' ' && ++field == 22)
-            break;
-    }
-    unsigned long long v = 0;
-    if (field != 22 || sscanf(p + 1, "%llu", &v) != 1)
-        return -EPROTO;
-    *start = (uint64_t)v;
-    return 0;
-}
-
-uint64_t ipcx__proc_start_time(int pid)
-{
-    char state;
-    uint64_t start;
-    return ipcx__proc_stat(pid, &state, &start) == 0 ? start : 0;
-}
-
-int ipcx__proc_alive(int pid, uint64_t start_time)
-{
-    if (pid <= 0)
-        return 0;
-    char state;
-    uint64_t start;
-    int rc = ipcx__proc_stat(pid, &state, &start);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc == 0) {
-        /* A zombie (killed, not yet reaped) or dead task holds no locks and
-         * will never make progress: it counts as gone. */
-        if (state == 'Z' || state == 'X' || state == 'x')
-            return 0;
-        return start_time == 0 || start == start_time ? 1 : 0;
-    }
-    /* /proc cannot tell (not mounted, say): fall back to a signal probe. */
-    if (kill(pid, 0) != 0 && errno == ESRCH)
-        return 0;
-    return start_time == 0 ? 1 : rc;
 }

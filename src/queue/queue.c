@@ -24,16 +24,37 @@
 #include "queue/queue.h"
 #include "region/region.h"
 
-int ipcx__qslot_alive(const struct ipcx__qslot *s)
+int ipcx__qsame_ns(const ipcx_queue *q)
 {
-    return s->pid <= 0 ? 0 : ipcx__proc_alive(s->pid, s->start);
+    /* Relaxed: a sticky flag (note_namespace); a stale 0 right after a
+     * foreign attach is the window any liveness check has. */
+    return load_relaxed(&q->ctl->mixed_ns) == 0;
 }
 
-int ipcx__qslot_maybe_alive(const struct ipcx__qslot *s)
+int ipcx__qslot_alive(const ipcx_queue *q, const struct ipcx__qslot *s)
+{
+    return ipcx__live_check(s->pid, s->start, s->start != 0 ? 64 : 0, ipcx__qsame_ns(q));
+}
+
+int ipcx__qslot_maybe_alive(const ipcx_queue *q, const struct ipcx__qslot *s)
 {
     /* kill(pid, 0) only: no /proc read on the reclaim path.  A reused pid
      * reads as alive, which only keeps memory a little longer. */
-    return s->pid > 0 && (kill(s->pid, 0) == 0 || errno == EPERM);
+    return ipcx__live_probe(s->pid, ipcx__qsame_ns(q)) != IPCX_LIVE_DEAD;
+}
+
+/* Pid namespaces: a control block made before 1.2 gets ours; an attacher
+ * from another namespace (or one that cannot read its own) marks the queue
+ * mixed, for good: no check of a slot or lock owner's pid proves death
+ * from then on (platform/liveness.c). */
+static void note_namespace(ipcx_queue *q)
+{
+    uint64_t self = ipcx__live_self_ns(), ns = 0;
+    /* Relaxed, both: identities, not publications. */
+    if (self != 0 && cas_relaxed(&q->ctl->pidns, &ns, self))
+        return;
+    if (self == 0 || ns != self)
+        store_relaxed(&q->ctl->mixed_ns, 1);
 }
 
 /* ------------------------------------------------------------ options */
@@ -127,6 +148,8 @@ static void config_write(ipcx_queue *q)
     c->retain_ns = q->retain_ns;
     c->creator_pid = q->pid;
     c->creator_start = q->start;
+    store_relaxed(&c->pidns, ipcx__live_self_ns()); /* published with version */
+    store_relaxed(&c->mixed_ns, 0);
 }
 
 /* Copy the configuration out of the control block once, then check it. */
@@ -179,7 +202,7 @@ static int attach_producer(ipcx_queue *q)
     for (uint32_t i = q->max_consumers; i < q->nslots; i++) {
         struct ipcx__qslot *s = &q->slots[i];
         uint32_t st = load_relaxed(&s->state);
-        int live = st == IPCX__QS_PRODUCER && ipcx__qslot_alive(s) != 0;
+        int live = st == IPCX__QS_PRODUCER && ipcx__qslot_alive(q, s) != 0;
         others += live;
         /* a free slot first: a dead one still tells repairers its claim */
         if (!live && (idx < 0 ||
@@ -236,7 +259,8 @@ static int attach_consumer(ipcx_queue *q, const ipcx_queue_opts *o)
     for (uint32_t i = 0; o->consumer_id == 0 && i < q->max_consumers && idx < 0; i++) {
         struct ipcx__qslot *s = &q->slots[i];
         uint32_t st = load_relaxed(&s->state);
-        if (st == IPCX__QS_FREE || (st == IPCX__QS_CONSUMER && !s->named && !ipcx__qslot_alive(s)))
+        if (st == IPCX__QS_FREE ||
+            (st == IPCX__QS_CONSUMER && !s->named && !ipcx__qslot_alive(q, s)))
             idx = (int)i;
     }
     if (o->consumer_id != 0)
@@ -245,7 +269,7 @@ static int attach_consumer(ipcx_queue *q, const ipcx_queue_opts *o)
         return -EBUSY;
     struct ipcx__qslot *s = &q->slots[idx];
     uint32_t st = load_relaxed(&s->state);
-    if (st == IPCX__QS_CONSUMER && ipcx__qslot_alive(s) != 0)
+    if (st == IPCX__QS_CONSUMER && ipcx__qslot_alive(q, s) != 0)
         return -EBUSY;
     if (st != IPCX__QS_CONSUMER || !s->named || o->consumer_id == 0)
         start_position(q, s, o);
@@ -325,6 +349,10 @@ static int handle_new(const char *name, const ipcx_queue_opts *o, ipcx_queue **o
     ipcx_queue *q = calloc(1, sizeof *q);
     if (q == NULL)
         return -ENOMEM;
+    if (ipcx__fork_watch(&q->fork_gen) != 0) {
+        free(q);
+        return -ENOMEM;
+    }
     strcpy(q->name, name);
     q->durable = durable;
     q->pid = getpid();
@@ -387,10 +415,12 @@ static int open_handle(const char *name, const ipcx_queue_opts *o, int observe, 
         rc = config_read(q);
     if (rc == 0) {
         q->slots = (struct ipcx__qslot *)(q->ctl + 1);
-        if (observe)
+        if (observe) {
             q->role = 0;
-        else
+        } else {
+            note_namespace(q);
             rc = attach(q, o ? o : &(ipcx_queue_opts){0});
+        }
     }
     if (rc != 0) {
         detach(q);
@@ -410,6 +440,12 @@ void ipcx_queue_close(ipcx_queue *q)
 {
     if (q == NULL)
         return;
+    if (ipcx__qforked(q)) {
+        /* A child's copy of a parent's handle: the slots, the reservation
+         * and the peeked message are the parent's.  Unmap, touch nothing. */
+        handle_free(q);
+        return;
+    }
     if (q->res_hdr != NULL) {
         /* A reservation left open is not sent (its bytes may be half
          * written): it becomes a skip record.  Release: len before the tag,
@@ -464,7 +500,7 @@ static void consumer_stats(ipcx_queue *q, ipcx_queue_info *out)
         ipcx_queue_consumer_info *cs = &out->consumer[out->nconsumer++];
         cs->id = i + 1;
         cs->pid = s->pid;
-        cs->alive = ipcx__qslot_alive(s);
+        cs->alive = ipcx__qslot_alive(q, s);
         cs->next_seq = load_relaxed(&s->next_seq);
         cs->msgs = load_relaxed(&s->msgs);
         cs->lag = out->next_seq > cs->next_seq ? out->next_seq - cs->next_seq : 0;
@@ -475,6 +511,8 @@ int ipcx_queue_stats(ipcx_queue *q, ipcx_queue_info *out)
 {
     if (q == NULL || out == NULL)
         return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
     struct ipcx__qctl *c = q->ctl;
     memset(out, 0, sizeof *out);
     out->durable = q->durable;
@@ -492,7 +530,7 @@ int ipcx_queue_stats(ipcx_queue *q, ipcx_queue_info *out)
     out->limit_hits = load_relaxed(&c->limit_hits);
     for (uint32_t i = q->max_consumers; i < q->nslots; i++)
         if (load_acquire(&q->slots[i].state) == IPCX__QS_PRODUCER && /* pairs with slot_take */
-            ipcx__qslot_alive(&q->slots[i]) > 0)
+            ipcx__qslot_alive(q, &q->slots[i]) > 0)
             out->producers++;
     consumer_stats(q, out);
     return 0;
@@ -523,13 +561,15 @@ static int dump_seg(struct ipcx__qmap *m, uint64_t id, ipcx_queue_dump_fn fn, vo
     for (uint64_t p = IPCX__QSEG_HDR; p + IPCX__QREC_HDR <= end;) {
         struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + p);
         uint32_t tag = load_acquire(&r->commit); /* pairs with the commit store */
-        uint32_t len = r->len;
+        /* Read once (after the tag's acquire) into locals: checked, then used. */
+        uint32_t len = load_relaxed(&r->len);
+        uint64_t seq = load_relaxed(&r->seq);
         if (tag != ipcx__qtag(id, IPCX__QT_MSG) && tag != ipcx__qtag(id, IPCX__QT_SKIP))
             break; /* not committed (yet): the end of what can be read */
         if (ipcx__qrec_size(len) > end - p)
             return -EPROTO;
         if (tag == ipcx__qtag(id, IPCX__QT_MSG)) {
-            int rc = fn(ctx, r->seq, m->base + p + IPCX__QREC_HDR, len);
+            int rc = fn(ctx, seq, m->base + p + IPCX__QREC_HDR, len);
             if (rc != 0) {
                 *stop = 1;
                 return rc;

@@ -29,7 +29,11 @@
  *   96      4     creator_pid
  *   100     4     reserved
  *   104     8     creator_start
- *   112     16    reserved
+ *   112     8     pidns            atomic; the creator's pid namespace (1.2)
+ *   120     4     mixed_ns         atomic; 1 once a process of another pid
+ *                                  namespace attached (liveness then never
+ *                                  proves death)
+ *   124     4     reserved
  *   128     --- chain line: every field below is written under `lock`
  *   128     4     lock             atomic; 0 = free, else the owner's pid
  *   132     4     lock_waiters     atomic
@@ -78,11 +82,12 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "platform/platform.h"
 
 #define IPCX__QCTL_MAGIC    0x4c54435158435049ULL /* "IPCXQCTL" */
 #define IPCX__QSEG_MAGIC    0x4745535158435049ULL /* "IPCXQSEG" */
 #define IPCX__QLAYOUT_MAJOR 1u
-#define IPCX__QLAYOUT_MINOR 1u /* 1.1: fenced_blockers */
+#define IPCX__QLAYOUT_MINOR 2u /* 1.1: fenced_blockers; 1.2: pidns, mixed_ns */
 #define IPCX__QVERSION      (IPCX__QLAYOUT_MAJOR << 16 | IPCX__QLAYOUT_MINOR)
 #define IPCX__QF_DURABLE    0x100u
 #define IPCX__QFREE_MAX     1u /* recycled files kept; room for 4 in the layout */
@@ -127,7 +132,9 @@ struct ipcx__qctl {
     int32_t creator_pid;
     uint32_t reserved1;
     uint64_t creator_start;
-    uint8_t reserved2[16];
+    ipcx_atomic_u64 pidns;    /* since 1.2; 0 before */
+    ipcx_atomic_u32 mixed_ns; /* since 1.2 */
+    uint32_t reserved2;
     /* chain line */
     ipcx_atomic_u32 lock;
     ipcx_atomic_u32 lock_waiters;
@@ -167,6 +174,8 @@ _Static_assert(offsetof(struct ipcx__qctl, nslots) == 28, "nslots at 28");
 _Static_assert(offsetof(struct ipcx__qctl, initial_segment) == 48, "initial_segment at 48");
 _Static_assert(offsetof(struct ipcx__qctl, retain_ns) == 88, "retain_ns at 88");
 _Static_assert(offsetof(struct ipcx__qctl, creator_start) == 104, "creator_start at 104");
+_Static_assert(offsetof(struct ipcx__qctl, pidns) == 112, "pidns at 112");
+_Static_assert(offsetof(struct ipcx__qctl, mixed_ns) == 120, "mixed_ns at 120");
 _Static_assert(offsetof(struct ipcx__qctl, lock) == 128, "lock at 128");
 _Static_assert(offsetof(struct ipcx__qctl, head_id) == 144, "head_id at 144");
 _Static_assert(offsetof(struct ipcx__qctl, tail_id) == 160, "tail_id at 160");
@@ -298,13 +307,18 @@ static inline uint64_t ipcx__qclaim_count(uint64_t c)
 #define IPCX__QREC_HDR 16u
 enum { IPCX__QT_MSG = 1, IPCX__QT_SKIP = 2, IPCX__QT_BUSY = 3 };
 
+/* len and seq are atomics only so that every access is explicit: each
+ * is read once (load_relaxed) into a local that is checked and then used,
+ * never re-read by the compiler (a plain field may be fetched twice, and a
+ * peer can change it in between).  Ordering comes from the commit tag. */
 struct ipcx__qrec {
     ipcx_atomic_u32 commit;
-    uint32_t len;
-    uint64_t seq;
+    ipcx_atomic_u32 len;
+    ipcx_atomic_u64 seq;
 };
 
 _Static_assert(sizeof(struct ipcx__qrec) == IPCX__QREC_HDR, "record header is 16 bytes");
+_Static_assert(offsetof(struct ipcx__qrec, len) == 4, "len at 4");
 _Static_assert(offsetof(struct ipcx__qrec, seq) == 8, "seq at 8");
 
 static inline uint32_t ipcx__qtag(uint64_t id, uint32_t type)
@@ -354,7 +368,9 @@ struct ipcx_queue {
     int pslot, cslot;  /* slot indexes, -1 when not that role */
     int blocking;      /* counted in ctl->blockers (1) or fenced_blockers (2) */
     int mb_registered; /* producer: membarrier-registered, may skip seq_cst */
-    int broken;        /* -EPROTO seen: every later call fails */
+    int broken;        /* -EPROTO (or, with eio, -EIO) seen: every later call fails */
+    int eio;           /* durable: a sync failed; broken calls say -EIO */
+    uint32_t fork_gen; /* ipcx__fork_gen() at open: another one is a child's */
     struct ipcx__qmap cache[IPCX__QCACHE];
     uint64_t lru_clock;
     /* producer */
@@ -379,6 +395,28 @@ struct ipcx_queue {
     uint64_t peek_pos, peek_next, peek_seq;
     uint32_t peek_len;
 };
+
+/* The error of a broken handle: -EIO after a failed sync, else -EPROTO. */
+static inline int ipcx__qbroken_rc(const ipcx_queue *q)
+{
+    return q->eio ? -EIO : -EPROTO;
+}
+
+/* A sync of a durable queue failed: the handle is broken, for good, and
+ * says -EIO (what was committed may not be on disk). */
+static inline int ipcx__qsync_failed(ipcx_queue *q)
+{
+    q->broken = 1;
+    q->eio = 1;
+    return -EIO;
+}
+
+/* A handle inherited across fork() (platform.h ipcx__fork_gen()): its slots,
+ * pid and lock identity are the parent's.  One load of a process-local word. */
+static inline int ipcx__qforked(const ipcx_queue *q)
+{
+    return IPCX_UNLIKELY(q->fork_gen != ipcx__fork_gen()) ? 1 : 0;
+}
 
 /* ------------------------------------------------------------ queue_store.c */
 
@@ -452,10 +490,27 @@ void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off);
 /* Test hooks (queue_io.c): polls before sleeping, futex wait slice. */
 extern int ipcx__qspin_limit;
 extern int64_t ipcx__qslice_ns;
+/* Test hook: called (when not NULL) right before the claim CAS of a
+ * multi-producer try_claim (IPCX__QFAULT_CLAIM_CAS) and before each CAS
+ * that closes a segment (IPCX__QFAULT_CLOSE_CAS), with the claim word; a
+ * test plays a hostile peer there. */
+enum { IPCX__QFAULT_CLAIM_CAS = 1, IPCX__QFAULT_CLOSE_CAS = 2 };
+extern void (*ipcx__qfault)(int step, ipcx_atomic_u64 *claim);
+/* Test-only sync hook (NULL outside tests): called by ipcx__qstore_sync()
+ * before its msync with the page-aligned range [addr, addr + len), and by
+ * ipcx__qstore_sync_dir() before its fsync with addr NULL and the
+ * directory.  A non-zero result (-EIO, ...) is returned as the sync's
+ * failure instead of syncing.  tests/integration/test_queue_rel.c models a
+ * power loss with it: only the bytes it saw synced survive. */
+extern int (*ipcx__qsync_hook)(const void *addr, size_t len, const char *dir);
 
-/* 1 alive, 0 gone, -1 cannot tell (pid and start time). */
-int ipcx__qslot_alive(const struct ipcx__qslot *s);
-/* Cheap and conservative (pid only): for reclaim decisions. */
-int ipcx__qslot_maybe_alive(const struct ipcx__qslot *s);
+/* Liveness of a slot's owner, through the liveness module (platform.h):
+ * 1 alive, 0 proven gone, -1 cannot tell (counts as alive everywhere). */
+int ipcx__qslot_alive(const ipcx_queue *q, const struct ipcx__qslot *s);
+/* Cheap and conservative (pid only): for reclaim decisions; 0 only when
+ * proven gone. */
+int ipcx__qslot_maybe_alive(const ipcx_queue *q, const struct ipcx__qslot *s);
+/* 1 when every attached process is known to share our pid namespace. */
+int ipcx__qsame_ns(const ipcx_queue *q);
 
 #endif /* IPCX_SRC_QUEUE_H */

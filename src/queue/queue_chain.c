@@ -36,8 +36,13 @@
 
 static int owner_gone(ipcx_queue *q, uint32_t owner, int64_t waited_ns)
 {
-    if (ipcx__proc_alive((int)owner, 0) == 0)
+    int same_ns = ipcx__qsame_ns(q);
+    if (ipcx__live_check((int32_t)owner, 0, 0, same_ns) == IPCX_LIVE_DEAD)
         return 1;
+    /* Another pid namespace: a start time read here under that pid is
+     * another process's (or nobody's); it proves nothing. */
+    if (!same_ns)
+        return 0;
     /* Same pid, another process (pid reuse after a crash): only trusted
      * after a second, so a stale lock_start from a previous owner cannot
      * make us steal from a live one that is between its CAS and its store. */
@@ -228,16 +233,25 @@ int ipcx__qchain_link(ipcx_queue *q, struct ipcx__qmap *cur, uint64_t need)
     if (rc != 0)
         return rc;
     seg_init(m, id + 1, h->base_seq + ipcx__qclaim_count(claim));
-    if (q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER) {
-        ipcx__qstore_sync(m->base, 0, IPCX__QSEG_HDR);
-        ipcx__qstore_sync_dir(q);
-    }
+    int sync = q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER;
+    /* On disk, in this order: the new segment's header and its directory
+     * entry, then the link to it; a link to a header that is not there
+     * yet would name a file whose id is another's. */
+    if (sync &&
+        (ipcx__qstore_sync(m->base, 0, IPCX__QSEG_HDR) != 0 || ipcx__qstore_sync_dir(q) != 0))
+        return ipcx__qsync_failed(q);
     /* Release: publishes seg_init's writes; pairs with the load_acquire of
      * `next` by consumers (queue_io.c:follow) and producers (above). */
     store_release(&h->next, (uint64_t)m->file + 1);
     store_relaxed(&q->ctl->tail_id, id + 1);
     store_relaxed(&q->ctl->tail_file, m->file);
     store_relaxed(&q->ctl->nsegs, load_relaxed(&q->ctl->nsegs) + 1);
+    /* The link itself, before anything is committed behind it: the chain on
+     * disk must reach every record that a sync policy promises (the old
+     * segment's header holds `next`; the control block the tail). */
+    if (sync && (ipcx__qstore_sync(cur->base, 0, IPCX__QSEG_HDR) != 0 ||
+                 ipcx__qstore_sync(q->ctl, 0, sizeof *q->ctl) != 0))
+        return ipcx__qsync_failed(q);
     return 0;
 }
 
@@ -257,7 +271,7 @@ uint64_t ipcx__qchain_min_pos(ipcx_queue *q)
         /* Acquire: pairs with the consumer's store_release of pos / the
          * seq_cst store of hold (queue_io.c). */
         uint64_t p = queue ? ipcx__qhold_pos(load_seq_cst(&s->hold)) : load_acquire(&s->pos);
-        if (p < min && (s->named || ipcx__qslot_maybe_alive(s)))
+        if (p < min && (s->named || ipcx__qslot_maybe_alive(q, s)))
             min = p;
     }
     if (min == UINT64_MAX && !queue)
@@ -277,7 +291,7 @@ static uint64_t min_pos_all(ipcx_queue *q)
         /* seq_cst: pairs with the producer's store_seq_cst of pos before
          * it uses a segment (queue_io.c:next_segment). */
         uint64_t p = load_seq_cst(&s->pos);
-        if (p < min && ipcx__qslot_maybe_alive(s))
+        if (p < min && ipcx__qslot_maybe_alive(q, s))
             min = p;
     }
     return min;
@@ -308,21 +322,31 @@ static int retained(ipcx_queue *q, const struct ipcx__qseg *h)
     return q->retain_bytes != 0 && after < q->retain_bytes;
 }
 
-/* Give back the head segment (already checked: everyone passed it). */
-static void free_head(ipcx_queue *q, struct ipcx__qmap *m, uint64_t next)
+/* Give back the head segment (already checked: everyone passed it).
+ * Returns 0, or -EIO when the new head could not be synced (the file is
+ * then neither reused nor removed: a stray that repair finds). */
+static int free_head(ipcx_queue *q, struct ipcx__qmap *m, uint64_t next)
 {
     struct ipcx__qctl *c = q->ctl;
     store_relaxed(&c->head_id, load_relaxed(&c->head_id) + 1);
     store_relaxed(&c->head_file, (uint32_t)(next - 1));
     store_relaxed(&c->nsegs, load_relaxed(&c->nsegs) - 1);
+    /* On disk, the control block must stop naming this file as the head
+     * before the file is reused (its header then carries another id) or
+     * removed: else a restart after a power loss finds a head that is not
+     * there (-EPROTO, every message lost). */
+    if (q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER &&
+        ipcx__qstore_sync(q->ctl, 0, sizeof *c) != 0)
+        return ipcx__qsync_failed(q);
     uint32_t n = load_relaxed(&c->free_n);
     if (m->size == q->initial_segment && n < IPCX__QFREE_MAX) {
         store_relaxed(&c->free_files[n], m->file);
         store_relaxed(&c->free_n, n + 1);
-        return;
+        return 0;
     }
     store_relaxed(&c->mem_used, load_relaxed(&c->mem_used) - m->size);
     ipcx__qstore_seg_unlink(q, m->file);
+    return 0;
 }
 
 void ipcx__qchain_reclaim(ipcx_queue *q)
@@ -340,9 +364,8 @@ void ipcx__qchain_reclaim(ipcx_queue *q)
             break;
         struct ipcx__qseg *h = (struct ipcx__qseg *)m->base;
         uint64_t next = load_acquire(&h->next); /* pairs with ipcx__qchain_link */
-        if (next == 0 || retained(q, h))
+        if (next == 0 || retained(q, h) || free_head(q, m, next) != 0)
             break;
-        free_head(q, m, next);
         freed = 1;
     }
     if (freed)
@@ -460,6 +483,10 @@ int ipcx__qchain_init(ipcx_queue *q)
     if (rc != 0)
         return rc;
     seg_init(m, 1, 0);
+    /* Before the control block that names it is published (and synced). */
+    if (q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER &&
+        (ipcx__qstore_sync(m->base, 0, IPCX__QSEG_HDR) != 0 || ipcx__qstore_sync_dir(q) != 0))
+        return -EIO;
     store_relaxed(&q->ctl->head_id, 1);
     store_relaxed(&q->ctl->head_file, m->file);
     store_relaxed(&q->ctl->tail_id, 1);
@@ -487,8 +514,9 @@ static int skip_in(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id)
         struct ipcx__qrec *r = (struct ipcx__qrec *)(m->base + p);
         uint32_t tag = load_acquire(&r->commit); /* pairs with the commit store */
         if (tag != ipcx__qtag(id, IPCX__QT_MSG) && tag != ipcx__qtag(id, IPCX__QT_SKIP)) {
-            r->len = (uint32_t)(end - p - IPCX__QREC_HDR);
-            r->seq = seq;
+            /* Relaxed: published by the skip tag's release below. */
+            store_relaxed(&r->len, (uint32_t)(end - p - IPCX__QREC_HDR));
+            store_relaxed(&r->seq, seq);
             ipcx__qclear_next(m, end);
             /* Release: len and seq before the tag; pairs with the
              * consumer's load_acquire of commit. */
@@ -496,7 +524,8 @@ static int skip_in(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id)
             fetch_add_relaxed(&q->ctl->skipped, 1);
             return 1;
         }
-        uint64_t rs = ipcx__qrec_size(r->len);
+        /* Read once, after the tag's acquire; the copy is checked and used. */
+        uint64_t rs = ipcx__qrec_size(load_relaxed(&r->len));
         if (rs > end - p)
             return -EPROTO;
         p += rs;
@@ -548,7 +577,8 @@ static void unclaim_one(ipcx_queue *q, struct ipcx__qslot *s)
     /* Acquire: pairs with the commit store; len is read after it. */
     if (load_acquire(&r->commit) != ipcx__qtag(ipcx__qpos_id(h), IPCX__QT_MSG))
         return;
-    uint64_t next = h + ipcx__qrec_size(r->len);
+    /* Read once, after the tag's acquire. */
+    uint64_t next = h + ipcx__qrec_size(load_relaxed(&r->len));
     /* seq_cst: the same total order as the consumers' claiming CAS. */
     cas_seq_cst(&q->ctl->group, &next, h);
 }
@@ -557,7 +587,7 @@ void ipcx__qchain_unclaim_dead(ipcx_queue *q)
 {
     for (uint32_t i = 0; i < q->max_consumers; i++) {
         struct ipcx__qslot *s = &q->slots[i];
-        if (load_relaxed(&s->state) != IPCX__QS_CONSUMER || ipcx__qslot_alive(s) != 0)
+        if (load_relaxed(&s->state) != IPCX__QS_CONSUMER || ipcx__qslot_alive(q, s) != 0)
             continue;
         unclaim_one(q, s);
         store_seq_cst(&s->hold, IPCX__QNOHOLD); /* pairs with min_pos */
@@ -605,7 +635,7 @@ static uint64_t dead_claim(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uin
          * (queue_io.c:try_claim). */
         if (load_acquire(&s->intent) != pos)
             continue;
-        if (load_relaxed(&s->state) == IPCX__QS_PRODUCER && ipcx__qslot_alive(s) != 0)
+        if (load_relaxed(&s->state) == IPCX__QS_PRODUCER && ipcx__qslot_alive(q, s) != 0)
             return 0; /* it may still commit */
         uint64_t len = load_relaxed(&s->intent_len);
         if (found == 0 && len >= IPCX__QREC_HDR && (len & 7) == 0 && len <= claim_end - off &&
@@ -634,8 +664,9 @@ int ipcx__qrepair_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t 
      * we looked (the owner is dead, but the scan raced with live ones). */
     if (len == 0 || !cas_acq_rel(&r->commit, &tag, ipcx__qtag(id, IPCX__QT_BUSY)))
         return 0;
-    r->len = (uint32_t)(len - IPCX__QREC_HDR);
-    r->seq = seq;
+    /* Relaxed: published by the skip tag's release below. */
+    store_relaxed(&r->len, (uint32_t)(len - IPCX__QREC_HDR));
+    store_relaxed(&r->seq, seq);
     /* Release: len and seq before the skip tag; pairs with read_at. */
     store_release(&r->commit, ipcx__qtag(id, IPCX__QT_SKIP));
     fetch_add_relaxed(&q->ctl->skipped, 1);
@@ -649,7 +680,7 @@ void ipcx__qchain_repair_dead_intents(ipcx_queue *q)
         struct ipcx__qslot *s = &q->slots[i];
         uint64_t pos = load_acquire(&s->intent); /* pairs with try_claim */
         struct ipcx__qmap *m = NULL;
-        if (pos == 0 || ipcx__qslot_alive(s) != 0 || find_locked(q, ipcx__qpos_id(pos), &m) != 0)
+        if (pos == 0 || ipcx__qslot_alive(q, s) != 0 || find_locked(q, ipcx__qpos_id(pos), &m) != 0)
             continue;
         ipcx__qrepair_at(q, m, ipcx__qpos_id(pos), ipcx__qpos_off(pos),
                          ((struct ipcx__qseg *)m->base)->base_seq);

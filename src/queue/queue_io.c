@@ -46,6 +46,7 @@
  * sleep and take the net away (test_queue.c:test_block_no_lost_wakeup). */
 int ipcx__qspin_limit = 4000;
 int64_t ipcx__qslice_ns = 50000000;
+void (*ipcx__qfault)(int step, ipcx_atomic_u64 *claim);
 
 /* ------------------------------------------------------------ waiting */
 
@@ -131,16 +132,26 @@ static int wait_space(ipcx_queue *q, ipcx__deadline d, uint32_t w)
 
 /* ------------------------------------------------------------ producer */
 
-/* Close the segment (idempotent).  Release: the final end offset and every
- * earlier claim; pairs with the consumers' load of claim in read_at. */
-static void seg_close(ipcx_queue *q, struct ipcx__qseg *h, uint64_t c)
+/* Close the segment (idempotent): 0, or -EPROTO when the claim word kept
+ * changing for longer than honest producers can make it (see try_claim).
+ * Release: the final end offset and every earlier claim; pairs with the
+ * consumers' load of claim in read_at. */
+static int seg_close(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, uint64_t c)
 {
     if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER)) {
         store_release(&h->claim, c | IPCX__QCLOSED);
-        return;
+        return 0;
     }
-    while (!(c & IPCX__QCLOSED) && !cas_acq_rel(&h->claim, &c, c | IPCX__QCLOSED))
-        ;
+    for (uint64_t fails = 0; !(c & IPCX__QCLOSED); fails++) {
+        if (fails > size / IPCX__QREC_HDR)
+            return -EPROTO;
+        if (IPCX_UNLIKELY(ipcx__qfault != NULL))
+            ipcx__qfault(IPCX__QFAULT_CLOSE_CAS, &h->claim);
+        /* acq_rel: as the claim CAS in try_claim. */
+        if (cas_acq_rel(&h->claim, &c, c | IPCX__QCLOSED))
+            break;
+    }
+    return 0;
 }
 
 /* Move the producer to the next segment, linking one if needed. */
@@ -176,8 +187,9 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
     /* The segment we leave is complete: sync it whole (SEGMENT), or the
      * part an INTERVAL sync would otherwise never reach again. */
     if (q->durable &&
-        (q->fsync == IPCX_QUEUE_FSYNC_SEGMENT || q->fsync == IPCX_QUEUE_FSYNC_INTERVAL))
-        ipcx__qstore_sync(q->pseg->base, 0, q->pseg->size);
+        (q->fsync == IPCX_QUEUE_FSYNC_SEGMENT || q->fsync == IPCX_QUEUE_FSYNC_INTERVAL) &&
+        ipcx__qstore_sync(q->pseg->base, 0, q->pseg->size) != 0)
+        return ipcx__qsync_failed(q);
     uint64_t next = load_acquire(&h->next); /* pairs with ipcx__qchain_link */
     struct ipcx__qmap *m = NULL;
     int rc = next == 0 || next > UINT32_MAX ? -EPROTO
@@ -198,7 +210,15 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
 
 /* Try to claim @rec bytes in the current segment.  Returns the claim word
  * before ours, UINT64_MAX when the segment is (now) closed, or CLAIM_BAD
- * when the claim word is corrupt. */
+ * when the claim word is corrupt.
+ *
+ * The CAS loop is bounded.  Honest producers only move the claim of a live
+ * segment forward (by at least one record header per claim) or close it,
+ * and a segment this producer is in is never recycled under it; so each
+ * failed CAS means the end offset grew by IPCX__QREC_HDR or more, and after
+ * size / IPCX__QREC_HDR failures the segment must be full.  More failures
+ * than that are a peer rewriting the word: -EPROTO, not a spin inside send
+ * for as long as the peer keeps at it. */
 static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, uint64_t rec)
 {
     uint64_t add = rec + (UINT64_C(1) << 32);
@@ -206,16 +226,14 @@ static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, ui
     /* Relaxed: we only need the latest value to compute ours; a single
      * producer is the only writer, several serialise through the CAS. */
     uint64_t c = load_relaxed(&h->claim);
-    for (;;) {
+    for (uint64_t fails = 0;; fails++) {
         if (c & IPCX__QCLOSED)
             return UINT64_MAX;
         uint64_t off = ipcx__qclaim_off(c);
-        if ((off & 7) != 0 || off < IPCX__QSEG_HDR)
+        if ((off & 7) != 0 || off < IPCX__QSEG_HDR || fails > size / IPCX__QREC_HDR)
             return CLAIM_BAD; /* not a claim this code wrote */
-        if (off + rec > size) {
-            seg_close(q, h, c);
-            return UINT64_MAX;
-        }
+        if (off + rec > size)
+            return seg_close(q, h, size, c) == 0 ? UINT64_MAX : CLAIM_BAD;
         if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER)) {
             /* Relaxed: the claim is published by the record's tag store. */
             store_relaxed(&h->claim, c + add);
@@ -225,6 +243,8 @@ static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, ui
          * queue_chain.c:dead_claim after they acquire the claim word. */
         store_relaxed(&s->intent_len, (uint32_t)rec);
         store_relaxed(&s->intent, ipcx__qpos(q->pseg_id, off));
+        if (IPCX_UNLIKELY(ipcx__qfault != NULL))
+            ipcx__qfault(IPCX__QFAULT_CLAIM_CAS, &h->claim);
         /* acq_rel: orders our claim among the other producers' and
          * publishes the intent above. */
         if (cas_acq_rel(&h->claim, &c, c + add))
@@ -247,10 +267,12 @@ void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off)
 
 static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *w)
 {
+    if (ipcx__qforked(q))
+        return -ECHILD;
     if (q->pslot < 0)
         return -EPERM;
     if (q->broken)
-        return -EPROTO;
+        return ipcx__qbroken_rc(q);
     if (q->res_hdr != NULL)
         return -EINVAL;
     if (len > q->max_message)
@@ -266,7 +288,7 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *
         if (c == UINT64_MAX) {
             int rc = next_segment(q, rec, ipcx__lazy_get(w));
             if (rc == -EPROTO)
-                q->broken = 1;
+                q->broken = 1; /* (-EIO: ipcx__qsync_failed() did) */
             if (rc != 0)
                 return rc;
             continue;
@@ -274,8 +296,10 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *
         struct ipcx__qrec *r = (struct ipcx__qrec *)(q->pseg->base + ipcx__qclaim_off(c));
         if (!(q->flags & IPCX_QUEUE_MULTI_PRODUCER))
             ipcx__qclear_next(q->pseg, ipcx__qclaim_off(c) + rec);
-        r->len = (uint32_t)len;
-        r->seq = q->res_seq = h->base_seq + ipcx__qclaim_count(c);
+        q->res_seq = h->base_seq + ipcx__qclaim_count(c);
+        /* Relaxed: published by the tag's release store (commit_tag). */
+        store_relaxed(&r->len, (uint32_t)len);
+        store_relaxed(&r->seq, q->res_seq);
         q->res_hdr = (uint8_t *)r;
         q->res_len = (uint32_t)len;
         *data = r + 1;
@@ -317,6 +341,9 @@ static int tag_store(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
     return 1;
 }
 
+/* The tag store of a durable queue with its policy's syncs.  Returns
+ * tag_store()'s wake flag, or -EIO when a sync failed (the handle is then
+ * broken: what it committed may not be on disk). */
 static int durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
     uint64_t off = (uint64_t)((uint8_t *)r - q->pseg->base);
@@ -324,29 +351,51 @@ static int durable_commit(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
     if (q->fsync == IPCX_QUEUE_FSYNC_COMMIT) {
         /* Payload first, then the tag: a machine crash never keeps a tag
          * whose payload was lost. */
-        ipcx__qstore_sync(q->pseg->base, off, ipcx__qrec_size(q->res_len));
+        if (ipcx__qstore_sync(q->pseg->base, off, ipcx__qrec_size(q->res_len)) != 0) {
+            /* Not sent: a skip, so that consumers pass it. */
+            wake = tag_store(q, r, ipcx__qtag(q->pseg_id, IPCX__QT_SKIP));
+            fetch_add_relaxed(&q->ctl->skipped, 1);
+            if (wake)
+                wake_data(q);
+            return ipcx__qsync_failed(q);
+        }
         wake = tag_store(q, r, tag);
-        ipcx__qstore_sync(q->pseg->base, off, IPCX__QREC_HDR);
+        /* The tag, and with it the segment header's claim word (page 0):
+         * a reader after a restart checks every record against the claimed
+         * end, and one behind a committed record is corruption.  One msync
+         * of the range; only its dirty pages (the header's, the tag's) are
+         * written. */
+        if (ipcx__qstore_sync(q->pseg->base, 0, off + IPCX__QREC_HDR) != 0) {
+            if (wake)
+                wake_data(q); /* it is committed in memory all the same */
+            return ipcx__qsync_failed(q);
+        }
         return wake;
     }
     wake = tag_store(q, r, tag);
     if (q->fsync == IPCX_QUEUE_FSYNC_INTERVAL) {
         int64_t now = ipcx__now_ns();
         if (now - q->last_sync_ns >= (int64_t)q->fsync_ms * 1000000) {
-            ipcx__qstore_sync(q->pseg->base, 0, off + ipcx__qrec_size(q->res_len));
-            ipcx__qstore_sync(q->ctl, 0, q->ctl_len);
+            if (ipcx__qstore_sync(q->pseg->base, 0, off + ipcx__qrec_size(q->res_len)) != 0 ||
+                ipcx__qstore_sync(q->ctl, 0, q->ctl_len) != 0) {
+                if (wake)
+                    wake_data(q);
+                return ipcx__qsync_failed(q);
+            }
             q->last_sync_ns = now;
         }
     }
     return wake;
 }
 
-static void commit_tag(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
+/* Returns 0, or -EIO (durable: a sync failed; the handle is broken). */
+static int commit_tag(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
 {
     int wake = q->durable && q->fsync != IPCX_QUEUE_FSYNC_NEVER ? durable_commit(q, r, tag)
                                                                 : tag_store(q, r, tag);
-    if (wake)
+    if (wake > 0)
         wake_data(q);
+    return wake < 0 ? wake : 0;
 }
 
 int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
@@ -361,9 +410,13 @@ int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq)
 {
     if (q == NULL || q->res_hdr == NULL)
         return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
     struct ipcx__qslot *s = &q->slots[q->pslot];
-    commit_tag(q, (struct ipcx__qrec *)q->res_hdr, ipcx__qtag(q->pseg_id, IPCX__QT_MSG));
+    int rc = commit_tag(q, (struct ipcx__qrec *)q->res_hdr, ipcx__qtag(q->pseg_id, IPCX__QT_MSG));
     q->res_hdr = NULL;
+    if (rc != 0)
+        return rc;
     /* Relaxed: statistics; this handle is the slot's only writer. */
     store_relaxed(&s->msgs, load_relaxed(&s->msgs) + 1);
     store_relaxed(&s->bytes, load_relaxed(&s->bytes) + q->res_len);
@@ -412,8 +465,10 @@ static int read_at(ipcx_queue *q, struct ipcx__qmap *m, uint64_t id, uint64_t of
                    : tag == ipcx__qtag(id, IPCX__QT_SKIP) ? R_SKIP
                                                           : R_NOTHING;
         if (kind != R_NOTHING) {
-            v->len = r->len;
-            v->seq = r->seq;
+            /* Read once (after the tag's acquire), checked, then only the
+             * copies are used. */
+            v->len = load_relaxed(&r->len);
+            v->seq = load_relaxed(&r->seq);
             v->data = m->base + off + IPCX__QREC_HDR;
             /* a skip's seq is a hint (a repairer may not know the real one) */
             if (ipcx__qrec_size(v->len) > m->size - off ||
@@ -602,10 +657,12 @@ static void check_stuck(ipcx_queue *q)
 
 static int peek(ipcx_queue *q, ipcx__lazy_deadline *w, struct rec_view *v)
 {
+    if (ipcx__qforked(q))
+        return -ECHILD;
     if (q->cslot < 0)
         return -EPERM;
     if (q->broken)
-        return -EPROTO;
+        return ipcx__qbroken_rc(q);
     int reg = 0, rc, tries = 0;
     uint32_t word = 0;
     for (;; tries++) {
@@ -653,6 +710,8 @@ int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq
 {
     if (q == NULL || data == NULL)
         return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
     if (!q->peeked) {
         struct rec_view v;
         ipcx__lazy_deadline w = ipcx__lazy_make(timeout_ns);
@@ -672,6 +731,8 @@ int ipcx_queue_release(ipcx_queue *q)
 {
     if (q == NULL || !q->peeked)
         return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
     struct ipcx__qslot *s = &q->slots[q->cslot];
     q->peeked = 0;
     /* The position first, the figures after: a consumer killed between the
@@ -685,8 +746,16 @@ int ipcx_queue_release(ipcx_queue *q)
     store_relaxed(&s->next_seq, q->peek_seq + 1);
     store_relaxed(&s->msgs, load_relaxed(&s->msgs) + 1);
     store_relaxed(&s->bytes, load_relaxed(&s->bytes) + q->peek_len);
-    if (q->durable && q->fsync == IPCX_QUEUE_FSYNC_COMMIT)
-        ipcx__qstore_sync(q->ctl, (uint64_t)((uint8_t *)s - (uint8_t *)q->ctl), sizeof *s);
+    if (q->durable && q->fsync == IPCX_QUEUE_FSYNC_COMMIT) {
+        /* The position: the slot, and with queue delivery the group
+         * cursor it claimed from (one range, usually one page). */
+        uint64_t end = (uint64_t)((uint8_t *)(s + 1) - (uint8_t *)q->ctl);
+        uint64_t from = q->delivery == IPCX_QUEUE_DELIVER_QUEUE
+                            ? (uint64_t)offsetof(struct ipcx__qctl, group)
+                            : end - sizeof *s;
+        if (ipcx__qstore_sync(q->ctl, from, end - from) != 0)
+            return ipcx__qsync_failed(q);
+    }
     return 0;
 }
 
@@ -703,6 +772,8 @@ int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t
         return -EMSGSIZE;
     if (len != 0)
         ipcx__copy_msg(buf, d, len);
-    ipcx_queue_release(q);
-    return (int)len;
+    /* -EIO (durable, COMMIT): the message is in buf, but its release may
+     * not survive a crash (it may be delivered again). */
+    rc = ipcx_queue_release(q);
+    return rc < 0 ? rc : (int)len;
 }

@@ -58,7 +58,7 @@ static int claim_live(ipcx_ring *r, uint64_t pos, unsigned owner)
     uint64_t p1 = load_acquire(&s->pos);
     if (p1 == 0 || p1 - 1 > pos)
         return 0;
-    return ipcx__ring_slot_alive(s);
+    return ipcx__ring_slot_alive(r, s);
 }
 
 /* Intents boundary_ok() may follow in one call.  A chain of holes has one
@@ -124,12 +124,13 @@ static int64_t intent_span(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned *
      * Only then choose among the dead ones (a dead one's CAS may have
      * failed while a live one holds the claim). */
     for (uint32_t i = 0; i < r->nprod; i++)
-        if (intent_covers(r, &r->pslots[i], pos, &st, &end) && ipcx__ring_slot_alive(&r->pslots[i]))
+        if (intent_covers(r, &r->pslots[i], pos, &st, &end) &&
+            ipcx__ring_slot_alive(r, &r->pslots[i]))
             return 0;
     unsigned budget = RING_BOUNDARY_BUDGET; /* for all the candidates together */
     for (uint32_t i = 0; i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
-        if (!intent_covers(r, s, pos, &st, &end) || ipcx__ring_slot_alive(s))
+        if (!intent_covers(r, s, pos, &st, &end) || ipcx__ring_slot_alive(r, s))
             continue;
         uint64_t sz = end - st, off = st & r->mask;
         int padded = off + sz > r->cap;
@@ -246,7 +247,7 @@ int ipcx__ring_taken_dead(ipcx_ring *r, uint64_t pos, uint64_t t)
     struct ring_slot *s = &r->cslots[o - 1];
     /* Pairs with the store_release of the consumer's pos in mc_take(). */
     uint64_t p1 = load_acquire(&s->pos);
-    if (p1 != 0 && p1 - 1 <= pos && ipcx__ring_slot_alive(s))
+    if (p1 != 0 && p1 - 1 <= pos && ipcx__ring_slot_alive(r, s))
         return 0;
     struct ring_rec *rec = ring_rec_at(r, pos);
     if (!cas_acq_rel(&rec->tag, &t, ring_tag(r, pos, REC_RELEASED, 0)))
@@ -385,6 +386,11 @@ static int overrun_check(ipcx_ring *r, uint64_t pos)
 /* After reading a record at pos: was it overwritten meanwhile? */
 static int overrun_after(ipcx_ring *r, uint64_t pos)
 {
+#ifdef IPCX_MUTANT_NO_OVERWRITE_FLOOR
+    /* scripts/mutants.sh: the floor check after reading is gone. */
+    (void)r, (void)pos;
+    return 0;
+#endif
     /* Seqlock read side: our plain reads of the record above must complete
      * before we load the floor again.  Pairs with the release fence in
      * produce.c bcast_space(). */
@@ -392,6 +398,17 @@ static int overrun_after(ipcx_ring *r, uint64_t pos)
     if (load_relaxed(&r->hdr->free) <= pos)
         return 0;
     return overrun_check(r, pos);
+}
+
+/* Overwrite: the walk over the peeked records of a release broke (a tag
+ * that is no longer the one peeked there).  Only an overwrite does that,
+ * and the producer moves the floor before it writes (produce.c
+ * bcast_space()), so the floor has passed the first peeked record:
+ * report the overrun.  A floor that has not is corruption. */
+static int overrun_broken_walk(ipcx_ring *r)
+{
+    int rc = overrun_after(r, r->cfirst);
+    return rc != 0 ? rc : ipcx__ring_corrupt(r, "peeked record changed");
 }
 
 /* ------------------------------------------------------------ finding */
@@ -571,6 +588,7 @@ static int peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns
     }
     if (r->mc && r->npeek >= IPCX_ARRAY_LEN(r->taken))
         return -ENOBUFS;
+    uint64_t lost0 = r->c_lost;
     for (;;) {
         int rc = r->mc ? mc_try(r, check, &at, &l) : sc_try(r, check, &at, &l);
         if (IPCX_LIKELY(rc == 1))
@@ -612,7 +630,12 @@ static int peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns
         if (rc == -ETIMEDOUT)
             return -ETIMEDOUT;
         check = ipcx__ring_check_due(r, &w);
-        if (rc == 2) {
+        /* A check that fell due is made now, before any sleep: a sleep
+         * ends at the next check (a period away), and nobody wakes us for
+         * a dead producer, so sleeping first made every dead claim met in
+         * a new call cost a whole period (docs/ring.md, dead claims in a
+         * row). */
+        if (rc == 2 && !check) {
             rc = ipcx__ring_sleep(r, &r->hdr->data_seq, &r->hdr->data_waiters, &w, d, data_ready,
                                   NULL);
             if (rc < 0)
@@ -620,6 +643,14 @@ static int peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns
         }
     }
     r->c_streak = w.spins == 0 ? r->c_streak + 1 : 0;
+    if (IPCX_UNLIKELY(r->c_lost != lost0)) {
+        /* This call skipped dead claims: the next may meet more (producers
+         * killed together leave them in a row, with records between), so
+         * a call that does not wait may check again at once.  Each such
+         * check follows a skip, so /proc is still read only once per
+         * period when nothing is found dead. */
+        r->nowait_check_ns = 0;
+    }
     r->clast = at;
     r->clen = l;
     if (r->mc) {
@@ -642,14 +673,11 @@ int ipcx__ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeou
 
 /* ------------------------------------------------------------ release */
 
+/* Multi-consumer (never OVERWRITE): count a released record. */
 static void count_out(ipcx_ring *r, struct ring_rec *rec)
 {
     r->c_msgs++;
     r->c_bytes += load_relaxed(&rec->len);
-    if (r->policy == IPCX_RING_OVERWRITE) {
-        r->cseq = load_relaxed(&rec->seq) + 1;
-        r->cseq_valid = 1;
-    }
     if (++r->c_unflushed >= 32)
         ipcx__ring_flush_stats(r);
 }
@@ -717,26 +745,45 @@ int ipcx__ring_release(ipcx_ring *r, const void *data)
         n = 1;
         p = r->cpos;
     }
-    while (p <= target && n <= (int)r->npeek) {
+    /* What the walk passes is counted only after the overrun check below:
+     * under OVERWRITE, a length or sequence read from a record that the
+     * check then finds overwritten is not the record's. */
+    uint64_t bytes = 0;
+    uint32_t last_seq = 0;
+    int walked = 0;
+    while (p <= target && walked <= (int)r->npeek) {
         struct ring_rec *rec = ring_rec_at(r, p);
         unsigned k = ring_kind(r, p, load_acquire(&rec->tag)); /* as in sc_try() */
-        int64_t span = k != 0 ? span_of(r, p, k, rec) : peeked_hole_span(r, p);
+        int64_t span = k != 0 ? span_check(r, p, k, rec) : peeked_hole_span(r, p);
         if (span <= 0) {
             if (r->policy == IPCX_RING_OVERWRITE)
-                break; /* overwritten: overrun_after() reports it */
+                return overrun_broken_walk(r);
             return ipcx__ring_corrupt(r, "peeked record changed");
         }
         if (k == REC_COMMIT) {
-            count_out(r, rec);
-            n++;
+            bytes += load_relaxed(&rec->len);
+            last_seq = load_relaxed(&rec->seq);
+            walked++;
         }
         p += (uint64_t)span;
     }
     if (r->policy == IPCX_RING_OVERWRITE) {
-        int rc = overrun_after(r, target);
+        /* The floor against the first peeked record: everything from it
+         * up to target was read, and the producer overwrites oldest first. */
+        int rc = overrun_after(r, r->cfirst);
         if (rc != 0)
             return rc;
+        if (walked != 0) {
+            r->cseq = last_seq + 1;
+            r->cseq_valid = 1;
+        }
     }
+    r->c_msgs += (uint64_t)walked;
+    r->c_bytes += bytes;
+    r->c_unflushed += (unsigned)walked;
+    if (r->c_unflushed >= 32)
+        ipcx__ring_flush_stats(r);
+    n += walked;
     r->npeek -= (unsigned)n;
     r->cfirst = p;
     r->crel = p;

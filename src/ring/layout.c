@@ -128,6 +128,8 @@ int ipcx__ring_format(void *mem, size_t size, const ipcx_ring_opts *opts)
     h->creator_pid = pid;
     h->creator_start = ipcx__proc_start_time(pid);
     h->stall_ms = o.stall_ms;
+    store_relaxed(&h->pidns, ipcx__live_self_ns()); /* published with ready */
+    store_relaxed(&h->mixed_ns, 0);
     /* Publishes every config field above; pairs with the load_acquire of
      * `ready` in ipcx__ring_attach().  Relaxed would let an attacher see
      * ready != 0 with a half-written config. */
@@ -176,6 +178,21 @@ static int read_config(ipcx_ring *r, const struct ring_hdr *h, size_t size)
     return 0;
 }
 
+/* Pid namespaces: a ring made before 1.2 gets ours as its namespace; an
+ * attacher from another one (or one that cannot read its own) marks the
+ * ring mixed, for good: from then on no check of a slot owner's pid can
+ * prove it dead (layout.c ring_owner_live()). */
+static void note_namespace(struct ring_hdr *h)
+{
+    uint64_t self = ipcx__live_self_ns(), ns = 0;
+    /* Relaxed, both: an identity, not a publication; a racing attacher of
+     * another namespace sets mixed_ns itself. */
+    if (self != 0 && cas_relaxed(&h->pidns, &ns, self))
+        return;
+    if (self == 0 || ns != self)
+        store_relaxed(&h->mixed_ns, 1);
+}
+
 int ipcx__ring_attach(void *mem, size_t size, ipcx_ring **out)
 {
     if (mem == NULL || size < RING_HDR_SIZE || ((uintptr_t)mem & (IPCX_CACHELINE - 1)) != 0)
@@ -195,14 +212,29 @@ int ipcx__ring_attach(void *mem, size_t size, ipcx_ring **out)
     if (r == NULL)
         return -ENOMEM;
     r->hdr = h;
-    int rc = read_config(r, h, size);
+    int rc = ipcx__fork_watch(&r->fork_gen);
+    if (rc != 0) {
+        free(r);
+        return rc;
+    }
+    rc = read_config(r, h, size);
     if (rc != 0) {
         IPCX_LOGE("ring: header fails validation");
         free(r);
         return rc;
     }
     int pid = getpid();
-    r->ident = (uint64_t)(uint32_t)pid << 32 | (ipcx__proc_start_time(pid) & 0xffffffffu);
+    char st;
+    uint64_t start = 0;
+    /* Our identity needs our start time: without it others could not tell
+     * us from a reused pid (out of fds, say: then fail, do not guess). */
+    rc = ipcx__proc_stat(pid, &st, &start);
+    if (rc != 0) {
+        free(r);
+        return rc == -ENOENT ? -ESRCH : rc;
+    }
+    r->ident = (uint64_t)(uint32_t)pid << 32 | (start & 0xffffffffu);
+    note_namespace(h);
     r->light = ipcx__ring_light_init();
     r->pidx = -1;
     r->cidx = -1;
@@ -220,29 +252,22 @@ int ipcx__ring_corrupt(ipcx_ring *r, const char *what)
 
 /* ------------------------------------------------------------ liveness */
 
-static int ident_alive(uint64_t ident)
+/* The liveness module's answer for the owner identity id (pid << 32 | low
+ * 32 bits of its start time). */
+static int ring_owner_live(const ipcx_ring *r, uint64_t id)
 {
-    int pid = (int)(ident >> 32);
-    if (pid <= 0)
-        return 0;
-    char st;
-    uint64_t start;
-    /* Anything /proc cannot tell counts as gone: a slot must not be held
-     * for ever by an identity nobody can check. */
-    if (ipcx__proc_stat(pid, &st, &start) != 0)
-        return 0;
-    /* A zombie or dead task can no longer touch the ring. */
-    if (st == 'Z' || st == 'X' || st == 'x')
-        return 0;
-    return (start & 0xffffffffu) == (ident & 0xffffffffu);
+    /* Relaxed: a sticky flag; a stale 0 right after a foreign attach is
+     * the window any liveness check has (the owner may die just after). */
+    int same_ns = load_relaxed(&r->hdr->mixed_ns) == 0;
+    return ipcx__live_check((int32_t)(id >> 32), id & 0xffffffffu, 32, same_ns);
 }
 
-int ipcx__ring_slot_alive(const struct ring_slot *s)
+int ipcx__ring_slot_alive(const ipcx_ring *r, const struct ring_slot *s)
 {
     /* Relaxed: an identity, not a publication; a stale value is re-read on
      * the next check. */
     uint64_t id = load_relaxed(&s->owner);
-    return id != 0 && ident_alive(id);
+    return id != 0 && ring_owner_live(r, id) != IPCX_LIVE_DEAD;
 }
 
 /* ------------------------------------------------------------ slots */
@@ -304,7 +329,8 @@ void ipcx__ring_undo_sleeper(ipcx_ring *r, uint32_t w, int producer)
 static int take_slot(ipcx_ring *r, struct ring_slot *s, int producer)
 {
     uint64_t cur = load_acquire(&s->owner); /* pairs with the CAS below in other joiners */
-    if (cur != 0 && (cur == r->ident || ident_alive(cur)))
+    /* Only an owner proven gone gives its slot up: alive or unknown holds. */
+    if (cur != 0 && (cur == r->ident || ring_owner_live(r, cur) != IPCX_LIVE_DEAD))
         return 0;
     if (cur != 0 && producer && r->mp && intent_pending(r, s))
         return 0;
@@ -458,10 +484,49 @@ void ipcx__ring_flush_stats(ipcx_ring *r)
     r->p_unflushed = r->c_unflushed = 0;
 }
 
+/* A broken handle (corrupt shared state seen) leaves without walking or
+ * writing the data area: it gives its slots up as a process that died
+ * would, and the usual recovery of a dead owner's leftovers takes over -
+ * multi-producer claims are skipped once pos no longer covers them, a
+ * multi-consumer's TAKEN records are released (counted lost) once its
+ * slot's pos no longer covers them (ipcx__ring_taken_dead), and a
+ * single-consumer queue's unreleased records are redelivered (head is not
+ * published).  Only the slot lines and the header's totals are written. */
+static void leave_broken(ipcx_ring *r)
+{
+    r->nres = 0;
+    r->npeek = 0;
+    r->held = 0;
+    if (r->pidx >= 0) {
+        ipcx__ring_flush_stats(r);
+        struct ring_slot *s = &r->pslots[r->pidx];
+        fold_slot(r, s, 1);
+        /* Pairs with the load_acquire of pos in consume.c claim_live():
+         * our claims read as abandoned. */
+        store_release(&s->pos, 0);
+        /* Releases the slot; pairs with the load_acquire in take_slot(). */
+        store_release(&s->owner, 0);
+        r->pidx = -1;
+    }
+    if (r->cidx >= 0) {
+        ipcx__ring_flush_stats(r);
+        struct ring_slot *s = &r->cslots[r->cidx];
+        fold_slot(r, s, 0);
+        /* Pairs with the load_acquire of pos in ipcx__ring_taken_dead():
+         * our TAKEN records read as a gone consumer's. */
+        store_release(&s->pos, 0);
+        /* seq_cst as in ipcx__ring_leave() (the space_waiters Dekker pair
+         * with a broadcast producer's min_cursor()). */
+        store_seq_cst(&s->owner, 0);
+        ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
+        r->cidx = -1;
+    }
+}
+
 void ipcx__ring_leave(ipcx_ring *r)
 {
     if (r->broken) {
-        r->pidx = r->cidx = -1;
+        leave_broken(r);
         return;
     }
     if (r->pidx >= 0) {
@@ -496,6 +561,9 @@ void ipcx__ring_detach(ipcx_ring *r)
 {
     if (r == NULL)
         return;
-    ipcx__ring_leave(r);
+    /* A child's copy of a parent's handle: the slots are the parent's, and
+     * its records are the parent's to commit or release.  Touch nothing. */
+    if (!ring_forked(r))
+        ipcx__ring_leave(r);
     free(r);
 }

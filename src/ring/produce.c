@@ -26,6 +26,9 @@
  *    uncommitted record (release before the CLAIM tag), so a consumer that
  *    finds a CLAIM can tell a live claim from an abandoned one: owner alive
  *    and pos covering the record.
+ *  - A producer of a multi-producer ring that holds uncommitted
+ *    reservations never waits for space (-EDEADLK): its first claim stops
+ *    the consumers, so it would wait on itself and stall every producer.
  *  - Space: the producer caches the limit below which it may claim
  *    (`plimit`) and re-reads the consumers' position (head, the release
  *    frontier `free`, or the broadcast cursors) only when a claim would pass
@@ -71,7 +74,7 @@ static void drop_dead_consumers(ipcx_ring *r)
     for (uint32_t i = 0; i < r->ncons; i++) {
         struct ring_slot *s = &r->cslots[i];
         uint64_t id = load_acquire(&s->owner); /* pairs with the joiner's CAS */
-        if (id == 0 || ipcx__ring_slot_alive(s))
+        if (id == 0 || ipcx__ring_slot_alive(r, s))
             continue;
         uint32_t w = load_relaxed(&s->wait); /* the dead owner's, before the CAS */
         /* Fold its counters, then free the slot; the CAS decides between us
@@ -261,7 +264,7 @@ static int try_claim(ipcx_ring *r, uint32_t len, int check, uint64_t *at)
     uint64_t end = pos + pad + rs;
     if (IPCX_UNLIKELY(RING_LIMIT_PASSED(end, r->plimit))) {
         if (r->nres != 0 && end - r->resv[0] > r->cap)
-            return -EAGAIN; /* our own reservations fill the ring */
+            return -EDEADLK; /* our own reservations fill the ring */
         int rc = refresh_space(r, end, check);
         if (rc <= 0)
             return rc;
@@ -304,6 +307,14 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
             break;
         if (rc < 0)
             return rc;
+        if (r->mp && r->nres != 0) {
+            /* Consumers stop at our first uncommitted claim, so the space
+             * we would wait for frees (at best) only up to it, while every
+             * other producer waits behind it too: never wait holding
+             * reservations.  (A lap of failed claim CASes also lands here:
+             * the same answer, commit and retry.) */
+            return -EDEADLK;
+        }
         if (!counted) {
             r->p_waits++;
             counted = 1;
@@ -329,7 +340,7 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
         check = ipcx__ring_check_due(r, &w);
         if (check && r->bcast)
             drop_dead_consumers(r);
-        if (rc == 2) {
+        if (rc == 2 && !check) { /* a due check first, as in consume.c peek() */
             rc = ipcx__ring_sleep(r, &r->hdr->space_seq, &r->hdr->space_waiters, &w, d, space_ready,
                                   &len);
             if (rc < 0)

@@ -13,10 +13,20 @@
 
 #include "ring/ring_int.h"
 
+/* -ECHILD for a handle inherited across fork (its slots are the parent's),
+ * -EPROTO for a broken one, else 0. */
+static inline int gate(const ipcx_ring *r)
+{
+    if (ring_forked(r))
+        return -ECHILD;
+    return IPCX_UNLIKELY(r->broken) ? -EPROTO : 0;
+}
+
 static int ensure_producer(ipcx_ring *r)
 {
-    if (IPCX_UNLIKELY(r->broken))
-        return -EPROTO;
+    int rc = gate(r);
+    if (IPCX_UNLIKELY(rc != 0))
+        return rc;
     if (IPCX_LIKELY(r->pidx >= 0))
         return 0;
     return ipcx__ring_join_producer(r);
@@ -24,8 +34,9 @@ static int ensure_producer(ipcx_ring *r)
 
 static int ensure_consumer(ipcx_ring *r)
 {
-    if (IPCX_UNLIKELY(r->broken))
-        return -EPROTO;
+    int rc = gate(r);
+    if (IPCX_UNLIKELY(rc != 0))
+        return rc;
     if (IPCX_LIKELY(r->cidx >= 0))
         return 0;
     return ipcx__ring_join_consumer(r, 0);
@@ -35,9 +46,9 @@ int ipcx_ring_join(ipcx_ring *r, unsigned roles)
 {
     if (r == NULL || roles == 0 || (roles & ~7u) != 0 || (roles & 3u) == 0)
         return -EINVAL;
-    if (r->broken)
-        return -EPROTO;
-    int rc = 0;
+    int rc = gate(r);
+    if (rc != 0)
+        return rc;
     if (roles & IPCX_RING_PRODUCER)
         rc = ipcx__ring_join_producer(r);
     if (rc == 0 && (roles & IPCX_RING_CONSUMER))
@@ -49,6 +60,8 @@ int ipcx_ring_set_wait(ipcx_ring *r, int mode)
 {
     if (r == NULL || (mode != IPCX_WAIT_BLOCK && mode != IPCX_WAIT_SPIN))
         return -EINVAL;
+    if (ring_forked(r))
+        return -ECHILD;
     r->wait_mode = mode;
     /* Shown by stat only. */
     if (r->pidx >= 0)
@@ -70,9 +83,8 @@ int ipcx_ring_commit(ipcx_ring *r, void *data)
 {
     if (r == NULL || r->pidx < 0)
         return -EINVAL;
-    if (r->broken)
-        return -EPROTO;
-    return ipcx__ring_commit(r, data);
+    int rc = gate(r);
+    return rc != 0 ? rc : ipcx__ring_commit(r, data);
 }
 
 int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns)
@@ -102,9 +114,8 @@ int ipcx_ring_release(ipcx_ring *r, const void *data)
 {
     if (r == NULL || r->cidx < 0)
         return -EINVAL;
-    if (r->broken)
-        return -EPROTO;
-    return ipcx__ring_release(r, data);
+    int rc = gate(r);
+    return rc != 0 ? rc : ipcx__ring_release(r, data);
 }
 
 int ipcx_ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
@@ -149,6 +160,8 @@ int ipcx_ring_stats(ipcx_ring *r, ipcx_ring_stat *o)
 {
     if (r == NULL || o == NULL)
         return -EINVAL;
+    if (ring_forked(r))
+        return -ECHILD; /* flushing would write the parent's slot counters */
     memset(o, 0, sizeof(*o));
     ipcx__ring_flush_stats(r);
     stats_config(r, o);

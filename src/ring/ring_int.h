@@ -21,7 +21,9 @@
  * 320 | line 5, wait words: 320 data_seq 324 data_waiters             |
  *     |                     328 space_seq 332 space_waiters (u32)     |
  * 384 | line 6: totals folded in from handles that left (7 x u64)     |
- * 448 | line 7: reserved                                              |
+ * 448 | line 7: 448 pidns u64 (creator's pid namespace, 1.2)           |
+ *     |         456 mixed_ns u32 (1: a process of another namespace     |
+ *     |             attached; liveness then never proves death)       |
  * 512 +--------------------------------------------------------------+
  *     | producer slots: max_producers x 64 bytes (struct ring_slot)   |
  *     | consumer slots: max_consumers x 64 bytes                      |
@@ -52,10 +54,11 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "platform/platform.h"
 
 #define RING_MAGIC     0x474e495258435049ull /* "IPCXRING" little-endian */
 #define RING_VER_MAJOR 1
-#define RING_VER_MINOR 1
+#define RING_VER_MINOR 2 /* 1.2: pidns, mixed_ns (line 7, zero before) */
 #define RING_HDR_SIZE  512u
 #define RING_SLOT_SIZE 64u
 #define RING_REC_HDR   16u
@@ -118,8 +121,10 @@ struct ring_hdr {
     ipcx_atomic_u64 gone_msgs_in, gone_bytes_in, gone_msgs_out, gone_bytes_out;
     ipcx_atomic_u64 gone_full_waits, gone_lost, gone_overruns;
     uint8_t pad6[8];
-    /* line 7 */
-    uint8_t pad7[64];
+    /* line 7: pid namespaces (since 1.2; zero in older rings) */
+    ipcx_atomic_u64 pidns;    /* the creator's (or first 1.2 attacher's) */
+    ipcx_atomic_u32 mixed_ns; /* 1 once a process of another one attached */
+    uint8_t pad7[52];
 };
 
 /* One producer or consumer, one cache line.  Written by its owner only,
@@ -164,6 +169,8 @@ _Static_assert(offsetof(struct ring_hdr, free) == 256, "free on its own line");
 _Static_assert(offsetof(struct ring_hdr, data_seq) == 320, "wait line");
 _Static_assert(offsetof(struct ring_hdr, space_waiters) == 332, "wait line");
 _Static_assert(offsetof(struct ring_hdr, gone_msgs_in) == 384, "totals line");
+_Static_assert(offsetof(struct ring_hdr, pidns) == 448, "pid namespace line");
+_Static_assert(offsetof(struct ring_hdr, mixed_ns) == 456, "mixed_ns offset");
 _Static_assert(sizeof(struct ring_slot) == RING_SLOT_SIZE, "slot is one line");
 _Static_assert(offsetof(struct ring_slot, pos) == 16, "slot pos");
 _Static_assert(offsetof(struct ring_slot, ipos) == 24, "slot ipos");
@@ -185,9 +192,10 @@ struct ipcx_ring {
     int64_t nowait_check_ns; /* last liveness check of a call that does not wait */
     int bcast, mp, mc;       /* broadcast; multi-producer; multi-consumer queue */
     int wait_mode;
-    int light;      /* light wake-ups (membarrier registered; see wait.c) */
-    int broken;     /* latched -EPROTO */
-    uint64_t ident; /* this process: pid << 32 | low 32 bits of start time */
+    int light;         /* light wake-ups (membarrier registered; see wait.c) */
+    int broken;        /* latched -EPROTO */
+    uint64_t ident;    /* this process: pid << 32 | low 32 bits of start time */
+    uint32_t fork_gen; /* ipcx__fork_gen() at attach: another one is a child's */
     /* producer side */
     int pidx;          /* slot index or -1 */
     uint64_t ptail;    /* next claim position (single producer) */
@@ -236,6 +244,13 @@ struct ipcx_ring {
 #else
 #define RING_PUBLISH_EVERY(cap) ((cap) / 8)
 #endif
+
+/* A handle inherited across fork() (platform.h ipcx__fork_gen()): its
+ * slots and identity are the parent's.  One load of a process-local word. */
+static inline int ring_forked(const ipcx_ring *r)
+{
+    return IPCX_UNLIKELY(r->fork_gen != ipcx__fork_gen()) ? 1 : 0;
+}
 
 /* ---- tags ------------------------------------------------------------ */
 
@@ -300,8 +315,10 @@ uint32_t ipcx__ring_region_flags(const ipcx_ring *r);
 int ipcx__ring_join_producer(ipcx_ring *r);
 int ipcx__ring_join_consumer(ipcx_ring *r, int oldest);
 void ipcx__ring_leave(ipcx_ring *r);
-/* 1 alive, 0 gone (or a zombie): the owner of a slot. */
-int ipcx__ring_slot_alive(const struct ring_slot *s);
+/* The owner of a slot, through the liveness module (platform.h): 1 when
+ * it is alive or that cannot be told (hold what it holds), 0 only when it
+ * is proven gone (or a zombie).  Unknown never counts as dead. */
+int ipcx__ring_slot_alive(const ipcx_ring *r, const struct ring_slot *s);
 void ipcx__ring_flush_stats(ipcx_ring *r);
 /* After taking over (CAS on owner) the slot of a dead owner whose `wait`
  * read w before the CAS: give back its registration as a sleeper. */
@@ -360,6 +377,11 @@ static inline void ipcx__ring_wake(ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiter
 int ipcx__ring_light_init(void);
 /* Tests: force the seq_cst wake-up variant everywhere. */
 extern int ipcx__ring_no_membarrier;
+/* Tests: the spin of a block-mode wait before it sleeps, and the delay of
+ * its first liveness check (BLOCK_SPIN_NS, 30 us).  0 makes every wait
+ * sleep at once with nothing but the liveness period bounding the sleep:
+ * with a long liveness_ms, a lost wake-up then hangs instead of hiding. */
+extern int64_t ipcx__ring_block_spin_ns;
 /* True when a liveness check is due now. */
 int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w);
 /* For a call about to fail without waiting (-EAGAIN): true at most once

@@ -48,6 +48,7 @@
 #define BLOCK_SPIN_NS    (30 * 1000)
 
 int ipcx__ring_no_membarrier;
+int64_t ipcx__ring_block_spin_ns = BLOCK_SPIN_NS;
 static _Atomic int g_light_pid; /* pid that registered (registration is per process) */
 
 int ipcx__ring_light_init(void)
@@ -81,7 +82,7 @@ int ipcx__ring_check_due(ipcx_ring *r, ring_waiter *w)
     w->now_ns = 0;
     if (w->next_check_ns == 0) {
         /* First look: check soon after the initial spin. */
-        w->next_check_ns = now + BLOCK_SPIN_NS;
+        w->next_check_ns = now + ipcx__ring_block_spin_ns;
         return 0;
     }
     if (now < w->next_check_ns)
@@ -130,7 +131,7 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline *d)
     if (!ipcx__deadline_is_forever(*d) && now >= d->abs_ns)
         return -ETIMEDOUT;
     if (w->spin_until_ns == 0)
-        w->spin_until_ns = now + BLOCK_SPIN_NS;
+        w->spin_until_ns = now + ipcx__ring_block_spin_ns;
     if (r->wait_mode == IPCX_WAIT_SPIN || now < w->spin_until_ns)
         return 1;
     return 2;

@@ -14,3 +14,6 @@ add_dependencies(test_queue_durable ipcx_tool)
 # replayed over its committed corpus in every build, and built as a
 # libFuzzer binary (tests/queue_fuzz) in the fuzz preset for scripts/fuzz.sh.
 ipcx_fuzz_target(queue_fuzz PARTS queue region)
+# Regressions of the reliability defects of issue 12 (hostile claim words,
+# liveness, fork).
+ipcx_test(test_queue_rel SOURCES integration/test_queue_rel.c LABELS integration TIMEOUT 120)

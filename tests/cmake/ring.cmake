@@ -24,3 +24,6 @@ set_property(TEST test_ring_tsan APPEND PROPERTY ENVIRONMENT
 # committed corpus by ctest in every build (under ASan+UBSan in make test),
 # and built as a libFuzzer binary (tests/ring_fuzz) in the fuzz preset.
 ipcx_fuzz_target(ring_fuzz PARTS ring)
+# Regressions of the reliability defects of issue 12 (overwrite release,
+# broken handles, liveness, fork, lost wake-ups).
+ipcx_test(test_ring_rel SOURCES unit/test_ring_rel.c LABELS unit TIMEOUT 120)

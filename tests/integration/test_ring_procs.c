@@ -320,7 +320,8 @@ struct killt {
     struct shared *sh;
     int mp, mc, bcast;
     int victim_producer; /* else consumers are the victims */
-    _Atomic int stop;
+    _Atomic int stop;    /* producers: stop sending */
+    _Atomic int pdone;   /* consumers: every producer has exited, drain and stop */
 };
 
 /* What a stuck ring looks like, for the failure report. */
@@ -333,7 +334,7 @@ static void dump_ring(ipcx_ring *r)
     for (uint32_t i = 0; i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
         fprintf(stderr, "  pslot %u owner %llx alive %d pos %llu ipos %llu isize %u\n", i,
-                (unsigned long long)load_relaxed(&s->owner), ipcx__ring_slot_alive(s),
+                (unsigned long long)load_relaxed(&s->owner), ipcx__ring_slot_alive(r, s),
                 (unsigned long long)load_relaxed(&s->pos),
                 (unsigned long long)load_relaxed(&s->ipos), load_relaxed(&s->isize));
     }
@@ -406,7 +407,10 @@ static void kill_consumer(void *arg, int inc)
         size_t n;
         rc = ipcx_ring_peek(r, &d, &n, 50 * 1000000);
         if (rc == -ETIMEDOUT) {
-            if (atomic_load(&k->stop))
+            /* Not on `stop`: a producer may still be inside its last send
+             * (seen under load: the last record arrived after the
+             * consumer had left). */
+            if (atomic_load(&k->pdone))
                 break;
             continue;
         }
@@ -511,9 +515,22 @@ static void run_kill(int mp, int mc, int bcast, int victim_producer, const int *
     pid_t last = child(victim_producer ? kill_producer : kill_consumer, k, rounds);
     usleep(50000);
     atomic_store(&k->stop, 1);
-    assert_int_equal(tu_wait(last, 30000), 0);
-    for (int i = 0; i < nsteady; i++)
-        assert_int_equal(tu_wait(steady[i], 30000), 0);
+    /* Producers first (the last incarnation when producers are the
+     * victims, else the steady producer, steady[0]); then the consumers
+     * drain what is left and stop. */
+    if (victim_producer) {
+        assert_int_equal(tu_wait(last, 30000), 0);
+        for (int i = 1; i < nsteady; i++)
+            assert_int_equal(tu_wait(steady[i], 30000), 0);
+        atomic_store(&k->pdone, 1);
+        assert_int_equal(tu_wait(steady[0], 30000), 0);
+    } else {
+        assert_int_equal(tu_wait(steady[0], 30000), 0);
+        atomic_store(&k->pdone, 1);
+        assert_int_equal(tu_wait(last, 30000), 0);
+        for (int i = 1; i < nsteady; i++)
+            assert_int_equal(tu_wait(steady[i], 30000), 0);
+    }
     assert_int_equal(atomic_load(&k->sh->failed), 0);
     ipcx_ring_stat st;
     assert_int_equal(ipcx_ring_stats(r, &st), 0);
@@ -769,12 +786,22 @@ static int64_t cpu_ns(void)
            ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
+/* An idle consumer blocked in recv uses almost no CPU, and a send wakes
+ * it at once: the parent sends only after the consumer is registered as a
+ * sleeper (data_waiters), and the consumer measures the time from that
+ * send to its recv's return.  liveness_ms is 10 s, so a lost wake-up shows
+ * as a wake-up seconds late (the next liveness check), not as one within
+ * the default 100 ms period. */
 static void run_idle(void)
 {
     char name[96];
     tu_unique(name, sizeof(name), "ri");
+    ipcx_ring_opts o = {.liveness_ms = 10000};
     ipcx_ring *r;
-    assert_int_equal(ipcx_ring_create(name, NULL, &r), 0);
+    assert_int_equal(ipcx_ring_create(name, &o, &r), 0);
+    _Atomic int64_t *sent_at =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(sent_at != MAP_FAILED);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     fflush(NULL);
@@ -788,16 +815,27 @@ static void run_idle(void)
         int64_t c0 = cpu_ns(), w0 = ipcx__now_ns();
         char b[16];
         int rc = ipcx_ring_recv(c, b, sizeof(b), IPCX_FOREVER);
-        int64_t used = cpu_ns() - c0, wall = ipcx__now_ns() - w0;
-        fprintf(stderr, "idle: blocked %lld ms, used %lld us of CPU\n", (long long)(wall / 1000000),
-                (long long)(used / 1000));
-        _exit(rc == 4 && wall > 200 * 1000000LL && used < 20 * 1000000LL ? 0 : 62);
+        int64_t now = ipcx__now_ns();
+        int64_t used = cpu_ns() - c0, wall = now - w0, late = now - atomic_load(sent_at);
+        fprintf(stderr,
+                "idle: blocked %lld ms, used %lld us of CPU, woken %lld us after the send\n",
+                (long long)(wall / 1000000), (long long)(used / 1000), (long long)(late / 1000));
+        _exit(rc == 4 && wall > 200 * 1000000LL && used < 20 * 1000000LL && late < 1000 * 1000000LL
+                  ? 0
+                  : 62);
     }
     char b[2]; /* one byte, "r" (a cap of 1 would read nothing) */
     assert_int_equal(tu_line_read(fds[0], b, sizeof b, 10000), 1);
     usleep(400000); /* the idle period being measured, not synchronisation */
+    /* The consumer sleeps by now (30 us of spin, then FUTEX_WAIT): the send
+     * below must wake it.  Relaxed: a test's probe of the waiter count. */
+    for (int i = 0; i < 10000 && load_relaxed(&r->hdr->data_waiters) == 0; i++)
+        usleep(1000);
+    assert_int_not_equal(load_relaxed(&r->hdr->data_waiters), 0);
+    atomic_store(sent_at, ipcx__now_ns());
     assert_int_equal(ipcx_ring_send(r, "wake", 4, IPCX_NOWAIT), 0);
-    assert_int_equal(tu_wait(pid, 10000), 0);
+    assert_int_equal(tu_wait(pid, 30000), 0);
+    munmap((void *)sent_at, 4096);
     close(fds[0]);
     close(fds[1]);
     ipcx_ring_close(r);

@@ -11,6 +11,7 @@
 #include "region_testutil.h"
 #include "ring_testutil.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +344,20 @@ static void test_full_block_fail(void **state)
     ring_block_free(&m);
 }
 
+/* Until a waiter is registered on *waiters (the other process has reached
+ * its FUTEX_WAIT, or the re-check right before it: wait.c), at most 10 s.
+ * 1 when one was.  Relaxed: a test's probe, not a publication; what the
+ * wake itself needs is the seq_cst pair of wait.c. */
+static int sleeper_registered(ipcx_atomic_u32 *waiters)
+{
+    for (int64_t t0 = ipcx__now_ns(); ms_since(t0) < 10000;) {
+        if (load_relaxed(waiters) != 0)
+            return 1;
+        sched_yield();
+    }
+    return 0;
+}
+
 static void test_recv_timeouts(void **state)
 {
     (void)state;
@@ -367,8 +382,11 @@ static void test_recv_timeouts(void **state)
         assert_true(pid >= 0);
         if (pid == 0) {
             ipcx_ring *w = ring_block_handle(&m);
-            struct timespec ts = {0, 20 * 1000000};
-            nanosleep(&ts, NULL); /* let the parent reach its wait */
+            /* Block mode: send only once the parent sleeps, so that the
+             * send must wake it.  (A spinning recv registers nothing and
+             * needs no wake.) */
+            if (mode == IPCX_WAIT_BLOCK && !sleeper_registered(&w->hdr->data_waiters))
+                _exit(2);
             _exit(ipcx_ring_send(w, "late", 4, IPCX_FOREVER) == 0 ? 0 : 1);
         }
         assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), IPCX_FOREVER), 4);
@@ -391,9 +409,9 @@ static void test_send_forever_woken(void **state)
     pid_t pid = fork();
     if (pid == 0) {
         ipcx_ring *c = ring_block_handle(&m);
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
-        int ok = 1;
+        /* Only once the parent's send sleeps for space: the first recv
+         * must wake it. */
+        int ok = sleeper_registered(&c->hdr->space_waiters);
         for (int i = 0; i < 5; i++)
             ok &= ipcx_ring_recv(c, b, sizeof(b), IPCX_FOREVER) == 1000;
         ipcx__ring_detach(c);
