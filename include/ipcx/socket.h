@@ -56,7 +56,9 @@
  *   -EINTR      a signal arrived while the call slept
  *   -EMSGSIZE   a message over IPCX_OPT_MAX_MSG_SIZE, or a receive buffer
  *               too small for the part (the part stays queued)
- *   -EFSM       the pattern does not allow this now (REQ: recv before send)
+ *   -EBADFD     the pattern does not allow this now (REQ: recv before send,
+ *               or a second send; REP: send before recv)
+ *   -EPIPE      REQ: the peer the pending request went to is gone (send again)
  *   -ENOTSUP    the pattern never allows it (recv on PUSH, send on SUB)
  *   -EPROTONOSUPPORT  unknown URL scheme
  *   -EINVAL     malformed URL, option or argument
@@ -165,7 +167,7 @@ IPCX_API int ipcx_socket_endpoint(ipcx_socket *s, int index, char *buf, size_t c
  *
  * Returns @len, or -EAGAIN, -ETIMEDOUT, -EINTR, -EMSGSIZE (the message,
  * all parts together, exceeds IPCX_OPT_MAX_MSG_SIZE: that message is
- * discarded whole), -EFSM, -ENOTSUP, -ENOMEM.  After a failure the parts
+ * discarded whole), -EBADFD, -ENOTSUP, -ENOMEM.  After a failure the parts
  * sent before with IPCX_MORE are discarded too.
  */
 IPCX_API int ipcx_send(ipcx_socket *s, const void *buf, size_t len, int flags);
@@ -178,7 +180,7 @@ IPCX_API int ipcx_send(ipcx_socket *s, const void *buf, size_t len, int flags);
  * REP strips (and keeps, for the reply) the routing envelope; ROUTER
  * prepends the sender's identity as a first part.
  *
- * Returns the part's length, or -EAGAIN, -ETIMEDOUT, -EINTR, -EFSM,
+ * Returns the part's length, or -EAGAIN, -ETIMEDOUT, -EINTR, -EBADFD, -EPIPE,
  * -ENOTSUP, or -EMSGSIZE when the part is longer than @cap: nothing is
  * lost then, the part stays first in line and ipcx_recv_size() gives its
  * length.
@@ -253,11 +255,12 @@ enum ipcx_socket_opt {
     /** Most bytes queued in ipcx for one peer.  Default 64 MiB; 0 = no
      *  limit.  A message is accepted while the queue is under the mark. */
     IPCX_OPT_SEND_HWM_BYTES = 4,
-    /** Most bytes read ahead from one peer and not yet received (ipcx
-     *  decodes lazily, so the rest waits in the kernel, whose buffer then
-     *  pushes back on the sender: TCP flow control).  Also sets SO_RCVBUF
-     *  when not 0.  Default 0: a read-ahead growing from 4 to 256 KiB as input comes in, kernel
-     * SO_RCVBUF. */
+    /** Receive buffering per peer.  ipcx decodes lazily: it reads ahead up
+     *  to 256 KiB (or this many bytes, if more), and the rest waits in the
+     *  kernel, whose buffer then pushes back on the sender (TCP flow
+     *  control).  When not 0 it also sets SO_RCVBUF, for connections made
+     *  after it is set (before the TCP handshake, as the kernel needs).
+     *  Default 0: the kernel's SO_RCVBUF. */
     IPCX_OPT_RECV_BUFFER = 5,
     /** Largest message, all parts together, in either direction.  Default
      *  64 MiB.  A peer that sends a larger one is disconnected. */
@@ -316,7 +319,7 @@ enum ipcx_socket_opt {
     /** Bytes (ipcx_socket_set_bytes): SUB: receive messages starting with
      *  this prefix (the empty prefix: everything). */
     IPCX_OPT_SUBSCRIBE = 32,
-    /** Bytes: SUB: drop one such subscription. */
+    /** Bytes: SUB: drop one such subscription (-ENOENT when there is none). */
     IPCX_OPT_UNSUBSCRIBE = 33,
     /** Bytes: the routing identity sent to peers (1-255 bytes, not starting
      *  with a zero byte), for ROUTER peers.  Default: none. */
