@@ -313,6 +313,13 @@ static int out_append(sk_pipe *p, const struct iovec *iov, size_t n, size_t skip
     return 0;
 }
 
+/* Queue @iov less its first @skip bytes as one unit of the stream. */
+static int out_queue(sk_pipe *p, const struct iovec *iov, size_t n, size_t skip)
+{
+    int rc = out_append(p, iov, n, skip);
+    return rc != 0 ? rc : ends_push(p, p->out_base + p->out_len);
+}
+
 /*
  * In-place completion of a large message.  The kernel took part of a
  * message of at least IPCX__INPLACE_MIN bytes and the sender may wait
@@ -391,9 +398,7 @@ static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t wr
     }
     /* Nothing was queued while busy: the rest goes to the empty buffer. */
     p->out_base += written;
-    int rc = out_append(p, iov, n, written);
-    if (rc == 0)
-        rc = ends_push(p, p->out_base + p->out_len);
+    int rc = out_queue(p, iov, n, written);
     if (rc != 0)
         return rc;
     pipe_arm_out(p, true);
@@ -437,9 +442,7 @@ static int pipe_emit(sk_pipe *p, struct iovec *iov, size_t n, bool batch)
          * starts at offset out_base + written of the stream. */
         p->out_base += written;
     }
-    int rc = out_append(p, iov, n, written);
-    if (rc == 0)
-        rc = ends_push(p, p->out_base + p->out_len);
+    int rc = out_queue(p, iov, n, written);
     if (rc != 0)
         return rc;
     if (batch) {

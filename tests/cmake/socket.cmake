@@ -2,4 +2,6 @@
 # socket: message passing over tcp:// and unix:// between real processes -
 # every pattern, multipart and large messages, and the faults (kills,
 # garbage, stalls, oversize, allow-list, heartbeats, injected short I/O).
-ipcx_test(test_socket SOURCES integration/test_socket.c LABELS integration TIMEOUT 240)
+find_package(Threads REQUIRED)
+ipcx_test(test_socket SOURCES integration/test_socket.c LABELS integration TIMEOUT 240
+          LIBS Threads::Threads)

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,225 @@ static int helper_peer(int argc, char **argv)
     return 0;
 }
 
+/* ------------------------------------------------------------ child processes */
+
+/* Children are started with tu_spawn (fork and exec of this binary), never
+ * with a bare fork(): this process's sockets have assistant threads, and a
+ * child forked while one of them held an allocator lock inherits it held
+ * (seen under ASan: the child hung in free()). */
+
+static int helper_client(int argc, char **argv)
+{
+    /* client MINE PEER URL COUNT: the requesting side of run_answering */
+    if (argc < 4)
+        return 2;
+    int mine = atoi(argv[0]), peer = atoi(argv[1]);
+    uint32_t count = (uint32_t)atoi(argv[3]);
+    ipcx_socket *c;
+    HCHECK(ipcx_socket_open(peer, &c));
+    HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_TIMEOUT, 20 * SEC));
+    HCHECK(ipcx_dial(c, argv[2]));
+    for (uint32_t i = 0; i < count; i++) {
+        if (peer == IPCX_DEALER && mine == IPCX_REP)
+            HCHECK(ipcx_send(c, "", 0, IPCX_MORE)); /* DEALER speaks REQ's envelope */
+        HCHECK(send_indexed(c, i, false, NULL, 0));
+        ipcx_msg *m;
+        HCHECK(ipcx_msg_recv(c, &m, 0));
+        size_t skip = peer == IPCX_DEALER && mine == IPCX_REP ? 1 : 0;
+        if (check_indexed(m, skip, false) != (int64_t)i)
+            return 3;
+        ipcx_msg_destroy(m);
+    }
+    ipcx_socket_close(c);
+    return 0;
+}
+
+static int helper_npusher(int argc, char **argv)
+{
+    /* npusher URL N: push N indexed messages, linger, exit */
+    if (argc < 2)
+        return 2;
+    uint32_t n = (uint32_t)atoi(argv[1]);
+    ipcx_socket *c;
+    HCHECK(ipcx_socket_open(IPCX_PUSH, &c));
+    HCHECK(ipcx_dial(c, argv[0]));
+    for (uint32_t i = 0; i < n; i++)
+        HCHECK(send_indexed(c, i, false, NULL, 0));
+    ipcx_socket_set(c, IPCX_OPT_LINGER, 10 * SEC);
+    ipcx_socket_close(c);
+    return 0;
+}
+
+static int helper_oversize(int argc, char **argv)
+{
+    if (argc < 1)
+        return 2;
+    uint8_t big[2000] = {0};
+    ipcx_socket *c;
+    HCHECK(ipcx_socket_open(IPCX_PUSH, &c));
+    HCHECK(ipcx_socket_set(c, IPCX_OPT_MAX_MSG_SIZE, 1000));
+    HCHECK(ipcx_dial(c, argv[0]));
+    if (ipcx_send(c, big, 1001, 0) != -EMSGSIZE)
+        return 3;
+    if (ipcx_send(c, big, 600, IPCX_MORE) != 600 || ipcx_send(c, big, 600, 0) != -EMSGSIZE)
+        return 4;
+    HCHECK(ipcx_send(c, big, 1000, 0)); /* exactly the maximum passes */
+    HCHECK(ipcx_socket_set(c, IPCX_OPT_MAX_MSG_SIZE, 5000));
+    HCHECK(ipcx_send(c, big, 1500, 0)); /* the listener drops us for this */
+    ipcx_socket_set(c, IPCX_OPT_LINGER, 5 * SEC);
+    ipcx_socket_close(c);
+    return 0;
+}
+
+static int helper_thousand(int argc, char **argv)
+{
+    /* One socket, 1,000 dials: 1,000 connections, each gets one message. */
+    if (argc < 1)
+        return 2;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 2200) {
+        rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    ipcx_socket *c;
+    HCHECK(ipcx_socket_open(IPCX_PUSH, &c));
+    for (int i = 0; i < 1000; i++)
+        HCHECK(ipcx_dial(c, argv[0]));
+    for (;;) {
+        ipcx_socket_stats st;
+        HCHECK(ipcx_socket_stats_get(c, &st));
+        if (st.peers == 1000)
+            break;
+        ipcx_pollitem it = {.socket = c, .events = IPCX_POLLIN};
+        HCHECK(ipcx_poll(&it, 1, 10 * MSEC));
+    }
+    for (uint32_t i = 0; i < 1000; i++)
+        HCHECK(send_indexed(c, 2, false, NULL, 0));
+    ipcx_socket_set(c, IPCX_OPT_LINGER, 10 * SEC);
+    ipcx_socket_close(c);
+    return 0;
+}
+
+static int helper_slow_pull(int argc, char **argv)
+{
+    /* slow_pull URL REPORTFD: take one small message, then never read */
+    if (argc < 2)
+        return 2;
+    int report = atoi(argv[1]);
+    ipcx_socket *c;
+    HCHECK(ipcx_socket_open(IPCX_PULL, &c));
+    HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_BUFFER, 4096));
+    HCHECK(ipcx_dial(c, argv[0]));
+    uint8_t b[16];
+    HCHECK(ipcx_recv(c, b, sizeof(b), 0));
+    if (write(report, "r\n", 2) != 2)
+        return 1;
+    pause(); /* killed by the test */
+    return 0;
+}
+
+static int helper_both_large(int argc, char **argv)
+{
+    /* both_large URL: send three 8 MiB messages, then receive three */
+    if (argc < 1)
+        return 2;
+    const size_t big = (size_t)8 << 20;
+    ipcx_socket *c;
+    HCHECK(ipcx_socket_open(IPCX_PAIR, &c));
+    HCHECK(ipcx_socket_set(c, IPCX_OPT_SEND_TIMEOUT, 20 * SEC));
+    HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_TIMEOUT, 20 * SEC));
+    HCHECK(ipcx_dial(c, argv[0]));
+    uint8_t *b = malloc(big);
+    for (uint32_t i = 0; i < 3; i++) {
+        fill(b, big, 100 + i);
+        HCHECK(ipcx_send(c, b, big, 0));
+    }
+    for (uint32_t i = 0; i < 3; i++)
+        if (ipcx_recv(c, b, big, 0) != (int)big || !check(b, big, i))
+            return 3;
+    free(b);
+    ipcx_socket_set(c, IPCX_OPT_LINGER, 20 * SEC);
+    ipcx_socket_close(c);
+    return 0;
+}
+
+static int fault_hook(int site);
+static uint64_t fault_rng;
+
+static int helper_fault_echo(int argc, char **argv)
+{
+    /* fault_echo URL: echo 300 messages with I/O faults injected */
+    if (argc < 1)
+        return 2;
+    fault_rng = tu_seed() ^ 0x5555;
+    ipcx__sk_fault = fault_hook;
+    ipcx_socket *c;
+    HCHECK(ipcx_socket_open(IPCX_PAIR, &c));
+    HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_TIMEOUT, 20 * SEC));
+    HCHECK(ipcx_dial(c, argv[0]));
+    for (uint32_t i = 0; i < 300; i++) {
+        ipcx_msg *m;
+        HCHECK(ipcx_msg_recv(c, &m, 0));
+        if (check_indexed(m, 0, false) != (int64_t)i)
+            return 3;
+        HCHECK(ipcx_msg_send(c, m, i % 3 == 0 ? IPCX_BATCH : 0));
+    }
+    ipcx_socket_set(c, IPCX_OPT_LINGER, 10 * SEC);
+    ipcx_socket_close(c);
+    return 0;
+}
+
+static int helper_big_pusher(int argc, char **argv)
+{
+    /* big_pusher URL COUNT: the sizes of test_recv_large_into_buffer */
+    static const size_t sizes[] = {40000, 65536, 300000, 1000000, 32768, 5};
+    if (argc < 2)
+        return 2;
+    uint32_t count = (uint32_t)atoi(argv[1]);
+    ipcx_socket *c;
+    HCHECK(ipcx_socket_open(IPCX_PUSH, &c));
+    HCHECK(ipcx_dial(c, argv[0]));
+    uint8_t *b = malloc(1000000);
+    for (uint32_t i = 0; i < count; i++) {
+        size_t len = sizes[i % IPCX_ARRAY_LEN(sizes)];
+        fill(b, len, i);
+        HCHECK(ipcx_send(c, b, len, 0));
+    }
+    free(b);
+    ipcx_socket_set(c, IPCX_OPT_LINGER, 20 * SEC);
+    ipcx_socket_close(c);
+    return 0;
+}
+
+static int helper_rep_dies(int argc, char **argv)
+{
+    /* rep_dies URL REPORTFD: take one request, never answer */
+    if (argc < 2)
+        return 2;
+    int report = atoi(argv[1]);
+    ipcx_socket *r;
+    HCHECK(ipcx_socket_open(IPCX_REP, &r));
+    HCHECK(ipcx_listen(r, argv[0]));
+    uint8_t b[16];
+    HCHECK(ipcx_recv(r, b, sizeof(b), 0));
+    if (write(report, "x\n", 2) != 2)
+        return 1;
+    pause(); /* killed with the request unanswered */
+    return 0;
+}
+
+static int helper_stale(int argc, char **argv)
+{
+    /* stale URL: listen and exit without closing: the file stays */
+    if (argc < 1)
+        return 2;
+    ipcx_socket *c;
+    HCHECK(ipcx_socket_open(IPCX_PULL, &c));
+    HCHECK(ipcx_listen(c, argv[0]));
+    _exit(0);
+}
+
 /* ------------------------------------------------------------ patterns */
 
 struct pat_case {
@@ -311,32 +531,17 @@ static void run_pattern(const char *tp, int mine, int peer, bool big)
  * forked child. */
 static void run_answering(const char *tp, int mine, int peer)
 {
+    if (getenv("IPCX_TEST_LOG") != NULL)
+        fprintf(stderr, "run_answering %s mine %d peer %d\n", tp, mine, peer);
     const uint32_t count = 40;
     ipcx_socket *s = open_sock(mine, 20 * SEC);
     char ep[300];
     listen_on(s, tp, ep, sizeof(ep));
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        ipcx_socket *c;
-        HCHECK(ipcx_socket_open(peer, &c));
-        HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_TIMEOUT, 20 * SEC));
-        HCHECK(ipcx_dial(c, ep));
-        for (uint32_t i = 0; i < count; i++) {
-            if (peer == IPCX_DEALER && mine == IPCX_REP)
-                HCHECK(ipcx_send(c, "", 0, IPCX_MORE)); /* DEALER speaks REQ's envelope */
-            HCHECK(send_indexed(c, i, false, NULL, 0));
-            ipcx_msg *m;
-            HCHECK(ipcx_msg_recv(c, &m, 0));
-            size_t skip = peer == IPCX_DEALER && mine == IPCX_REP ? 1 : 0;
-            if (check_indexed(m, skip, false) != (int64_t)i)
-                _exit(3);
-            ipcx_msg_destroy(m);
-        }
-        ipcx_socket_close(c);
-        _exit(0);
-    }
+    char ms[8], ps[8], cs[16];
+    snprintf(ms, sizeof(ms), "%d", mine);
+    snprintf(ps, sizeof(ps), "%d", peer);
+    snprintf(cs, sizeof(cs), "%u", count);
+    pid_t pid = tu_spawn("--helper", "client", ms, ps, ep, cs, NULL);
     for (uint32_t i = 0; i < count; i++) {
         ipcx_msg *m;
         CHECK(ipcx_msg_recv(s, &m, 0));
@@ -542,20 +747,9 @@ static int raw_connect(const char *ep)
 /* A good ipcx peer in a child process that pushes @n messages and exits. */
 static pid_t fork_pusher(const char *ep, uint32_t n)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        ipcx_socket *c;
-        HCHECK(ipcx_socket_open(IPCX_PUSH, &c));
-        HCHECK(ipcx_dial(c, ep));
-        for (uint32_t i = 0; i < n; i++)
-            HCHECK(send_indexed(c, i, false, NULL, 0));
-        ipcx_socket_set(c, IPCX_OPT_LINGER, 10 * SEC);
-        ipcx_socket_close(c);
-        _exit(0);
-    }
-    return pid;
+    char ns[16];
+    snprintf(ns, sizeof(ns), "%u", n);
+    return tu_spawn("--helper", "npusher", ep, ns, NULL);
 }
 
 static void recv_indexed_n(ipcx_socket *s, uint32_t n)
@@ -643,24 +837,7 @@ static void test_oversize(void **state)
     listen_on(s, "tcp", ep, sizeof(ep));
     uint8_t big[2000] = {0};
     assert_int_equal(ipcx_send(s, big, 10, 0), -ENOTSUP); /* PULL sends nothing */
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        ipcx_socket *c;
-        HCHECK(ipcx_socket_open(IPCX_PUSH, &c));
-        HCHECK(ipcx_socket_set(c, IPCX_OPT_MAX_MSG_SIZE, 1000));
-        HCHECK(ipcx_dial(c, ep));
-        if (ipcx_send(c, big, 1001, 0) != -EMSGSIZE)
-            _exit(3);
-        if (ipcx_send(c, big, 600, IPCX_MORE) != 600 || ipcx_send(c, big, 600, 0) != -EMSGSIZE)
-            _exit(4);
-        HCHECK(ipcx_send(c, big, 1000, 0)); /* exactly the maximum passes */
-        HCHECK(ipcx_socket_set(c, IPCX_OPT_MAX_MSG_SIZE, 5000));
-        HCHECK(ipcx_send(c, big, 1500, 0)); /* the listener drops us for this */
-        ipcx_socket_set(c, IPCX_OPT_LINGER, 5 * SEC);
-        ipcx_socket_close(c);
-        _exit(0);
-    }
+    pid_t pid = tu_spawn("--helper", "oversize", ep, NULL);
     uint8_t buf[2000];
     assert_int_equal(ipcx_recv(s, buf, sizeof(buf), 0), 1000);
     ipcx_event ev;
@@ -835,28 +1012,7 @@ static void test_thousand_connections(void **state)
     ipcx_socket *s = open_sock(IPCX_PULL, 20 * SEC);
     char ep[300];
     listen_on(s, "tcp", ep, sizeof(ep));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* One socket, 1,000 dials: 1,000 connections, each gets one message. */
-        ipcx_socket *c;
-        HCHECK(ipcx_socket_open(IPCX_PUSH, &c));
-        for (int i = 0; i < 1000; i++)
-            HCHECK(ipcx_dial(c, ep));
-        for (;;) {
-            ipcx_socket_stats st;
-            HCHECK(ipcx_socket_stats_get(c, &st));
-            if (st.peers == 1000)
-                break;
-            ipcx_pollitem it = {.socket = c, .events = IPCX_POLLIN};
-            HCHECK(ipcx_poll(&it, 1, 10 * MSEC));
-        }
-        for (uint32_t i = 0; i < 1000; i++)
-            HCHECK(send_indexed(c, 2, false, NULL, 0));
-        ipcx_socket_set(c, IPCX_OPT_LINGER, 10 * SEC);
-        ipcx_socket_close(c);
-        _exit(0);
-    }
+    pid_t pid = tu_spawn("--helper", "thousand", ep, NULL);
     for (uint32_t i = 0; i < 1000; i++) {
         ipcx_msg *m;
         CHECK(ipcx_msg_recv(s, &m, 0));
@@ -941,6 +1097,15 @@ static void test_paused_peer_heartbeat(void **state)
     ipcx_socket_close(s);
 }
 
+/* The scenario of the next test: the peer dies while we write. */
+static void *kill_later(void *arg)
+{
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    kill(*(pid_t *)arg, SIGKILL);
+    return NULL;
+}
+
 /* A large message written in place to a peer that dies mid-write: the
  * send returns (the message is lost with the peer, and counted), nothing
  * hangs, the socket goes on. */
@@ -952,40 +1117,22 @@ static void test_inplace_peer_killed(void **state)
     listen_on(s, "unix", ep, sizeof(ep));
     int pfd[2];
     assert_int_equal(pipe(pfd), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(pfd[0]);
-        ipcx_socket *c;
-        HCHECK(ipcx_socket_open(IPCX_PULL, &c));
-        HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_BUFFER, 4096));
-        HCHECK(ipcx_dial(c, ep));
-        uint8_t b[16];
-        HCHECK(ipcx_recv(c, b, sizeof(b), 0)); /* a small one first */
-        if (write(pfd[1], "r\n", 2) != 2)
-            _exit(1);
-        pause(); /* never reads the large one */
-        _exit(0);
-    }
+    char fs[16];
+    snprintf(fs, sizeof(fs), "%d", pfd[1]);
+    pid_t pid = tu_spawn("--helper", "slow_pull", ep, fs, NULL);
     close(pfd[1]);
     CHECK(ipcx_send(s, "x", 1, 0));
     char line[8];
     assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 10000), 1);
     size_t big = (size_t)16 << 20;
     uint8_t *b = calloc(1, big);
-    fflush(NULL);
-    pid_t killer = fork();
-    if (killer == 0) {
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL); /* the scenario: the peer dies while we write */
-        kill(pid, SIGKILL);
-        _exit(0);
-    }
+    pthread_t killer;
+    assert_int_equal(pthread_create(&killer, NULL, kill_later, &pid), 0);
     int64_t t0 = ipcx__now_ns();
     int rc = ipcx_send(s, b, big, 0);
     assert_true(rc == (int)big || rc == -ETIMEDOUT);
     assert_true(ipcx__now_ns() - t0 < 3500 * MSEC);
-    assert_int_equal(tu_wait(killer, 5000), 0);
+    pthread_join(killer, NULL);
     assert_int_equal(tu_wait(pid, 5000), 128 + SIGKILL);
     ipcx_socket_stats st;
     CHECK(ipcx_socket_stats_get(s, &st));
@@ -1006,28 +1153,7 @@ static void test_both_send_large(void **state)
     ipcx_socket *s = open_sock(IPCX_PAIR, 20 * SEC);
     char ep[300];
     listen_on(s, "unix", ep, sizeof(ep));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        ipcx_socket *c;
-        HCHECK(ipcx_socket_open(IPCX_PAIR, &c));
-        HCHECK(ipcx_socket_set(c, IPCX_OPT_SEND_TIMEOUT, 20 * SEC));
-        HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_TIMEOUT, 20 * SEC));
-        HCHECK(ipcx_dial(c, ep));
-        uint8_t *b = malloc(big);
-        for (uint32_t i = 0; i < 3; i++) {
-            fill(b, big, 100 + i);
-            HCHECK(ipcx_send(c, b, big, 0));
-        }
-        for (uint32_t i = 0; i < 3; i++) {
-            if (ipcx_recv(c, b, big, 0) != (int)big || !check(b, big, i))
-                _exit(3);
-        }
-        free(b);
-        ipcx_socket_set(c, IPCX_OPT_LINGER, 20 * SEC);
-        ipcx_socket_close(c);
-        _exit(0);
-    }
+    pid_t pid = tu_spawn("--helper", "both_large", ep, NULL);
     uint8_t *b = malloc(big);
     int64_t t0 = ipcx__now_ns();
     for (uint32_t i = 0; i < 3; i++) {
@@ -1079,7 +1205,6 @@ static void test_heartbeat_idle_caller(void **state)
 }
 
 /* Short reads and writes and EINTR / EAGAIN at every I/O call. */
-static uint64_t fault_rng;
 static int fault_hook(int site)
 {
     (void)site;
@@ -1100,27 +1225,7 @@ static void test_io_faults(void **state)
     ipcx_socket *s = open_sock(IPCX_PAIR, 20 * SEC);
     char ep[300];
     listen_on(s, "tcp", ep, sizeof(ep));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* The echo peer injects faults too. */
-        fault_rng ^= 0x5555;
-        ipcx__sk_fault = fault_hook;
-        ipcx_socket *c;
-        HCHECK(ipcx_socket_open(IPCX_PAIR, &c));
-        HCHECK(ipcx_socket_set(c, IPCX_OPT_RECV_TIMEOUT, 20 * SEC));
-        HCHECK(ipcx_dial(c, ep));
-        for (uint32_t i = 0; i < 300; i++) {
-            ipcx_msg *m;
-            HCHECK(ipcx_msg_recv(c, &m, 0));
-            if (check_indexed(m, 0, false) != (int64_t)i)
-                _exit(3);
-            HCHECK(ipcx_msg_send(c, m, i % 3 == 0 ? IPCX_BATCH : 0));
-        }
-        ipcx_socket_set(c, IPCX_OPT_LINGER, 10 * SEC);
-        ipcx_socket_close(c);
-        _exit(0);
-    }
+    pid_t pid = tu_spawn("--helper", "fault_echo", ep, NULL);
     ipcx__sk_fault = fault_hook;
     uint32_t rx = 0;
     for (uint32_t i = 0; i < 300; i++) {
@@ -1153,23 +1258,9 @@ static void test_recv_large_into_buffer(void **state)
     ipcx_socket *s = open_sock(IPCX_PULL, 20 * SEC);
     char ep[300];
     listen_on(s, "tcp", ep, sizeof(ep));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        ipcx_socket *c;
-        HCHECK(ipcx_socket_open(IPCX_PUSH, &c));
-        HCHECK(ipcx_dial(c, ep));
-        uint8_t *b = malloc(1000000);
-        for (uint32_t i = 0; i < count; i++) {
-            size_t len = sizes[i % IPCX_ARRAY_LEN(sizes)];
-            fill(b, len, i);
-            HCHECK(ipcx_send(c, b, len, 0));
-        }
-        free(b);
-        ipcx_socket_set(c, IPCX_OPT_LINGER, 20 * SEC);
-        ipcx_socket_close(c);
-        _exit(0);
-    }
+    char cs[16];
+    snprintf(cs, sizeof(cs), "%u", count);
+    pid_t pid = tu_spawn("--helper", "big_pusher", ep, cs, NULL);
     fault_rng = tu_seed() ^ 0x77;
     uint8_t *buf = malloc(1 << 20);
     for (uint32_t i = 0; i < count; i++) {
@@ -1326,20 +1417,9 @@ static void test_req_peer_died(void **state)
     CHECK(ipcx_dial(req, ep));
     int pfd[2];
     assert_int_equal(pipe(pfd), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(pfd[0]);
-        ipcx_socket *r;
-        HCHECK(ipcx_socket_open(IPCX_REP, &r));
-        HCHECK(ipcx_listen(r, ep));
-        uint8_t b[16];
-        HCHECK(ipcx_recv(r, b, sizeof(b), 0));
-        if (write(pfd[1], "x\n", 2) != 2)
-            _exit(1);
-        pause(); /* killed with the request unanswered */
-        _exit(0);
-    }
+    char fs[16];
+    snprintf(fs, sizeof(fs), "%d", pfd[1]);
+    pid_t pid = tu_spawn("--helper", "rep_dies", ep, fs, NULL);
     close(pfd[1]);
     CHECK(ipcx_send(req, "q", 1, 0));
     char line[8];
@@ -1364,19 +1444,10 @@ static void test_unix_socket_files(void **state)
     CHECK(ipcx_listen(a, ep));
     assert_int_equal(ipcx_listen(b, ep), -EADDRINUSE);
     /* A stale file: a listener that died without removing it. */
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        ipcx_socket *c;
-        char ep2[310];
-        snprintf(ep2, sizeof(ep2), "%s-stale", ep);
-        HCHECK(ipcx_socket_open(IPCX_PULL, &c));
-        HCHECK(ipcx_listen(c, ep2));
-        _exit(0); /* no close: the file stays */
-    }
-    assert_int_equal(tu_wait(pid, 5000), 0);
     char ep2[310];
     snprintf(ep2, sizeof(ep2), "%s-stale", ep);
+    pid_t pid = tu_spawn("--helper", "stale", ep2, NULL);
+    assert_int_equal(tu_wait(pid, 5000), 0);
     struct stat st;
     assert_int_equal(stat(ep2 + 7, &st), 0);
     CHECK(ipcx_listen(b, ep2));
@@ -1503,6 +1574,19 @@ static int run_helper(int argc, char **argv)
         return helper_puller(argc - 1, argv + 1);
     if (strcmp(argv[0], "hb_pusher") == 0)
         return helper_hb_pusher(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } roles[] = {
+        {"client", helper_client},         {"npusher", helper_npusher},
+        {"oversize", helper_oversize},     {"thousand", helper_thousand},
+        {"slow_pull", helper_slow_pull},   {"both_large", helper_both_large},
+        {"fault_echo", helper_fault_echo}, {"big_pusher", helper_big_pusher},
+        {"rep_dies", helper_rep_dies},     {"stale", helper_stale},
+    };
+    for (size_t i = 0; i < IPCX_ARRAY_LEN(roles); i++)
+        if (strcmp(argv[0], roles[i].name) == 0)
+            return roles[i].fn(argc - 1, argv + 1);
     return 2;
 }
 
