@@ -335,9 +335,9 @@ static void pl_mkdirs(char *base, size_t cap, char *q, char *disk, char *img)
 {
     snprintf(base, cap, "/tmp/ipcx-pl-XXXXXX");
     assert_non_null(mkdtemp(base));
-    snprintf(q, cap, "%s/q", base);
-    snprintf(disk, cap, "%s/disk", base);
-    snprintf(img, cap, "%s/img", base);
+    assert_true(snprintf(q, cap, "%s/q", base) < (int)cap);
+    assert_true(snprintf(disk, cap, "%s/disk", base) < (int)cap);
+    assert_true(snprintf(img, cap, "%s/img", base) < (int)cap);
     assert_int_equal(mkdir(disk, 0700), 0);
     assert_int_equal(mkdir(img, 0700), 0);
 }

@@ -608,7 +608,8 @@ static void run_case(void **state)
         if (c->tp == TP_IPC)
             snprintf(iurl, sizeof(iurl), "unix://%s", g.path);
         else
-            snprintf(iurl, sizeof(iurl), "%s", line + 3); /* tcp://127.0.0.1:N, ipc://@name */
+            assert_true(snprintf(iurl, sizeof(iurl), "%s", line + 3) < (int)sizeof(iurl));
+        /* tcp://127.0.0.1:N, ipc://@name */
         int rc = ipcx_dial(g.s, iurl);
         assert_int_equal(rc, 0);
     }

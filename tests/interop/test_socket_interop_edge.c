@@ -495,7 +495,7 @@ static peer *peer_start(int i, const char *scn, int ztype, const char *mode, con
         if (tu_line_read(p->fds[0], line, sizeof(line), WAIT_MS) < 4 ||
             strncmp(line, "ep ", 3) != 0)
             fail_msg("no endpoint from the libzmq helper");
-        snprintf(p->ep, sizeof(p->ep), "%s", line + 3);
+        assert_true(snprintf(p->ep, sizeof(p->ep), "%s", line + 3) < (int)sizeof(p->ep));
     }
     return p;
 }
