@@ -853,7 +853,10 @@ static int send_parts(ipcx_socket *s, const sk_part *parts, size_t n, int flags)
         total += parts[i].len;
     if (total > s->max_msg)
         return -EMSGSIZE;
-    if (batch_decide(s, flags))
+    /* Large messages are never batched automatically: their system call
+     * is cheap beside the copy a batch would add (and they may go out in
+     * place, below). */
+    if (total < IPCX__AUTOBATCH_MAX ? batch_decide(s, flags) : (flags & IPCX_BATCH) != 0)
         flags |= IPCX_BATCH;
     ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->send_timeout, flags));
     int rc;

@@ -56,6 +56,7 @@
 #define IPCX__READ_AHEAD       (256u << 10)
 #define IPCX__INPLACE_MIN      (32u << 10)
 #define IPCX__DIRECT_MIN       (32u << 10)
+#define IPCX__AUTOBATCH_MAX    (16u << 10)
 #define IPCX__INPLACE_STALL_NS ((int64_t)2000000)
 #define IPCX__READ_FIRST       (4u << 10)
 #define IPCX__BATCH_MAX        (64u << 10)
