@@ -108,7 +108,7 @@ typedef struct ipcx_socket ipcx_socket;
 /**
  * ipcx_socket_open - a new socket of @pattern, with no endpoints yet.
  * Returns 0, -EINVAL (unknown pattern, @out NULL), -ENOMEM, or -EMFILE /
- * -ENFILE (a socket holds five fds: two epoll sets, two eventfds and a timerfd).
+ * -ENFILE (a socket holds eight fds: three epoll sets, three eventfds and two timerfds).
  */
 IPCX_API int ipcx_socket_open(int pattern, ipcx_socket **out);
 

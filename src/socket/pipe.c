@@ -342,6 +342,8 @@ static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t wr
 {
     ipcx_socket *s = p->s;
     ipcx__deadline d = s->inplace_deadline;
+    s->inplace = false; /* this call's, not another thread's while we wait */
+    uint32_t gen = p->conn_gen;
     p->busy = true;
     while (written < total && !ipcx__deadline_expired(d)) {
         int fd = dup(p->fd);
@@ -361,9 +363,13 @@ static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t wr
         int r = ppoll(&pf, 1, &ts, NULL);
         pthread_mutex_lock(&s->mu);
         close(fd);
-        if (p->fd < 0 || p->state != P_ACTIVE) {
+        if (p->fd < 0 || p->state != P_ACTIVE || p->conn_gen != gen) {
+            /* Lost with the connection; never the rest of it on a new one.
+             * A reconnection's handshake waited for us: out with it. */
             p->busy = false;
-            s->st.drops++; /* lost with the connection */
+            s->st.drops++;
+            if (p->fd >= 0)
+                (void)ipcx__pipe_flush(p);
             return 0;
         }
         if (r <= 0)
@@ -512,7 +518,7 @@ static void input_reset(sk_pipe *p)
 {
     if (p->body != NULL && !p->body_sink)
         free(p->body);
-    if (p->body_sink && p->s->sink_pipe == p)
+    if (p->s->sink_pipe == p)
         p->s->sink_pipe = NULL;
     p->body = NULL;
     p->body_sink = false;
@@ -593,6 +599,7 @@ void ipcx__pipe_fail(sk_pipe *p, int err, const char *reason)
     /* Queued output dies with an accepted connection. */
     s->st.drops += p->ends_n;
     p->state = P_DEAD;
+    s->ndead++;
 }
 
 void ipcx__pipe_free(sk_pipe *p)
@@ -646,6 +653,7 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
     }
     p->fd = fd;
     p->tp_kind = tp_kind;
+    p->conn_gen++;
     p->state = P_HANDSHAKE;
     p->at_boundary = false;
     p->peer_type = 0;
@@ -901,6 +909,8 @@ static int body_finish(sk_pipe *p)
     bool more = p->body_more, sink = p->body_sink;
     p->body = NULL;
     p->body_sink = false;
+    if (s->sink_pipe == p)
+        s->sink_pipe = NULL;
     (void)ipcx_zmtp_decoder_body_done(p->dec);
     p->at_boundary = true;
     if (sink) {

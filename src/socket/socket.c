@@ -109,13 +109,15 @@ void ipcx__sk_event(ipcx_socket *s, int type, int err, const sk_pipe *p, const c
  * events it will hand back may name them. */
 static void sk_reap(ipcx_socket *s)
 {
-    if (s->leader)
+    if (s->leader || s->ndead == 0)
         return;
     sk_pipe *p = s->pipes;
     while (p != NULL) {
         sk_pipe *nx = p->next;
-        if (p->state == P_DEAD && !p->busy)
+        if (p->state == P_DEAD && !p->busy) {
             ipcx__pipe_free(p);
+            s->ndead--;
+        }
         p = nx;
     }
 }
@@ -202,6 +204,7 @@ static void on_accept(ipcx_socket *s, sk_listener *l)
             if (p->fd < 0)
                 close(fd);
             p->state = P_DEAD;
+            s->ndead++;
         }
     }
 }
@@ -381,6 +384,8 @@ static int epoll_sleep(int fd, struct epoll_event *ev, int max, ipcx__deadline d
     return n;
 }
 
+static void batch_disarm(ipcx_socket *s);
+
 /*
  * Sleep until I/O, news from another thread, or the deadline.  Called and
  * returns with the mutex held.  Returns 0 (something may have changed:
@@ -390,7 +395,7 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
 {
     if (ipcx__deadline_expired(d))
         return -ETIMEDOUT;
-    s->batch_open = false;
+    batch_disarm(s);
     /* A call that sleeps sends what was batched first; if that made room
      * (a send waiting at the high-water mark behind its own batch), look
      * again instead of sleeping: nobody else would wake us for it. */
@@ -814,9 +819,17 @@ static void batch_arm(ipcx_socket *s, int64_t now)
     s->batch_sends = 0;
 }
 
+static void batch_disarm(ipcx_socket *s)
+{
+    static const struct itimerspec off;
+    if (s->batch_open)
+        (void)timerfd_settime(s->btfd, 0, &off, NULL); /* no wake-up for nothing */
+    s->batch_open = false;
+}
+
 static void batch_close(ipcx_socket *s)
 {
-    s->batch_open = false;
+    batch_disarm(s);
     (void)flush_all(s);
 }
 
@@ -962,7 +975,15 @@ static void streak_end(ipcx_socket *s)
         batch_close(s);
 }
 
-static int recv_prepare(ipcx_socket *s, int flags)
+static void sink_end(ipcx_socket *s);
+
+/* @buf/@cap: the ipcx_recv() buffer a large body may be read into, or
+ * NULL.  It is offered only while this thread itself looks for a message
+ * (ipcx__pat_recv): a body read into it then becomes the message this call
+ * delivers, and one still incomplete moves to the pipe's own buffer before
+ * anything else runs - no other thread, and no later call, ever sees the
+ * caller's buffer. */
+static int recv_prepare(ipcx_socket *s, int flags, void *buf, size_t cap)
 {
     streak_end(s);
     if (s->view.active)
@@ -970,7 +991,13 @@ static int recv_prepare(ipcx_socket *s, int flags)
     ipcx__lazy_deadline ld = ipcx__lazy_make(call_timeout(s->recv_timeout, flags));
     for (;;) {
         bool wait;
+        if (buf != NULL) {
+            s->sink = buf;
+            s->sink_cap = cap;
+        }
         int rc = ipcx__pat_recv(s, &wait);
+        if (buf != NULL)
+            sink_end(s);
         if (!wait)
             return rc;
         if (ipcx__lazy_is_nowait(&ld)) {
@@ -1022,16 +1049,8 @@ IPCX_API int ipcx_recv(ipcx_socket *s, void *buf, size_t cap, int flags)
     if (s == NULL || (buf == NULL && cap > 0))
         return -EINVAL;
     sk_lock(s);
-    bool sink =
-        !s->closing && !s->view.active && s->sink == NULL && sink_ok(s) && cap >= IPCX__DIRECT_MIN;
-    if (sink) {
-        s->sink = buf;
-        s->sink_cap = cap;
-        s->sink_filled = false;
-    }
-    int rc = s->closing ? -EBADF : recv_prepare(s, flags);
-    if (sink)
-        sink_end(s);
+    bool sink = sink_ok(s) && cap >= IPCX__DIRECT_MIN;
+    int rc = s->closing ? -EBADF : recv_prepare(s, flags, sink ? buf : NULL, cap);
     if (rc == 0) {
         sk_view *v = &s->view;
         sk_part part = v->parts[v->k];
@@ -1058,7 +1077,7 @@ IPCX_API int ipcx_recv_size(ipcx_socket *s, int flags)
     if (s == NULL)
         return -EINVAL;
     sk_lock(s);
-    int rc = s->closing ? -EBADF : recv_prepare(s, flags);
+    int rc = s->closing ? -EBADF : recv_prepare(s, flags, NULL, 0);
     if (rc == 0)
         rc = (int)s->view.parts[s->view.k].len;
     sk_unlock(s);
@@ -1071,7 +1090,7 @@ IPCX_API int ipcx_msg_recv(ipcx_socket *s, ipcx_msg **out, int flags)
         return -EINVAL;
     *out = NULL;
     sk_lock(s);
-    int rc = s->closing ? -EBADF : recv_prepare(s, flags);
+    int rc = s->closing ? -EBADF : recv_prepare(s, flags, NULL, 0);
     if (rc == 0) {
         sk_view *v = &s->view;
         ipcx_msg *m = ipcx__msg_new();

@@ -110,6 +110,7 @@ typedef struct sk_pipe {
     uint32_t bg_events; /* what the assistant's set asks of the fd */
     bool in_full;       /* the last read filled `in`: grow it */
     bool busy;          /* a message is being written in place (pipe.c) */
+    uint32_t conn_gen;  /* connections this pipe has had (pipe_write_inplace) */
     uint8_t *body;      /* a large body being read by the pipe (pipe.c body_start) */
     size_t body_size, body_have;
     bool body_more, body_sink;
@@ -221,6 +222,7 @@ struct ipcx_socket {
     /* members */
     sk_pipe *pipes; /* every pipe, dialled ones included */
     uint32_t npipes, nactive;
+    uint32_t ndead; /* pipes waiting for sk_reap */
     uint32_t next_id;
     sk_listener *listeners;
     sk_dialer *dialers;
