@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * ipcx ls: list the named regions (raw regions, rings, queues) in the region
+ * ipcx ls: list the named regions (raw regions, rings, queues, exposed
+ * sockets) in the region
  * directory with what their headers say and whether their creator still
  * runs.  Regions that ipcx_region_open() would refuse are listed too, with
  * the reason, so a person can find and remove them.  Public API only.
@@ -142,7 +143,8 @@ static int on_region(void *ctx, const ipcx_region_info *info)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ipcx ls [--json] [--all]\n\n"
-               "List the ipcx shared-memory regions (raw regions, rings, queues) of the\n"
+               "List the ipcx shared-memory regions (raw regions, rings, queues, exposed\n"
+               "sockets with their peers and endpoints) of the\n"
                "region directory ($IPCX_SHM_DIR, default /dev/shm): name, kind, usable size,\n"
                "creator pid, whether the creator still runs, age, and status.  Regions that\n"
                "cannot be opened (not ready, bad header, wrong owner or mode) are listed\n"
