@@ -142,7 +142,7 @@ static int data_ready(ipcx_ring *r, void *arg)
     if (ring_pos_bad(p))
         return 1; /* let the caller find and report it */
     /* seq_cst: the re-check after registering as a waiter (wait.c). */
-    uint64_t t = load_seq_cst(&ring_rec_at(r, p)->tag);
+    uint64_t t = ipcx__ring_peer_tag_seq_cst(ring_rec_at(r, p));
     unsigned k = ring_kind(r, p, t);
     return k != 0 && k != REC_CLAIM;
 }

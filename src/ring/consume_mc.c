@@ -28,7 +28,7 @@ int ipcx__ring_mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
         if (steps == 0)
             hd0 = hd;
         struct ring_rec *rec = ring_rec_at(r, hd);
-        uint64_t t = load_acquire(&rec->tag); /* pairs with commit_one() */
+        uint64_t t = ipcx__ring_peer_tag_acquire(rec); /* pairs with commit_one() */
         unsigned k = ring_kind(r, hd, t);
         if (k == 0 || k == REC_CLAIM) {
             if (!check)
@@ -55,7 +55,8 @@ int ipcx__ring_mc_try(ipcx_ring *r, int check, uint64_t *at, uint32_t *len)
                 store_release(&s->pos, hd + 1); /* pairs with taken_dead() */
             /* acq_rel: acquire continues the producer's release sequence
              * (the payload); release publishes our slot pos before TAKEN. */
-            if (!cas_acq_rel(&rec->tag, &t, ring_tag(r, hd, REC_TAKEN, (unsigned)r->cidx + 1)))
+            if (!ipcx__ring_peer_tag_cas(rec, &t,
+                                         ring_tag(r, hd, REC_TAKEN, (unsigned)r->cidx + 1)))
                 continue;
             RING_FAULT(RING_STEP_TAKEN);
             /* The record is ours now, but its length is still shared
@@ -131,7 +132,7 @@ int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
         struct ring_rec *rec = ring_rec_at(r, f);
         /* Pairs with the store_release of RELEASED in ipcx__ring_mc_release(): the
          * consumer's reads of the payload happened before. */
-        uint64_t t = load_acquire(&rec->tag);
+        uint64_t t = ipcx__ring_peer_tag_acquire(rec);
         unsigned k = ring_kind(r, f, t);
         uint64_t span;
         if (k == REC_PAD) {

@@ -140,7 +140,7 @@ static int64_t intent_span(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned *
 int64_t ipcx__ring_span_check(const ipcx_ring *r, uint64_t pos, unsigned k, struct ring_rec *rec)
 {
     uint64_t off = pos & r->mask;
-    uint32_t len = load_acquire(&rec->len);
+    uint32_t len = ipcx__ring_peer_len_acquire(rec);
     if (k == REC_PAD) {
         if (off == 0 || len != r->cap - off || len > r->cap / 2 + RING_REC_HDR)
             return -1;

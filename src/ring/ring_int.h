@@ -413,6 +413,53 @@ int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check
  * the index still points at pos. */
 int64_t ipcx__ring_span_at_index(ipcx_ring *r, ipcx_atomic_u64 *index, uint64_t pos, unsigned k,
                                  struct ring_rec *rec);
+/*
+ * Header fields read (or CASed) at a shared index - head or the release
+ * frontier of a multi-consumer ring - that other consumers may already have
+ * moved past, after which a producer may reuse that space and write payload
+ * bytes there with plain stores.  The access itself is atomic and its
+ * result is trusted only once the index is re-read
+ * (ipcx__ring_span_at_index()) or a CAS on the tag or the index confirms
+ * it, so the overlap is benign by design; but it is an atomic/plain pair
+ * without happens-before, which ThreadSanitizer reports.  Only these
+ * accesses go through these helpers: under TSan they are out of line so
+ * that tests/ring_tsan.supp can name them (and nothing else) and TSan
+ * checks every other access of the same functions.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define IPCX__RING_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define IPCX__RING_TSAN 1
+#endif
+#endif
+#ifdef IPCX__RING_TSAN
+#define IPCX__RING_PEER_FN static __attribute__((noinline, unused))
+#else
+#define IPCX__RING_PEER_FN static inline
+#endif
+
+/* load_acquire of the tag at a shared index. */
+IPCX__RING_PEER_FN uint64_t ipcx__ring_peer_tag_acquire(struct ring_rec *rec)
+{
+    return load_acquire(&rec->tag);
+}
+/* load_seq_cst of the tag at a shared index (a waiter's re-check). */
+IPCX__RING_PEER_FN uint64_t ipcx__ring_peer_tag_seq_cst(struct ring_rec *rec)
+{
+    return load_seq_cst(&rec->tag);
+}
+/* load_acquire of the length at a shared index. */
+IPCX__RING_PEER_FN uint32_t ipcx__ring_peer_len_acquire(struct ring_rec *rec)
+{
+    return load_acquire(&rec->len);
+}
+/* cas_acq_rel of the tag at a shared index (take a record). */
+IPCX__RING_PEER_FN int ipcx__ring_peer_tag_cas(struct ring_rec *rec, uint64_t *expect, uint64_t v)
+{
+    return cas_acq_rel(&rec->tag, expect, v);
+}
+
 /* Recovery (recover.c). */
 /* Multi-consumer: the record at pos (tag t, TAKEN) belongs to a consumer
  * that is gone: mark it RELEASED and count it lost.  1 when marked. */
