@@ -15,6 +15,7 @@
 #include "ring_testutil.h"
 
 #define _GNU_SOURCE 1
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -497,6 +498,28 @@ static void test_pidns_join_keeps_live_slot(void **state)
  * lock its death could not be proven from here - its pid means nothing in
  * this namespace - and the slot stayed lost for ever (-EBUSY).  Needs root
  * (skipped otherwise). */
+/* Read exactly n bytes within ms: 0, -ETIMEDOUT, -EPIPE (end of file) or
+ * -errno. */
+static int read_within(int fd, void *buf, size_t n, int ms)
+{
+    size_t got = 0;
+    while (got < n) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            return pr == 0 ? -ETIMEDOUT : -errno;
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r == 0 ? -EPIPE : -errno;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
 static void test_lock_proof_foreign_owner_reclaimed(void **state)
 {
     (void)state;
@@ -508,12 +531,15 @@ static void test_lock_proof_foreign_owner_reclaimed(void **state)
     ipcx_ring_opts o = {.capacity = 4096, .liveness_ms = 1};
     ipcx_ring *mine = NULL;
     assert_int_equal(ipcx_ring_create(name, &o, &mine), 0);
-    int rd[2];
+    int rd[2], pp[2]; /* the inner's ready byte; the outer's report of its pid */
     assert_int_equal(pipe(rd), 0);
+    assert_int_equal(pipe(pp), 0);
     pid_t outer = fork();
     assert_true(outer >= 0);
     if (outer == 0) {
         close(rd[0]);
+        close(pp[0]);
+        signal(SIGPIPE, SIG_IGN); /* a reader gone fails a write below */
         if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
             _exit(CHK_SKIP);
         pid_t inner = fork();
@@ -522,7 +548,7 @@ static void test_lock_proof_foreign_owner_reclaimed(void **state)
         if (inner != 0) {
             /* Tell the test which process to kill (our pid space is its). */
             int32_t v = (int32_t)inner;
-            if (write(rd[1], &v, sizeof(v)) != (ssize_t)sizeof(v))
+            if (write(pp[1], &v, sizeof(v)) != (ssize_t)sizeof(v))
                 _exit(CHK_BAD);
             int st;
             _exit(waitpid(inner, &st, 0) == inner && WIFEXITED(st) ? WEXITSTATUS(st) : CHK_BAD);
@@ -540,18 +566,24 @@ static void test_lock_proof_foreign_owner_reclaimed(void **state)
             pause(); /* until SIGKILL */
     }
     close(rd[1]);
+    close(pp[1]);
     int32_t inner = 0;
     char c = 0;
-    int got =
-        read(rd[0], &inner, sizeof(inner)) == (ssize_t)sizeof(inner) && read(rd[0], &c, 1) == 1;
+    /* Bounded: a holder that never gets ready fails the test with its
+     * status and the error of the read, instead of hanging it. */
+    int e1 = read_within(pp[0], &inner, sizeof(inner), 60000);
+    int e2 = e1 == 0 ? read_within(rd[0], &c, 1, 60000) : e1;
     close(rd[0]);
-    if (!got) {
+    close(pp[0]);
+    if (e2 != 0) {
+        if (inner > 0)
+            kill(inner, SIGKILL);
         int st = tu_wait(outer, 30000);
         ipcx_ring_close(mine);
         ipcx_ring_unlink(name);
         if (st == CHK_SKIP)
             skip();
-        fail_msg("holder failed (status %d)", st);
+        fail_msg("holder failed (read %d, status %d)", e2, st);
     }
     assert_int_equal(c, 'n'); /* pid 1 in its namespace */
     /* Alive: no theft. */
