@@ -54,7 +54,7 @@ static int boundary_ok(ipcx_ring *r, uint64_t pos, uint64_t tail, unsigned depth
 {
     if (pos >= tail)
         return pos == tail;
-    if (ring_kind(r, pos, load_acquire(&ring_rec_at(r, pos)->tag)) != 0)
+    if (ring_kind(r, pos, ipcx__ring_peer_tag_acquire(ring_rec_at(r, pos))) != 0)
         return 1;
     for (uint32_t i = 0; depth > 0 && i < r->nprod; i++) {
         struct ring_slot *s = &r->pslots[i];
@@ -178,7 +178,7 @@ int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check
 {
     struct ring_rec *rec = ring_rec_at(r, pos);
     /* Pairs with the producers' stores of the tag (release / seq_cst). */
-    uint64_t t = load_acquire(&rec->tag);
+    uint64_t t = ipcx__ring_peer_tag_acquire(rec);
     unsigned k = ring_kind(r, pos, t);
     *kind = k;
     if (k >= REC_COMMIT && k <= REC_SKIPPED)
@@ -193,27 +193,28 @@ int64_t ipcx__ring_rec_span(ipcx_ring *r, uint64_t pos, uint64_t tail, int check
         if (live < 0)
             return ipcx__ring_corrupt(r, "claim owner");
         /* Re-read: pos may have moved because the claim was committed. */
-        if (live || load_acquire(&rec->tag) != t)
+        if (live || ipcx__ring_peer_tag_acquire(rec) != t)
             return 0;
         /* Abandoned: skip it by its own length (nothing is written: every
          * reader reaches the same answer). */
         int64_t rs = ipcx__ring_span_check(r, pos, REC_SKIPPED, rec);
         if (rs < 0) /* corrupt - unless the record was reused meanwhile */
-            return load_acquire(&rec->tag) == t ? ipcx__ring_corrupt(r, "claim length") : 0;
+            return ipcx__ring_peer_tag_acquire(rec) == t ? ipcx__ring_corrupt(r, "claim length")
+                                                         : 0;
         *kind = REC_SKIPPED;
         return rs;
     }
     if (!r->mp) {
         /* One producer writes the claim header before tail: a hole below
          * tail is corruption - unless we raced with that very store. */
-        if (load_acquire(&rec->tag) == t)
+        if (ipcx__ring_peer_tag_acquire(rec) == t)
             return ipcx__ring_corrupt(r, "hole below tail");
         return 0;
     }
     int64_t sp = intent_span(r, pos, tail, kind);
     /* The header may have been written meanwhile (a live owner): then the
      * caller looks again. */
-    if (sp > 0 && load_acquire(&rec->tag) != t)
+    if (sp > 0 && ipcx__ring_peer_tag_acquire(rec) != t)
         return 0;
     return sp;
 }
@@ -254,7 +255,7 @@ int64_t ipcx__ring_stalled_span(ipcx_ring *r, uint64_t pos, unsigned *kind)
         return 0;
     struct ring_rec *rec = ring_rec_at(r, pos);
     /* Pairs with the CLAIM tag's store_release in produce.c write_claim(). */
-    uint64_t t = load_acquire(&rec->tag);
+    uint64_t t = ipcx__ring_peer_tag_acquire(rec);
     if (ring_kind(r, pos, t) != REC_CLAIM || claim_live(r, pos, ring_owner(t)) != 1)
         return 0; /* changed meanwhile: the caller looks again */
     int64_t now = ipcx__now_ns();
@@ -268,7 +269,7 @@ int64_t ipcx__ring_stalled_span(ipcx_ring *r, uint64_t pos, unsigned *kind)
         return 0;
     int64_t rs = ipcx__ring_span_check(r, pos, REC_SKIPPED, rec);
     if (rs < 0) /* as for an abandoned claim: corrupt unless it changed */
-        return load_acquire(&rec->tag) == t ? ipcx__ring_corrupt(r, "claim length") : 0;
+        return ipcx__ring_peer_tag_acquire(rec) == t ? ipcx__ring_corrupt(r, "claim length") : 0;
     if (!r->bcast && !r->mc && (r->cbar == 0 || pos < r->cbar - 1)) {
         r->cbar = pos + 1;
         r->cbar_tag = t;

@@ -428,9 +428,10 @@ int64_t ipcx__ring_span_at_index(ipcx_ring *r, ipcx_atomic_u64 *index, uint64_t 
                                  struct ring_rec *rec);
 /*
  * Header fields read (or CASed) at a shared index - head or the release
- * frontier of a multi-consumer ring - that other consumers may already have
- * moved past, after which a producer may reuse that space and write payload
- * bytes there with plain stores.  The access itself is atomic and its
+ * frontier of a multi-consumer ring, and the recovery walk of recover.c
+ * that starts there - that other consumers may already have moved past,
+ * after which a producer may reuse that space and write payload bytes
+ * there with plain stores.  The access itself is atomic and its
  * result is trusted only once the index is re-read
  * (ipcx__ring_span_at_index()) or a CAS on the tag or the index confirms
  * it, so the overlap is benign by design; but it is an atomic/plain pair
