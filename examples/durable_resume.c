@@ -61,8 +61,7 @@ static int consume(const char *dir, uint32_t id, long kill_at)
     ipcx_queue *q = NULL;
     int rc = ipcx_queue_open(dir, &o, &q);
     if (rc < 0) {
-        fprintf(stderr, "durable_resume: open %s as consumer %u: %s\n", dir, id,
-                ipcx_strerror(rc));
+        fprintf(stderr, "durable_resume: open %s as consumer %u: %s\n", dir, id, ipcx_strerror(rc));
         return 1;
     }
     char buf[256];

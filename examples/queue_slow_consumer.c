@@ -116,6 +116,7 @@ int main(int argc, char **argv)
                        argc > 4 ? strtoul(argv[4], NULL, 10) : 1000);
     if (argc >= 3 && strcmp(argv[1], "consume") == 0)
         return consume(argv[2], argc > 3 ? atol(argv[3]) : 100);
-    fprintf(stderr, "usage: queue_slow_consumer produce NAME [N [SIZE]] | consume NAME [DELAY_US]\n");
+    fprintf(stderr,
+            "usage: queue_slow_consumer produce NAME [N [SIZE]] | consume NAME [DELAY_US]\n");
     return 2;
 }

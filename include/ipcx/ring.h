@@ -143,11 +143,19 @@ typedef struct ipcx_ring_stat {
     uint64_t full_waits; /**< times a producer found the ring full */
     uint64_t lost;       /**< records abandoned by dead producers or consumers */
     uint64_t overruns;   /**< records overwritten before a consumer read them */
-    uint32_t producers;  /**< attached now */
+    uint32_t producers;  /**< slots held now, by live or dead processes */
     uint32_t consumers;
+    /** Of those, held by a process that is alive (or whose liveness cannot
+     *  be told).  producers_alive == 0 means no live process is a producer
+     *  now (none joined yet, or every one closed or died): a consumer whose
+     *  recv timed out can tell "nothing more will come" from "slow". */
+    uint32_t producers_alive;
+    uint32_t consumers_alive;
     struct {
         int32_t pid;
         uint32_t role; /**< IPCX_RING_PRODUCER or IPCX_RING_CONSUMER */
+        int32_t alive; /**< 1 alive (or cannot tell), 0 the process is gone */
+        uint32_t reserved;
         uint64_t msgs, bytes;
         uint64_t lag; /**< consumer: bytes between its position and write_pos */
     } peer[16];       /**< the first 16 attached handles */

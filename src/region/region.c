@@ -402,6 +402,24 @@ IPCX_API int ipcx_region_open(const char *name, ipcx_region **out)
     return ipcx__region_adopt(fd, name, &st, out);
 }
 
+const char *ipcx__region_kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case IPCX_REGION_RAW:
+        return "raw region";
+    case IPCX_REGION_RING:
+        return "ring";
+    case IPCX_REGION_QUEUE:
+        return "queue";
+    case IPCX_REGION_QSEG:
+        return "queue segment";
+    case IPCX_REGION_SOCKET:
+        return "socket";
+    default:
+        return "unknown kind";
+    }
+}
+
 int ipcx__region_open_kind(const char *name, uint32_t kind, ipcx_region **out)
 {
     ipcx_region *r = NULL;
@@ -409,10 +427,11 @@ int ipcx__region_open_kind(const char *name, uint32_t kind, ipcx_region **out)
     if (rc != 0)
         return rc;
     if (r->info.kind != kind) {
-        IPCX_LOGE("region %s holds kind %u, expected kind %u", name, (unsigned)r->info.kind,
-                  (unsigned)kind);
+        IPCX_LOGE("region %s holds kind %u (%s), expected kind %u (%s)", name,
+                  (unsigned)r->info.kind, ipcx__region_kind_name(r->info.kind), (unsigned)kind,
+                  ipcx__region_kind_name(kind));
         ipcx_region_close(r);
-        return -EPROTO;
+        return -EMEDIUMTYPE;
     }
     *out = r;
     return 0;

@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 
+#include "region/region.h"
 #include "ring/ring_int.h"
 
 int ipcx_ring_create(const char *name, const ipcx_ring_opts *opts, ipcx_ring **out)
@@ -51,13 +52,9 @@ int ipcx_ring_open(const char *name, ipcx_ring **out)
     if (name == NULL || out == NULL)
         return -EINVAL;
     ipcx_region *reg;
-    int rc = ipcx_region_open(name, &reg);
+    int rc = ipcx__region_open_kind(name, IPCX_REGION_RING, &reg); /* -EMEDIUMTYPE: not a ring */
     if (rc != 0)
         return rc;
-    ipcx_region_info info;
-    rc = ipcx_region_get_info(reg, &info);
-    if (rc == 0 && info.kind != IPCX_REGION_RING)
-        rc = -EPROTO;
     ipcx_ring *r = NULL;
     if (rc == 0)
         rc = ipcx__ring_attach(ipcx_region_data(reg), ipcx_region_size(reg), &r);

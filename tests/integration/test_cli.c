@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,14 @@ static void test_json_checker(void **state)
 
 static int run_helper(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[0], "killed-producer") == 0) {
+        /* Create a ring, attach as its producer, send, and die by SIGKILL:
+         * the ring stays, its creator and producer dead. */
+        ipcx_ring *ring = NULL;
+        if (ipcx_ring_create(argv[1], NULL, &ring) != 0 || ipcx_ring_send(ring, "x", 1, 0) != 0)
+            return 1;
+        raise(SIGKILL);
+    }
     if (argc < 2 || strcmp(argv[0], "creator") != 0)
         return 99;
     ipcx_region *r = NULL;
@@ -361,6 +370,118 @@ static void test_ls_missing_directory(void **state)
     assert_non_null(strstr(out, "ipcx: ls: "));
 }
 
+/* The tool's path, for shell command lines. */
+static const char *tool(void)
+{
+    static char t[1024];
+    return tu_build_path("tools/ipcx/ipcx", t, sizeof(t));
+}
+
+static void test_stat_watch_forms(void **state)
+{
+    (void)state;
+    char name[128], args[512];
+    tu_unique(name, sizeof(name), "stw");
+    ipcx_ring *r = NULL;
+    assert_int_equal(ipcx_ring_create(name, NULL, &r), 0);
+    /* --watch N, --watch=N, -w N, -wN, -j: each accepted (the object is
+     * removed by a second process once two samples are out). */
+    const char *forms[] = {"--watch 0.1", "--watch=0.1", "-w 0.1", "-w0.1"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        char cmd[4096];
+        ipcx_ring *again = NULL;
+        if (i > 0)
+            assert_int_equal(ipcx_ring_create(name, NULL, &again), 0);
+        snprintf(
+            cmd, sizeof(cmd),
+            "f=$(mktemp); '%s' stat -j %s %s >$f 2>$f.err & p=$!; "
+            "n=0; while [ $(wc -l <$f) -lt 2 ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n+1)); done; "
+            "'%s' rm %s; wait $p; echo rc=$?; cat $f $f.err; rm -f $f $f.err",
+            tool(), forms[i], name, tool(), name);
+        assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "rc=0\n"));
+        snprintf(args, sizeof(args), "ipcx: stat: %s: removed; stopped watching", name);
+        assert_non_null(strstr(out, args));
+        /* Each sample one strict JSON object with a time; rates null, then numbers. */
+        int samples = 0;
+        for (char *save = NULL, *l = strtok_r(out, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save)) {
+            if (l[0] != '{')
+                continue;
+            if (!json_object_line(l))
+                fail_msg("not a JSON object: %s", l);
+            assert_non_null(strstr(l, "\"time\":"));
+            assert_non_null(
+                strstr(l, samples == 0 ? "\"rate_msgs_in\":null" : "\"rate_msgs_in\":0.0"));
+            samples++;
+        }
+        assert_true(samples >= 2);
+        ipcx_ring_close(again);
+    }
+    ipcx_ring_close(r);
+    snprintf(args, sizeof(args), "stat --watch 0 %s", name);
+    assert_int_equal(ipcx(args, 1), 2);
+    assert_non_null(strstr(out, "--watch takes a positive number of seconds"));
+    assert_int_equal(ipcx("stat -h", 0), 0);
+    assert_non_null(strstr(out, "-w, --watch [SECONDS]"));
+}
+
+static void test_stat_dead_producer(void **state)
+{
+    (void)state;
+    char name[128], args[256], pidtxt[64];
+    tu_unique(name, sizeof(name), "stdead");
+    pid_t pid = tu_spawn("--helper", "killed-producer", name, NULL);
+    assert_int_equal(tu_wait(pid, WAITMS), 128 + SIGKILL);
+    snprintf(args, sizeof(args), "stat %s", name);
+    assert_int_equal(ipcx(args, 1), 0);
+    snprintf(pidtxt, sizeof(pidtxt), "pid %-8d (gone)", (int)pid);
+    assert_non_null(strstr(out, pidtxt));
+    assert_non_null(strstr(out, "producers 1/1, consumers 0/1 (1 and 0 of them gone)"));
+    snprintf(args, sizeof(args), "stat --json %s", name);
+    assert_int_equal(ipcx(args, 0), 0);
+    assert_true(json_object_line(strtok(out, "\n")));
+    assert_non_null(strstr(out, "\"producers\":1,\"consumers\":0,\"producers_alive\":0"));
+    assert_non_null(strstr(out, "\"role\":\"producer\",\"alive\":false"));
+    ipcx_region_unlink(name);
+}
+
+static void test_stat_raw_region_and_wrong_kind(void **state)
+{
+    (void)state;
+    char name[128], args[256], want[256];
+    tu_unique(name, sizeof(name), "straw");
+    ipcx_region *r = NULL;
+    assert_int_equal(ipcx_region_create(name, 5000, NULL, &r), 0);
+    snprintf(args, sizeof(args), "stat %s", name);
+    assert_int_equal(ipcx(args, 1), 0);
+    assert_null(strstr(out, "protocol error"));
+    snprintf(want, sizeof(want), "raw %s: 4.9K, layout 1.0, creator pid %d\n", name, (int)getpid());
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "has no statistics"));
+    snprintf(args, sizeof(args), "stat -j %s", name);
+    assert_int_equal(ipcx(args, 0), 0);
+    assert_true(json_object_line(strtok(out, "\n")));
+    assert_non_null(strstr(out, "\"kind\":\"raw\""));
+    assert_non_null(strstr(out, "\"alive\":true"));
+    assert_non_null(strstr(out, "\"statistics\":null"));
+    /* queue commands on something that is not a queue say what it is. */
+    snprintf(args, sizeof(args), "queue dump %s", name);
+    assert_int_equal(ipcx(args, 1), 1);
+    snprintf(want, sizeof(want), "ipcx: queue: %s is a raw region, not a queue\n", name);
+    assert_string_equal(out, want);
+    ipcx_region_close(r);
+    ipcx_region_unlink(name);
+    ipcx_ring *ring = NULL;
+    assert_int_equal(ipcx_ring_create(name, NULL, &ring), 0);
+    snprintf(args, sizeof(args), "queue info %s", name);
+    assert_int_equal(ipcx(args, 1), 1);
+    snprintf(want, sizeof(want), "ipcx: queue: %s is a ring, not a queue\n", name);
+    assert_string_equal(out, want);
+    ipcx_ring_close(ring);
+    ipcx_ring_unlink(name);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--helper") == 0)
@@ -374,6 +495,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_usage_and_help),
         cmocka_unit_test(test_ls_all_shows_queue_segments),
         cmocka_unit_test(test_ls_missing_directory),
+        cmocka_unit_test(test_stat_watch_forms),
+        cmocka_unit_test(test_stat_dead_producer),
+        cmocka_unit_test(test_stat_raw_region_and_wrong_kind),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -695,7 +695,7 @@ static void test_unpublished_then_publish(void **state)
     assert_int_equal(ipcx__region_make(&spec, &c), 0);
     assert_int_equal(ipcx_region_open(name, &o), -EAGAIN);
     ipcx__region_publish(c);
-    assert_int_equal(ipcx__region_open_kind(name, IPCX_REGION_RING, &o), -EPROTO);
+    assert_int_equal(ipcx__region_open_kind(name, IPCX_REGION_RING, &o), -EMEDIUMTYPE);
     assert_int_equal(ipcx__region_open_kind(name, IPCX_REGION_QUEUE, &o), 0);
     assert_int_equal(ipcx__region_kind(o), IPCX_REGION_QUEUE);
     assert_int_equal(ipcx__region_flags(o), 3);
