@@ -176,6 +176,19 @@ static int run_helper(int argc, char **argv)
             return 1;
         raise(SIGKILL);
     }
+    if (argc >= 2 && strcmp(argv[0], "killed-queue") == 0) {
+        /* A queue of 12 segments whose producer dies by SIGKILL. */
+        ipcx_queue_opts o = {.initial_segment = 4096, .max_segment = 4096, .max_message = 1000};
+        ipcx_queue *q = NULL;
+        static char msg[900];
+        if (ipcx_queue_create(argv[1], &o, &q) != 0)
+            return 1;
+        for (int i = 0; i < 48; i++) {
+            if (ipcx_queue_send(q, msg, sizeof(msg), NULL, 0) != 0)
+                return 1;
+        }
+        raise(SIGKILL);
+    }
     if (argc < 2 || strcmp(argv[0], "creator") != 0)
         return 99;
     ipcx_region *r = NULL;
@@ -219,10 +232,10 @@ static void test_ls_shows_live_and_dead(void **state)
     assert_int_equal(ipcx("ls", 0), 0);
     char line[1024], pidtxt[32];
     assert_true(find_line(dead, line, sizeof(line)));
-    char n[256], kind[16], size[16], p[16], alive[16], age[16], status[64];
-    assert_int_equal(
-        sscanf(line, "%255s %15s %15s %15s %15s %15s %63s", n, kind, size, p, alive, age, status),
-        7);
+    char n[256], kind[16], size[16], p[16], alive[16], age[16], owner[64], status[64];
+    assert_int_equal(sscanf(line, "%255s %15s %15s %15s %15s %15s %63s %63s", n, kind, size, p,
+                            alive, age, owner, status),
+                     8);
     snprintf(pidtxt, sizeof(pidtxt), "%d", (int)pid);
     assert_string_equal(n, dead);
     assert_string_equal(kind, "ring");
@@ -316,8 +329,16 @@ static void test_rm(void **state)
     snprintf(args, sizeof(args), "rm --force %s", a);
     assert_int_equal(ipcx(args, 1), 0);
     assert_string_equal(out, "");
+    /* A bad name is answered with the naming rule; a path that is not a
+     * durable queue's directory is left alone. */
+    assert_int_equal(ipcx("rm 'bad name'", 1), 1);
+    assert_non_null(strstr(out,
+                           "ipcx: rm: bad name: invalid name (a name is 1 to 200 characters of "
+                           "A-Z a-z 0-9 . _ -, not starting with '.'"));
     assert_int_equal(ipcx("rm ../etc", 1), 1);
-    assert_non_null(strstr(out, "ipcx: rm: ../etc: invalid argument"));
+    assert_non_null(strstr(out, "ipcx: rm: ../etc: "));
+    assert_int_equal(ipcx("rm /tmp", 1), 1);
+    assert_non_null(strstr(out, "ipcx: rm: /tmp: not a durable queue directory"));
 }
 
 static void test_usage_and_help(void **state)
@@ -482,6 +503,109 @@ static void test_stat_raw_region_and_wrong_kind(void **state)
     ipcx_ring_unlink(name);
 }
 
+/* Sum of the sizes of the files in the region directory named ipcx.<prefix>*. */
+static int count_files(const char *prefix)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "ls \"$IPCX_SHM_DIR\" | grep -c '^ipcx\\.%s'", prefix);
+    char buf[64];
+    tu_run_capture(cmd, buf, sizeof(buf));
+    return atoi(buf);
+}
+
+static void test_ls_queue_memory_stale_and_rm(void **state)
+{
+    (void)state;
+    char q[128], ring[128], live[128], args[512], line[1024];
+    tu_unique(q, sizeof(q), "lsq");
+    tu_unique(ring, sizeof(ring), "lsr");
+    tu_unique(live, sizeof(live), "lsl");
+    pid_t pid = tu_spawn("--helper", "killed-queue", q, NULL);
+    assert_int_equal(tu_wait(pid, WAITMS), 128 + SIGKILL);
+    pid = tu_spawn("--helper", "killed-producer", ring, NULL);
+    assert_int_equal(tu_wait(pid, WAITMS), 128 + SIGKILL);
+    ipcx_ring *r = NULL;
+    assert_int_equal(ipcx_ring_create(live, NULL, &r), 0);
+    int segs = count_files(q) - 1;
+    assert_true(segs >= 10);
+
+    /* The queue's size is its memory: control region and segments. */
+    assert_int_equal(ipcx("ls", 0), 0);
+    assert_true(find_line(q, line, sizeof(line)));
+    assert_non_null(strstr(line, " queue "));
+    char n[256], kind[16], size[16];
+    assert_int_equal(sscanf(line, "%255s %15s %15s", n, kind, size), 3);
+    assert_true(strtod(size, NULL) >= 4.0 * (segs + 1) && strchr(size, 'K') != NULL);
+    assert_non_null(strstr(line, "  stale"));
+    assert_true(find_line(ring, line, sizeof(line)));
+    assert_non_null(strstr(line, "  stale"));
+    assert_true(find_line(live, line, sizeof(line)));
+    assert_non_null(strstr(line, "  ok"));
+    /* Segments sort numerically: .seg.2 before .seg.10. */
+    assert_int_equal(ipcx("ls --all", 0), 0);
+    char s2[160], s10[160];
+    snprintf(s2, sizeof(s2), "%s.seg.2 ", q);
+    snprintf(s10, sizeof(s10), "%s.seg.10 ", q);
+    assert_non_null(strstr(out, s2));
+    assert_non_null(strstr(out, s10));
+    assert_true(strstr(out, s2) < strstr(out, s10));
+    /* JSON: booleans, memory, owner. */
+    assert_int_equal(ipcx("ls -j", 0), 0);
+    snprintf(args, sizeof(args), "\"name\":\"%s\"", q);
+    assert_true(find_line(args, line, sizeof(line)));
+    assert_true(json_object_line(line));
+    assert_non_null(strstr(line, "\"alive\":false"));
+    assert_non_null(strstr(line, "\"stale\":true"));
+    assert_non_null(strstr(line, "\"memory\":"));
+    assert_non_null(strstr(line, "\"owner\":\""));
+
+    /* rm --stale -n lists and keeps; rm --stale removes the queue whole and
+     * the dead ring, and leaves the live ring. */
+    assert_int_equal(ipcx("rm --stale -n", 1), 0);
+    snprintf(args, sizeof(args), "would remove %s (queue, creator pid", q);
+    assert_non_null(strstr(out, args));
+    assert_int_equal(count_files(q), segs + 1);
+    assert_int_equal(ipcx("rm --stale", 1), 0);
+    snprintf(args, sizeof(args), "removed %s (ring, creator pid", ring);
+    assert_non_null(strstr(out, args));
+    assert_int_equal(count_files(q), 0);
+    assert_false(rt_region_exists(ring));
+    assert_true(rt_region_exists(live));
+    ipcx_ring_close(r);
+    ipcx_ring_unlink(live);
+
+    /* rm NAME of a queue removes every segment too. */
+    pid = tu_spawn("--helper", "killed-queue", q, NULL);
+    assert_int_equal(tu_wait(pid, WAITMS), 128 + SIGKILL);
+    assert_true(count_files(q) >= 10);
+    snprintf(args, sizeof(args), "rm %s", q);
+    assert_int_equal(ipcx(args, 1), 0);
+    assert_int_equal(count_files(q), 0);
+}
+
+static void test_rm_durable_queue(void **state)
+{
+    (void)state;
+    char dir[512], args[1024];
+    char tmpl[] = "/tmp/ipcx-cli-dq-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    snprintf(dir, sizeof(dir), "%s/q", tmpl);
+    ipcx_queue *q = NULL;
+    assert_int_equal(ipcx_queue_create(dir, NULL, &q), 0);
+    assert_int_equal(ipcx_queue_send(q, "x", 1, NULL, 0), 0);
+    ipcx_queue_close(q);
+    /* A directory that holds no queue is refused, and untouched. */
+    snprintf(args, sizeof(args), "rm %s", tmpl);
+    assert_int_equal(ipcx(args, 1), 1);
+    assert_non_null(strstr(out, "not a durable queue directory"));
+    snprintf(args, sizeof(args), "rm %s", dir);
+    assert_int_equal(ipcx(args, 1), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(access(dir, F_OK), -1);
+    assert_int_equal(ipcx(args, 1), 1);
+    assert_int_equal(rmdir(tmpl), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--helper") == 0)
@@ -498,6 +622,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stat_watch_forms),
         cmocka_unit_test(test_stat_dead_producer),
         cmocka_unit_test(test_stat_raw_region_and_wrong_kind),
+        cmocka_unit_test(test_ls_queue_memory_stale_and_rm),
+        cmocka_unit_test(test_rm_durable_queue),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

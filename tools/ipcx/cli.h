@@ -49,6 +49,22 @@ void cli_open_error(const char *cmd, const char *name, int rc, const char *wante
  * or -1 when the value is not a positive number of seconds. */
 int cli_watch_arg(int argc, char **argv, double *watch);
 
+/* Every region of the directory, in natural name order (q.seg.2 before
+ * q.seg.10).  Free v with free().  Returns 0 or -errno. */
+typedef struct cli_region_set {
+    ipcx_region_info *v;
+    size_t n, cap;
+} cli_region_set;
+int cli_region_collect(cli_region_set *s);
+
+/* 1 when the object is stale: its creator is gone and no live process is
+ * attached (rings: no live producer or consumer slot; queues: no live
+ * producer and no live consumer; raw regions and sockets: the creator
+ * only, as nothing else is recorded), or a queue segment whose queue is
+ * gone (@all: the directory's regions, to look for it).  0 otherwise,
+ * including when it cannot be told.  Defined in cmd_ls.c. */
+int cli_stale(const ipcx_region_info *ri, const cli_region_set *all);
+
 /* Print a queue's figures (ipcx_queue_stat) as text or one JSON line;
  * errors are reported as coming from command cmd.  Defined in cmd_queue.c,
  * shared with `ipcx stat`. */
