@@ -606,6 +606,65 @@ static void test_rm_durable_queue(void **state)
     assert_int_equal(rmdir(tmpl), 0);
 }
 
+static void test_ring_and_queue_verbs(void **state)
+{
+    (void)state;
+    char ring[128], bc[128], q[128], args[512], cmd[2048];
+    tu_unique(ring, sizeof(ring), "vr");
+    tu_unique(bc, sizeof(bc), "vb");
+    tu_unique(q, sizeof(q), "vq");
+    /* ring: create on first send, MSG arguments and stdin lines, drain. */
+    snprintf(args, sizeof(args), "ring send --create %s hello 'two words'", ring);
+    assert_int_equal(ipcx(args, 1), 0);
+    snprintf(cmd, sizeof(cmd), "printf '6869\\n' | '%s' ring send -f hex %s 2>&1", tool(), ring);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 0);
+    snprintf(args, sizeof(args), "ring recv -n 3 %s", ring);
+    assert_int_equal(ipcx(args, 1), 0);
+    assert_string_equal(out, "hello\ntwo words\nhi\n");
+    /* Nothing more: a timeout with nothing received is a failure. */
+    snprintf(args, sizeof(args), "ring recv -t 0.05 %s", ring);
+    assert_int_equal(ipcx(args, 1), 1);
+    snprintf(args, sizeof(args), "ipcx: ring: %s: timed out", ring);
+    assert_non_null(strstr(out, args));
+    /* tail refuses a queue-delivery ring: it would take records. */
+    snprintf(args, sizeof(args), "ring tail %s", ring);
+    assert_int_equal(ipcx(args, 1), 1);
+    assert_non_null(strstr(out, "delivers each record to one consumer"));
+    /* A broadcast ring, tailed from the oldest record, in json. */
+    snprintf(args, sizeof(args), "ring send -c --broadcast --capacity 8192 %s one two", bc);
+    assert_int_equal(ipcx(args, 1), 0);
+    snprintf(args, sizeof(args), "ring tail -o -n 2 -f json %s", bc);
+    assert_int_equal(ipcx(args, 1), 0);
+    assert_string_equal(out, "{\"parts\":[\"b25l\"]}\n{\"parts\":[\"dHdv\"]}\n");
+    /* queue: the same, and the wrong kind named. */
+    snprintf(args, sizeof(args), "queue send -c %s m1 m2", q);
+    assert_int_equal(ipcx(args, 1), 0);
+    snprintf(args, sizeof(args), "queue recv -n 2 %s", q);
+    assert_int_equal(ipcx(args, 1), 0);
+    assert_string_equal(out, "m1\nm2\n");
+    snprintf(args, sizeof(args), "queue recv %s", ring);
+    assert_int_equal(ipcx(args, 1), 1);
+    snprintf(cmd, sizeof(cmd), "ipcx: queue: %s is a ring, not a queue\n", ring);
+    assert_string_equal(out, cmd);
+    snprintf(args, sizeof(args), "ring send %s x", q);
+    assert_int_equal(ipcx(args, 1), 1);
+    snprintf(cmd, sizeof(cmd), "ipcx: ring: %s is a queue, not a ring\n", q);
+    assert_string_equal(out, cmd);
+    /* Usage: bad format, message arguments to recv, unknown subcommand. */
+    snprintf(args, sizeof(args), "ring send -f yaml %s x", ring);
+    assert_int_equal(ipcx(args, 0), 2);
+    snprintf(args, sizeof(args), "ring recv %s extra", ring);
+    assert_int_equal(ipcx(args, 0), 2);
+    assert_int_equal(ipcx("ring frob x", 0), 2);
+    assert_int_equal(ipcx("ring --help", 0), 0);
+    assert_non_null(strstr(out, "usage: ipcx ring send"));
+    assert_int_equal(ipcx("queue send --help", 0), 0);
+    assert_non_null(strstr(out, "usage: ipcx queue send"));
+    snprintf(args, sizeof(args), "rm %s %s %s", ring, bc, q);
+    assert_int_equal(ipcx(args, 1), 0);
+    assert_int_equal(count_files(q), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--helper") == 0)
@@ -624,6 +683,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stat_raw_region_and_wrong_kind),
         cmocka_unit_test(test_ls_queue_memory_stale_and_rm),
         cmocka_unit_test(test_rm_durable_queue),
+        cmocka_unit_test(test_ring_and_queue_verbs),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -82,7 +82,11 @@ CLI_COMMAND(stat);
 CLI_COMMAND(bench);
 CLI_COMMAND(send);
 CLI_COMMAND(recv);
-CLI_COMMAND(top);
 CLI_COMMAND(queue);
+CLI_COMMAND(ring);
+
+/* ipcx ring send|recv|tail and ipcx queue send|recv (cmd_shm.c): @cmd is
+ * "ring" or "queue", argv[0] the subcommand. */
+int cli_shm_verb(const char *cmd, int argc, char **argv);
 
 #endif /* IPCX_CLI_H */

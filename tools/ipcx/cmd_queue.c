@@ -26,7 +26,8 @@ struct dump_ctx {
 static void usage(FILE *f)
 {
     fputs("usage: ipcx queue dump [--json] [--bytes N] NAME\n"
-          "       ipcx queue info [--json] NAME\n\n"
+          "       ipcx queue info [--json] NAME\n"
+          "       ipcx queue send|recv [options] NAME   (ipcx queue send --help)\n\n"
           "NAME is an in-memory queue's name or a durable queue's directory (contains '/').\n\n"
           "  dump            print each record still kept: sequence, size, first bytes\n"
           "  info            segments, memory, sequences and each consumer's lag\n"
@@ -159,6 +160,8 @@ int cmd_queue(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     struct dump_ctx c = {.bytes = 16};
     int opt;
+    if (argc > 1 && (strcmp(argv[1], "send") == 0 || strcmp(argv[1], "recv") == 0))
+        return cli_shm_verb("queue", argc - 1, argv + 1);
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "jb:h", opts, NULL)) != -1) {
