@@ -501,7 +501,7 @@ static void leave_broken(ipcx_ring *r)
         ipcx__ring_flush_stats(r);
         struct ring_slot *s = &r->pslots[r->pidx];
         fold_slot(r, s, 1);
-        /* Pairs with the load_acquire of pos in consume.c claim_live():
+        /* Pairs with the load_acquire of pos in recover.c claim_live():
          * our claims read as abandoned. */
         store_release(&s->pos, 0);
         /* Releases the slot; pairs with the load_acquire in take_slot(). */
