@@ -20,11 +20,17 @@
  * death of every process (even SIGKILL); see docs/queue.md for what survives
  * a machine crash under each fsync policy.
  *
- * Handles.  A handle is a producer, a consumer, or both (opts.role).
- * Producers: one (the default; a second live producer is -EBUSY) or many
- * (IPCX_QUEUE_MULTI_PRODUCER).  Delivery: IPCX_QUEUE_DELIVER_QUEUE (each
- * message to exactly one consumer) or IPCX_QUEUE_DELIVER_BROADCAST (every
- * consumer sees every message, each with its own position).
+ * Handles.  A handle takes a role the first time it is used, as a ring
+ * handle does: ipcx_queue_send() or ipcx_queue_reserve() make it a
+ * producer, ipcx_queue_recv() or ipcx_queue_peek() a consumer (so
+ * ipcx_queue_open(name, NULL, &q) takes no role and is harmless).  The
+ * roles named in opts.role (and a consumer_id) are taken at open instead,
+ * so that -EBUSY comes at once.  A handle may be both.  A call whose role
+ * cannot be taken - every slot of it held by a live process - returns
+ * -EBUSY, on rings and queues alike.  Producers: one (the default; a second live producer is
+ * -EBUSY) or many (IPCX_QUEUE_MULTI_PRODUCER).  Delivery: IPCX_QUEUE_DELIVER_QUEUE (each message to
+ * exactly one consumer) or IPCX_QUEUE_DELIVER_BROADCAST (every consumer sees every message, each
+ * with its own position).
  *
  * Delivery guarantees.  A broadcast consumer's position moves only when it
  * releases a message (recv releases before it returns), so a consumer that
@@ -64,7 +70,8 @@ extern "C" {
  *  ".seg.<n>" suffix of its segments). */
 #define IPCX_QUEUE_NAME_MAX 184
 
-/** ipcx_queue_opts.role bits; 0 means IPCX_QUEUE_PRODUCER. */
+/** ipcx_queue_opts.role bits: roles taken at open; 0 means none yet (each
+ *  is taken on first use). */
 enum {
     IPCX_QUEUE_PRODUCER = 1,
     IPCX_QUEUE_CONSUMER = 2,
@@ -146,12 +153,13 @@ typedef struct ipcx_queue_opts {
     int64_t retain_ns;
 
     /* ---- handle */
-    uint32_t role; /**< IPCX_QUEUE_PRODUCER / CONSUMER bits; 0 = producer */
+    uint32_t role; /**< IPCX_QUEUE_PRODUCER / CONSUMER bits taken at open; 0 = lazily */
     uint32_t wait; /**< IPCX_QUEUE_WAIT_* */
     /** Consumer slot to use, 1..max_consumers: a consumer reopened with the
      *  same id resumes at its saved position (-EBUSY while its previous
-     *  owner is alive).  0 = any free slot, started as opts.start says; an
-     *  anonymous slot is dropped when its process dies. */
+     *  owner is alive).  Non-zero takes the consumer role at open.  0 = any
+     *  free slot, started as opts.start says; an anonymous slot is dropped
+     *  when its process dies. */
     uint32_t consumer_id;
     uint32_t start; /**< IPCX_QUEUE_START_*, for a consumer with no position */
     uint64_t start_seq;
@@ -246,10 +254,11 @@ IPCX_API int ipcx_queue_unlink(const char *name);
  * @seq: NULL or where to store the message's sequence number.
  *
  * Only the memory limit can make it wait (IPCX_QUEUE_LIMIT_WAIT) or fail.
+ * Takes the producer role if the handle has none (-EBUSY: the single
+ * producer, or every producer slot, is held by a live process).
  * Returns 0, -EMSGSIZE (len > max_message), -ENOSPC (limit reached, the
- * message was not queued), -ETIMEDOUT (waited at the limit), -EPERM (not a
- * producer handle), -EPROTO (corrupt queue), -EIDRM (the queue was
- * unlinked and needs a new segment), -ECHILD (a handle inherited across
+ * message was not queued), -ETIMEDOUT (waited at the limit), -EBUSY, -EPROTO (corrupt queue),
+ * -EIDRM (the queue was unlinked and needs a new segment), -ECHILD (a handle inherited across
  * fork(); every call on it says so), -EIO (durable: an msync or fsync
  * failed; the handle is broken and every later call says -EIO) or another
  * -errno.  @buf is the
@@ -279,9 +288,11 @@ IPCX_API int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq);
  * ipcx_queue_recv - copy the next message into @buf.
  * @seq: NULL or where to store its sequence number.
  *
- * Returns the message length, -EAGAIN (timeout 0 and nothing there),
- * -ETIMEDOUT, -EMSGSIZE (the message is longer than @cap; it stays queued
- * for this handle), -EPERM (not a consumer), -EPROTO (corrupt queue),
+ * Takes the consumer role if the handle has none.  Returns the message
+ * length, -EAGAIN (timeout 0 and nothing there), -ETIMEDOUT, -EMSGSIZE
+ * (the message is longer than @cap; it stays queued for this handle, and
+ * the next recv or peek gets it), -EALREADY (a message is peeked and not
+ * released), -EBUSY (no consumer slot), -EPROTO (corrupt queue),
  * -EIO (durable, IPCX_QUEUE_FSYNC_COMMIT: the release could not be synced;
  * the message is in @buf but may be delivered again after a crash; the
  * handle is broken) or -ECHILD.
@@ -290,18 +301,22 @@ IPCX_API int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq
                              int64_t timeout_ns);
 
 /**
- * ipcx_queue_peek - the next message in place, without copying.  *data
- * stays valid until ipcx_queue_release() on this handle.  Peeking again
- * before releasing returns the same message.  Same results as recv (but
- * never -EMSGSIZE); returns the length.
+ * ipcx_queue_peek - the next message not yet peeked, in place, without
+ * copying (the meaning of peek on a ring too).  *data stays valid until
+ * ipcx_queue_release().  A queue handle holds one peeked message at a time
+ * (a ring handle may hold several): peeking again before the release is
+ * -EALREADY.  Same results as recv (but never -EMSGSIZE); returns the
+ * length.
  */
 IPCX_API int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
                              int64_t timeout_ns);
 
-/** ipcx_queue_release - done with the peeked message.  Returns 0, -EINVAL
- * (nothing peeked), -EIO (durable: the release could not be synced; the
- * handle is broken) or -ECHILD. */
-IPCX_API int ipcx_queue_release(ipcx_queue *q);
+/** ipcx_queue_release - done with the peeked message at @data (what
+ * ipcx_queue_peek() returned), as ipcx_ring_release() is for every peeked
+ * record up to @data.  Returns the number released (1), -EINVAL (@data is
+ * not the peeked message, or nothing is peeked), -EIO (durable: the
+ * release could not be synced; the handle is broken) or -ECHILD. */
+IPCX_API int ipcx_queue_release(ipcx_queue *q, const void *data);
 
 /**
  * ipcx_queue_stats - fill @out with what the control block says now.

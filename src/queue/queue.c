@@ -286,9 +286,64 @@ static int attach(ipcx_queue *q, const ipcx_queue_opts *o)
     if (rc == 0 && (q->role & IPCX_QUEUE_CONSUMER))
         rc = attach_consumer(q, o);
     ipcx__qunlock(q);
-    if (rc == 0 && q->pslot >= 0)
+    if (rc == 0 && (q->role & IPCX_QUEUE_PRODUCER))
         rc = ipcx__qchain_find(q, q->pseg_id, ipcx__deadline_make(0), &q->pseg);
     return rc;
+}
+
+/* Lazy roles (as on a ring): a handle becomes a producer at its first
+ * send or reserve and a consumer at its first recv or peek, unless
+ * opts.role took the role at open already.  -EBUSY when every slot of
+ * that role is held by a live process (the single producer, the named
+ * consumer slot). */
+static int take_role(ipcx_queue *q, uint32_t role)
+{
+    if (ipcx__qforked(q))
+        return -ECHILD;
+    if (role == IPCX_QUEUE_PRODUCER ? q->pslot >= 0 : q->cslot >= 0)
+        return 0;
+    if (q->broken)
+        return ipcx__qbroken_rc(q);
+    ipcx_queue_opts o = {
+        .consumer_id = q->consumer_id, .start = q->start_at, .start_seq = q->start_seq};
+    uint32_t had = q->role;
+    q->role = role;
+    int rc = attach(q, &o);
+    q->role = had | (rc == 0 ? role : 0);
+    return rc;
+}
+
+int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
+{
+    if (q == NULL || data == NULL)
+        return -EINVAL;
+    int rc = take_role(q, IPCX_QUEUE_PRODUCER);
+    return rc != 0 ? rc : ipcx__qio_reserve(q, len, data, timeout_ns);
+}
+
+int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, int64_t timeout_ns)
+{
+    if (q == NULL || (buf == NULL && len != 0))
+        return -EINVAL;
+    int rc = take_role(q, IPCX_QUEUE_PRODUCER);
+    return rc != 0 ? rc : ipcx__qio_send(q, buf, len, seq, timeout_ns);
+}
+
+int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
+                    int64_t timeout_ns)
+{
+    if (q == NULL || data == NULL)
+        return -EINVAL;
+    int rc = take_role(q, IPCX_QUEUE_CONSUMER);
+    return rc != 0 ? rc : ipcx__qio_peek(q, data, len, seq, timeout_ns);
+}
+
+int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t timeout_ns)
+{
+    if (q == NULL || (buf == NULL && cap != 0))
+        return -EINVAL;
+    int rc = take_role(q, IPCX_QUEUE_CONSUMER);
+    return rc != 0 ? rc : ipcx__qio_recv(q, buf, cap, seq, timeout_ns);
 }
 
 static void detach(ipcx_queue *q)
@@ -342,7 +397,12 @@ static int handle_new(const char *name, const ipcx_queue_opts *o, ipcx_queue **o
     q->durable = durable;
     q->pid = getpid();
     q->start = ipcx__proc_start_time(q->pid);
-    q->role = o->role ? o->role : IPCX_QUEUE_PRODUCER;
+    /* Roles named in opts are taken at open; the others lazily.  A named
+     * consumer slot (consumer_id) is a consumer role. */
+    q->role = o->role | (o->consumer_id != 0 ? (uint32_t)IPCX_QUEUE_CONSUMER : 0u);
+    q->consumer_id = o->consumer_id;
+    q->start_at = o->start;
+    q->start_seq = o->start_seq;
     q->wait = o->wait;
     q->pslot = q->cslot = -1;
     *out = q;
@@ -445,7 +505,7 @@ void ipcx_queue_close(ipcx_queue *q)
         if (ipcx__qchain_unclaim(q, q->peek_pos, q->peek_next))
             store_seq_cst(&q->slots[q->cslot].hold, IPCX__QNOHOLD); /* pairs with min_pos */
         else
-            ipcx_queue_release(q); /* counted as taken */
+            ipcx__qio_release_held(q); /* counted as taken */
         q->peeked = 0;
     }
     detach(q);

@@ -257,7 +257,7 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *
     if (ipcx__qforked(q))
         return -ECHILD;
     if (q->pslot < 0)
-        return -EPERM;
+        return -EBUSY; /* queue.c took the role first: not reached */
     if (q->broken)
         return ipcx__qbroken_rc(q);
     if (q->res_hdr != NULL)
@@ -385,7 +385,7 @@ static int commit_tag(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
     return wake < 0 ? wake : 0;
 }
 
-int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
+int ipcx__qio_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
 {
     if (q == NULL || data == NULL)
         return -EINVAL;
@@ -412,7 +412,7 @@ int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq)
     return 0;
 }
 
-int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, int64_t timeout_ns)
+int ipcx__qio_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, int64_t timeout_ns)
 {
     if (q == NULL || (buf == NULL && len != 0))
         return -EINVAL;
@@ -647,7 +647,7 @@ static int peek(ipcx_queue *q, ipcx__lazy_deadline *w, struct rec_view *v)
     if (ipcx__qforked(q))
         return -ECHILD;
     if (q->cslot < 0)
-        return -EPERM;
+        return -EBUSY; /* queue.c took the role first: not reached */
     if (q->broken)
         return ipcx__qbroken_rc(q);
     int reg = 0, rc, tries = 0;
@@ -692,11 +692,10 @@ static const uint8_t *peeked_data(ipcx_queue *q)
     return q->cseg->base + ipcx__qpos_off(q->peek_pos) + IPCX__QREC_HDR;
 }
 
-int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
-                    int64_t timeout_ns)
+/* The peeked message, peeking it first when none is. */
+static int peek_held(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
+                     int64_t timeout_ns)
 {
-    if (q == NULL || data == NULL)
-        return -EINVAL;
     if (ipcx__qforked(q))
         return -ECHILD;
     if (!q->peeked) {
@@ -706,6 +705,7 @@ int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq
         if (rc != 0)
             return rc;
     }
+    q->recv_held = 0;
     *data = peeked_data(q);
     if (len != NULL)
         *len = q->peek_len;
@@ -714,12 +714,23 @@ int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq
     return (int)q->peek_len;
 }
 
-int ipcx_queue_release(ipcx_queue *q)
+int ipcx__qio_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq, int64_t timeout_ns)
 {
-    if (q == NULL || !q->peeked)
+    if (q == NULL || data == NULL)
         return -EINVAL;
-    if (ipcx__qforked(q))
-        return -ECHILD;
+    /* One meaning for peek (as on a ring): the next message not yet
+     * peeked.  A queue handle holds one at a time, so a second peek
+     * before the release is refused - except for a message a recv left
+     * held because its buffer was too small: that one was never handed
+     * out. */
+    if (q->peeked && !q->recv_held)
+        return ipcx__qforked(q) ? -ECHILD : -EALREADY;
+    return peek_held(q, data, len, seq, timeout_ns);
+}
+
+/* Give the peeked message back (released: delivered).  Returns 1 or -errno. */
+int ipcx__qio_release_held(ipcx_queue *q)
+{
     struct ipcx__qslot *s = &q->slots[q->cslot];
     q->peeked = 0;
     /* The position first, the figures after: a consumer killed between the
@@ -743,24 +754,37 @@ int ipcx_queue_release(ipcx_queue *q)
         if (ipcx__qstore_sync(q->ctl, from, end - from) != 0)
             return ipcx__qsync_failed(q);
     }
-    return 0;
+    return 1;
 }
 
-int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t timeout_ns)
+int ipcx_queue_release(ipcx_queue *q, const void *data)
+{
+    if (q == NULL || !q->peeked || q->recv_held || data == NULL || data != peeked_data(q))
+        return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
+    return ipcx__qio_release_held(q);
+}
+
+int ipcx__qio_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t timeout_ns)
 {
     const void *d = NULL;
     size_t len = 0;
     if (q == NULL || (buf == NULL && cap != 0))
         return -EINVAL;
-    int rc = ipcx_queue_peek(q, &d, &len, seq, timeout_ns);
+    if (q->peeked && !q->recv_held)
+        return ipcx__qforked(q) ? -ECHILD : -EALREADY; /* release the peeked one first */
+    int rc = peek_held(q, &d, &len, seq, timeout_ns);
     if (rc < 0)
         return rc;
-    if (len > cap)
+    if (len > cap) {
+        q->recv_held = 1; /* it stays: the next recv or peek gets it */
         return -EMSGSIZE;
+    }
     if (len != 0)
         ipcx__copy_msg(buf, d, len);
     /* -EIO (durable, COMMIT): the message is in buf, but its release may
      * not survive a crash (it may be delivered again). */
-    rc = ipcx_queue_release(q);
+    rc = ipcx__qio_release_held(q);
     return rc < 0 ? rc : (int)len;
 }
