@@ -19,8 +19,9 @@
  *    the other side did not answer in time, and nothing was lost;
  *  - end of stream: rings carry records, not connections, so the ping side
  *    sends an agreed marker, here an empty record;
- *  - crashes: if the ping side is killed, the rings stay until
- *    `ipcx rm NAME.req NAME.rep` (or `ipcx rm --stale`).
+ *  - crashes: if the ping side is killed, the rings stay (`ipcx ls` shows
+ *    them stale); the next ping replaces them (IPCX_CREATE_REPLACE_STALE),
+ *    or `ipcx rm --stale` clears them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -55,7 +56,9 @@ static int ping(const char *base, int n)
 {
     char req_name[256], rep_name[256], buf[256];
     names(base, req_name, rep_name, sizeof(req_name));
-    ipcx_ring_opts o = {.capacity = 4096, .max_msg = 256};
+    /* REPLACE_STALE: rings left by a ping side that was killed (creator
+     * and every peer dead) are replaced instead of failing with -EEXIST. */
+    ipcx_ring_opts o = {.capacity = 4096, .max_msg = 256, .create = IPCX_CREATE_REPLACE_STALE};
     ipcx_ring *req = NULL, *rep = NULL;
     /* The answer ring first: once NAME.req exists, both do. */
     int rc = ipcx_ring_create(rep_name, &o, &rep);
@@ -63,7 +66,7 @@ static int ping(const char *base, int n)
         rc = ipcx_ring_create(req_name, &o, &req);
     if (rc < 0) {
         fprintf(stderr, "ring_pingpong: create %s: %s%s\n", base, ipcx_strerror(rc),
-                rc == -EEXIST ? " (left by an earlier run? ipcx rm --stale)" : "");
+                rc == -EEXIST ? " (another ping is running)" : "");
         if (rep != NULL) /* ours: take it away again */
             ipcx_ring_unlink(rep_name);
         ipcx_ring_close(rep);

@@ -140,7 +140,9 @@ typedef struct ipcx_queue_opts {
     uint32_t max_producers; /**< producer slots; 0 = 8 (1 without MULTI), max 128 */
     uint32_t fsync;         /**< IPCX_QUEUE_FSYNC_* (durable only) */
     uint32_t fsync_ms;      /**< for IPCX_QUEUE_FSYNC_INTERVAL; 0 = 100 */
-    uint32_t reserved0;     /**< must be zero */
+    /** What ipcx_queue_create() does when the name is taken: 0 (-EEXIST),
+     *  or IPCX_CREATE_OPEN and/or IPCX_CREATE_REPLACE_STALE (ipcx/core.h). */
+    uint32_t create;
     /** Durable retention: keep a segment every consumer has passed while
      *  the full segments after it (the newest, still filling, not counted)
      *  hold fewer than this many bytes; so at least this much history, in
@@ -209,10 +211,19 @@ typedef struct ipcx_queue ipcx_queue;
  * @opts: NULL or options.
  * @out:  the new handle; untouched on failure.
  *
- * The first segment is created at once.  Returns 0, -EEXIST, -EINVAL (bad
- * name or options), -ENOSPC (the first segment exceeds the limit or the file
- * system is full), -ENOMEM, -EACCES or another -errno.  On failure nothing
- * is left behind.
+ * The first segment is created at once.  The handle takes the roles named
+ * in opts.role (none by default: each on first use).  When the name is
+ * taken: -EEXIST, unless opts->create says otherwise.
+ * IPCX_CREATE_REPLACE_STALE removes a stale in-memory queue - its creator
+ * is dead and no live process holds a producer or consumer slot, or its
+ * creator died before it was ready - with every segment, and creates a
+ * new one.  A durable queue is never stale: outliving its processes is
+ * what it is for.  IPCX_CREATE_OPEN opens the existing queue instead (its
+ * options stand) and returns 1.  Returns 0 (created), 1 (opened), -EEXIST,
+ * -EINVAL (bad name or options; the log hook names the field), -ENOSPC
+ * (the first segment exceeds the limit or the file system is full),
+ * -ENOMEM, -EACCES, -EMEDIUMTYPE (the name holds another kind of object)
+ * or another -errno.  On failure nothing is left behind.
  */
 IPCX_API int ipcx_queue_create(const char *name, const ipcx_queue_opts *opts, ipcx_queue **out);
 

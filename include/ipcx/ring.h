@@ -91,7 +91,9 @@ enum {
  */
 typedef struct ipcx_ring_opts {
     /** Bytes of record space, rounded up to a power of two; 0 means 256 KiB.
-     *  IPCX_RING_MIN_CAPACITY .. IPCX_RING_MAX_CAPACITY. */
+     *  At most IPCX_RING_MAX_CAPACITY (-EINVAL above); a value below
+     *  IPCX_RING_MIN_CAPACITY (4 KiB) is raised to it.  ipcx_ring_stats()
+     *  reports the capacity in effect. */
     uint64_t capacity;
     /** Largest payload in bytes; 0 means capacity / 4.  A record (16-byte
      *  header + payload rounded up to 8) must fit in half the capacity. */
@@ -127,7 +129,10 @@ typedef struct ipcx_ring_opts {
      *  default): such a claim is waited on however long it stalls, and each
      *  call's own timeout bounds the wait. */
     uint32_t stall_ms;
-    uint32_t reserved[5]; /**< must be zero */
+    /** What ipcx_ring_create() does when the name is taken: 0 (-EEXIST), or
+     *  IPCX_CREATE_OPEN and/or IPCX_CREATE_REPLACE_STALE (ipcx/core.h). */
+    uint32_t create;
+    uint32_t reserved[4]; /**< must be zero */
 } ipcx_ring_opts;
 
 /** Statistics (ipcx_ring_stats()).  Counters cover the ring's lifetime. */
@@ -170,15 +175,30 @@ typedef struct ipcx_ring ipcx_ring;
  * @opts: NULL or options.
  * @out:  the new handle (no role yet); untouched on failure.
  *
- * Returns 0, -EINVAL (bad options), -EEXIST, or what ipcx_region_create()
- * returns.
+ * When the name is taken: -EEXIST, unless opts->create says otherwise.
+ * IPCX_CREATE_REPLACE_STALE removes a stale ring (its creator is dead and
+ * no live process holds a producer or consumer slot; or its creator died
+ * before the ring was ready) and creates a new one; IPCX_CREATE_OPEN opens
+ * the existing ring instead (its options stand, whatever @opts says) and
+ * returns 1.  Both together: replace if stale, else open.  A process that
+ * has the old ring open without a role yet is not seen; it keeps the old
+ * mapping.  Bad options are -EINVAL with a log line (ipcx_log_set()) naming
+ * the field and what is allowed.
+ *
+ * Returns 0 (created), 1 (opened, IPCX_CREATE_OPEN), -EINVAL, -EEXIST,
+ * -EMEDIUMTYPE (the name holds another kind of object), or what
+ * ipcx_region_create() returns.
  */
 IPCX_API int ipcx_ring_create(const char *name, const ipcx_ring_opts *opts, ipcx_ring **out);
 
 /**
  * ipcx_ring_open - open an existing named ring.  The ring's header is
- * validated (-EPROTO when it is not a ring this library understands).
- * Returns 0, -ENOENT, -EAGAIN (creator not finished), -EPROTO or -errno.
+ * validated (-EPROTO when it is corrupt or of a layout this library does
+ * not read).  A ring that does not exist yet is -ENOENT and one whose
+ * creator has not finished -EAGAIN: a consumer that starts first retries
+ * (examples/ring_pingpong.c), or both sides use ipcx_ring_create() with
+ * IPCX_CREATE_OPEN.  Returns 0, -ENOENT, -EAGAIN, -EMEDIUMTYPE (another
+ * kind of object: a raw region, a queue), -EPROTO or -errno.
  */
 IPCX_API int ipcx_ring_open(const char *name, ipcx_ring **out);
 

@@ -85,8 +85,15 @@ static int config_from_opts(ipcx_queue *q, const ipcx_queue_opts *o)
     q->fsync_ms = o->fsync_ms ? o->fsync_ms : 100;
     q->retain_bytes = o->retain_bytes;
     q->retain_ns = o->retain_ns;
-    if ((o->flags & ~(uint32_t)IPCX_QUEUE_MULTI_PRODUCER) != 0 || o->reserved0 != 0)
+    if ((o->flags & ~(uint32_t)IPCX_QUEUE_MULTI_PRODUCER) != 0) {
+        IPCX_LOGE("queue options: flags 0x%x: only IPCX_QUEUE_MULTI_PRODUCER", (unsigned)o->flags);
         return -EINVAL;
+    }
+    if ((o->create & ~(uint32_t)(IPCX_CREATE_OPEN | IPCX_CREATE_REPLACE_STALE)) != 0) {
+        IPCX_LOGE("queue options: create %u: IPCX_CREATE_OPEN and/or IPCX_CREATE_REPLACE_STALE",
+                  (unsigned)o->create);
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -416,7 +423,63 @@ static void handle_free(ipcx_queue *q)
     free(q);
 }
 
+static int create_new(const char *name, const ipcx_queue_opts *opts, ipcx_queue **out);
+static int open_handle(const char *name, const ipcx_queue_opts *o, int observe, ipcx_queue **out);
+
+/* An in-memory queue whose creator is dead and whose every producer and
+ * consumer slot is free or held by a dead process (or that never became
+ * ready).  Durable queues and unknown liveness are never stale. */
+static int queue_stale(const char *name)
+{
+    ipcx_region_info ri;
+    if (ipcx__qname_durable(name) || ipcx_region_stat(name, &ri) != 0 ||
+        ri.kind != IPCX_REGION_QUEUE || ri.creator_alive != 0)
+        return 0;
+    ipcx_queue *q = NULL;
+    int rc = open_handle(name, NULL, 1, &q);
+    if (rc == -EAGAIN)
+        return 1; /* its creator died before publishing it */
+    if (rc != 0)
+        return 0;
+    int stale = 1;
+    for (uint32_t i = 0; i < q->nslots && stale; i++) {
+        struct ipcx__qslot *s = &q->slots[i];
+        /* Relaxed: a liveness look; the answer is only as good as its moment. */
+        if (load_relaxed(&s->state) != IPCX__QS_FREE && ipcx__qslot_alive(q, s) != 0)
+            stale = 0;
+    }
+    ipcx_queue_close(q);
+    return stale;
+}
+
 int ipcx_queue_create(const char *name, const ipcx_queue_opts *opts, ipcx_queue **out)
+{
+    int rc = create_new(name, opts, out);
+    uint32_t how = opts != NULL ? opts->create : 0;
+    for (int round = 0; rc == -EEXIST && how != 0 && round < 16; round++) {
+        if ((how & IPCX_CREATE_REPLACE_STALE) && queue_stale(name)) {
+            IPCX_LOGI("queue %s: replacing a stale queue (creator and every peer dead)", name);
+            ipcx_queue_unlink(name);
+            rc = create_new(name, opts, out);
+            continue;
+        }
+        if (!(how & IPCX_CREATE_OPEN))
+            return -EEXIST;
+        rc = open_handle(name, opts, 0, out);
+        if (rc == 0)
+            return 1;
+        if (rc == -ENOENT) {
+            rc = create_new(name, opts, out); /* removed meanwhile */
+        } else if (rc == -EAGAIN) {
+            const struct timespec ms = {0, 1000000}; /* being created */
+            nanosleep(&ms, NULL);
+            rc = -EEXIST;
+        }
+    }
+    return rc;
+}
+
+static int create_new(const char *name, const ipcx_queue_opts *opts, ipcx_queue **out)
 {
     static const ipcx_queue_opts zero;
     const ipcx_queue_opts *o = opts ? opts : &zero;

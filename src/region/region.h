@@ -109,6 +109,11 @@ void ipcx__region_publish(ipcx_region *r);
  * corrupt header's -EPROTO, with a log line naming both kinds). */
 int ipcx__region_open_kind(const char *name, uint32_t kind, ipcx_region **out);
 
+/* Unlink the named region only if the name still refers to the file @fd
+ * has open (a replace-if-stale must not remove a successor another process
+ * made meanwhile): 0, -ESTALE (it is another file now), or -errno. */
+int ipcx__region_unlink_same(const char *name, int fd);
+
 /* "raw", "ring", "queue", "queue segment", "socket" or "unknown kind". */
 const char *ipcx__region_kind_name(uint32_t kind);
 
