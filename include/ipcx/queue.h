@@ -268,7 +268,8 @@ IPCX_API int ipcx_queue_unlink(const char *name);
  * Takes the producer role if the handle has none (-EBUSY: the single
  * producer, or every producer slot, is held by a live process).
  * Returns 0, -EMSGSIZE (len > max_message), -ENOSPC (limit reached, the
- * message was not queued), -ETIMEDOUT (waited at the limit), -EBUSY, -EPROTO (corrupt queue),
+ * message was not queued), -ETIMEDOUT (waited at the limit), -EINTR,
+ * -ECANCELED (ipcx_queue_interrupt()), -EBUSY, -EPROTO (corrupt queue),
  * -EIDRM (the queue was unlinked and needs a new segment), -ECHILD (a handle inherited across
  * fork(); every call on it says so), -EIO (durable: an msync or fsync
  * failed; the handle is broken and every later call says -EIO) or another
@@ -303,7 +304,8 @@ IPCX_API int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq);
  * length, -EAGAIN (timeout 0 and nothing there), -ETIMEDOUT, -EMSGSIZE
  * (the message is longer than @cap; it stays queued for this handle, and
  * the next recv or peek gets it), -EALREADY (a message is peeked and not
- * released), -EBUSY (no consumer slot), -EPROTO (corrupt queue),
+ * released), -EBUSY (no consumer slot), -EINTR (a signal),
+ * -ECANCELED (ipcx_queue_interrupt()), -EPROTO (corrupt queue),
  * -EIO (durable, IPCX_QUEUE_FSYNC_COMMIT: the release could not be synced;
  * the message is in @buf but may be delivered again after a crash; the
  * handle is broken) or -ECHILD.
@@ -328,6 +330,16 @@ IPCX_API int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint
  * not the peeked message, or nothing is peeked), -EIO (durable: the
  * release could not be synced; the handle is broken) or -ECHILD. */
 IPCX_API int ipcx_queue_release(ipcx_queue *q, const void *data);
+
+/**
+ * ipcx_queue_interrupt - end every wait on this handle, for shutdown: a
+ * recv or peek waiting for a message, or a send waiting at the memory
+ * limit, returns -ECANCELED, and so does every later call that would wait
+ * (the flag stays; close the handle after it).  Async-signal-safe, callable
+ * from any thread.  A signal handler that runs while a wait is asleep in
+ * the kernel makes it return -EINTR (see ipcx_ring_interrupt()).  Returns 0 or -EINVAL.
+ */
+IPCX_API int ipcx_queue_interrupt(ipcx_queue *q);
 
 /**
  * ipcx_queue_stats - fill @out with what the control block says now.

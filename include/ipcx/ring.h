@@ -235,7 +235,9 @@ IPCX_API int ipcx_ring_set_wait(ipcx_ring *r, int mode);
  * polls (microseconds), so a timeout may end that much later than asked.
  *
  * Returns 0, -EMSGSIZE (len over the maximum), -EAGAIN (full and no wait,
- * or the FAIL policy), -ETIMEDOUT, -EBUSY (no producer slot), -EPROTO,
+ * or the FAIL policy), -ETIMEDOUT, -EINTR (a signal, see
+ * ipcx_ring_interrupt()), -ECANCELED (ipcx_ring_interrupt() was called),
+ * -EBUSY (no producer slot), -EPROTO,
  * -ECHILD (a handle inherited across fork(); every call says so).
  */
 IPCX_API int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns);
@@ -247,7 +249,7 @@ IPCX_API int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t t
  * -EMSGSIZE (cap too small: the record stays, call again with a larger
  * buffer), -EOVERFLOW (overwrite policy: records were lost; the number is
  * in ipcx_ring_overrun(); the next call goes on with the oldest record),
- * -EBUSY (no consumer slot), -EPROTO.
+ * -EINTR, -ECANCELED (as for send), -EBUSY (no consumer slot), -EPROTO.
  */
 IPCX_API int ipcx_ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns);
 
@@ -288,6 +290,28 @@ IPCX_API int ipcx_ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_
  * while it was peeked; what was read from it is not valid) or -EPROTO.
  */
 IPCX_API int ipcx_ring_release(ipcx_ring *r, const void *data);
+
+/**
+ * ipcx_ring_interrupt - end every wait on this handle, for shutdown.
+ *
+ * Sets a flag on the handle and wakes the ring's sleepers: a send, recv,
+ * reserve or peek of this handle that is waiting returns -ECANCELED, and
+ * so does every later one that would wait (one that finds what it needs at
+ * once still succeeds).  The flag stays: close the handle after it.  Other
+ * handles of the ring are woken too, find nothing new and wait on.
+ * Async-signal-safe (lock-free atomics and the futex system call), and may
+ * be called from any thread.  Returns 0 or -EINVAL.
+ *
+ * Signals: a blocking call during whose sleep in the kernel a signal
+ * handler runs returns -EINTR, with or without SA_RESTART (its sleeps are
+ * timed, and the kernel does not restart timed futex waits), as libzmq
+ * returns EINTR.  A signal that lands while the call is not asleep (the
+ * first tens of microseconds of a wait are a spin, and a sleep is cut in
+ * slices for liveness checks) is not seen by it; call
+ * ipcx_ring_interrupt() from the handler for a wake-up that cannot be
+ * missed.
+ */
+IPCX_API int ipcx_ring_interrupt(ipcx_ring *r);
 
 /** ipcx_ring_overrun - records lost by this consumer at its last -EOVERFLOW. */
 IPCX_API uint64_t ipcx_ring_overrun(const ipcx_ring *r);

@@ -394,8 +394,11 @@ struct ipcx_queue {
     int spins;
     unsigned streak; /* peeks in a row that found a message at once */
     int peeked;      /* a message is peeked */
-    int recv_held;   /* ...by a recv whose buffer was too small (-EMSGSIZE):
-                        the next peek or recv hands it out again */
+    /* Set by ipcx_queue_interrupt() (any thread, or a signal handler):
+     * every wait on this handle ends with -ECANCELED from then on. */
+    ipcx_atomic_u32 interrupted;
+    int recv_held; /* ...by a recv whose buffer was too small (-EMSGSIZE):
+                      the next peek or recv hands it out again */
     uint64_t peek_pos, peek_next, peek_seq;
     uint32_t peek_len;
 };

@@ -58,8 +58,33 @@ static ipcx__deadline slice(ipcx__deadline d, int64_t ns)
     return d;
 }
 
+static int cancelled(ipcx_queue *q)
+{
+    /* seq_cst: pairs with the store in ipcx_queue_interrupt(), after our
+     * load of the futex word: we see the flag, or its bump of the word
+     * comes after our load and FUTEX_WAIT returns at once. */
+    return load_seq_cst(&q->interrupted) != 0 ? -ECANCELED : 0;
+}
+
+int ipcx_queue_interrupt(ipcx_queue *q)
+{
+    if (q == NULL || q->ctl == NULL)
+        return -EINVAL;
+    struct ipcx__qctl *c = q->ctl;
+    /* Async-signal-safe: lock-free atomics and the futex system call.
+     * seq_cst: the flag before the bumps, pairs with cancelled(). */
+    store_seq_cst(&q->interrupted, 1);
+    /* seq_cst: word changes every sleeper sees (others re-check, sleep on). */
+    fetch_add_seq_cst(&c->data_word, 1);
+    fetch_add_seq_cst(&c->space_word, 1);
+    ipcx__futex_wake(&c->data_word, INT32_MAX);
+    ipcx__futex_wake(&c->space_word, INT32_MAX);
+    return 0;
+}
+
 /* One step of waiting for data.  Returns 0 to re-check, -EAGAIN (do not
- * wait) or -ETIMEDOUT.  *reg tracks whether we are counted as a waiter. */
+ * wait), -ETIMEDOUT, -EINTR (a signal) or -ECANCELED (interrupted).  *reg
+ * tracks whether we are counted as a waiter. */
 static int wait_data(ipcx_queue *q, ipcx__lazy_deadline *w, int *reg, uint32_t *word)
 {
     struct ipcx__qctl *c = q->ctl;
@@ -70,6 +95,8 @@ static int wait_data(ipcx_queue *q, ipcx__lazy_deadline *w, int *reg, uint32_t *
         ipcx__cpu_relax();
         if ((q->spins & 255) == 0 && ipcx__deadline_expired(ipcx__lazy_get(w)))
             return -ETIMEDOUT;
+        if ((q->spins & 63) == 0 && cancelled(q) != 0)
+            return -ECANCELED;
         return 0;
     }
     ipcx__deadline d = ipcx__lazy_get(w);
@@ -89,12 +116,16 @@ static int wait_data(ipcx_queue *q, ipcx__lazy_deadline *w, int *reg, uint32_t *
         }
         return 0;
     }
-    int rc = ipcx__futex_wait(&c->data_word, *word, slice(d, ipcx__qslice_ns));
+    int rc = cancelled(q); /* after the word was loaded (above, when registering) */
+    if (rc == 0)
+        rc = ipcx__futex_wait(&c->data_word, *word, slice(d, ipcx__qslice_ns));
     fetch_sub_seq_cst(&c->data_waiters, 1);
     *reg = 0;
     if (rc == -ETIMEDOUT && !ipcx__deadline_expired(d))
         rc = 0;
-    return rc == 0 ? 0 : -ETIMEDOUT;
+    if ((rc == 0 || rc == -EINTR) && cancelled(q) != 0)
+        rc = -ECANCELED; /* the handler that interrupted us asked for it */
+    return rc == 0 || rc == -EINTR || rc == -ECANCELED ? rc : -ETIMEDOUT;
 }
 
 static void wait_done(ipcx_queue *q, int *reg)
@@ -125,9 +156,13 @@ static int wait_space(ipcx_queue *q, ipcx__deadline d, uint32_t w)
     /* seq_cst: pairs with queue_chain.c:ipcx__qwake_space (word bump, then
      * waiters load): either it sees us, or the futex sees the new word. */
     fetch_add_seq_cst(&c->space_waiters, 1);
-    ipcx__futex_wait(&c->space_word, w, slice(d, 10000000));
+    int rc = cancelled(q); /* @w was loaded before: see cancelled() */
+    if (rc == 0)
+        rc = ipcx__futex_wait(&c->space_word, w, slice(d, 10000000));
     fetch_sub_seq_cst(&c->space_waiters, 1);
-    return 0;
+    if ((rc == 0 || rc == -EINTR) && cancelled(q) != 0)
+        rc = -ECANCELED;
+    return rc == -EINTR || rc == -ECANCELED ? rc : 0;
 }
 
 /* ------------------------------------------------------------ producer */
@@ -181,8 +216,9 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
         fetch_add_relaxed(&q->ctl->limit_hits, 1);
         if (q->on_limit != IPCX_QUEUE_LIMIT_WAIT || ipcx__deadline_is_nowait(d))
             return -ENOSPC;
-        if (wait_space(q, d, w) != 0)
-            return -ETIMEDOUT;
+        int wrc = wait_space(q, d, w);
+        if (wrc != 0)
+            return wrc; /* -ETIMEDOUT, -EINTR or -ECANCELED */
     }
     /* The segment we leave is complete: sync it whole (SEGMENT), or the
      * part an INTERVAL sync would otherwise never reach again. */

@@ -4,13 +4,19 @@
  * SIGKILL, re-creating the name is -EEXIST, IPCX_CREATE_REPLACE_STALE
  * replaces the dead object, IPCX_CREATE_OPEN opens a live one (returning
  * 1), and a live object is never replaced.  Helpers are real processes
- * (tu_spawn) that die by SIGKILL.
+ * (tu_spawn) that die by SIGKILL.  Signals and shutdown: a signal whose
+ * handler has no SA_RESTART makes a blocked recv return -EINTR at once;
+ * ipcx_*_interrupt() from a signal handler or another thread ends every
+ * wait on the handle with -ECANCELED.
  */
 #include "testutil.h"
 #include "region_testutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/time.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +144,138 @@ static void test_queue_replace_stale_new(void **state)
     assert_int_equal(ipcx_queue_create(name, &o, &q), -EINVAL);
 }
 
+/* ------------------------------------------------------------ signals */
+
+static ipcx_ring *g_ring;
+static ipcx_queue *g_queue;
+
+static void on_alarm_nothing(int sig)
+{
+    (void)sig;
+}
+
+static void on_alarm_interrupt(int sig)
+{
+    (void)sig;
+    if (g_ring != NULL)
+        ipcx_ring_interrupt(g_ring); /* async-signal-safe */
+    if (g_queue != NULL)
+        ipcx_queue_interrupt(g_queue);
+}
+
+static void arm(void (*fn)(int), int restart, long ms)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    sa.sa_flags = restart ? SA_RESTART : 0;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+    /* Then every 20 ms: a signal that lands while the call is between two
+     * sleeps (spinning, in membarrier) is not seen, the next one is. */
+    struct itimerval it = {{0, 20000}, {ms / 1000, (ms % 1000) * 1000}};
+    assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+static void disarm(void)
+{
+    struct itimerval it = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define SEC ((int64_t)1000000000)
+
+static void test_ring_eintr_and_interrupt(void **state)
+{
+    (void)state;
+    char name[128], b[16];
+    tu_unique(name, sizeof(name), "lc-sig");
+    ipcx_ring *r = NULL, *p = NULL;
+    assert_int_equal(ipcx_ring_create(name, NULL, &r), 0);
+    assert_int_equal(ipcx_ring_open(name, &p), 0);
+    /* No SA_RESTART: -EINTR when the signal comes, long before the 20 s. */
+    arm(on_alarm_nothing, 0, 200);
+    int64_t t0 = now_ms();
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), 20 * SEC), -EINTR);
+    disarm();
+    assert_true(now_ms() - t0 < 10000);
+    /* SA_RESTART too: the wait is a timed one, which the kernel does not
+     * restart. */
+    arm(on_alarm_nothing, 1, 200);
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), 20 * SEC), -EINTR);
+    disarm();
+    /* ipcx_ring_interrupt() from the handler (SA_RESTART or not): the
+     * blocked recv returns -ECANCELED, and so does every later wait. */
+    g_ring = r;
+    arm(on_alarm_interrupt, 1, 200);
+    t0 = now_ms();
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), 20 * SEC), -ECANCELED);
+    disarm();
+    assert_true(now_ms() - t0 < 10000);
+    g_ring = NULL;
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), 20 * SEC), -ECANCELED);
+    /* What is there at once is still delivered; other handles go on. */
+    assert_int_equal(ipcx_ring_send(p, "x", 1, 0), 0);
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), SEC), 1);
+    assert_int_equal(ipcx_ring_send(p, "y", 1, 0), 0);
+    assert_int_equal(ipcx_ring_interrupt(NULL), -EINVAL);
+    signal(SIGALRM, SIG_DFL);
+    ipcx_ring_close(p);
+    ipcx_ring_close(r);
+    ipcx_ring_unlink(name);
+}
+
+static void *interrupt_later(void *arg)
+{
+    const struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    ipcx_queue_interrupt(arg);
+    return NULL;
+}
+
+static void test_queue_eintr_and_interrupt(void **state)
+{
+    (void)state;
+    char name[128], b[16];
+    tu_unique(name, sizeof(name), "lc-qsig");
+    ipcx_queue *q = NULL;
+    assert_int_equal(ipcx_queue_create(name, NULL, &q), 0);
+    arm(on_alarm_nothing, 0, 200);
+    int64_t t0 = now_ms();
+    assert_int_equal(ipcx_queue_recv(q, b, sizeof(b), NULL, 20 * SEC), -EINTR);
+    disarm();
+    assert_true(now_ms() - t0 < 10000);
+    /* From another thread. */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, interrupt_later, q), 0);
+    t0 = now_ms();
+    assert_int_equal(ipcx_queue_recv(q, b, sizeof(b), NULL, 20 * SEC), -ECANCELED);
+    assert_true(now_ms() - t0 < 10000);
+    pthread_join(t, NULL);
+    assert_int_equal(ipcx_queue_recv(q, b, sizeof(b), NULL, 20 * SEC), -ECANCELED);
+    assert_int_equal(ipcx_queue_send(q, "x", 1, NULL, 0), 0);
+    assert_int_equal(ipcx_queue_recv(q, b, sizeof(b), NULL, SEC), 1);
+    /* From a signal handler, on a fresh handle. */
+    ipcx_queue *q2 = NULL;
+    assert_int_equal(ipcx_queue_open(name, NULL, &q2), 0);
+    g_queue = q2;
+    arm(on_alarm_interrupt, 1, 200);
+    assert_int_equal(ipcx_queue_recv(q2, b, sizeof(b), NULL, 20 * SEC), -ECANCELED);
+    disarm();
+    g_queue = NULL;
+    signal(SIGALRM, SIG_DFL);
+    ipcx_queue_close(q2);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--helper") == 0)
@@ -148,6 +286,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ring_dead_consumer_is_stale),
         cmocka_unit_test(test_queue_replace_stale),
         cmocka_unit_test(test_queue_replace_stale_new),
+        cmocka_unit_test(test_ring_eintr_and_interrupt),
+        cmocka_unit_test(test_queue_eintr_and_interrupt),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
 }
