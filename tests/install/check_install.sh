@@ -44,7 +44,7 @@ cmake --install "$build" --prefix "$tmp/home/.local" >/dev/null
 out=$(cd "$tmp/work" && env -u LD_LIBRARY_PATH -u PKG_CONFIG_PATH HOME="$tmp/home" \
       IPCX_SHM_DIR="$tmp/shm" sh -e demo.sh)
 printf '%s\n' "$out"
-printf '%s\n' "$out" | grep -q '^demo  *raw .* ok$'
+printf '%s\n' "$out" | grep -q '^demo  *raw .* no .* stale$'
 printf '%s\n' "$out" | tail -n 1 | grep -qx 'hello from another process'
 test -z "$(ls "$tmp/shm")"
 echo "README example: ok"

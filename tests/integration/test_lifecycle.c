@@ -47,6 +47,19 @@ static int run_helper(int argc, char **argv)
             return 1;
         raise(SIGKILL);
     }
+    if (argc >= 2 && strcmp(argv[0], "ring-producer-killed") == 0) {
+        ipcx_ring *r = NULL;
+        if (ipcx_ring_open(argv[1], &r) != 0 || ipcx_ring_send(r, "a", 1, 0) != 0 ||
+            ipcx_ring_send(r, "b", 1, 0) != 0)
+            return 1;
+        raise(SIGKILL);
+    }
+    if (argc >= 2 && strcmp(argv[0], "queue-producer-killed") == 0) {
+        ipcx_queue *q = NULL;
+        if (ipcx_queue_open(argv[1], NULL, &q) != 0 || ipcx_queue_send(q, "a", 1, NULL, 0) != 0)
+            return 1;
+        raise(SIGKILL);
+    }
     return 99;
 }
 
@@ -276,6 +289,58 @@ static void test_queue_eintr_and_interrupt(void **state)
     ipcx_queue_unlink(name);
 }
 
+/* ------------------------------------------------------------ producers gone */
+
+/* A consumer whose recv timed out tells "slow" from "nobody will ever send":
+ * ipcx_ring_stat.producers_alive, ipcx_queue_info.producers. */
+static void test_ring_every_producer_gone(void **state)
+{
+    (void)state;
+    char name[128], b[8];
+    tu_unique(name, sizeof(name), "lc-gone");
+    ipcx_ring_opts o = {.max_producers = 2};
+    ipcx_ring *r = NULL;
+    assert_int_equal(ipcx_ring_create(name, &o, &r), 0);
+    ipcx_ring_stat st;
+    assert_int_equal(ipcx_ring_stats(r, &st), 0);
+    assert_int_equal(st.producers_alive, 0); /* none joined yet */
+    kill_helper("ring-producer-killed", name);
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), SEC), 1);
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), SEC), 1);
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), SEC / 10), -ETIMEDOUT);
+    assert_int_equal(ipcx_ring_stats(r, &st), 0);
+    assert_int_equal(st.producers, 1); /* its slot, not yet taken over */
+    assert_int_equal(st.producers_alive, 0);
+    /* With a live producer, the same timeout means "slow". */
+    ipcx_ring *p = NULL;
+    assert_int_equal(ipcx_ring_open(name, &p), 0);
+    assert_int_equal(ipcx_ring_join(p, IPCX_RING_PRODUCER), 0);
+    assert_int_equal(ipcx_ring_recv(r, b, sizeof(b), SEC / 10), -ETIMEDOUT);
+    assert_int_equal(ipcx_ring_stats(r, &st), 0);
+    assert_int_equal(st.producers_alive, 1);
+    ipcx_ring_close(p);
+    ipcx_ring_close(r);
+    ipcx_ring_unlink(name);
+}
+
+static void test_queue_every_producer_gone(void **state)
+{
+    (void)state;
+    char name[128], b[8];
+    tu_unique(name, sizeof(name), "lc-qgone");
+    ipcx_queue *q = NULL;
+    ipcx_queue_opts o = {.role = IPCX_QUEUE_CONSUMER};
+    assert_int_equal(ipcx_queue_create(name, &o, &q), 0);
+    kill_helper("queue-producer-killed", name);
+    assert_int_equal(ipcx_queue_recv(q, b, sizeof(b), NULL, SEC), 1);
+    assert_int_equal(ipcx_queue_recv(q, b, sizeof(b), NULL, SEC / 10), -ETIMEDOUT);
+    ipcx_queue_info info;
+    assert_int_equal(ipcx_queue_stats(q, &info), 0);
+    assert_int_equal(info.producers, 0); /* live producers */
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--helper") == 0)
@@ -288,6 +353,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_queue_replace_stale_new),
         cmocka_unit_test(test_ring_eintr_and_interrupt),
         cmocka_unit_test(test_queue_eintr_and_interrupt),
+        cmocka_unit_test(test_ring_every_producer_gone),
+        cmocka_unit_test(test_queue_every_producer_gone),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
 }
