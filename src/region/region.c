@@ -154,11 +154,32 @@ int ipcx__region_alive(int32_t pid, uint64_t start)
     return a < 0 ? -1 : a;
 }
 
+/* 1 if this process is a member of group @g (effective or supplementary). */
+static int in_group(gid_t g)
+{
+    if (getegid() == g)
+        return 1;
+    gid_t list[256];
+    int n = getgroups((int)IPCX_ARRAY_LEN(list), list);
+    for (int i = 0; i < n; i++) {
+        if (list[i] == g)
+            return 1;
+    }
+    return 0;
+}
+
 int ipcx__region_stat_check(const struct stat *st)
 {
     if (!S_ISREG(st->st_mode))
         return -EPROTO;
-    if (st->st_uid != geteuid() || (st->st_mode & S_IRWXO) != 0)
+    /* Nothing for "other", ever.  The owner, or a member of the file's
+     * group when the mode gives the group read and write (a region
+     * created with mode 0660 is shared with the creator's group, as
+     * iceoryx2 allows). */
+    if ((st->st_mode & S_IRWXO) != 0)
+        return -EACCES;
+    if (st->st_uid != geteuid() &&
+        (!in_group(st->st_gid) || (st->st_mode & (S_IRGRP | S_IWGRP)) != (S_IRGRP | S_IWGRP)))
         return -EACCES;
     /* Empty: a creator between O_EXCL and posix_fallocate (tmpfs sets the
      * size in one step), so "not ready" rather than "broken". */
