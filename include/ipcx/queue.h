@@ -42,8 +42,14 @@
  * (at-most-once) - use broadcast delivery with one consumer per id for
  * at-least-once processing.
  *
+ * Life cycle: as for rings (ipcx/ring.h, docs/lifecycle.md); a queue may
+ * outlive its producer, and its last consumer usually unlinks it
+ * (ipcx_queue_unlink() removes every segment too).
+ *
  * Thread safety: one handle is used by one thread at a time; several
  * handles (in one process or many) may be used at once.
+ * ipcx_queue_interrupt() may be called from any thread or signal handler;
+ * ipcx_queue_stat() reads statistics by name without a handle.
  *
  * fork(): a handle belongs to the process that opened it (its slot carries
  * that pid).  In a child, send, reserve, commit, recv, peek, release and

@@ -29,8 +29,19 @@
  * this side return -EPROTO (and the handle stays broken: every later call
  * returns -EPROTO), never crash or read outside the region.
  *
+ * Life cycle (docs/lifecycle.md): one side creates (opts.create: open an
+ * existing ring, or replace a stale one), the other opens - retrying on
+ * -ENOENT and -EAGAIN while the ring does not exist yet or is being made;
+ * whoever owns the name's life unlinks it (open handles keep working).
+ * Records are not connections: end a stream with an agreed record (an
+ * empty one, say); ipcx_ring_stat.producers_alive tells a consumer whose
+ * recv timed out whether any producer is still alive.
+ *
  * Thread safety: a handle is used by one thread at a time (use one handle
- * per thread; several handles of one process may share a ring).
+ * per thread; several handles of one process may share a ring).  The one
+ * exception is ipcx_ring_interrupt(), callable from any thread and from a
+ * signal handler.  To read statistics while another thread sends, open a
+ * second handle (opening takes no role).
  *
  * fork(): a handle belongs to the process that opened it (its slots carry
  * that process's pid and start time).  In a child, every call on a handle

@@ -99,18 +99,37 @@ static int config_from_opts(ipcx_queue *q, const ipcx_queue_opts *o)
 
 /* The configuration rules, for opts at create and for a control block
  * read at open alike. */
+/* -EINVAL with a log line naming the field and what is allowed (the
+ * options at create, or a control block read at open). */
+#define BAD_CFG(fmt, ...) (IPCX_LOGE("queue %s: " fmt, q->name, __VA_ARGS__), -EINVAL)
+
 static int config_check(const ipcx_queue *q)
 {
-    if (q->initial_segment < IPCX__QPAGE || q->max_segment > IPCX__QMAX_SEGMENT ||
-        q->max_segment < q->initial_segment || q->max_message == 0 ||
-        q->max_message > IPCX__QMAX_MESSAGE || q->memory_limit < q->initial_segment)
-        return -EINVAL;
-    if (q->delivery > 1 || q->on_limit > 1 || q->fsync > IPCX_QUEUE_FSYNC_INTERVAL ||
-        q->max_consumers < 1 || q->max_consumers > IPCX__QMAX_SLOTS ||
-        q->nslots <= q->max_consumers || q->nslots > 2 * IPCX__QMAX_SLOTS || q->retain_ns < 0)
-        return -EINVAL;
-    if ((q->initial_segment & (IPCX__QPAGE - 1)) != 0 || (q->max_segment & 7) != 0)
-        return -EINVAL;
+    const unsigned long long page = IPCX__QPAGE;
+    if (q->initial_segment < IPCX__QPAGE || (q->initial_segment & (IPCX__QPAGE - 1)) != 0)
+        return BAD_CFG("initial_segment %llu: a multiple of %llu, at least %llu",
+                       (unsigned long long)q->initial_segment, page, page);
+    if (q->max_segment > IPCX__QMAX_SEGMENT || q->max_segment < q->initial_segment ||
+        (q->max_segment & 7) != 0)
+        return BAD_CFG("max_segment %llu: initial_segment (%llu) to %llu",
+                       (unsigned long long)q->max_segment, (unsigned long long)q->initial_segment,
+                       (unsigned long long)IPCX__QMAX_SEGMENT);
+    if (q->max_message == 0 || q->max_message > IPCX__QMAX_MESSAGE)
+        return BAD_CFG("max_message %llu: 1 to %llu", (unsigned long long)q->max_message,
+                       (unsigned long long)IPCX__QMAX_MESSAGE);
+    if (q->memory_limit < q->initial_segment)
+        return BAD_CFG("memory_limit %llu: at least initial_segment (%llu)",
+                       (unsigned long long)q->memory_limit, (unsigned long long)q->initial_segment);
+    if (q->delivery > 1 || q->on_limit > 1 || q->fsync > IPCX_QUEUE_FSYNC_INTERVAL)
+        return BAD_CFG("delivery %u (0..1), on_limit %u (0..1) or fsync %u (0..3) out of range",
+                       (unsigned)q->delivery, (unsigned)q->on_limit, (unsigned)q->fsync);
+    if (q->max_consumers < 1 || q->max_consumers > IPCX__QMAX_SLOTS ||
+        q->nslots <= q->max_consumers || q->nslots > 2 * IPCX__QMAX_SLOTS)
+        return BAD_CFG("max_consumers %u / max_producers %u: 1 to %u each",
+                       (unsigned)q->max_consumers, (unsigned)(q->nslots - q->max_consumers),
+                       (unsigned)IPCX__QMAX_SLOTS);
+    if (q->retain_ns < 0)
+        return BAD_CFG("retain_ns %lld: 0 or more", (long long)q->retain_ns);
     return 0;
 }
 

@@ -341,6 +341,55 @@ static void test_queue_every_producer_gone(void **state)
     ipcx_queue_unlink(name);
 }
 
+/* ------------------------------------------------------------ option errors */
+
+static char g_log[4096];
+
+static void keep_log(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    (void)level;
+    size_t n = strlen(g_log);
+    snprintf(g_log + n, sizeof(g_log) - n, "%s\n", msg);
+}
+
+/* Every -EINVAL from an options struct says, through the log hook, which
+ * field is wrong and what is allowed. */
+static void test_option_errors_name_the_field(void **state)
+{
+    (void)state;
+    char name[128];
+    tu_unique(name, sizeof(name), "lc-opt");
+    ipcx_log_set(keep_log, NULL, IPCX_LOG_ERROR);
+    ipcx_ring *r = NULL;
+    ipcx_ring_opts ro = {.capacity = 4096, .max_msg = 2033};
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_ring_create(name, &ro, &r), -EINVAL);
+    assert_non_null(strstr(g_log, "max_msg 2033 does not fit half of capacity 4096: at most 2032"));
+    ro = (ipcx_ring_opts){.capacity = (uint64_t)1 << 31};
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_ring_create(name, &ro, &r), -EINVAL);
+    assert_non_null(strstr(g_log, "capacity 2147483648 is over the maximum"));
+    ipcx_queue *q = NULL;
+    ipcx_queue_opts qo = {.memory_limit = 1000};
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_queue_create(name, &qo, &q), -EINVAL);
+    assert_non_null(strstr(g_log, "memory_limit 1000: at least initial_segment (65536)"));
+    qo = (ipcx_queue_opts){.max_segment = 4096, .initial_segment = 8192};
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_queue_create(name, &qo, &q), -EINVAL);
+    assert_non_null(strstr(g_log, "max_segment"));
+    ipcx_log_set(NULL, NULL, 0);
+    /* A capacity under the minimum is raised to it (documented). */
+    ro = (ipcx_ring_opts){.capacity = 100};
+    assert_int_equal(ipcx_ring_create(name, &ro, &r), 0);
+    ipcx_ring_stat st;
+    assert_int_equal(ipcx_ring_stats(r, &st), 0);
+    assert_int_equal(st.capacity, IPCX_RING_MIN_CAPACITY);
+    ipcx_ring_close(r);
+    ipcx_ring_unlink(name);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--helper") == 0)
@@ -355,6 +404,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_queue_eintr_and_interrupt),
         cmocka_unit_test(test_ring_every_producer_gone),
         cmocka_unit_test(test_queue_every_producer_gone),
+        cmocka_unit_test(test_option_errors_name_the_field),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
 }
