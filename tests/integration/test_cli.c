@@ -354,6 +354,20 @@ static void test_usage_and_help(void **state)
     assert_non_null(strstr(out, "usage: ipcx rm"));
     assert_int_equal(ipcx("help ls", 0), 0);
     assert_non_null(strstr(out, "usage: ipcx ls"));
+    /* -h on every command; -j where there is --json; ipcx --help lists
+     * only commands that exist (no "top"). */
+    static const char *const cmds[] = {"ls",   "rm",   "stat",  "bench",   "send",
+                                       "recv", "ring", "queue", "version", "help"};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        char args[64];
+        snprintf(args, sizeof(args), "%s -h", cmds[i]);
+        if (ipcx(args, 0) != 0 || strstr(out, "usage: ipcx") == NULL)
+            fail_msg("'ipcx %s' did not print its usage", args);
+    }
+    assert_int_equal(ipcx("ls -j", 0), 0);
+    assert_int_equal(ipcx("--help", 0), 0);
+    assert_null(strstr(out, " top "));
+    assert_non_null(strstr(out, "  ring "));
 }
 
 static void test_ls_all_shows_queue_segments(void **state)
