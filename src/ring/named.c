@@ -122,6 +122,7 @@ static int create_new(const char *name, const ipcx_ring_opts *opts, ipcx_ring **
         return rc;
     }
     r->region = reg;
+    ipcx__ring_use_lock(r, ipcx_region_fd(reg));
     *out = r;
     return 0;
 }
@@ -142,6 +143,7 @@ int ipcx_ring_open(const char *name, ipcx_ring **out)
         return rc;
     }
     r->region = reg;
+    ipcx__ring_use_lock(r, ipcx_region_fd(reg));
     *out = r;
     return 0;
 }

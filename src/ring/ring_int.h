@@ -131,7 +131,8 @@ struct ring_hdr {
  * except `owner` (CAS when a free or dead owner's slot is taken) and the
  * counters of a dead owner, folded into the totals by whoever takes over. */
 struct ring_slot {
-    ipcx_atomic_u64 owner; /* pid << 32 | low 32 bits of its start time; 0 free */
+    ipcx_atomic_u64 owner; /* pid << 32 | RING_ID_LOCKED | low 31 bits of its
+                              start time; 0 free */
     ipcx_atomic_u32 wait;  /* owner's wait mode, | RING_SLOT_SLEEPING */
     ipcx_atomic_u32 isize; /* producer: bytes of the claim at ipos */
     ipcx_atomic_u64 pos;   /* producer: first uncommitted claim + 1 (0 none);
@@ -143,6 +144,13 @@ struct ring_slot {
     ipcx_atomic_u64 c1; /* producer: full waits;  consumer: lost */
     ipcx_atomic_u64 c2; /* producer: unused;      consumer: overruns */
 };
+
+/* In a slot's `owner`: the owner holds the slot's lock proof (an OFD lock
+ * on byte IPCX_LIVE_LOCK_BASE + the slot's offset in the ring, of the file
+ * behind the ring; platform.h ipcx__live_lock_*()), taken before this
+ * identity was stored and dropped after the slot was given up.  A checker
+ * that finds that lock free has proof that the owner is gone. */
+#define RING_ID_LOCKED (UINT64_C(1) << 31)
 
 /* In a slot's `wait`: the owner is counted in the waiter count of its side
  * (producer slot: space_waiters, consumer slot: data_waiters).  Set after
@@ -194,7 +202,8 @@ struct ipcx_ring {
     int wait_mode;
     int light;         /* light wake-ups (membarrier registered; see wait.c) */
     int broken;        /* latched -EPROTO */
-    uint64_t ident;    /* this process: pid << 32 | low 32 bits of start time */
+    uint64_t ident;    /* this process: pid << 32 | low 31 bits of start time */
+    int lockfd;        /* private description of the ring's file for lock proofs, or -1 */
     uint32_t fork_gen; /* ipcx__fork_gen() at attach: another one is a child's */
     /* Set by ipcx_ring_interrupt() (any thread, or a signal handler): every
      * wait on this handle ends with -ECANCELED from then on. */
@@ -322,6 +331,10 @@ void ipcx__ring_leave(ipcx_ring *r);
  * it is alive or that cannot be told (hold what it holds), 0 only when it
  * is proven gone (or a zombie).  Unknown never counts as dead. */
 int ipcx__ring_slot_alive(const ipcx_ring *r, const struct ring_slot *s);
+/* The ring lives in the file behind fd: use lock proofs of life for the
+ * slots this handle takes (a private description of it; without one, the
+ * pid checks decide alone). */
+void ipcx__ring_use_lock(ipcx_ring *r, int fd);
 void ipcx__ring_flush_stats(ipcx_ring *r);
 /* After taking over (CAS on owner) the slot of a dead owner whose `wait`
  * read w before the CAS: give back its registration as a sleeper. */
