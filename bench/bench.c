@@ -60,8 +60,26 @@ void bench_percentiles(bench_row *row, uint64_t *samples, size_t n)
     row->rtt_ns_p999 = rank(samples, n, 0.999);
 }
 
+/* Every transport name a suite asked about, for --filter checking: the
+ * valid names are those the suites know, whatever this build links in. */
+static char g_known[64][32];
+static int g_nknown;
+
+static void note_name(const char *name)
+{
+    for (int i = 0; i < g_nknown; i++) {
+        if (strcmp(g_known[i], name) == 0)
+            return;
+    }
+    if (g_nknown < (int)(sizeof(g_known) / sizeof(g_known[0])))
+        snprintf(g_known[g_nknown++], sizeof(g_known[0]), "%s", name);
+}
+
 bool bench_want(const bench_ctx *ctx, const char *transport)
 {
+    note_name(transport);
+    if (ctx->dry)
+        return false;
     if (ctx->filter == NULL || ctx->filter[0] == '\0')
         return true;
     return bench_named(ctx, transport);
@@ -69,7 +87,8 @@ bool bench_want(const bench_ctx *ctx, const char *transport)
 
 bool bench_named(const bench_ctx *ctx, const char *transport)
 {
-    if (ctx->filter == NULL)
+    note_name(transport);
+    if (ctx->filter == NULL || ctx->dry)
         return false;
     size_t tl = strlen(transport);
     for (const char *p = ctx->filter; *p;) {
@@ -104,6 +123,74 @@ static void fmt_rate(char *buf, size_t cap, double v, const char *unit)
         snprintf(buf, cap, "%.2f k%s", v / 1e3, unit);
     else
         snprintf(buf, cap, "%.0f %s", v, unit);
+}
+
+/* ---- the ratio column of the table: each row beside its floor or
+ * baseline (the figure people read first; scripts/bench-ratios.py gives
+ * the targets' ratios over several runs). */
+
+struct ref_row {
+    char kase[16], transport[32], api[16];
+    uint64_t size;
+    int producers;
+    double p50, msgs;
+};
+static struct ref_row g_refs[512];
+static int g_nrefs;
+
+static void remember(const bench_row *r)
+{
+    if (g_nrefs >= (int)(sizeof(g_refs) / sizeof(g_refs[0])))
+        return;
+    struct ref_row *x = &g_refs[g_nrefs++];
+    snprintf(x->kase, sizeof(x->kase), "%s", r->kase);
+    snprintf(x->transport, sizeof(x->transport), "%s", r->transport);
+    snprintf(x->api, sizeof(x->api), "%s", r->api ? r->api : "");
+    x->size = r->size;
+    x->producers = r->producers;
+    x->p50 = r->rtt_ns_p50;
+    x->msgs = r->msgs_per_s;
+}
+
+static const struct ref_row *find_ref(const char *kase, const char *transport, int match_size,
+                                      uint64_t size)
+{
+    for (int i = 0; i < g_nrefs; i++) {
+        const struct ref_row *x = &g_refs[i];
+        if (strcmp(x->kase, kase) == 0 && strcmp(x->transport, transport) == 0 &&
+            (!match_size || x->size == size) && x->producers <= 1 &&
+            (x->api[0] == '\0' || strcmp(x->api, "copy") == 0))
+            return x;
+    }
+    return NULL;
+}
+
+/* "1.12x floor-cacheline" (round trip: lower is better) or "18.3x pipe"
+ * (rate: higher is better), or "-" where no baseline applies. */
+static void fmt_ratio(char *buf, size_t cap, const bench_row *r)
+{
+    snprintf(buf, cap, "-");
+    if (strncmp(r->transport, "floor-", 6) == 0)
+        return;
+    if (strcmp(r->kase, "pingpong") == 0) {
+        const struct ref_row *f = find_ref("pingpong", "floor-cacheline", 0, 0);
+        if (f != NULL && f->p50 > 0)
+            snprintf(buf, cap, "%.2fx floor-cacheline", r->rtt_ns_p50 / f->p50);
+        return;
+    }
+    if (strcmp(r->kase, "stream") != 0 || r->msgs_per_s <= 0)
+        return;
+    static const char *const baselines[] = {"unix-raw", "pipe"};
+    const char *self = r->transport;
+    if (strcmp(self, "pipe") == 0 || strcmp(self, "unix-raw") == 0 || strcmp(self, "tcp-raw") == 0)
+        return; /* the baselines themselves */
+    const struct ref_row *b = NULL;
+    if (strcmp(self, "queue") == 0)
+        b = find_ref("stream", "ring", 1, r->size);
+    for (size_t i = 0; b == NULL && i < sizeof(baselines) / sizeof(baselines[0]); i++)
+        b = find_ref("stream", baselines[i], 1, r->size);
+    if (b != NULL && b->msgs > 0)
+        snprintf(buf, cap, "%.2fx %s", r->msgs_per_s / b->msgs, b->transport);
 }
 
 static void emit_json(FILE *f, const bench_row *r)
@@ -142,10 +229,12 @@ static void emit_json(FILE *f, const bench_row *r)
 static void emit_table(FILE *f, bench_ctx *ctx, const bench_row *r)
 {
     if (ctx->rows == 0) {
-        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", "case", "transport",
-                "size", "wait", "detail", "p50", "p99", "p99.9", "msgs/s", "bytes/s");
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s  %s\n", "case", "transport",
+                "size", "wait", "detail", "p50", "p99", "p99.9", "msgs/s", "bytes/s",
+                "vs baseline");
     }
-    char size[32], detail[64] = "", a[32], b[32], c[32], m[32], by[32];
+    char size[32], detail[64] = "", a[32], b[32], c[32], m[32], by[32], ratio[48];
+    fmt_ratio(ratio, sizeof(ratio), r);
     fmt_size(size, sizeof(size), r->size);
     size_t dl = 0;
     if (r->api)
@@ -163,24 +252,28 @@ static void emit_table(FILE *f, bench_ctx *ctx, const bench_row *r)
         snprintf(a, sizeof(a), "%.0f ns", r->rtt_ns_p50);
         snprintf(b, sizeof(b), "%.0f ns", r->rtt_ns_p99);
         snprintf(c, sizeof(c), "%.0f ns", r->rtt_ns_p999);
-        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
-                size, r->wait ? r->wait : "-", detail, a, b, c, "-", "-");
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s  %s\n", r->kase,
+                r->transport, size, r->wait ? r->wait : "-", detail, a, b, c, "-", "-", ratio);
     } else if (strcmp(r->kase, "idle") == 0) {
         /* The memory per connection, where a rate would be. */
         fmt_rate(by, sizeof(by), r->bytes_per_conn, "B/conn");
         if (r->heap_bytes_per_conn > 0) /* fits the column: "1000 conns 67.0k heap" */
             snprintf(detail + dl, sizeof(detail) - dl, "%.1fk heap", r->heap_bytes_per_conn / 1e3);
-        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
-                size, r->wait ? r->wait : "-", detail, "-", "-", "-", "-", by);
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s  %s\n", r->kase,
+                r->transport, size, r->wait ? r->wait : "-", detail, "-", "-", "-", "-", by, "-");
     } else if (strcmp(r->kase, "tasks") == 0) {
         fmt_rate(m, sizeof(m), r->tasks_per_s, "t/s");
-        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
-                size, r->wait ? r->wait : "-", detail, "-", "-", "-", m, "-");
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s  %s\n", r->kase,
+                r->transport, size, r->wait ? r->wait : "-", detail, "-", "-", "-", m, "-", "-");
     } else {
         fmt_rate(m, sizeof(m), r->msgs_per_s, "");
         fmt_rate(by, sizeof(by), r->bytes_per_s, "B");
-        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
-                size, r->wait ? r->wait : "-", detail, "-", "-", "-", m, by);
+        if (r->variant != NULL && strcmp(r->variant, "handoff") == 0)
+            /* Zero-copy hand-offs move a pointer, not the bytes: msgs/s is
+             * what they measure, a bytes/s figure would be fiction. */
+            snprintf(by, sizeof(by), "(hand-offs)");
+        fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s  %s\n", r->kase,
+                r->transport, size, r->wait ? r->wait : "-", detail, "-", "-", "-", m, by, ratio);
     }
 }
 
@@ -191,6 +284,7 @@ void bench_emit(bench_ctx *ctx, const bench_row *row)
         emit_json(f, row);
     else
         emit_table(f, ctx, row);
+    remember(row);
     fflush(f);
     ctx->rows++;
 }
@@ -213,10 +307,14 @@ static void usage(FILE *f)
                "Measure every ipcx transport against the physical floors and the kernel and\n"
                "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
                "and B (default: the first two CPUs this process may run on).  Only ratios\n"
-               "between rows of one run are meaningful.\n\n"
+               "between rows of one run are meaningful: the table shows each row's ratio to\n"
+               "its floor or baseline (round trips: x floor-cacheline, lower is better;\n"
+               "rates: x unix-raw or pipe of the same size, queue rows x ring, higher is\n"
+               "better); scripts/bench-ratios.py gives the targets' ratios over runs.\n\n"
                "  -q, --quick          short run (under 30 s in all)\n"
-               "  -j, --json           one JSON object per line (DESIGN.md contract)\n"
-               "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline);\n"
+               "  -j, --json           one JSON object per line (the contract of docs/bench.md)\n"
+               "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline;\n"
+               "                       an unknown name lists the valid ones);\n"
                "                       idle-conns, only when named: memory per idle tcp\n"
                "                       connection, 1000 connections to one listener\n"
                "  -c, --cpus A,B       CPUs for the two sides\n"
@@ -300,6 +398,40 @@ static void probe_pinning(bench_ctx *ctx)
                ctx->quick ? " --quick" : "", ctx->cpu_a, ctx->cpu_b);
 }
 
+static int by_str(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* 0 when every --filter name is a transport a suite knows; otherwise the
+ * unknown ones and the valid ones on stderr, and -1. */
+static int check_filter(const bench_ctx *ctx)
+{
+    int bad = 0;
+    for (const char *p = ctx->filter; *p;) {
+        const char *e = strchr(p, ',');
+        int l = e ? (int)(e - p) : (int)strlen(p);
+        int found = 0;
+        for (int i = 0; i < g_nknown && !found; i++)
+            found = (int)strlen(g_known[i]) == l && strncmp(g_known[i], p, (size_t)l) == 0;
+        if (!found) {
+            fprintf(stderr, "ipcx: bench: --filter: unknown transport '%.*s'\n", l, p);
+            bad = 1;
+        }
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    if (!bad)
+        return 0;
+    qsort(g_known, (size_t)g_nknown, sizeof(g_known[0]), by_str);
+    fprintf(stderr, "valid transports:");
+    for (int i = 0; i < g_nknown; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", g_known[i]);
+    fprintf(stderr, "\nTry 'ipcx bench --help'.\n");
+    return -1;
+}
+
 int bench_main(int argc, char **argv)
 {
     bench_ctx ctx = {.cpu_a = 0, .cpu_b = 1, .out = stdout};
@@ -307,13 +439,26 @@ int bench_main(int argc, char **argv)
     int rc = parse_args(argc, argv, &ctx);
     if (rc >= 0)
         return rc;
-    probe_pinning(&ctx);
     void (*const suites[])(bench_ctx *) = {
         bench_suite_floors, bench_suite_kernel,  bench_suite_ring,
         bench_suite_queue,  bench_suite_sockets, bench_suite_zmtp,
         bench_suite_pool,   bench_suite_peers,   bench_suite_idle,
     };
-    for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+    const size_t nsuites = sizeof(suites) / sizeof(suites[0]);
+    if (ctx.filter != NULL && ctx.filter[0] != '\0') {
+        /* A dry pass (every suite asks about its names and measures
+         * nothing), then every name in the filter must be one of them. */
+        ctx.dry = true;
+        for (size_t i = 0; i < nsuites; i++) {
+            if (suites[i] != NULL)
+                suites[i](&ctx);
+        }
+        ctx.dry = false;
+        if (check_filter(&ctx) != 0)
+            return 2;
+    }
+    probe_pinning(&ctx);
+    for (size_t i = 0; i < nsuites; i++) {
         if (suites[i] != NULL)
             suites[i](&ctx);
     }

@@ -4,7 +4,7 @@
  *
  * A run is a sequence of *suites*; each suite measures some cases and emits
  * one row per case with bench_emit().  Rows follow the contract in
- * DESIGN.md ("Benchmark contract"): with --json one JSON object per line,
+ * docs/bench.md: with --json one JSON object per line,
  * otherwise a table for people.  Field and transport names are read by
  * tools: keep them exact.
  *
@@ -55,6 +55,7 @@ typedef struct bench_ctx {
     int rows;           /* rows emitted so far */
     int failures;       /* cases that could not be measured */
     void *out;          /* FILE * the rows go to */
+    bool dry;           /* --filter check: suites ask bench_want(), measure nothing */
 } bench_ctx;
 
 /* Emit one row (JSON line or table line). */

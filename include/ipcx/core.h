@@ -41,6 +41,20 @@ extern "C" {
 #define IPCX_FOREVER ((int64_t)-1)
 
 /**
+ * What ipcx_ring_create() and ipcx_queue_create() do when the name is
+ * taken (opts.create; bits).  0: -EEXIST.
+ */
+enum {
+    /** Open the existing object instead (its options stand); create
+     *  returns 1 instead of 0. */
+    IPCX_CREATE_OPEN = 1,
+    /** Remove the existing object when it is stale - its creator is dead
+     *  and no live process is attached - and create a new one.  Otherwise
+     *  -EEXIST, or with IPCX_CREATE_OPEN the existing one is opened. */
+    IPCX_CREATE_REPLACE_STALE = 2,
+};
+
+/**
  * ipcx_version - the library's version as "MAJOR.MINOR.PATCH".
  *
  * Returns a static string.  Thread-safe.

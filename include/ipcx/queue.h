@@ -20,11 +20,17 @@
  * death of every process (even SIGKILL); see docs/queue.md for what survives
  * a machine crash under each fsync policy.
  *
- * Handles.  A handle is a producer, a consumer, or both (opts.role).
- * Producers: one (the default; a second live producer is -EBUSY) or many
- * (IPCX_QUEUE_MULTI_PRODUCER).  Delivery: IPCX_QUEUE_DELIVER_QUEUE (each
- * message to exactly one consumer) or IPCX_QUEUE_DELIVER_BROADCAST (every
- * consumer sees every message, each with its own position).
+ * Handles.  A handle takes a role the first time it is used, as a ring
+ * handle does: ipcx_queue_send() or ipcx_queue_reserve() make it a
+ * producer, ipcx_queue_recv() or ipcx_queue_peek() a consumer (so
+ * ipcx_queue_open(name, NULL, &q) takes no role and is harmless).  The
+ * roles named in opts.role (and a consumer_id) are taken at open instead,
+ * so that -EBUSY comes at once.  A handle may be both.  A call whose role
+ * cannot be taken - every slot of it held by a live process - returns
+ * -EBUSY, on rings and queues alike.  Producers: one (the default; a second live producer is
+ * -EBUSY) or many (IPCX_QUEUE_MULTI_PRODUCER).  Delivery: IPCX_QUEUE_DELIVER_QUEUE (each message to
+ * exactly one consumer) or IPCX_QUEUE_DELIVER_BROADCAST (every consumer sees every message, each
+ * with its own position).
  *
  * Delivery guarantees.  A broadcast consumer's position moves only when it
  * releases a message (recv releases before it returns), so a consumer that
@@ -36,8 +42,14 @@
  * (at-most-once) - use broadcast delivery with one consumer per id for
  * at-least-once processing.
  *
+ * Life cycle: as for rings (ipcx/ring.h, docs/lifecycle.md); a queue may
+ * outlive its producer, and its last consumer usually unlinks it
+ * (ipcx_queue_unlink() removes every segment too).
+ *
  * Thread safety: one handle is used by one thread at a time; several
  * handles (in one process or many) may be used at once.
+ * ipcx_queue_interrupt() may be called from any thread or signal handler;
+ * ipcx_queue_stat() reads statistics by name without a handle.
  *
  * fork(): a handle belongs to the process that opened it (its slot carries
  * that pid).  In a child, send, reserve, commit, recv, peek, release and
@@ -64,7 +76,8 @@ extern "C" {
  *  ".seg.<n>" suffix of its segments). */
 #define IPCX_QUEUE_NAME_MAX 184
 
-/** ipcx_queue_opts.role bits; 0 means IPCX_QUEUE_PRODUCER. */
+/** ipcx_queue_opts.role bits: roles taken at open; 0 means none yet (each
+ *  is taken on first use). */
 enum {
     IPCX_QUEUE_PRODUCER = 1,
     IPCX_QUEUE_CONSUMER = 2,
@@ -133,7 +146,9 @@ typedef struct ipcx_queue_opts {
     uint32_t max_producers; /**< producer slots; 0 = 8 (1 without MULTI), max 128 */
     uint32_t fsync;         /**< IPCX_QUEUE_FSYNC_* (durable only) */
     uint32_t fsync_ms;      /**< for IPCX_QUEUE_FSYNC_INTERVAL; 0 = 100 */
-    uint32_t reserved0;     /**< must be zero */
+    /** What ipcx_queue_create() does when the name is taken: 0 (-EEXIST),
+     *  or IPCX_CREATE_OPEN and/or IPCX_CREATE_REPLACE_STALE (ipcx/core.h). */
+    uint32_t create;
     /** Durable retention: keep a segment every consumer has passed while
      *  the full segments after it (the newest, still filling, not counted)
      *  hold fewer than this many bytes; so at least this much history, in
@@ -146,12 +161,13 @@ typedef struct ipcx_queue_opts {
     int64_t retain_ns;
 
     /* ---- handle */
-    uint32_t role; /**< IPCX_QUEUE_PRODUCER / CONSUMER bits; 0 = producer */
+    uint32_t role; /**< IPCX_QUEUE_PRODUCER / CONSUMER bits taken at open; 0 = lazily */
     uint32_t wait; /**< IPCX_QUEUE_WAIT_* */
     /** Consumer slot to use, 1..max_consumers: a consumer reopened with the
      *  same id resumes at its saved position (-EBUSY while its previous
-     *  owner is alive).  0 = any free slot, started as opts.start says; an
-     *  anonymous slot is dropped when its process dies. */
+     *  owner is alive).  Non-zero takes the consumer role at open.  0 = any
+     *  free slot, started as opts.start says; an anonymous slot is dropped
+     *  when its process dies. */
     uint32_t consumer_id;
     uint32_t start; /**< IPCX_QUEUE_START_*, for a consumer with no position */
     uint64_t start_seq;
@@ -201,10 +217,19 @@ typedef struct ipcx_queue ipcx_queue;
  * @opts: NULL or options.
  * @out:  the new handle; untouched on failure.
  *
- * The first segment is created at once.  Returns 0, -EEXIST, -EINVAL (bad
- * name or options), -ENOSPC (the first segment exceeds the limit or the file
- * system is full), -ENOMEM, -EACCES or another -errno.  On failure nothing
- * is left behind.
+ * The first segment is created at once.  The handle takes the roles named
+ * in opts.role (none by default: each on first use).  When the name is
+ * taken: -EEXIST, unless opts->create says otherwise.
+ * IPCX_CREATE_REPLACE_STALE removes a stale in-memory queue - its creator
+ * is dead and no live process holds a producer or consumer slot, or its
+ * creator died before it was ready - with every segment, and creates a
+ * new one.  A durable queue is never stale: outliving its processes is
+ * what it is for.  IPCX_CREATE_OPEN opens the existing queue instead (its
+ * options stand) and returns 1.  Returns 0 (created), 1 (opened), -EEXIST,
+ * -EINVAL (bad name or options; the log hook names the field), -ENOSPC
+ * (the first segment exceeds the limit or the file system is full),
+ * -ENOMEM, -EACCES, -EMEDIUMTYPE (the name holds another kind of object)
+ * or another -errno.  On failure nothing is left behind.
  */
 IPCX_API int ipcx_queue_create(const char *name, const ipcx_queue_opts *opts, ipcx_queue **out);
 
@@ -246,10 +271,12 @@ IPCX_API int ipcx_queue_unlink(const char *name);
  * @seq: NULL or where to store the message's sequence number.
  *
  * Only the memory limit can make it wait (IPCX_QUEUE_LIMIT_WAIT) or fail.
+ * Takes the producer role if the handle has none (-EBUSY: the single
+ * producer, or every producer slot, is held by a live process).
  * Returns 0, -EMSGSIZE (len > max_message), -ENOSPC (limit reached, the
- * message was not queued), -ETIMEDOUT (waited at the limit), -EPERM (not a
- * producer handle), -EPROTO (corrupt queue), -EIDRM (the queue was
- * unlinked and needs a new segment), -ECHILD (a handle inherited across
+ * message was not queued), -ETIMEDOUT (waited at the limit), -EINTR,
+ * -ECANCELED (ipcx_queue_interrupt()), -EBUSY, -EPROTO (corrupt queue),
+ * -EIDRM (the queue was unlinked and needs a new segment), -ECHILD (a handle inherited across
  * fork(); every call on it says so), -EIO (durable: an msync or fsync
  * failed; the handle is broken and every later call says -EIO) or another
  * -errno.  @buf is the
@@ -279,9 +306,12 @@ IPCX_API int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq);
  * ipcx_queue_recv - copy the next message into @buf.
  * @seq: NULL or where to store its sequence number.
  *
- * Returns the message length, -EAGAIN (timeout 0 and nothing there),
- * -ETIMEDOUT, -EMSGSIZE (the message is longer than @cap; it stays queued
- * for this handle), -EPERM (not a consumer), -EPROTO (corrupt queue),
+ * Takes the consumer role if the handle has none.  Returns the message
+ * length, -EAGAIN (timeout 0 and nothing there), -ETIMEDOUT, -EMSGSIZE
+ * (the message is longer than @cap; it stays queued for this handle, and
+ * the next recv or peek gets it), -EALREADY (a message is peeked and not
+ * released), -EBUSY (no consumer slot), -EINTR (a signal),
+ * -ECANCELED (ipcx_queue_interrupt()), -EPROTO (corrupt queue),
  * -EIO (durable, IPCX_QUEUE_FSYNC_COMMIT: the release could not be synced;
  * the message is in @buf but may be delivered again after a crash; the
  * handle is broken) or -ECHILD.
@@ -290,18 +320,32 @@ IPCX_API int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq
                              int64_t timeout_ns);
 
 /**
- * ipcx_queue_peek - the next message in place, without copying.  *data
- * stays valid until ipcx_queue_release() on this handle.  Peeking again
- * before releasing returns the same message.  Same results as recv (but
- * never -EMSGSIZE); returns the length.
+ * ipcx_queue_peek - the next message not yet peeked, in place, without
+ * copying (the meaning of peek on a ring too).  *data stays valid until
+ * ipcx_queue_release().  A queue handle holds one peeked message at a time
+ * (a ring handle may hold several): peeking again before the release is
+ * -EALREADY.  Same results as recv (but never -EMSGSIZE); returns the
+ * length.
  */
 IPCX_API int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
                              int64_t timeout_ns);
 
-/** ipcx_queue_release - done with the peeked message.  Returns 0, -EINVAL
- * (nothing peeked), -EIO (durable: the release could not be synced; the
- * handle is broken) or -ECHILD. */
-IPCX_API int ipcx_queue_release(ipcx_queue *q);
+/** ipcx_queue_release - done with the peeked message at @data (what
+ * ipcx_queue_peek() returned), as ipcx_ring_release() is for every peeked
+ * record up to @data.  Returns the number released (1), -EINVAL (@data is
+ * not the peeked message, or nothing is peeked), -EIO (durable: the
+ * release could not be synced; the handle is broken) or -ECHILD. */
+IPCX_API int ipcx_queue_release(ipcx_queue *q, const void *data);
+
+/**
+ * ipcx_queue_interrupt - end every wait on this handle, for shutdown: a
+ * recv or peek waiting for a message, or a send waiting at the memory
+ * limit, returns -ECANCELED, and so does every later call that would wait
+ * (the flag stays; close the handle after it).  Async-signal-safe, callable
+ * from any thread.  A signal handler that runs while a wait is asleep in
+ * the kernel makes it return -EINTR (see ipcx_ring_interrupt()).  Returns 0 or -EINVAL.
+ */
+IPCX_API int ipcx_queue_interrupt(ipcx_queue *q);
 
 /**
  * ipcx_queue_stats - fill @out with what the control block says now.

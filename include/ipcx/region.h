@@ -12,6 +12,7 @@
  * is the header page plus the requested size rounded up to 4 KiB.
  *
  * Names: 1 to 200 characters of [A-Za-z0-9._-], not starting with '.'.
+ * Who may open: the creating user, and with mode 0660 its group.
  * The directory is /dev/shm unless the environment variable IPCX_SHM_DIR
  * names another (used by tests; it must be a tmpfs for shared mappings to
  * be cheap).
@@ -60,7 +61,8 @@ typedef struct ipcx_region_opts {
     uint32_t flags;
     /** File mode for named regions; 0 means 0600.  Only owner and group
      *  bits are accepted (anything for "other" is -EINVAL).  Applied with
-     *  fchmod, so the umask does not matter. */
+     *  fchmod, so the umask does not matter.  0660 shares the region with
+     *  the members of the creator's group (see ipcx_region_open()). */
     uint32_t mode;
     uint32_t reserved[5]; /**< must be zero */
 } ipcx_region_opts;
@@ -108,9 +110,13 @@ IPCX_API int ipcx_region_create(const char *name, size_t size, const ipcx_region
 /**
  * ipcx_region_open - map an existing named region.
  *
- * Before mapping, fstat() must show a regular file owned by the calling
- * user with no permission bits for "other"; a symbolic link at the name is
- * refused (-ELOOP).  The header is then checked: magic, layout version
+ * Before mapping, fstat() must show a regular file with no permission
+ * bits for "other", owned by the calling user - or, when its mode gives
+ * the group read and write (a region created with mode 0660), by another
+ * user whose file's group the caller is a member of (effective or
+ * supplementary groups): group sharing.  The file's group is its
+ * creator's effective gid.  A symbolic link at the name is refused
+ * (-ELOOP).  The header is then checked: magic, layout version
  * (loaded with acquire; 0 means the creator has not finished: -EAGAIN), a
  * major version this library reads (a mismatch logs both versions at
  * IPCX_LOG_ERROR and returns -EPROTO), and sizes that fit the object

@@ -29,8 +29,19 @@
  * this side return -EPROTO (and the handle stays broken: every later call
  * returns -EPROTO), never crash or read outside the region.
  *
+ * Life cycle (docs/lifecycle.md): one side creates (opts.create: open an
+ * existing ring, or replace a stale one), the other opens - retrying on
+ * -ENOENT and -EAGAIN while the ring does not exist yet or is being made;
+ * whoever owns the name's life unlinks it (open handles keep working).
+ * Records are not connections: end a stream with an agreed record (an
+ * empty one, say); ipcx_ring_stat.producers_alive tells a consumer whose
+ * recv timed out whether any producer is still alive.
+ *
  * Thread safety: a handle is used by one thread at a time (use one handle
- * per thread; several handles of one process may share a ring).
+ * per thread; several handles of one process may share a ring).  The one
+ * exception is ipcx_ring_interrupt(), callable from any thread and from a
+ * signal handler.  To read statistics while another thread sends, open a
+ * second handle (opening takes no role).
  *
  * fork(): a handle belongs to the process that opened it (its slots carry
  * that process's pid and start time).  In a child, every call on a handle
@@ -91,7 +102,9 @@ enum {
  */
 typedef struct ipcx_ring_opts {
     /** Bytes of record space, rounded up to a power of two; 0 means 256 KiB.
-     *  IPCX_RING_MIN_CAPACITY .. IPCX_RING_MAX_CAPACITY. */
+     *  At most IPCX_RING_MAX_CAPACITY (-EINVAL above); a value below
+     *  IPCX_RING_MIN_CAPACITY (4 KiB) is raised to it.  ipcx_ring_stats()
+     *  reports the capacity in effect. */
     uint64_t capacity;
     /** Largest payload in bytes; 0 means capacity / 4.  A record (16-byte
      *  header + payload rounded up to 8) must fit in half the capacity. */
@@ -127,7 +140,10 @@ typedef struct ipcx_ring_opts {
      *  default): such a claim is waited on however long it stalls, and each
      *  call's own timeout bounds the wait. */
     uint32_t stall_ms;
-    uint32_t reserved[5]; /**< must be zero */
+    /** What ipcx_ring_create() does when the name is taken: 0 (-EEXIST), or
+     *  IPCX_CREATE_OPEN and/or IPCX_CREATE_REPLACE_STALE (ipcx/core.h). */
+    uint32_t create;
+    uint32_t reserved[4]; /**< must be zero */
 } ipcx_ring_opts;
 
 /** Statistics (ipcx_ring_stats()).  Counters cover the ring's lifetime. */
@@ -143,11 +159,19 @@ typedef struct ipcx_ring_stat {
     uint64_t full_waits; /**< times a producer found the ring full */
     uint64_t lost;       /**< records abandoned by dead producers or consumers */
     uint64_t overruns;   /**< records overwritten before a consumer read them */
-    uint32_t producers;  /**< attached now */
+    uint32_t producers;  /**< slots held now, by live or dead processes */
     uint32_t consumers;
+    /** Of those, held by a process that is alive (or whose liveness cannot
+     *  be told).  producers_alive == 0 means no live process is a producer
+     *  now (none joined yet, or every one closed or died): a consumer whose
+     *  recv timed out can tell "nothing more will come" from "slow". */
+    uint32_t producers_alive;
+    uint32_t consumers_alive;
     struct {
         int32_t pid;
         uint32_t role; /**< IPCX_RING_PRODUCER or IPCX_RING_CONSUMER */
+        int32_t alive; /**< 1 alive (or cannot tell), 0 the process is gone */
+        uint32_t reserved;
         uint64_t msgs, bytes;
         uint64_t lag; /**< consumer: bytes between its position and write_pos */
     } peer[16];       /**< the first 16 attached handles */
@@ -162,15 +186,30 @@ typedef struct ipcx_ring ipcx_ring;
  * @opts: NULL or options.
  * @out:  the new handle (no role yet); untouched on failure.
  *
- * Returns 0, -EINVAL (bad options), -EEXIST, or what ipcx_region_create()
- * returns.
+ * When the name is taken: -EEXIST, unless opts->create says otherwise.
+ * IPCX_CREATE_REPLACE_STALE removes a stale ring (its creator is dead and
+ * no live process holds a producer or consumer slot; or its creator died
+ * before the ring was ready) and creates a new one; IPCX_CREATE_OPEN opens
+ * the existing ring instead (its options stand, whatever @opts says) and
+ * returns 1.  Both together: replace if stale, else open.  A process that
+ * has the old ring open without a role yet is not seen; it keeps the old
+ * mapping.  Bad options are -EINVAL with a log line (ipcx_log_set()) naming
+ * the field and what is allowed.
+ *
+ * Returns 0 (created), 1 (opened, IPCX_CREATE_OPEN), -EINVAL, -EEXIST,
+ * -EMEDIUMTYPE (the name holds another kind of object), or what
+ * ipcx_region_create() returns.
  */
 IPCX_API int ipcx_ring_create(const char *name, const ipcx_ring_opts *opts, ipcx_ring **out);
 
 /**
  * ipcx_ring_open - open an existing named ring.  The ring's header is
- * validated (-EPROTO when it is not a ring this library understands).
- * Returns 0, -ENOENT, -EAGAIN (creator not finished), -EPROTO or -errno.
+ * validated (-EPROTO when it is corrupt or of a layout this library does
+ * not read).  A ring that does not exist yet is -ENOENT and one whose
+ * creator has not finished -EAGAIN: a consumer that starts first retries
+ * (examples/ring_pingpong.c), or both sides use ipcx_ring_create() with
+ * IPCX_CREATE_OPEN.  Returns 0, -ENOENT, -EAGAIN, -EMEDIUMTYPE (another
+ * kind of object: a raw region, a queue), -EPROTO or -errno.
  */
 IPCX_API int ipcx_ring_open(const char *name, ipcx_ring **out);
 
@@ -207,7 +246,9 @@ IPCX_API int ipcx_ring_set_wait(ipcx_ring *r, int mode);
  * polls (microseconds), so a timeout may end that much later than asked.
  *
  * Returns 0, -EMSGSIZE (len over the maximum), -EAGAIN (full and no wait,
- * or the FAIL policy), -ETIMEDOUT, -EBUSY (no producer slot), -EPROTO,
+ * or the FAIL policy), -ETIMEDOUT, -EINTR (a signal, see
+ * ipcx_ring_interrupt()), -ECANCELED (ipcx_ring_interrupt() was called),
+ * -EBUSY (no producer slot), -EPROTO,
  * -ECHILD (a handle inherited across fork(); every call says so).
  */
 IPCX_API int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns);
@@ -219,7 +260,7 @@ IPCX_API int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t t
  * -EMSGSIZE (cap too small: the record stays, call again with a larger
  * buffer), -EOVERFLOW (overwrite policy: records were lost; the number is
  * in ipcx_ring_overrun(); the next call goes on with the oldest record),
- * -EBUSY (no consumer slot), -EPROTO.
+ * -EINTR, -ECANCELED (as for send), -EBUSY (no consumer slot), -EPROTO.
  */
 IPCX_API int ipcx_ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns);
 
@@ -260,6 +301,28 @@ IPCX_API int ipcx_ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_
  * while it was peeked; what was read from it is not valid) or -EPROTO.
  */
 IPCX_API int ipcx_ring_release(ipcx_ring *r, const void *data);
+
+/**
+ * ipcx_ring_interrupt - end every wait on this handle, for shutdown.
+ *
+ * Sets a flag on the handle and wakes the ring's sleepers: a send, recv,
+ * reserve or peek of this handle that is waiting returns -ECANCELED, and
+ * so does every later one that would wait (one that finds what it needs at
+ * once still succeeds).  The flag stays: close the handle after it.  Other
+ * handles of the ring are woken too, find nothing new and wait on.
+ * Async-signal-safe (lock-free atomics and the futex system call), and may
+ * be called from any thread.  Returns 0 or -EINVAL.
+ *
+ * Signals: a blocking call during whose sleep in the kernel a signal
+ * handler runs returns -EINTR, with or without SA_RESTART (its sleeps are
+ * timed, and the kernel does not restart timed futex waits), as libzmq
+ * returns EINTR.  A signal that lands while the call is not asleep (the
+ * first tens of microseconds of a wait are a spin, and a sleep is cut in
+ * slices for liveness checks) is not seen by it; call
+ * ipcx_ring_interrupt() from the handler for a wake-up that cannot be
+ * missed.
+ */
+IPCX_API int ipcx_ring_interrupt(ipcx_ring *r);
 
 /** ipcx_ring_overrun - records lost by this consumer at its last -EOVERFLOW. */
 IPCX_API uint64_t ipcx_ring_overrun(const ipcx_ring *r);

@@ -165,8 +165,8 @@ static inline void ipcx__streak_backoff(void)
  * Returns 0 when woken or when *word no longer equals expected (the caller
  * re-checks its condition in both cases: futex wake-ups may be spurious),
  * -ETIMEDOUT when the deadline passed (also returned at once for a
- * NOWAIT deadline).  EINTR is absorbed and reported as 0 so the caller
- * re-checks and waits again with the same absolute deadline.
+ * NOWAIT deadline), -EINTR when a signal handler ran during the wait
+ * (the public calls return it).
  */
 int ipcx__futex_wait(ipcx_atomic_u32 *word, uint32_t expected, ipcx__deadline d);
 

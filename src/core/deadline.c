@@ -65,9 +65,12 @@ int ipcx__futex_wait(ipcx_atomic_u32 *word, uint32_t expected, ipcx__deadline d)
     int rc = ipcx__sys_futex_wait((void *)word, expected, tsp);
     if (rc == -ETIMEDOUT)
         return -ETIMEDOUT;
-    /* 0 (woken), -EAGAIN (value changed before we slept) and -EINTR all mean
-     * "re-check the condition"; the caller loops with the same deadline. */
-    if (rc == 0 || rc == -EAGAIN || rc == -EINTR)
+    /* 0 (woken) and -EAGAIN (value changed before we slept) mean "re-check
+     * the condition"; the caller loops with the same deadline.  -EINTR (a
+     * signal handler ran; timed waits are not restarted by the kernel
+     * whatever SA_RESTART says) goes to the caller, who returns it, as
+     * libzmq returns EINTR. */
+    if (rc == 0 || rc == -EAGAIN)
         return 0;
     return rc;
 }

@@ -85,25 +85,51 @@ static int config_from_opts(ipcx_queue *q, const ipcx_queue_opts *o)
     q->fsync_ms = o->fsync_ms ? o->fsync_ms : 100;
     q->retain_bytes = o->retain_bytes;
     q->retain_ns = o->retain_ns;
-    if ((o->flags & ~(uint32_t)IPCX_QUEUE_MULTI_PRODUCER) != 0 || o->reserved0 != 0)
+    if ((o->flags & ~(uint32_t)IPCX_QUEUE_MULTI_PRODUCER) != 0) {
+        IPCX_LOGE("queue options: flags 0x%x: only IPCX_QUEUE_MULTI_PRODUCER", (unsigned)o->flags);
         return -EINVAL;
+    }
+    if ((o->create & ~(uint32_t)(IPCX_CREATE_OPEN | IPCX_CREATE_REPLACE_STALE)) != 0) {
+        IPCX_LOGE("queue options: create %u: IPCX_CREATE_OPEN and/or IPCX_CREATE_REPLACE_STALE",
+                  (unsigned)o->create);
+        return -EINVAL;
+    }
     return 0;
 }
 
 /* The configuration rules, for opts at create and for a control block
  * read at open alike. */
+/* -EINVAL with a log line naming the field and what is allowed (the
+ * options at create, or a control block read at open). */
+#define BAD_CFG(fmt, ...) (IPCX_LOGE("queue %s: " fmt, q->name, __VA_ARGS__), -EINVAL)
+
 static int config_check(const ipcx_queue *q)
 {
-    if (q->initial_segment < IPCX__QPAGE || q->max_segment > IPCX__QMAX_SEGMENT ||
-        q->max_segment < q->initial_segment || q->max_message == 0 ||
-        q->max_message > IPCX__QMAX_MESSAGE || q->memory_limit < q->initial_segment)
-        return -EINVAL;
-    if (q->delivery > 1 || q->on_limit > 1 || q->fsync > IPCX_QUEUE_FSYNC_INTERVAL ||
-        q->max_consumers < 1 || q->max_consumers > IPCX__QMAX_SLOTS ||
-        q->nslots <= q->max_consumers || q->nslots > 2 * IPCX__QMAX_SLOTS || q->retain_ns < 0)
-        return -EINVAL;
-    if ((q->initial_segment & (IPCX__QPAGE - 1)) != 0 || (q->max_segment & 7) != 0)
-        return -EINVAL;
+    const unsigned long long page = IPCX__QPAGE;
+    if (q->initial_segment < IPCX__QPAGE || (q->initial_segment & (IPCX__QPAGE - 1)) != 0)
+        return BAD_CFG("initial_segment %llu: a multiple of %llu, at least %llu",
+                       (unsigned long long)q->initial_segment, page, page);
+    if (q->max_segment > IPCX__QMAX_SEGMENT || q->max_segment < q->initial_segment ||
+        (q->max_segment & 7) != 0)
+        return BAD_CFG("max_segment %llu: initial_segment (%llu) to %llu",
+                       (unsigned long long)q->max_segment, (unsigned long long)q->initial_segment,
+                       (unsigned long long)IPCX__QMAX_SEGMENT);
+    if (q->max_message == 0 || q->max_message > IPCX__QMAX_MESSAGE)
+        return BAD_CFG("max_message %llu: 1 to %llu", (unsigned long long)q->max_message,
+                       (unsigned long long)IPCX__QMAX_MESSAGE);
+    if (q->memory_limit < q->initial_segment)
+        return BAD_CFG("memory_limit %llu: at least initial_segment (%llu)",
+                       (unsigned long long)q->memory_limit, (unsigned long long)q->initial_segment);
+    if (q->delivery > 1 || q->on_limit > 1 || q->fsync > IPCX_QUEUE_FSYNC_INTERVAL)
+        return BAD_CFG("delivery %u (0..1), on_limit %u (0..1) or fsync %u (0..3) out of range",
+                       (unsigned)q->delivery, (unsigned)q->on_limit, (unsigned)q->fsync);
+    if (q->max_consumers < 1 || q->max_consumers > IPCX__QMAX_SLOTS ||
+        q->nslots <= q->max_consumers || q->nslots > 2 * IPCX__QMAX_SLOTS)
+        return BAD_CFG("max_consumers %u / max_producers %u: 1 to %u each",
+                       (unsigned)q->max_consumers, (unsigned)(q->nslots - q->max_consumers),
+                       (unsigned)IPCX__QMAX_SLOTS);
+    if (q->retain_ns < 0)
+        return BAD_CFG("retain_ns %lld: 0 or more", (long long)q->retain_ns);
     return 0;
 }
 
@@ -286,9 +312,64 @@ static int attach(ipcx_queue *q, const ipcx_queue_opts *o)
     if (rc == 0 && (q->role & IPCX_QUEUE_CONSUMER))
         rc = attach_consumer(q, o);
     ipcx__qunlock(q);
-    if (rc == 0 && q->pslot >= 0)
+    if (rc == 0 && (q->role & IPCX_QUEUE_PRODUCER))
         rc = ipcx__qchain_find(q, q->pseg_id, ipcx__deadline_make(0), &q->pseg);
     return rc;
+}
+
+/* Lazy roles (as on a ring): a handle becomes a producer at its first
+ * send or reserve and a consumer at its first recv or peek, unless
+ * opts.role took the role at open already.  -EBUSY when every slot of
+ * that role is held by a live process (the single producer, the named
+ * consumer slot). */
+static int take_role(ipcx_queue *q, uint32_t role)
+{
+    if (ipcx__qforked(q))
+        return -ECHILD;
+    if (role == IPCX_QUEUE_PRODUCER ? q->pslot >= 0 : q->cslot >= 0)
+        return 0;
+    if (q->broken)
+        return ipcx__qbroken_rc(q);
+    ipcx_queue_opts o = {
+        .consumer_id = q->consumer_id, .start = q->start_at, .start_seq = q->start_seq};
+    uint32_t had = q->role;
+    q->role = role;
+    int rc = attach(q, &o);
+    q->role = had | (rc == 0 ? role : 0);
+    return rc;
+}
+
+int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
+{
+    if (q == NULL || data == NULL)
+        return -EINVAL;
+    int rc = take_role(q, IPCX_QUEUE_PRODUCER);
+    return rc != 0 ? rc : ipcx__qio_reserve(q, len, data, timeout_ns);
+}
+
+int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, int64_t timeout_ns)
+{
+    if (q == NULL || (buf == NULL && len != 0))
+        return -EINVAL;
+    int rc = take_role(q, IPCX_QUEUE_PRODUCER);
+    return rc != 0 ? rc : ipcx__qio_send(q, buf, len, seq, timeout_ns);
+}
+
+int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
+                    int64_t timeout_ns)
+{
+    if (q == NULL || data == NULL)
+        return -EINVAL;
+    int rc = take_role(q, IPCX_QUEUE_CONSUMER);
+    return rc != 0 ? rc : ipcx__qio_peek(q, data, len, seq, timeout_ns);
+}
+
+int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t timeout_ns)
+{
+    if (q == NULL || (buf == NULL && cap != 0))
+        return -EINVAL;
+    int rc = take_role(q, IPCX_QUEUE_CONSUMER);
+    return rc != 0 ? rc : ipcx__qio_recv(q, buf, cap, seq, timeout_ns);
 }
 
 static void detach(ipcx_queue *q)
@@ -342,7 +423,12 @@ static int handle_new(const char *name, const ipcx_queue_opts *o, ipcx_queue **o
     q->durable = durable;
     q->pid = getpid();
     q->start = ipcx__proc_start_time(q->pid);
-    q->role = o->role ? o->role : IPCX_QUEUE_PRODUCER;
+    /* Roles named in opts are taken at open; the others lazily.  A named
+     * consumer slot (consumer_id) is a consumer role. */
+    q->role = o->role | (o->consumer_id != 0 ? (uint32_t)IPCX_QUEUE_CONSUMER : 0u);
+    q->consumer_id = o->consumer_id;
+    q->start_at = o->start;
+    q->start_seq = o->start_seq;
     q->wait = o->wait;
     q->pslot = q->cslot = -1;
     *out = q;
@@ -356,7 +442,63 @@ static void handle_free(ipcx_queue *q)
     free(q);
 }
 
+static int create_new(const char *name, const ipcx_queue_opts *opts, ipcx_queue **out);
+static int open_handle(const char *name, const ipcx_queue_opts *o, int observe, ipcx_queue **out);
+
+/* An in-memory queue whose creator is dead and whose every producer and
+ * consumer slot is free or held by a dead process (or that never became
+ * ready).  Durable queues and unknown liveness are never stale. */
+static int queue_stale(const char *name)
+{
+    ipcx_region_info ri;
+    if (ipcx__qname_durable(name) || ipcx_region_stat(name, &ri) != 0 ||
+        ri.kind != IPCX_REGION_QUEUE || ri.creator_alive != 0)
+        return 0;
+    ipcx_queue *q = NULL;
+    int rc = open_handle(name, NULL, 1, &q);
+    if (rc == -EAGAIN)
+        return 1; /* its creator died before publishing it */
+    if (rc != 0)
+        return 0;
+    int stale = 1;
+    for (uint32_t i = 0; i < q->nslots && stale; i++) {
+        struct ipcx__qslot *s = &q->slots[i];
+        /* Relaxed: a liveness look; the answer is only as good as its moment. */
+        if (load_relaxed(&s->state) != IPCX__QS_FREE && ipcx__qslot_alive(q, s) != 0)
+            stale = 0;
+    }
+    ipcx_queue_close(q);
+    return stale;
+}
+
 int ipcx_queue_create(const char *name, const ipcx_queue_opts *opts, ipcx_queue **out)
+{
+    int rc = create_new(name, opts, out);
+    uint32_t how = opts != NULL ? opts->create : 0;
+    for (int round = 0; rc == -EEXIST && how != 0 && round < 16; round++) {
+        if ((how & IPCX_CREATE_REPLACE_STALE) && queue_stale(name)) {
+            IPCX_LOGI("queue %s: replacing a stale queue (creator and every peer dead)", name);
+            ipcx_queue_unlink(name);
+            rc = create_new(name, opts, out);
+            continue;
+        }
+        if (!(how & IPCX_CREATE_OPEN))
+            return -EEXIST;
+        rc = open_handle(name, opts, 0, out);
+        if (rc == 0)
+            return 1;
+        if (rc == -ENOENT) {
+            rc = create_new(name, opts, out); /* removed meanwhile */
+        } else if (rc == -EAGAIN) {
+            const struct timespec ms = {0, 1000000}; /* being created */
+            nanosleep(&ms, NULL);
+            rc = -EEXIST;
+        }
+    }
+    return rc;
+}
+
+static int create_new(const char *name, const ipcx_queue_opts *opts, ipcx_queue **out)
 {
     static const ipcx_queue_opts zero;
     const ipcx_queue_opts *o = opts ? opts : &zero;
@@ -445,7 +587,7 @@ void ipcx_queue_close(ipcx_queue *q)
         if (ipcx__qchain_unclaim(q, q->peek_pos, q->peek_next))
             store_seq_cst(&q->slots[q->cslot].hold, IPCX__QNOHOLD); /* pairs with min_pos */
         else
-            ipcx_queue_release(q); /* counted as taken */
+            ipcx__qio_release_held(q); /* counted as taken */
         q->peeked = 0;
     }
     detach(q);

@@ -362,7 +362,9 @@ struct ipcx_queue {
     uint64_t initial_segment, max_segment, max_message, memory_limit, retain_bytes;
     int64_t retain_ns;
     /* this handle */
-    uint32_t role, wait;
+    uint32_t role, wait;            /* role: the roles taken so far (lazily, on first use) */
+    uint32_t consumer_id, start_at; /* handle options kept for a lazy consumer attach */
+    uint64_t start_seq;
     int32_t pid;
     uint64_t start;
     int pslot, cslot;  /* slot indexes, -1 when not that role */
@@ -392,6 +394,11 @@ struct ipcx_queue {
     int spins;
     unsigned streak; /* peeks in a row that found a message at once */
     int peeked;      /* a message is peeked */
+    /* Set by ipcx_queue_interrupt() (any thread, or a signal handler):
+     * every wait on this handle ends with -ECANCELED from then on. */
+    ipcx_atomic_u32 interrupted;
+    int recv_held; /* ...by a recv whose buffer was too small (-EMSGSIZE):
+                      the next peek or recv hands it out again */
     uint64_t peek_pos, peek_next, peek_seq;
     uint32_t peek_len;
 };
@@ -444,6 +451,16 @@ int ipcx__qname_durable(const char *name);
 /* Take the chain lock, stealing it from a dead owner (and repairing the
  * chain).  Waits until @d, but at least 2 s: -ETIMEDOUT when a live owner
  * keeps it that long (IPCX_FOREVER waits forever). */
+/* queue_io.c: the producer and consumer calls behind the public ones in
+ * queue.c, which first take the role the call needs (lazy roles). */
+int ipcx__qio_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns);
+int ipcx__qio_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, int64_t timeout_ns);
+int ipcx__qio_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
+                   int64_t timeout_ns);
+int ipcx__qio_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t timeout_ns);
+/* Release the peeked message whatever handed it out.  Returns 1 or -errno. */
+int ipcx__qio_release_held(ipcx_queue *q);
+
 int ipcx__qlock(ipcx_queue *q, ipcx__deadline d);
 void ipcx__qunlock(ipcx_queue *q);
 /* Under the lock: link a segment after @cur (if none is linked yet) that

@@ -58,8 +58,33 @@ static ipcx__deadline slice(ipcx__deadline d, int64_t ns)
     return d;
 }
 
+static int cancelled(ipcx_queue *q)
+{
+    /* seq_cst: pairs with the store in ipcx_queue_interrupt(), after our
+     * load of the futex word: we see the flag, or its bump of the word
+     * comes after our load and FUTEX_WAIT returns at once. */
+    return load_seq_cst(&q->interrupted) != 0 ? -ECANCELED : 0;
+}
+
+int ipcx_queue_interrupt(ipcx_queue *q)
+{
+    if (q == NULL || q->ctl == NULL)
+        return -EINVAL;
+    struct ipcx__qctl *c = q->ctl;
+    /* Async-signal-safe: lock-free atomics and the futex system call.
+     * seq_cst: the flag before the bumps, pairs with cancelled(). */
+    store_seq_cst(&q->interrupted, 1);
+    /* seq_cst: word changes every sleeper sees (others re-check, sleep on). */
+    fetch_add_seq_cst(&c->data_word, 1);
+    fetch_add_seq_cst(&c->space_word, 1);
+    ipcx__futex_wake(&c->data_word, INT32_MAX);
+    ipcx__futex_wake(&c->space_word, INT32_MAX);
+    return 0;
+}
+
 /* One step of waiting for data.  Returns 0 to re-check, -EAGAIN (do not
- * wait) or -ETIMEDOUT.  *reg tracks whether we are counted as a waiter. */
+ * wait), -ETIMEDOUT, -EINTR (a signal) or -ECANCELED (interrupted).  *reg
+ * tracks whether we are counted as a waiter. */
 static int wait_data(ipcx_queue *q, ipcx__lazy_deadline *w, int *reg, uint32_t *word)
 {
     struct ipcx__qctl *c = q->ctl;
@@ -70,6 +95,8 @@ static int wait_data(ipcx_queue *q, ipcx__lazy_deadline *w, int *reg, uint32_t *
         ipcx__cpu_relax();
         if ((q->spins & 255) == 0 && ipcx__deadline_expired(ipcx__lazy_get(w)))
             return -ETIMEDOUT;
+        if ((q->spins & 63) == 0 && cancelled(q) != 0)
+            return -ECANCELED;
         return 0;
     }
     ipcx__deadline d = ipcx__lazy_get(w);
@@ -89,12 +116,16 @@ static int wait_data(ipcx_queue *q, ipcx__lazy_deadline *w, int *reg, uint32_t *
         }
         return 0;
     }
-    int rc = ipcx__futex_wait(&c->data_word, *word, slice(d, ipcx__qslice_ns));
+    int rc = cancelled(q); /* after the word was loaded (above, when registering) */
+    if (rc == 0)
+        rc = ipcx__futex_wait(&c->data_word, *word, slice(d, ipcx__qslice_ns));
     fetch_sub_seq_cst(&c->data_waiters, 1);
     *reg = 0;
     if (rc == -ETIMEDOUT && !ipcx__deadline_expired(d))
         rc = 0;
-    return rc == 0 ? 0 : -ETIMEDOUT;
+    if ((rc == 0 || rc == -EINTR) && cancelled(q) != 0)
+        rc = -ECANCELED; /* the handler that interrupted us asked for it */
+    return rc == 0 || rc == -EINTR || rc == -ECANCELED ? rc : -ETIMEDOUT;
 }
 
 static void wait_done(ipcx_queue *q, int *reg)
@@ -125,9 +156,13 @@ static int wait_space(ipcx_queue *q, ipcx__deadline d, uint32_t w)
     /* seq_cst: pairs with queue_chain.c:ipcx__qwake_space (word bump, then
      * waiters load): either it sees us, or the futex sees the new word. */
     fetch_add_seq_cst(&c->space_waiters, 1);
-    ipcx__futex_wait(&c->space_word, w, slice(d, 10000000));
+    int rc = cancelled(q); /* @w was loaded before: see cancelled() */
+    if (rc == 0)
+        rc = ipcx__futex_wait(&c->space_word, w, slice(d, 10000000));
     fetch_sub_seq_cst(&c->space_waiters, 1);
-    return 0;
+    if ((rc == 0 || rc == -EINTR) && cancelled(q) != 0)
+        rc = -ECANCELED;
+    return rc == -EINTR || rc == -ECANCELED ? rc : 0;
 }
 
 /* ------------------------------------------------------------ producer */
@@ -181,8 +216,9 @@ static int next_segment(ipcx_queue *q, uint64_t rec, ipcx__deadline d)
         fetch_add_relaxed(&q->ctl->limit_hits, 1);
         if (q->on_limit != IPCX_QUEUE_LIMIT_WAIT || ipcx__deadline_is_nowait(d))
             return -ENOSPC;
-        if (wait_space(q, d, w) != 0)
-            return -ETIMEDOUT;
+        int wrc = wait_space(q, d, w);
+        if (wrc != 0)
+            return wrc; /* -ETIMEDOUT, -EINTR or -ECANCELED */
     }
     /* The segment we leave is complete: sync it whole (SEGMENT), or the
      * part an INTERVAL sync would otherwise never reach again. */
@@ -257,7 +293,7 @@ static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *
     if (ipcx__qforked(q))
         return -ECHILD;
     if (q->pslot < 0)
-        return -EPERM;
+        return -EBUSY; /* queue.c took the role first: not reached */
     if (q->broken)
         return ipcx__qbroken_rc(q);
     if (q->res_hdr != NULL)
@@ -385,7 +421,7 @@ static int commit_tag(ipcx_queue *q, struct ipcx__qrec *r, uint32_t tag)
     return wake < 0 ? wake : 0;
 }
 
-int ipcx_queue_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
+int ipcx__qio_reserve(ipcx_queue *q, size_t len, void **data, int64_t timeout_ns)
 {
     if (q == NULL || data == NULL)
         return -EINVAL;
@@ -412,7 +448,7 @@ int ipcx_queue_commit(ipcx_queue *q, uint64_t *seq)
     return 0;
 }
 
-int ipcx_queue_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, int64_t timeout_ns)
+int ipcx__qio_send(ipcx_queue *q, const void *buf, size_t len, uint64_t *seq, int64_t timeout_ns)
 {
     if (q == NULL || (buf == NULL && len != 0))
         return -EINVAL;
@@ -647,7 +683,7 @@ static int peek(ipcx_queue *q, ipcx__lazy_deadline *w, struct rec_view *v)
     if (ipcx__qforked(q))
         return -ECHILD;
     if (q->cslot < 0)
-        return -EPERM;
+        return -EBUSY; /* queue.c took the role first: not reached */
     if (q->broken)
         return ipcx__qbroken_rc(q);
     int reg = 0, rc, tries = 0;
@@ -692,11 +728,10 @@ static const uint8_t *peeked_data(ipcx_queue *q)
     return q->cseg->base + ipcx__qpos_off(q->peek_pos) + IPCX__QREC_HDR;
 }
 
-int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
-                    int64_t timeout_ns)
+/* The peeked message, peeking it first when none is. */
+static int peek_held(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq,
+                     int64_t timeout_ns)
 {
-    if (q == NULL || data == NULL)
-        return -EINVAL;
     if (ipcx__qforked(q))
         return -ECHILD;
     if (!q->peeked) {
@@ -706,6 +741,7 @@ int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq
         if (rc != 0)
             return rc;
     }
+    q->recv_held = 0;
     *data = peeked_data(q);
     if (len != NULL)
         *len = q->peek_len;
@@ -714,12 +750,23 @@ int ipcx_queue_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq
     return (int)q->peek_len;
 }
 
-int ipcx_queue_release(ipcx_queue *q)
+int ipcx__qio_peek(ipcx_queue *q, const void **data, size_t *len, uint64_t *seq, int64_t timeout_ns)
 {
-    if (q == NULL || !q->peeked)
+    if (q == NULL || data == NULL)
         return -EINVAL;
-    if (ipcx__qforked(q))
-        return -ECHILD;
+    /* One meaning for peek (as on a ring): the next message not yet
+     * peeked.  A queue handle holds one at a time, so a second peek
+     * before the release is refused - except for a message a recv left
+     * held because its buffer was too small: that one was never handed
+     * out. */
+    if (q->peeked && !q->recv_held)
+        return ipcx__qforked(q) ? -ECHILD : -EALREADY;
+    return peek_held(q, data, len, seq, timeout_ns);
+}
+
+/* Give the peeked message back (released: delivered).  Returns 1 or -errno. */
+int ipcx__qio_release_held(ipcx_queue *q)
+{
     struct ipcx__qslot *s = &q->slots[q->cslot];
     q->peeked = 0;
     /* The position first, the figures after: a consumer killed between the
@@ -743,24 +790,37 @@ int ipcx_queue_release(ipcx_queue *q)
         if (ipcx__qstore_sync(q->ctl, from, end - from) != 0)
             return ipcx__qsync_failed(q);
     }
-    return 0;
+    return 1;
 }
 
-int ipcx_queue_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t timeout_ns)
+int ipcx_queue_release(ipcx_queue *q, const void *data)
+{
+    if (q == NULL || !q->peeked || q->recv_held || data == NULL || data != peeked_data(q))
+        return -EINVAL;
+    if (ipcx__qforked(q))
+        return -ECHILD;
+    return ipcx__qio_release_held(q);
+}
+
+int ipcx__qio_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t timeout_ns)
 {
     const void *d = NULL;
     size_t len = 0;
     if (q == NULL || (buf == NULL && cap != 0))
         return -EINVAL;
-    int rc = ipcx_queue_peek(q, &d, &len, seq, timeout_ns);
+    if (q->peeked && !q->recv_held)
+        return ipcx__qforked(q) ? -ECHILD : -EALREADY; /* release the peeked one first */
+    int rc = peek_held(q, &d, &len, seq, timeout_ns);
     if (rc < 0)
         return rc;
-    if (len > cap)
+    if (len > cap) {
+        q->recv_held = 1; /* it stays: the next recv or peek gets it */
         return -EMSGSIZE;
+    }
     if (len != 0)
         ipcx__copy_msg(buf, d, len);
     /* -EIO (durable, COMMIT): the message is in buf, but its release may
      * not survive a crash (it may be delivered again). */
-    rc = ipcx_queue_release(q);
+    rc = ipcx__qio_release_held(q);
     return rc < 0 ? rc : (int)len;
 }

@@ -154,11 +154,32 @@ int ipcx__region_alive(int32_t pid, uint64_t start)
     return a < 0 ? -1 : a;
 }
 
+/* 1 if this process is a member of group @g (effective or supplementary). */
+static int in_group(gid_t g)
+{
+    if (getegid() == g)
+        return 1;
+    gid_t list[256];
+    int n = getgroups((int)IPCX_ARRAY_LEN(list), list);
+    for (int i = 0; i < n; i++) {
+        if (list[i] == g)
+            return 1;
+    }
+    return 0;
+}
+
 int ipcx__region_stat_check(const struct stat *st)
 {
     if (!S_ISREG(st->st_mode))
         return -EPROTO;
-    if (st->st_uid != geteuid() || (st->st_mode & S_IRWXO) != 0)
+    /* Nothing for "other", ever.  The owner, or a member of the file's
+     * group when the mode gives the group read and write (a region
+     * created with mode 0660 is shared with the creator's group, as
+     * iceoryx2 allows). */
+    if ((st->st_mode & S_IRWXO) != 0)
+        return -EACCES;
+    if (st->st_uid != geteuid() &&
+        (!in_group(st->st_gid) || (st->st_mode & (S_IRGRP | S_IWGRP)) != (S_IRGRP | S_IWGRP)))
         return -EACCES;
     /* Empty: a creator between O_EXCL and posix_fallocate (tmpfs sets the
      * size in one step), so "not ready" rather than "broken". */
@@ -402,6 +423,24 @@ IPCX_API int ipcx_region_open(const char *name, ipcx_region **out)
     return ipcx__region_adopt(fd, name, &st, out);
 }
 
+const char *ipcx__region_kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case IPCX_REGION_RAW:
+        return "raw region";
+    case IPCX_REGION_RING:
+        return "ring";
+    case IPCX_REGION_QUEUE:
+        return "queue";
+    case IPCX_REGION_QSEG:
+        return "queue segment";
+    case IPCX_REGION_SOCKET:
+        return "socket";
+    default:
+        return "unknown kind";
+    }
+}
+
 int ipcx__region_open_kind(const char *name, uint32_t kind, ipcx_region **out)
 {
     ipcx_region *r = NULL;
@@ -409,10 +448,11 @@ int ipcx__region_open_kind(const char *name, uint32_t kind, ipcx_region **out)
     if (rc != 0)
         return rc;
     if (r->info.kind != kind) {
-        IPCX_LOGE("region %s holds kind %u, expected kind %u", name, (unsigned)r->info.kind,
-                  (unsigned)kind);
+        IPCX_LOGE("region %s holds kind %u (%s), expected kind %u (%s)", name,
+                  (unsigned)r->info.kind, ipcx__region_kind_name(r->info.kind), (unsigned)kind,
+                  ipcx__region_kind_name(kind));
         ipcx_region_close(r);
-        return -EPROTO;
+        return -EMEDIUMTYPE;
     }
     *out = r;
     return 0;

@@ -104,9 +104,18 @@ int ipcx__region_make(const struct ipcx__region_spec *spec, ipcx_region **out);
  * in the data area that openers rely on has been written. */
 void ipcx__region_publish(ipcx_region *r);
 
-/* Open a named region and require its header's kind to be @kind (-EPROTO
- * otherwise, with a log line naming both kinds). */
+/* Open a named region and require its header's kind to be @kind
+ * (-EMEDIUMTYPE otherwise, the "wrong kind" error that is distinct from a
+ * corrupt header's -EPROTO, with a log line naming both kinds). */
 int ipcx__region_open_kind(const char *name, uint32_t kind, ipcx_region **out);
+
+/* Unlink the named region only if the name still refers to the file @fd
+ * has open (a replace-if-stale must not remove a successor another process
+ * made meanwhile): 0, -ESTALE (it is another file now), or -errno. */
+int ipcx__region_unlink_same(const char *name, int fd);
+
+/* "raw", "ring", "queue", "queue segment", "socket" or "unknown kind". */
+const char *ipcx__region_kind_name(uint32_t kind);
 
 /* The kind and flags recorded in the header, as validated when the handle
  * was made (a snapshot: later writes by a peer do not change them). */

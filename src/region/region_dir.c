@@ -80,6 +80,21 @@ IPCX_API int ipcx_region_unlink(const char *name)
     return unlink(path) == 0 ? 0 : -errno;
 }
 
+int ipcx__region_unlink_same(const char *name, int fd)
+{
+    char path[4096];
+    struct stat a, b;
+    int rc = ipcx__region_path(name, path, sizeof(path));
+    if (rc != 0)
+        return rc;
+    if (fstat(fd, &a) != 0 || lstat(path, &b) != 0)
+        return -errno;
+    /* Another process may have replaced it already: leave theirs. */
+    if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return -ESTALE;
+    return unlink(path) == 0 ? 0 : -errno;
+}
+
 /* Reads and validates the header of an open file into @info. */
 static void stat_fd(int fd, ipcx_region_info *info)
 {

@@ -206,8 +206,8 @@ static int peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns
             }
         }
         rc = ipcx__ring_wait_step(r, &w, &d);
-        if (rc == -ETIMEDOUT)
-            return -ETIMEDOUT;
+        if (rc < 0)
+            return rc; /* -ETIMEDOUT, or -ECANCELED (ipcx_ring_interrupt) */
         check = ipcx__ring_check_due(r, &w);
         /* A check that fell due is made now, before any sleep: a sleep
          * ends at the next check (a period away), and nobody wakes us for

@@ -35,6 +35,10 @@ static uint64_t round_pow2(uint64_t v)
     return p;
 }
 
+/* -EINVAL for an option, with a log line that names the field and what is
+ * allowed (ipcx_log_set), so "invalid argument" is never all a user gets. */
+#define BAD_OPT(...) (IPCX_LOGE("ring options: " __VA_ARGS__), -EINVAL)
+
 /* The effective options after defaults, or -EINVAL. */
 static int resolve_opts(const ipcx_ring_opts *in, ipcx_ring_opts *o)
 {
@@ -42,29 +46,43 @@ static int resolve_opts(const ipcx_ring_opts *in, ipcx_ring_opts *o)
     *o = in != NULL ? *in : zero;
     for (size_t i = 0; i < IPCX_ARRAY_LEN(o->reserved); i++)
         if (o->reserved[i] != 0)
-            return -EINVAL;
-    if (o->capacity > IPCX_RING_MAX_CAPACITY || o->delivery > IPCX_RING_BROADCAST ||
-        o->full > IPCX_RING_OVERWRITE)
-        return -EINVAL;
+            return BAD_OPT("reserved[%zu] is %u, must be 0", i, (unsigned)o->reserved[i]);
+    if (o->capacity > IPCX_RING_MAX_CAPACITY)
+        return BAD_OPT("capacity %llu is over the maximum %llu (1 GiB)",
+                       (unsigned long long)o->capacity, (unsigned long long)IPCX_RING_MAX_CAPACITY);
+    if (o->delivery > IPCX_RING_BROADCAST)
+        return BAD_OPT("delivery %u: IPCX_RING_QUEUE (0) or IPCX_RING_BROADCAST (1)",
+                       (unsigned)o->delivery);
+    if (o->full > IPCX_RING_OVERWRITE)
+        return BAD_OPT("full %u: IPCX_RING_BLOCK (0), _FAIL (1) or _OVERWRITE (2)",
+                       (unsigned)o->full);
+    if ((o->create & ~(uint32_t)(IPCX_CREATE_OPEN | IPCX_CREATE_REPLACE_STALE)) != 0)
+        return BAD_OPT("create %u: IPCX_CREATE_OPEN and/or IPCX_CREATE_REPLACE_STALE",
+                       (unsigned)o->create);
+    /* Documented rounding: up to a power of two, at least the minimum. */
     o->capacity = round_pow2(o->capacity == 0 ? 256 * 1024 : o->capacity);
     if (o->slot_size != 0) {
         if (o->max_msg != 0 && o->max_msg != o->slot_size)
-            return -EINVAL;
+            return BAD_OPT("max_msg %u differs from slot_size %u (leave max_msg 0)",
+                           (unsigned)o->max_msg, (unsigned)o->slot_size);
         o->max_msg = o->slot_size;
     }
     if (o->max_msg == 0)
         o->max_msg = (uint32_t)(o->capacity / 4);
     if (RING_REC_HDR + (((uint64_t)o->max_msg + 7) & ~(uint64_t)7) > o->capacity / 2)
-        return -EINVAL;
+        return BAD_OPT("max_msg %u does not fit half of capacity %llu: at most %llu here",
+                       (unsigned)o->max_msg, (unsigned long long)o->capacity,
+                       (unsigned long long)(o->capacity / 2 - RING_REC_HDR));
     if (o->max_producers == 0)
         o->max_producers = 1;
     if (o->max_consumers == 0)
         o->max_consumers = o->delivery == IPCX_RING_BROADCAST ? 64 : 1;
     if (o->max_producers > IPCX_RING_MAX_SLOTS || o->max_consumers > IPCX_RING_MAX_SLOTS)
-        return -EINVAL;
+        return BAD_OPT("max_producers %u / max_consumers %u: at most %d each",
+                       (unsigned)o->max_producers, (unsigned)o->max_consumers, IPCX_RING_MAX_SLOTS);
     if (o->full == IPCX_RING_OVERWRITE &&
         (o->delivery != IPCX_RING_BROADCAST || o->max_producers != 1))
-        return -EINVAL;
+        return BAD_OPT("full IPCX_RING_OVERWRITE needs broadcast delivery and max_producers 1");
     if (o->liveness_ms == 0)
         o->liveness_ms = 100;
     return 0;

@@ -14,11 +14,91 @@
  */
 #include <ipcx/region.h>
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "region/region.h"
 #include "ring/ring_int.h"
 
+static int create_new(const char *name, const ipcx_ring_opts *opts, ipcx_ring **out);
+
+/* A ring whose creator is dead and whose every slot is free or held by a
+ * dead process.  Unknown liveness is never stale. */
+static int ring_stale(ipcx_ring *r)
+{
+    ipcx_region_info info;
+    if (ipcx_region_get_info(r->region, &info) != 0 || info.creator_alive != 0)
+        return 0;
+    for (uint32_t i = 0; i < r->nprod; i++)
+        if (ipcx__ring_slot_alive(r, &r->pslots[i]))
+            return 0;
+    for (uint32_t i = 0; i < r->ncons; i++)
+        if (ipcx__ring_slot_alive(r, &r->cslots[i]))
+            return 0;
+    return 1;
+}
+
+/* The name is taken by a region whose ring never became ready (-EAGAIN):
+ * stale when its creator is dead. */
+static int unready_stale(const char *name)
+{
+    ipcx_region_info info;
+    if (ipcx_region_stat(name, &info) != 0 || info.creator_alive != 0)
+        return 0;
+    int fd = ipcx__region_open_file(name, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    int rc = ipcx__region_unlink_same(name, fd);
+    close(fd);
+    return rc == 0;
+}
+
 int ipcx_ring_create(const char *name, const ipcx_ring_opts *opts, ipcx_ring **out)
+{
+    int rc = create_new(name, opts, out);
+    uint32_t how = opts != NULL ? opts->create : 0;
+    /* A few rounds: another process may create, replace or remove the
+     * name between our steps. */
+    for (int round = 0; rc == -EEXIST && how != 0 && round < 16; round++) {
+        ipcx_ring *r = NULL;
+        rc = ipcx_ring_open(name, &r);
+        if (rc == -ENOENT) { /* removed meanwhile: ours to create */
+            rc = create_new(name, opts, out);
+            continue;
+        }
+        if (rc == -EAGAIN) { /* not ready: a creator at work, or a dead one */
+            if ((how & IPCX_CREATE_REPLACE_STALE) && unready_stale(name)) {
+                rc = create_new(name, opts, out);
+            } else {
+                const struct timespec ms = {0, 1000000};
+                nanosleep(&ms, NULL);
+                rc = -EEXIST;
+            }
+            continue;
+        }
+        if (rc != 0)
+            return rc; /* another kind (-EMEDIUMTYPE), refused, corrupt */
+        if ((how & IPCX_CREATE_REPLACE_STALE) && ring_stale(r)) {
+            int gone = ipcx__region_unlink_same(name, ipcx_region_fd(r->region));
+            ipcx_ring_close(r);
+            IPCX_LOGI("ring %s: replacing a stale ring (creator and every peer dead)", name);
+            rc = gone == 0 || gone == -ESTALE || gone == -ENOENT ? create_new(name, opts, out)
+                                                                 : gone;
+            continue;
+        }
+        if (how & IPCX_CREATE_OPEN) {
+            *out = r;
+            return 1;
+        }
+        ipcx_ring_close(r);
+        return -EEXIST;
+    }
+    return rc;
+}
+
+static int create_new(const char *name, const ipcx_ring_opts *opts, ipcx_ring **out)
 {
     if (name == NULL || out == NULL)
         return -EINVAL;
@@ -52,13 +132,9 @@ int ipcx_ring_open(const char *name, ipcx_ring **out)
     if (name == NULL || out == NULL)
         return -EINVAL;
     ipcx_region *reg;
-    int rc = ipcx_region_open(name, &reg);
+    int rc = ipcx__region_open_kind(name, IPCX_REGION_RING, &reg); /* -EMEDIUMTYPE: not a ring */
     if (rc != 0)
         return rc;
-    ipcx_region_info info;
-    rc = ipcx_region_get_info(reg, &info);
-    if (rc == 0 && info.kind != IPCX_REGION_RING)
-        rc = -EPROTO;
     ipcx_ring *r = NULL;
     if (rc == 0)
         rc = ipcx__ring_attach(ipcx_region_data(reg), ipcx_region_size(reg), &r);

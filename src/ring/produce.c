@@ -335,8 +335,8 @@ int ipcx__ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns
         if (w.spins == 0)
             d = ipcx__ring_wait_begin(&w, timeout_ns);
         rc = ipcx__ring_wait_step(r, &w, &d);
-        if (rc == -ETIMEDOUT)
-            return -ETIMEDOUT;
+        if (rc < 0)
+            return rc; /* -ETIMEDOUT, or -ECANCELED (ipcx_ring_interrupt) */
         check = ipcx__ring_check_due(r, &w);
         if (check && r->bcast)
             drop_dead_consumers(r);

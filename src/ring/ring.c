@@ -146,12 +146,14 @@ static void stats_config(const ipcx_ring *r, ipcx_ring_stat *o)
     o->max_consumers = r->ncons;
 }
 
-static void stats_peer(ipcx_ring_stat *o, const struct ring_slot *s, uint32_t role, uint64_t lag)
+static void stats_peer(ipcx_ring_stat *o, const struct ring_slot *s, uint32_t role, uint64_t lag,
+                       int alive)
 {
     if (o->npeers >= IPCX_ARRAY_LEN(o->peer))
         return;
     o->peer[o->npeers].pid = (int32_t)(load_relaxed(&s->owner) >> 32);
     o->peer[o->npeers].role = role;
+    o->peer[o->npeers].alive = alive;
     o->peer[o->npeers].msgs = load_relaxed(&s->msgs);
     o->peer[o->npeers].bytes = load_relaxed(&s->bytes);
     o->peer[o->npeers].lag = lag;
@@ -182,24 +184,28 @@ int ipcx_ring_stats(ipcx_ring *r, ipcx_ring_stat *o)
         const struct ring_slot *s = &r->pslots[i];
         if (load_relaxed(&s->owner) == 0)
             continue;
+        int alive = ipcx__ring_slot_alive(r, s);
         o->producers++;
+        o->producers_alive += (uint32_t)alive;
         o->msgs_in += load_relaxed(&s->msgs);
         o->bytes_in += load_relaxed(&s->bytes);
         o->full_waits += load_relaxed(&s->c1);
-        stats_peer(o, s, IPCX_RING_PRODUCER, 0);
+        stats_peer(o, s, IPCX_RING_PRODUCER, 0, alive);
     }
     for (uint32_t i = 0; i < r->ncons; i++) {
         const struct ring_slot *s = &r->cslots[i];
         if (load_relaxed(&s->owner) == 0)
             continue;
+        int alive = ipcx__ring_slot_alive(r, s);
         o->consumers++;
+        o->consumers_alive += (uint32_t)alive;
         o->msgs_out += load_relaxed(&s->msgs);
         o->bytes_out += load_relaxed(&s->bytes);
         o->lost += load_relaxed(&s->c1);
         o->overruns += load_relaxed(&s->c2);
         uint64_t at = r->bcast ? load_relaxed(&s->pos) : 0;
         at = r->bcast ? (at != 0 ? at - 1 : o->write_pos) : load_relaxed(&h->head);
-        stats_peer(o, s, IPCX_RING_CONSUMER, o->write_pos > at ? o->write_pos - at : 0);
+        stats_peer(o, s, IPCX_RING_CONSUMER, o->write_pos > at ? o->write_pos - at : 0, alive);
     }
     return 0;
 }

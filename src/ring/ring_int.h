@@ -205,6 +205,9 @@ struct ipcx_ring {
     uint64_t ident;    /* this process: pid << 32 | low 31 bits of start time */
     int lockfd;        /* private description of the ring's file for lock proofs, or -1 */
     uint32_t fork_gen; /* ipcx__fork_gen() at attach: another one is a child's */
+    /* Set by ipcx_ring_interrupt() (any thread, or a signal handler): every
+     * wait on this handle ends with -ECANCELED from then on. */
+    ipcx_atomic_u32 interrupted;
     /* producer side */
     int pidx;          /* slot index or -1 */
     uint64_t ptail;    /* next claim position (single producer) */
@@ -361,6 +364,8 @@ static inline ipcx__deadline ipcx__ring_wait_begin(ring_waiter *w, int64_t timeo
 /* One step: 1 re-check, 2 register and sleep (ipcx__ring_sleep), or
  * -ETIMEDOUT. */
 int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline *d);
+/* -ECANCELED once ipcx_ring_interrupt() was called on the handle, else 0. */
+int ipcx__ring_cancelled(const ipcx_ring *r);
 /* Register as a waiter, re-check with ready() (non-zero: do not sleep),
  * FUTEX_WAIT until woken, the deadline or the next liveness check.
  * Returns 0 or -ETIMEDOUT. */

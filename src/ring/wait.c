@@ -105,10 +105,38 @@ int ipcx__ring_nowait_check_due(ipcx_ring *r)
  * condition and call again, -ETIMEDOUT when the deadline passed, or 2 when
  * the caller should register and sleep (block mode after the spin).
  */
+int ipcx__ring_cancelled(const ipcx_ring *r)
+{
+    /* seq_cst: pairs with the store in ipcx_ring_interrupt(), ordered
+     * after our load of the futex word (ipcx__ring_sleep): either we see
+     * the flag, or the interrupter's bump of the word comes after our load
+     * and FUTEX_WAIT returns at once. */
+    return load_seq_cst((ipcx_atomic_u32 *)&r->interrupted) != 0 ? -ECANCELED : 0;
+}
+
+int ipcx_ring_interrupt(ipcx_ring *r)
+{
+    if (r == NULL || r->hdr == NULL)
+        return -EINVAL;
+    /* Async-signal-safe: lock-free atomics and the futex system call only.
+     * seq_cst: the flag before the word bumps, pairs with
+     * ipcx__ring_cancelled() after the sleeper's load of the word. */
+    store_seq_cst(&r->interrupted, 1);
+    /* seq_cst: a word change every sleeper on this ring sees; the others
+     * (other handles, other processes) re-check and sleep again. */
+    fetch_add_seq_cst(&r->hdr->data_seq, 1);
+    fetch_add_seq_cst(&r->hdr->space_seq, 1);
+    ipcx__futex_wake(&r->hdr->data_seq, INT32_MAX);
+    ipcx__futex_wake(&r->hdr->space_seq, INT32_MAX);
+    return 0;
+}
+
 int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline *d)
 {
     if (ipcx__deadline_is_nowait(*d))
         return -ETIMEDOUT;
+    if ((w->spins % SPIN_CHECK_EVERY) == 0 && ipcx__ring_cancelled(r) != 0)
+        return -ECANCELED;
     w->spins++;
     if ((w->spins % SPIN_CHECK_EVERY) != 0) {
         ipcx__cpu_relax();
@@ -159,8 +187,12 @@ int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiter
     int sliced = !ipcx__ring_no_membarrier &&
                  syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0;
     uint32_t s = load_seq_cst(seq);
-    int rc = ready(r, arg);
-    if (rc == 0) {
+    int rc = ipcx__ring_cancelled(r); /* after the word: see there */
+    if (rc == 0)
+        rc = ready(r, arg);
+    if (rc < 0) {
+        /* interrupted: fall through to the unregistering below */
+    } else if (rc == 0) {
         ipcx__deadline until = d;
         int64_t bound = w->next_check_ns;
         if (sliced) {
@@ -172,6 +204,8 @@ int ipcx__ring_sleep(ipcx_ring *r, ipcx_atomic_u32 *seq, ipcx_atomic_u32 *waiter
         rc = ipcx__futex_wait(seq, s, until);
         if (rc == -ETIMEDOUT && until.abs_ns != d.abs_ns)
             rc = 0; /* only the liveness check is due */
+        if ((rc == 0 || rc == -EINTR) && ipcx__ring_cancelled(r) != 0)
+            rc = -ECANCELED; /* the handler that interrupted us asked for it */
     } else {
         rc = 0;
     }

@@ -22,3 +22,12 @@ foreach(tp tcp ipc)
   ipcx_example_pair(example_pubsub_${tp} ${tp} dialer+kill 3 "^odd [0-9]+$"
     $<TARGET_FILE:example_pubsub> pub @URL@ -- $<TARGET_FILE:example_pubsub> sub @URL@ odd 3)
 endforeach()
+
+# The shared-memory recipes (ring, queue, broadcast, durable), run as the
+# README's two-terminal steps by tests/support/example_shm.sh.
+foreach(recipe pingpong slow_consumer broadcast durable_resume)
+  add_test(NAME example_${recipe}
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/support/example_shm.sh ${recipe}
+            $<TARGET_FILE_DIR:example_ring_pingpong> $<TARGET_FILE:ipcx_tool>)
+  set_tests_properties(example_${recipe} PROPERTIES LABELS integration TIMEOUT 120)
+endforeach()

@@ -4,6 +4,7 @@
 if(NOT IPCX_SANITIZE)
   add_test(NAME install_consumer
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/install/check_install.sh
-                   ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/install)
+                   ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/install
+                   ${PROJECT_SOURCE_DIR}/README.md)
   set_tests_properties(install_consumer PROPERTIES LABELS integration TIMEOUT 180)
 endif()

@@ -106,7 +106,7 @@ static void exercise(void)
         for (int i = 0; i < 200 && ipcx_queue_peek(q, &d, &len, NULL, 0) >= 0; i++) {
             if (len > 0)
                 memcpy(buf, d, len < sizeof buf ? len : sizeof buf);
-            ipcx_queue_release(q);
+            ipcx_queue_release(q, d);
         }
         ipcx_queue_close(q);
     }

@@ -395,17 +395,36 @@ static void test_table(void **state)
 {
     (void)state;
     int status;
-    char *out = run_bench("--quick --filter unix-raw --cpus 1,0", &status);
+    char *out = run_bench("--quick --filter unix-raw,floor-cacheline,ring --cpus 1,0", &status);
     assert_int_equal(status, 0);
     char *hdr = strstr(out, "case");
     assert_non_null(hdr);
     assert_non_null(strstr(hdr, "transport"));
     assert_non_null(strstr(hdr, "p99.9"));
     assert_non_null(strstr(hdr, "msgs/s"));
-    int rows = 0;
-    for (char *p = out; (p = strstr(p, "unix-raw")) != NULL; p++)
-        rows++;
+    assert_non_null(strstr(hdr, "vs baseline"));
+    /* Rows by their transport column; each ring row beside its baseline:
+     * round trips x floor-cacheline, streams x unix-raw of the same size;
+     * zero-copy hand-offs say so instead of a bytes/s figure. */
+    int rows = 0, ring_rtt = 0, ring_stream = 0, handoff = 0;
+    for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char kase[32], transport[32];
+        if (sscanf(l, "%31s %31s", kase, transport) != 2)
+            continue;
+        rows += strcmp(transport, "unix-raw") == 0;
+        if (strcmp(transport, "ring") != 0)
+            continue;
+        if (strcmp(kase, "pingpong") == 0 && strstr(l, "x floor-cacheline") != NULL)
+            ring_rtt++;
+        if (strstr(l, "(hand-offs)") != NULL)
+            handoff++;
+        else if (strcmp(kase, "stream") == 0 && strstr(l, "x unix-raw") != NULL)
+            ring_stream++;
+    }
     assert_int_equal(rows, 3);
+    assert_true(ring_rtt >= 1);
+    assert_true(ring_stream >= 1);
+    assert_true(handoff >= 1);
     assert_null(strchr(out, '{'));
     free(out);
 }
@@ -414,9 +433,18 @@ static void test_nothing_measured(void **state)
 {
     (void)state;
     int status;
-    char *out = run_bench("--quick --json --filter no-such-transport 2>/dev/null", &status);
-    assert_int_equal(status, 1);
-    assert_string_equal(out, "");
+    /* An unknown --filter name is a usage error that lists the valid names. */
+    char *out = run_bench("--quick --json --filter no-such-transport 2>&1", &status);
+    assert_int_equal(status, 2);
+    assert_non_null(strstr(out, "ipcx: bench: --filter: unknown transport 'no-such-transport'"));
+    assert_non_null(strstr(out, "valid transports:"));
+    assert_non_null(strstr(out, " ring,"));
+    assert_non_null(strstr(out, " floor-cacheline,"));
+    assert_null(strchr(out, '{'));
+    free(out);
+    out = run_bench("--quick --json --filter ring,bogus 2>/dev/null", &status);
+    assert_int_equal(status, 2);
+    assert_string_equal(out, ""); /* nothing measured before the check */
     free(out);
 }
 

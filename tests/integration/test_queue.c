@@ -373,10 +373,17 @@ static void test_basic(void **state)
     const void *p = NULL;
     size_t len = 0;
     assert_int_equal(ipcx_queue_peek(q, &p, &len, &seq, 0), 3);
-    assert_int_equal(ipcx_queue_peek(q, &p, &len, &seq, 0), 3); /* same again */
+    /* peek means "the next message not yet peeked", as on a ring; a queue
+     * handle holds one at a time, so a second peek (or a recv) before the
+     * release is -EALREADY, and the first stays valid. */
+    const void *p2 = NULL;
+    assert_int_equal(ipcx_queue_peek(q, &p2, &len, &seq, 0), -EALREADY);
+    assert_int_equal(ipcx_queue_recv(q, buf, sizeof buf, NULL, 0), -EALREADY);
     assert_memory_equal(p, "abc", 3);
-    assert_int_equal(ipcx_queue_release(q), 0);
-    assert_int_equal(ipcx_queue_release(q), -EINVAL);
+    assert_int_equal(ipcx_queue_release(q, "abc"), -EINVAL); /* not the peeked record */
+    assert_int_equal(ipcx_queue_release(q, NULL), -EINVAL);
+    assert_int_equal(ipcx_queue_release(q, p), 1); /* the number released, as on a ring */
+    assert_int_equal(ipcx_queue_release(q, p), -EINVAL);
     ipcx_queue_info info;
     assert_int_equal(ipcx_queue_stats(q, &info), 0);
     assert_int_equal(info.next_seq, 4);
@@ -393,12 +400,25 @@ static void test_roles_and_options(void **state)
     char name[64];
     ipcx_queue *q = create_q(name, sizeof name, NULL), *q2 = NULL;
     char buf[16];
-    assert_int_equal(ipcx_queue_recv(q, buf, sizeof buf, NULL, 0), -EPERM);
-    /* one producer at a time on a single-producer queue */
-    assert_int_equal(ipcx_queue_open(name, NULL, &q2), -EBUSY);
+    /* Lazy roles, as on a ring: the creator (opts NULL) took no role; its
+     * first recv makes it a consumer as well (nothing there yet). */
+    assert_int_equal(ipcx_queue_recv(q, buf, sizeof buf, NULL, 0), -EAGAIN);
+    /* one producer at a time on a single-producer queue: the role is taken
+     * by the first send, and a second handle's send is -EBUSY (the
+     * wrong-role error of both rings and queues) */
+    assert_int_equal(ipcx_queue_open(name, NULL, &q2), 0);
+    assert_int_equal(ipcx_queue_send(q2, "x", 1, NULL, 0), 0);
+    assert_int_equal(ipcx_queue_send(q, "y", 1, NULL, 0), -EBUSY);
+    ipcx_queue_opts p = {.role = IPCX_QUEUE_PRODUCER};
+    ipcx_queue *q4 = NULL;
+    assert_int_equal(ipcx_queue_open(name, &p, &q4), -EBUSY); /* explicit: at open */
+    ipcx_queue_close(q2);
+    assert_int_equal(ipcx_queue_send(q, "y", 1, NULL, 0), 0); /* free again */
+    assert_int_equal(ipcx_queue_recv(q, buf, sizeof buf, NULL, 0), 1);
+    assert_int_equal(ipcx_queue_recv(q, buf, sizeof buf, NULL, 0), 1);
     ipcx_queue_opts c = {.role = IPCX_QUEUE_CONSUMER};
     assert_int_equal(ipcx_queue_open(name, &c, &q2), 0);
-    assert_int_equal(ipcx_queue_send(q2, "x", 1, NULL, 0), -EPERM);
+    assert_int_equal(ipcx_queue_send(q2, "x", 1, NULL, 0), -EBUSY); /* q holds it */
     ipcx_queue_close(q2);
     ipcx_queue *q3 = NULL;
     assert_int_equal(ipcx_queue_create(name, NULL, &q3), -EEXIST);
@@ -905,7 +925,7 @@ static void test_queue_dead_pending_hold(void **state)
     char buf[8];
     assert_int_equal(ipcx_queue_recv(b, buf, sizeof buf, NULL, 0), 3);
     assert_memory_equal(buf, "two", 3); /* not "one" a second time */
-    assert_int_equal(ipcx_queue_release(a), 0);
+    assert_int_equal(ipcx_queue_release(a, d), 1);
     assert_int_equal(ipcx_queue_recv(a, buf, sizeof buf, NULL, 0), -EAGAIN);
     assert_int_equal(ipcx_queue_recv(b, buf, sizeof buf, NULL, 0), -EAGAIN);
     ipcx_queue_close(a);
@@ -958,7 +978,8 @@ static void test_hostile_free_count(void **state)
 {
     (void)state;
     char name[64];
-    ipcx_queue_opts o = {.initial_segment = 4096, .memory_limit = 1 << 20};
+    ipcx_queue_opts o = {
+        .initial_segment = 4096, .memory_limit = 1 << 20, .role = IPCX_QUEUE_PRODUCER};
     ipcx_queue *q = create_q(name, sizeof name, &o);
     ipcx_log_set(NULL, NULL, 0);
     store_relaxed(&q->ctl->free_n, 0x7fffffffu);

@@ -120,7 +120,7 @@ static int helper_dcons(char **a)
         rec[0] = seq;
         if (write(fd, rec, sizeof rec) != (ssize_t)sizeof rec)
             return 23;
-        ipcx_queue_release(q);
+        ipcx_queue_release(q, d);
     }
     close(fd);
     ipcx_queue_close(q);
@@ -541,7 +541,8 @@ static void test_missing_segment(void **state)
     assert_int_equal(good, 12);
     /* a producer cannot attach to a broken chain either */
     ipcx_queue *q = NULL;
-    assert_int_equal(ipcx_queue_open(dir, NULL, &q), -EPROTO);
+    ipcx_queue_opts po = {.role = IPCX_QUEUE_PRODUCER};
+    assert_int_equal(ipcx_queue_open(dir, &po, &q), -EPROTO);
     /* a missing control file */
     snprintf(f, sizeof f, "%s/queue.ctl", dir);
     unlink(f);

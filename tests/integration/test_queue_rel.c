@@ -366,7 +366,8 @@ static void pl_rmdirs(const char *base, const char *q, const char *disk, const c
  * (_exit: nothing closed, nothing synced on the way out). */
 static void pl_child(const char *qdir, uint32_t policy, int scenario)
 {
-    ipcx_queue_opts o = {.initial_segment = 4096, .fsync = policy, .fsync_ms = 1};
+    ipcx_queue_opts o = {
+        .initial_segment = 4096, .fsync = policy, .fsync_ms = 1, .role = IPCX_QUEUE_PRODUCER};
     ipcx_queue *p = NULL, *c = NULL;
     ipcx__qsync_hook = pl_hook;
     if (ipcx_queue_create(qdir, &o, &p) != 0)
@@ -558,7 +559,8 @@ static int eio_send_case(uint32_t policy, int link, int k)
 {
     char name[64];
     tu_unique(name, sizeof name, "/tmp/ipcx-eio");
-    ipcx_queue_opts o = {.initial_segment = 4096, .fsync = policy, .fsync_ms = 1};
+    ipcx_queue_opts o = {
+        .initial_segment = 4096, .fsync = policy, .fsync_ms = 1, .role = IPCX_QUEUE_PRODUCER};
     ipcx_queue *p = NULL;
     assert_int_equal(ipcx_queue_create(name, &o, &p), 0);
     static uint8_t buf[PL_LEN];

@@ -446,6 +446,37 @@ static void test_other_uid_refused(void **state)
     assert_int_equal(info.kind, IPCX_REGION_RAW); /* the header is still shown */
 }
 
+/* Group sharing: another user's region whose group is ours opens when the
+ * mode gives the group read and write (0660), not with 0640 or 0600, and
+ * never when "other" has any bit. */
+static void test_group_member_allowed(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        fprintf(stderr, "# not root: cannot chown a region to another uid; test skipped\n");
+        skip();
+        return;
+    }
+    const char *name = make_victim();
+    char p[512];
+    rt_region_path(name, p, sizeof(p));
+    assert_int_equal(chown(p, 65534, getegid()), 0);
+    assert_int_equal(chmod(p, 0660), 0);
+    ipcx_region *r = NULL;
+    assert_int_equal(ipcx_region_open(name, &r), 0);
+    ipcx_region_close(r);
+    assert_int_equal(chmod(p, 0640), 0);
+    expect_open(name, -EACCES);
+    assert_int_equal(chmod(p, 0600), 0);
+    expect_open(name, -EACCES);
+    assert_int_equal(chmod(p, 0664), 0);
+    expect_open(name, -EACCES);
+    /* Not our group: refused whatever the group bits. */
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(chmod(p, 0660), 0);
+    expect_open(name, -EACCES);
+}
+
 static void test_mode_0666_refused(void **state)
 {
     (void)state;
@@ -695,7 +726,7 @@ static void test_unpublished_then_publish(void **state)
     assert_int_equal(ipcx__region_make(&spec, &c), 0);
     assert_int_equal(ipcx_region_open(name, &o), -EAGAIN);
     ipcx__region_publish(c);
-    assert_int_equal(ipcx__region_open_kind(name, IPCX_REGION_RING, &o), -EPROTO);
+    assert_int_equal(ipcx__region_open_kind(name, IPCX_REGION_RING, &o), -EMEDIUMTYPE);
     assert_int_equal(ipcx__region_open_kind(name, IPCX_REGION_QUEUE, &o), 0);
     assert_int_equal(ipcx__region_kind(o), IPCX_REGION_QUEUE);
     assert_int_equal(ipcx__region_flags(o), 3);
@@ -737,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_version_zero_not_ready),
         cmocka_unit_test(test_random_header_garbage),
         cmocka_unit_test(test_other_uid_refused),
+        cmocka_unit_test(test_group_member_allowed),
         cmocka_unit_test(test_mode_0666_refused),
         cmocka_unit_test(test_symlink_refused),
         cmocka_unit_test(test_not_a_regular_file),

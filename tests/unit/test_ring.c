@@ -614,12 +614,28 @@ static void test_named(void **state)
     ipcx_ring_close(r);
     assert_int_equal(ipcx_ring_unlink(name), 0);
     assert_int_equal(ipcx_ring_open(name, &r), -ENOENT);
-    /* a region that is not a ring */
+    /* a region that is not a ring: the wrong-kind error, not corruption's -EPROTO */
     ipcx_region *reg;
     assert_int_equal(ipcx_region_create(name, 4096, NULL, &reg), 0);
-    assert_int_equal(ipcx_ring_open(name, &r), -EPROTO);
+    assert_int_equal(ipcx_ring_open(name, &r), -EMEDIUMTYPE);
     ipcx_region_close(reg);
     ipcx_region_unlink(name);
+    /* a ring opened as a queue, a queue opened as a ring */
+    assert_int_equal(ipcx_ring_create(name, &opts, &r), 0);
+    ipcx_queue *q = NULL;
+    ipcx_queue_opts qo = {.role = IPCX_QUEUE_CONSUMER};
+    assert_int_equal(ipcx_queue_open(name, &qo, &q), -EMEDIUMTYPE);
+    ipcx_queue_info qi;
+    assert_int_equal(ipcx_queue_stat(name, &qi), -EMEDIUMTYPE);
+    ipcx_ring_close(r);
+    ipcx_ring_unlink(name);
+    assert_int_equal(ipcx_queue_create(name, NULL, &q), 0);
+    assert_int_equal(ipcx_ring_open(name, &r), -EMEDIUMTYPE);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+    assert_string_equal(
+        ipcx_strerror(-EMEDIUMTYPE),
+        "wrong kind of object (a ring opened as a queue, a raw region as a ring, ...)");
 }
 
 /* `ipcx stat`: the public figures of a live ring, as text and JSON. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ipcx stat NAME [--json] [--watch [SECONDS]]: show a ring's (or a
+ * ipcx stat [--json] [--watch [SECONDS]] NAME: show a ring's (or a
  * queue's, or an exposed socket's) live figures -
  * configuration, positions, messages and bytes in and out, full waits,
  * lost and overrun records, and every attached producer and consumer with
@@ -23,17 +23,21 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ipcx stat NAME [--json] [--watch [SECONDS]]\n"
+    fprintf(f, "usage: ipcx stat [-j] [-w [SECONDS]] NAME\n"
                "Show the live statistics of the ring, queue or exposed socket NAME.\n"
                "A socket (ipcx_socket_expose; ipcx send and recv expose theirs) shows\n"
                "its pattern, endpoints, peers, messages, bytes and drops.  A ring shows\n"
                "messages, bytes, full waits, lost and overrun counts, producers and\n"
-               "consumers with their pids and each consumer's lag; a queue its segments,\n"
-               "memory or disk in use and each consumer's lag.  A durable queue is\n"
-               "named by its directory (any NAME containing '/').\n\n"
-               "  --json            one JSON object per sample\n"
-               "  --watch [SECONDS] repeat every SECONDS (default 1) until interrupted\n"
-               "  --help            this text\n");
+               "consumers with their pids (\"(gone)\" when the process is dead) and each\n"
+               "consumer's lag; a queue its segments, memory or disk in use and each\n"
+               "consumer's lag.  A durable queue is named by its directory (any NAME\n"
+               "containing '/').  A raw region shows its header (it has no statistics).\n\n"
+               "  -j, --json              one JSON object per sample and line, with \"time\"\n"
+               "                          (Unix seconds) and the rates (null in the first)\n"
+               "  -w, --watch [SECONDS]   repeat every SECONDS (default 1; --watch=N and\n"
+               "                          --watch N both work) until interrupted or NAME\n"
+               "                          is removed; each sample is flushed at once\n"
+               "  -h, --help              this text\n");
 }
 
 static const char *delivery_name(uint32_t d)
@@ -46,50 +50,90 @@ static const char *full_name(uint32_t f)
     return f == IPCX_RING_FAIL ? "fail" : f == IPCX_RING_OVERWRITE ? "overwrite" : "block";
 }
 
-static void print_json(const char *name, const ipcx_ring_stat *s)
+static const char *json_alive(int alive)
+{
+    return alive > 0 ? "true" : alive == 0 ? "false" : "null";
+}
+
+/* Per-second rate of a counter between two samples, or -1 for none. */
+static double rate(uint64_t now, uint64_t before, double dt)
+{
+    return dt > 0 ? (double)(now - before) / dt : -1;
+}
+
+static void json_rate(const char *key, double v)
+{
+    if (v >= 0)
+        printf(",\"%s\":%.1f", key, v);
+    else
+        printf(",\"%s\":null", key);
+}
+
+static void print_json(const char *name, const ipcx_ring_stat *s, const ipcx_ring_stat *prev,
+                       double dt)
 {
     printf("{\"name\":");
     cli_json_string(stdout, name);
+    printf(",\"kind\":\"ring\",\"time\":%.3f", (double)cli_now_ns() / 1e9);
+    if (prev == NULL)
+        dt = 0;
+    json_rate("rate_msgs_in", prev ? rate(s->msgs_in, prev->msgs_in, dt) : -1);
+    json_rate("rate_msgs_out", prev ? rate(s->msgs_out, prev->msgs_out, dt) : -1);
+    json_rate("rate_bytes_in", prev ? rate(s->bytes_in, prev->bytes_in, dt) : -1);
+    json_rate("rate_bytes_out", prev ? rate(s->bytes_out, prev->bytes_out, dt) : -1);
     printf(",\"capacity\":%" PRIu64 ",\"max_msg\":%" PRIu64 ",\"slot_size\":%" PRIu64
            ",\"delivery\":\"%s\",\"full\":\"%s\",\"max_producers\":%u,\"max_consumers\":%u"
            ",\"write_pos\":%" PRIu64 ",\"read_pos\":%" PRIu64 ",\"msgs_in\":%" PRIu64
            ",\"bytes_in\":%" PRIu64 ",\"msgs_out\":%" PRIu64 ",\"bytes_out\":%" PRIu64
            ",\"full_waits\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"overruns\":%" PRIu64
-           ",\"producers\":%u,\"consumers\":%u,\"peers\":[",
+           ",\"producers\":%u,\"consumers\":%u,\"producers_alive\":%u,\"consumers_alive\":%u"
+           ",\"peers\":[",
            s->capacity, s->max_msg, s->slot_size, delivery_name(s->delivery), full_name(s->full),
            s->max_producers, s->max_consumers, s->write_pos, s->read_pos, s->msgs_in, s->bytes_in,
            s->msgs_out, s->bytes_out, s->full_waits, s->lost, s->overruns, s->producers,
-           s->consumers);
+           s->consumers, s->producers_alive, s->consumers_alive);
     for (uint32_t i = 0; i < s->npeers; i++)
-        printf("%s{\"pid\":%d,\"role\":\"%s\",\"msgs\":%" PRIu64 ",\"bytes\":%" PRIu64
+        printf("%s{\"pid\":%d,\"role\":\"%s\",\"alive\":%s,\"msgs\":%" PRIu64 ",\"bytes\":%" PRIu64
                ",\"lag\":%" PRIu64 "}",
                i ? "," : "", s->peer[i].pid,
-               s->peer[i].role == IPCX_RING_PRODUCER ? "producer" : "consumer", s->peer[i].msgs,
-               s->peer[i].bytes, s->peer[i].lag);
+               s->peer[i].role == IPCX_RING_PRODUCER ? "producer" : "consumer",
+               json_alive(s->peer[i].alive), s->peer[i].msgs, s->peer[i].bytes, s->peer[i].lag);
     printf("]}\n");
+    fflush(stdout);
 }
 
 static void print_text(const char *name, const ipcx_ring_stat *s, const ipcx_ring_stat *prev,
                        double dt)
 {
-    printf("ring %s: %s, full=%s, capacity %" PRIu64 " B, max message %" PRIu64 " B%s\n", name,
-           delivery_name(s->delivery), full_name(s->full), s->capacity, s->max_msg,
+    char cap[32], max[32], bin[32], bout[32];
+    cli_human_size(cap, sizeof(cap), s->capacity);
+    cli_human_size(max, sizeof(max), s->max_msg);
+    cli_human_size(bin, sizeof(bin), s->bytes_in);
+    cli_human_size(bout, sizeof(bout), s->bytes_out);
+    printf("ring %s: %s, full=%s, capacity %s, max message %s%s\n", name,
+           delivery_name(s->delivery), full_name(s->full), cap, max,
            s->slot_size ? " (fixed slots)" : "");
-    printf("  in   %" PRIu64 " msgs, %" PRIu64 " B;  out %" PRIu64 " msgs, %" PRIu64 " B\n",
-           s->msgs_in, s->bytes_in, s->msgs_out, s->bytes_out);
+    printf("  in   %" PRIu64 " msgs, %s;  out %" PRIu64 " msgs, %s\n", s->msgs_in, bin, s->msgs_out,
+           bout);
     if (prev != NULL && dt > 0)
-        printf("  rate %.0f msgs/s in, %.0f msgs/s out\n",
-               (double)(s->msgs_in - prev->msgs_in) / dt,
-               (double)(s->msgs_out - prev->msgs_out) / dt);
+        printf("  rate %.0f msgs/s in, %.0f msgs/s out\n", rate(s->msgs_in, prev->msgs_in, dt),
+               rate(s->msgs_out, prev->msgs_out, dt));
     printf("  full waits %" PRIu64 ", lost %" PRIu64 ", overruns %" PRIu64 "; write pos %" PRIu64
            ", read pos %" PRIu64 "\n",
            s->full_waits, s->lost, s->overruns, s->write_pos, s->read_pos);
-    printf("  producers %u/%u, consumers %u/%u\n", s->producers, s->max_producers, s->consumers,
+    printf("  producers %u/%u, consumers %u/%u", s->producers, s->max_producers, s->consumers,
            s->max_consumers);
-    for (uint32_t i = 0; i < s->npeers; i++)
-        printf("    %-8s pid %-8d %12" PRIu64 " msgs %14" PRIu64 " B  lag %" PRIu64 " B\n",
+    if (s->producers_alive < s->producers || s->consumers_alive < s->consumers)
+        printf(" (%u and %u of them gone)", s->producers - s->producers_alive,
+               s->consumers - s->consumers_alive);
+    printf("\n");
+    for (uint32_t i = 0; i < s->npeers; i++) {
+        char b[32];
+        cli_human_size(b, sizeof(b), s->peer[i].bytes);
+        printf("    %-8s pid %-8d%-7s %12" PRIu64 " msgs %8s  lag %" PRIu64 " B\n",
                s->peer[i].role == IPCX_RING_PRODUCER ? "producer" : "consumer", s->peer[i].pid,
-               s->peer[i].msgs, s->peer[i].bytes, s->peer[i].lag);
+               s->peer[i].alive == 0 ? " (gone)" : "", s->peer[i].msgs, b, s->peer[i].lag);
+    }
     fflush(stdout);
 }
 
@@ -101,18 +145,18 @@ static int parse(int argc, char **argv, int *json, double *watch)
                                          {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "jw::h", opts, NULL)) != -1) {
         if (c == 'j') {
             *json = 1;
         } else if (c == 'w') {
-            *watch = optarg != NULL ? atof(optarg) : 1.0;
-            if (*watch <= 0)
-                return cli_usage_error("stat", "--watch needs a positive number of seconds");
+            if (cli_watch_arg(argc, argv, watch) != 0)
+                return cli_usage_error("stat", "--watch takes a positive number of seconds");
         } else if (c == 'h') {
             usage(stdout);
             return -1;
         } else {
-            return CLI_USAGE;
+            return cli_usage_error("stat", "unknown option");
         }
     }
     if (optind != argc - 1)
@@ -124,6 +168,19 @@ static void nap(double seconds)
 {
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
     nanosleep(&ts, NULL);
+}
+
+/* While watching: 1 once the object NAME was removed (or replaced by a new
+ * one: another creator or creation time), with a line on stderr. */
+static int gone(const char *name, const ipcx_region_info *first)
+{
+    ipcx_region_info now;
+    int rc = ipcx_region_stat(name, &now);
+    if (rc == 0 && now.creator_pid == first->creator_pid && now.created_ns == first->created_ns)
+        return 0;
+    fprintf(stderr, "ipcx: stat: %s: %s; stopped watching\n", name,
+            rc == -ENOENT ? "removed" : "replaced by a new object of that name");
+    return 1;
 }
 
 static const char *pattern_name(int p)
@@ -140,7 +197,11 @@ static void print_socket(const char *name, const ipcx_socket_info *si, const ipc
     if (json) {
         printf("{\"name\":");
         cli_json_string(stdout, name);
-        printf(",\"kind\":\"socket\",\"pattern\":\"%s\",\"pid\":%d,\"alive\":%s,\"endpoints\":[",
+        printf(",\"kind\":\"socket\",\"time\":%.3f", (double)cli_now_ns() / 1e9);
+        json_rate("rate_msgs_out", prev ? rate(st->msgs_sent, prev->stats.msgs_sent, dt) : -1);
+        json_rate("rate_msgs_in",
+                  prev ? rate(st->msgs_received, prev->stats.msgs_received, dt) : -1);
+        printf(",\"pattern\":\"%s\",\"pid\":%d,\"alive\":%s,\"endpoints\":[",
                pattern_name(si->pattern), (int)si->creator_pid,
                si->creator_alive > 0    ? "true"
                : si->creator_alive == 0 ? "false"
@@ -217,12 +278,93 @@ static int is_queue(const char *name)
 
 static int stat_queue(const char *name, int json, double watch)
 {
-    for (;;) {
-        int rc = cli_queue_info("stat", name, json);
-        if (rc != CLI_OK || watch <= 0)
-            return rc;
+    ipcx_queue_info cur, prev;
+    ipcx_region_info first = {0};
+    int durable = strchr(name, '/') != NULL;
+    if (!durable && ipcx_region_stat(name, &first) != 0)
+        durable = 1; /* raced with a removal: the stat below says so */
+    for (int n = 0;; n++) {
+        int rc = ipcx_queue_stat(name, &cur);
+        if (rc < 0 && n > 0 && (rc == -ENOENT || rc == -EMEDIUMTYPE)) {
+            fprintf(stderr, "ipcx: stat: %s: removed; stopped watching\n", name);
+            return CLI_OK;
+        }
+        if (rc < 0) {
+            cli_open_error("stat", name, rc, "a queue");
+            return CLI_FAIL;
+        }
+        cli_queue_print(name, &cur, n > 0 ? &prev : NULL, watch, json);
+        if (watch <= 0)
+            return ferror(stdout) ? CLI_FAIL : CLI_OK;
+        prev = cur;
         nap(watch);
+        if (!durable && gone(name, &first))
+            return CLI_OK;
     }
+}
+
+/* A region that has no statistics (a raw region, a queue segment): its
+ * header, and what to look at instead. */
+static int stat_other(const char *name, const ipcx_region_info *ri, int json)
+{
+    char size[32];
+    cli_human_size(size, sizeof(size), ri->data_size);
+    if (json) {
+        printf("{\"name\":");
+        cli_json_string(stdout, name);
+        printf(",\"kind\":\"%s\",\"time\":%.3f,\"size\":%" PRIu64 ",\"creator_pid\":",
+               cli_kind_name(ri->kind), (double)cli_now_ns() / 1e9, ri->data_size);
+        if (ri->creator_pid > 0)
+            printf("%d", (int)ri->creator_pid);
+        else
+            printf("null");
+        printf(",\"alive\":%s,\"version\":\"%u.%u\",\"statistics\":null}\n",
+               json_alive(ri->creator_alive), (unsigned)ri->version_major,
+               (unsigned)ri->version_minor);
+    } else {
+        printf("%s %s: %s, layout %u.%u, creator pid %d%s\n", cli_kind_name(ri->kind), name, size,
+               (unsigned)ri->version_major, (unsigned)ri->version_minor, (int)ri->creator_pid,
+               ri->creator_alive == 0 ? " (gone)" : "");
+        if (ri->kind == IPCX_REGION_QSEG)
+            printf("  a queue segment has no statistics of its own: ipcx stat the queue\n");
+        else
+            printf("  a %s region has no statistics (rings, queues and sockets have)\n",
+                   cli_kind_name(ri->kind));
+    }
+    return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+}
+
+static int stat_ring(const char *name, int json, double watch)
+{
+    ipcx_ring *r = NULL;
+    int rc = ipcx_ring_open(name, &r);
+    if (rc != 0) {
+        cli_open_error("stat", name, rc, "a ring");
+        return CLI_FAIL;
+    }
+    ipcx_region_info first = {0};
+    ipcx_region_stat(name, &first);
+    ipcx_ring_stat cur, prev;
+    for (int n = 0;; n++) {
+        rc = ipcx_ring_stats(r, &cur);
+        if (rc != 0) {
+            cli_error("stat", name, ipcx_strerror(rc));
+            ipcx_ring_close(r);
+            return CLI_FAIL;
+        }
+        if (json)
+            print_json(name, &cur, n > 0 ? &prev : NULL, watch);
+        else
+            print_text(name, &cur, n > 0 ? &prev : NULL, watch);
+        if (watch <= 0 || ferror(stdout))
+            break;
+        prev = cur;
+        nap(watch);
+        if (gone(name, &first))
+            break;
+    }
+    ipcx_ring_close(r);
+    return ferror(stdout) ? CLI_FAIL : CLI_OK;
 }
 
 int cmd_stat(int argc, char **argv)
@@ -237,29 +379,8 @@ int cmd_stat(int argc, char **argv)
         return stat_queue(name, json, watch);
     if (is_socket(name))
         return stat_socket(name, json, watch);
-    ipcx_ring *r = NULL;
-    rc = ipcx_ring_open(name, &r);
-    if (rc != 0) {
-        cli_error("stat", name, ipcx_strerror(rc));
-        return CLI_FAIL;
-    }
-    ipcx_ring_stat cur, prev;
-    for (int first = 1;; first = 0) {
-        rc = ipcx_ring_stats(r, &cur);
-        if (rc != 0) {
-            cli_error("stat", name, ipcx_strerror(rc));
-            ipcx_ring_close(r);
-            return CLI_FAIL;
-        }
-        if (json)
-            print_json(name, &cur);
-        else
-            print_text(name, &cur, first ? NULL : &prev, watch);
-        if (watch <= 0)
-            break;
-        prev = cur;
-        nap(watch);
-    }
-    ipcx_ring_close(r);
-    return CLI_OK;
+    ipcx_region_info ri;
+    if (ipcx_region_stat(name, &ri) == 0 && ri.status == 0 && ri.kind != IPCX_REGION_RING)
+        return stat_other(name, &ri, json);
+    return stat_ring(name, json, watch);
 }

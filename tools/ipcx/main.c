@@ -29,13 +29,13 @@ static const struct command *commands(size_t *n)
             {"help", cmd_help, "show this help, or a command's help"},
             {"version", cmd_version, "print the library and tool version"},
             {"ls", cmd_ls, "list shared-memory regions, rings and queues"},
-            {"rm", cmd_rm, "remove named regions"},
-            {"stat", cmd_stat, "show a ring's or queue's live statistics"},
+            {"rm", cmd_rm, "remove regions, rings and queues (--stale: what dead processes left)"},
+            {"stat", cmd_stat, "show a ring's, queue's or socket's live statistics"},
             {"bench", cmd_bench, "run the benchmarks against kernel and peer baselines"},
             {"send", cmd_send, "send messages to a ZeroMQ-compatible peer (tcp://, unix://)"},
             {"recv", cmd_recv, "print the messages a ZeroMQ-compatible peer sends"},
-            {"top", cmd_top, "watch all rings and queues"},
-            {"queue", cmd_queue, "inspect queues (queue dump DIR)"},
+            {"ring", cmd_ring, "feed, drain or follow a ring (ring send|recv|tail NAME)"},
+            {"queue", cmd_queue, "feed, drain or inspect a queue (queue send|recv|dump|info NAME)"},
         };
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
             if (all[i].fn != NULL) /* weak: absent commands are skipped */
