@@ -219,6 +219,19 @@ IPCX_API int ipcx_pool_wait(ipcx_pool *p, ipcx_pool_result *res, void *buf, size
 IPCX_API int ipcx_pool_map(ipcx_pool *p, const void *tasks, size_t task_size, size_t n,
                            void *results, size_t result_size, int *status, int64_t timeout_ns);
 
+/**
+ * ipcx_pool_await_workers - wait until at least @n workers (local and
+ * remote) are running, handling results and deaths meanwhile.  For a pool
+ * whose workers join over the network.  Returns 0, -ETIMEDOUT, -EAGAIN
+ * (IPCX_NOWAIT and fewer are there) or -EINVAL.
+ */
+IPCX_API int ipcx_pool_await_workers(ipcx_pool *p, uint32_t n, int64_t timeout_ns);
+
+/** ipcx_pool_endpoint - the URL remote workers dial (opts.listen with the
+ *  port the kernel picked for ":0"), NUL-terminated into @buf.  Returns its
+ *  length, -ENOENT (the pool does not listen), -ENOSPC (cap too small). */
+IPCX_API int ipcx_pool_endpoint(ipcx_pool *p, char *buf, size_t cap);
+
 /** ipcx_pool_output - the shared output region in the parent (NULL if
  *  none); *len gets its size when len is not NULL. */
 IPCX_API void *ipcx_pool_output(ipcx_pool *p, size_t *len);

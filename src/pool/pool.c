@@ -930,6 +930,26 @@ IPCX_API int ipcx_pool_map(ipcx_pool *p, const void *tasks, size_t task_size, si
     return failed;
 }
 
+static uint32_t count_workers(const ipcx_pool *p)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->nslots; i++)
+        n += p->w[i].kind != W_NONE;
+    return n;
+}
+
+IPCX_API int ipcx_pool_await_workers(ipcx_pool *p, uint32_t n, int64_t timeout_ns)
+{
+    if (p == NULL)
+        return -EINVAL;
+    ipcx__deadline d = ipcx__deadline_make(timeout_ns);
+    while (count_workers(p) < n) {
+        if (pump(p, d) == 0 && ipcx__deadline_expired(d))
+            return ipcx__deadline_is_nowait(d) ? -EAGAIN : -ETIMEDOUT;
+    }
+    return 0;
+}
+
 IPCX_API void *ipcx_pool_output(ipcx_pool *p, size_t *len)
 {
     if (len != NULL)

@@ -39,5 +39,6 @@ CLI_COMMAND(send);
 CLI_COMMAND(recv);
 CLI_COMMAND(top);
 CLI_COMMAND(queue);
+CLI_COMMAND(worker);
 
 #endif /* IPCX_CLI_H */
