@@ -3,7 +3,8 @@
  * ipcx pools: co-operating worker processes that run sub-tasks of a job.
  *
  * ipcx_pool_create() starts N worker processes that run a function of the
- * calling program (fork).  The parent submits tasks (byte strings, or
+ * calling program (fork), or another program that links libipcx and calls
+ * ipcx_pool_worker() (posix_spawn, opts.exec_path).  The parent submits tasks (byte strings, or
  * slices of a shared read-only input), the workers run the function on
  * them, and the parent waits for the results, in completion order or in
  * submission order.  Tasks and results travel through rings in anonymous
@@ -120,6 +121,13 @@ typedef struct ipcx_pool_opts {
     size_t output_size;
     /** NULL, or a tcp:// (or unix://) endpoint on which remote workers join. */
     const char *listen;
+    /** Workers started with posix_spawn(3) instead of fork: the program to
+     *  run (a path) and its argv (NULL-terminated; NULL: just the path).  It
+     *  must call ipcx_pool_worker() with its own function; fn is then not
+     *  needed here.  The worker inherits the fds of its rings and regions,
+     *  named in the environment variable IPCX_POOL_WORKER. */
+    const char *exec_path;
+    char *const *exec_argv;
     /** destroy() waits at most this long for queued tasks to finish; 0
      *  means 30 s, IPCX_FOREVER without limit. */
     int64_t drain_ns;
@@ -270,6 +278,19 @@ typedef struct ipcx_pool_stats {
 
 /** ipcx_pool_stats_get - the pool's figures.  Returns 0 or -EINVAL. */
 IPCX_API int ipcx_pool_stats_get(ipcx_pool *p, ipcx_pool_stats *st);
+
+/**
+ * ipcx_pool_worker - the worker side of a pool started with opts.exec_path:
+ * called by that program (usually first thing in main), it maps the rings
+ * and regions it inherited, runs @fn on every task until the pool says
+ * stop, and returns 0.  It removes IPCX_POOL_WORKER from the environment
+ * (unsetenv: call it before starting threads).  Like a forked worker it asks for SIGKILL when the
+ * pool's thread dies and exits (_exit(0)) when it finds its parent gone.
+ * Returns -ENOENT when the program was not started by a pool (the variable
+ * IPCX_POOL_WORKER is not set: run normally then), -EPROTO when what it
+ * names is not usable, -ECHILD when the pool's process is already gone.
+ */
+IPCX_API int ipcx_pool_worker(ipcx_pool_fn fn, void *ctx);
 
 /**
  * ipcx_pool_serve - be a worker of a pool that listens on @url (tcp:// or

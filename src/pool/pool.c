@@ -25,6 +25,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -36,6 +38,8 @@
 #include "pool/pool_int.h"
 #include "region/region.h"
 #include "ring/ring_int.h"
+
+extern char **environ;
 
 #define POOL_SLICE_NS   (2 * 1000 * 1000LL)
 #define POOL_STOP_NS    (1000 * 1000 * 1000LL)
@@ -222,6 +226,47 @@ static void close_worker(ipcx_pool *p, struct pworker *w)
     (void)p;
 }
 
+/* posix_spawn opts.exec_path with the fds of its rings and regions kept
+ * open (a dup2 onto itself clears close-on-exec) and named in the
+ * environment. */
+static int spawn_worker(ipcx_pool *p, uint32_t slot, pid_t *pid)
+{
+    int tfd = ipcx_region_fd(p->w[slot].tring->region);
+    int rfd = ipcx_region_fd(p->rring->region);
+    int ifd = p->inreg != NULL ? ipcx_region_fd(p->inreg) : p->in_map != NULL ? p->o.input_fd : 0;
+    int ofd = p->outreg != NULL ? ipcx_region_fd(p->outreg) : 0;
+    char var[256];
+    snprintf(var, sizeof(var), IPCX__POOL_ENV "=1:%u:%d:%d:%d:%d:%zu:%d:%zu:%u", slot,
+             (int)getpid(), tfd, rfd, ifd, ifd > 0 ? p->input_len : 0, ofd,
+             p->outreg != NULL ? ipcx_region_size(p->outreg) : 0, p->o.max_result);
+    size_t n = 0;
+    while (environ[n] != NULL)
+        n++;
+    char **envp = calloc(n + 2, sizeof(*envp));
+    if (envp == NULL)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], IPCX__POOL_ENV "=", sizeof(IPCX__POOL_ENV)) != 0)
+            envp[k++] = environ[i];
+    }
+    envp[k] = var;
+    posix_spawn_file_actions_t fa;
+    int rc = posix_spawn_file_actions_init(&fa);
+    int fds[4] = {tfd, rfd, ifd, ofd};
+    for (int i = 0; rc == 0 && i < 4; i++) {
+        if (fds[i] > 0)
+            rc = posix_spawn_file_actions_adddup2(&fa, fds[i], fds[i]);
+    }
+    char *const def_argv[] = {(char *)p->o.exec_path, NULL};
+    if (rc == 0)
+        rc = posix_spawn(pid, p->o.exec_path, &fa, NULL,
+                         p->o.exec_argv != NULL ? p->o.exec_argv : def_argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    free(envp);
+    return -rc;
+}
+
 static int start_local(ipcx_pool *p, uint32_t slot)
 {
     struct pworker *w = &p->w[slot];
@@ -237,15 +282,20 @@ static int start_local(ipcx_pool *p, uint32_t slot)
         return rc;
     }
     pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        rc = -errno;
+    pid_t pid;
+    if (p->o.exec_path != NULL) {
+        rc = spawn_worker(p, slot, &pid);
+    } else {
+        pid = fork();
+        rc = pid < 0 ? -errno : 0;
+        if (pid == 0)
+            ipcx__pool_worker_main(p, slot, parent);
+    }
+    if (rc != 0) {
         ipcx_ring_close(w->tring);
         w->tring = NULL;
         return rc;
     }
-    if (pid == 0)
-        ipcx__pool_worker_main(p, slot, parent);
     int fd = pidfd_open_(pid);
     if (fd < 0) { /* cannot watch it: do not keep it */
         kill(pid, SIGKILL);
@@ -497,7 +547,7 @@ static int check_opts(const ipcx_pool_opts *o)
         return -EINVAL;
     if (o->workers == IPCX_POOL_NO_WORKERS && o->listen == NULL)
         return -EINVAL;
-    if (o->fn == NULL && o->workers != IPCX_POOL_NO_WORKERS)
+    if (o->fn == NULL && o->exec_path == NULL && o->workers != IPCX_POOL_NO_WORKERS)
         return -EINVAL;
     return 0;
 }

@@ -67,6 +67,10 @@ _Static_assert(offsetof(struct pool_result_rec, worker) == 12, "worker at 12");
 _Static_assert(offsetof(struct pool_result_rec, len) == 16, "len at 16");
 _Static_assert(offsetof(struct pool_result_rec, reserved) == 20, "reserved at 20");
 
+/* The environment variable that hands a spawned worker its fds:
+ * "1:slot:ppid:task_fd:result_fd:input_fd:input_len:output_fd:output_len:max_result". */
+#define IPCX__POOL_ENV "IPCX_POOL_WORKER"
+
 /* Largest magnitude of an errno a worker may report. */
 #define POOL_ERRNO_MAX 4095
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * A local worker: the child side of fork() in ipcx_pool_create() (and of
- * the replacements started later).
+ * the replacements started later), or a program started with posix_spawn
+ * (opts.exec_path) that calls ipcx_pool_worker() with the fds it inherited.
  *
  * It asks for SIGKILL when the thread that forked it dies
  * (PR_SET_PDEATHSIG) and checks getppid() right after (the parent may have
@@ -19,19 +20,30 @@
  * knows; a bad one becomes a -EPROTO result for that id.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pool/pool_int.h"
+#include "region/region.h"
 #include "ring/ring_int.h"
 
 #define WORKER_POLL_NS (100 * 1000 * 1000LL)
 
 struct wctx {
-    ipcx_pool *p;
+    ipcx_pool_fn fn;
+    void *ctx;
+    const uint8_t *input;
+    size_t input_len;
+    void *output;
+    size_t output_len;
+    uint32_t max_result;
     uint32_t slot;
     pid_t parent;
     ipcx_ring *tr, *rr;
@@ -54,7 +66,6 @@ static int attach_copy(ipcx_ring *inherited, ipcx_ring **out)
  * its length. */
 static size_t run_one(struct wctx *c, const uint8_t *d, size_t len, int *stop)
 {
-    ipcx_pool *p = c->p;
     struct pool_task_rec h;
     struct pool_result_rec r = {.worker = c->slot};
     if (len < sizeof(h)) {
@@ -70,18 +81,18 @@ static size_t run_one(struct wctx *c, const uint8_t *d, size_t len, int *stop)
     ipcx_pool_task t = {.id = h.id,
                         .worker = c->slot,
                         .attempt = h.attempt,
-                        .input = p->input,
-                        .input_len = p->input_len,
-                        .output = p->outreg != NULL ? ipcx_region_data(p->outreg) : NULL,
-                        .output_len = p->outreg != NULL ? ipcx_region_size(p->outreg) : 0};
+                        .input = c->input,
+                        .input_len = c->input_len,
+                        .output = c->output,
+                        .output_len = c->output_len};
     int status;
     if (h.kind == POOL_REC_TASK) {
         t.data = d + sizeof(h);
         t.len = len - sizeof(h);
         status = 0;
-    } else if (h.kind == POOL_REC_REF && len == sizeof(h) && h.ref_off <= p->input_len &&
-               h.ref_len <= p->input_len - h.ref_off) {
-        t.data = p->input + h.ref_off;
+    } else if (h.kind == POOL_REC_REF && len == sizeof(h) && h.ref_off <= c->input_len &&
+               h.ref_len <= c->input_len - h.ref_off) {
+        t.data = c->input + h.ref_off;
         t.len = (size_t)h.ref_len;
         status = 0;
     } else {
@@ -89,8 +100,8 @@ static size_t run_one(struct wctx *c, const uint8_t *d, size_t len, int *stop)
     }
     uint8_t *out = c->buf + sizeof(r);
     if (status == 0)
-        status = p->o.fn(p->o.ctx, &t, out, p->o.max_result);
-    if (status > (int)p->o.max_result)
+        status = c->fn(c->ctx, &t, out, c->max_result);
+    if (status > (int)c->max_result)
         status = -EMSGSIZE;
     if (status < -POOL_ERRNO_MAX)
         status = -EINVAL;
@@ -124,10 +135,32 @@ static void loop(struct wctx *c)
     }
 }
 
+/* Join both rings and run until told to stop. */
+static int serve_rings(struct wctx *c)
+{
+    if (ipcx_ring_join(c->tr, IPCX_RING_CONSUMER) != 0 ||
+        ipcx_ring_join(c->rr, IPCX_RING_PRODUCER) != 0)
+        return -EPROTO;
+    c->buf = malloc(sizeof(struct pool_result_rec) + c->max_result);
+    if (c->buf == NULL)
+        return -ENOMEM;
+    loop(c);
+    free(c->buf);
+    return 0;
+}
+
 _Noreturn void ipcx__pool_worker_main(ipcx_pool *p, uint32_t slot, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    struct wctx c = {.p = p, .slot = slot, .parent = parent};
+    struct wctx c = {.fn = p->o.fn,
+                     .ctx = p->o.ctx,
+                     .input = p->input,
+                     .input_len = p->input_len,
+                     .output = p->outreg != NULL ? ipcx_region_data(p->outreg) : NULL,
+                     .output_len = p->outreg != NULL ? ipcx_region_size(p->outreg) : 0,
+                     .max_result = p->o.max_result,
+                     .slot = slot,
+                     .parent = parent};
     parent_check(&c);
     /* What belongs to the other workers is not ours to keep open: their
      * rings would otherwise live as long as we do. */
@@ -141,14 +174,99 @@ _Noreturn void ipcx__pool_worker_main(ipcx_pool *p, uint32_t slot, pid_t parent)
     }
     if (attach_copy(p->w[slot].tring, &c.tr) != 0 || attach_copy(p->rring, &c.rr) != 0)
         _exit(2);
-    if (ipcx_ring_join(c.tr, IPCX_RING_CONSUMER) != 0 ||
-        ipcx_ring_join(c.rr, IPCX_RING_PRODUCER) != 0)
-        _exit(2);
-    c.buf = malloc(sizeof(struct pool_result_rec) + p->o.max_result);
-    if (c.buf == NULL)
-        _exit(2);
-    loop(&c);
+    int rc = serve_rings(&c);
     ipcx__ring_detach(c.tr);
     ipcx__ring_detach(c.rr);
-    _exit(0);
+    _exit(rc == 0 ? 0 : 2);
+}
+
+/* ------------------------------------------------------------ spawned workers */
+
+/* An inherited memfd region: it must carry the grow/shrink seals (its size
+ * is then fixed and mapping it is safe) and a valid region header. */
+static int adopt_fd(int fd, ipcx_region **out)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    const int need = F_SEAL_SHRINK | F_SEAL_GROW;
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (!S_ISREG(st.st_mode) || seals < 0 || (seals & need) != need)
+        return -EPROTO;
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the handle owns a copy */
+    if (dup < 0)
+        return -errno;
+    close(fd);
+    return ipcx__region_adopt(dup, NULL, &st, out);
+}
+
+static int ring_from_fd(int fd, ipcx_ring **out)
+{
+    ipcx_region *reg;
+    int rc = adopt_fd(fd, &reg);
+    if (rc != 0)
+        return rc;
+    rc = ipcx__ring_attach(ipcx_region_data(reg), ipcx_region_size(reg), out);
+    if (rc != 0) {
+        ipcx_region_close(reg);
+        return rc;
+    }
+    (*out)->region = reg;
+    return 0;
+}
+
+IPCX_API int ipcx_pool_worker(ipcx_pool_fn fn, void *ctx)
+{
+    if (fn == NULL)
+        return -EINVAL;
+    const char *env = getenv(IPCX__POOL_ENV);
+    if (env == NULL)
+        return -ENOENT;
+    unsigned long long v[9];
+    if (sscanf(env, "1:%llu:%llu:%llu:%llu:%llu:%llu:%llu:%llu:%llu", &v[0], &v[1], &v[2], &v[3],
+               &v[4], &v[5], &v[6], &v[7], &v[8]) != 9 ||
+        v[0] >= IPCX_POOL_MAX_WORKERS || v[1] == 0 || v[1] > INT32_MAX || v[2] > INT32_MAX ||
+        v[3] > INT32_MAX || v[4] > INT32_MAX || v[6] > INT32_MAX || v[8] == 0 ||
+        v[8] > (16u << 20))
+        return -EPROTO;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    struct wctx c = {.fn = fn, .ctx = ctx, .slot = (uint32_t)v[0], .parent = (pid_t)v[1],
+                     .max_result = (uint32_t)v[8]};
+    if (getppid() != c.parent)
+        return -ECHILD; /* the pool's process is gone already */
+    unsetenv(IPCX__POOL_ENV); /* not for this worker's own children */
+    ipcx_region *in = NULL, *out = NULL;
+    void *in_map = NULL;
+    int rc = ring_from_fd((int)v[2], &c.tr);
+    if (rc == 0)
+        rc = ring_from_fd((int)v[3], &c.rr);
+    if (rc == 0 && v[4] > 0 && v[5] > 0) { /* input: a region, or a file mapped as it is */
+        if (adopt_fd((int)v[4], &in) == 0) {
+            c.input = ipcx_region_data(in);
+            c.input_len = ipcx_region_size(in) < v[5] ? ipcx_region_size(in) : (size_t)v[5];
+        } else if ((in_map = mmap(NULL, (size_t)v[5], PROT_READ, MAP_SHARED, (int)v[4], 0)) !=
+                   MAP_FAILED) {
+            c.input = in_map;
+            c.input_len = (size_t)v[5];
+        } else {
+            in_map = NULL;
+            rc = -errno;
+        }
+    }
+    if (rc == 0 && v[6] > 0 && v[7] > 0) {
+        rc = adopt_fd((int)v[6], &out);
+        if (rc == 0) {
+            c.output = ipcx_region_data(out);
+            c.output_len = ipcx_region_size(out);
+        }
+    }
+    if (rc == 0)
+        rc = serve_rings(&c);
+    ipcx_ring_close(c.tr);
+    ipcx_ring_close(c.rr);
+    ipcx_region_close(in);
+    ipcx_region_close(out);
+    if (in_map != NULL)
+        munmap(in_map, c.input_len);
+    return rc;
 }

@@ -733,8 +733,94 @@ static void test_fork_copy_destroy(void **state)
     ipcx_pool_destroy(p);
 }
 
-int main(void)
+/* Workers started with posix_spawn: this binary again, as "--spawned",
+ * calling ipcx_pool_worker().  Results equal, with the shared input and
+ * output regions; one spawned worker killed is replaced by another. */
+static void test_spawned_workers(void **state)
 {
+    (void)state;
+    uint64_t rs = tu_seed() + 21;
+    enum { N = 200, IN = 65536 };
+    static uint8_t in[IN];
+    for (size_t i = 0; i < IN; i++)
+        in[i] = (uint8_t)(tu_rand(&rs) % 0xA0);
+    char *argv[] = {(char *)tu_self(), "--spawned", NULL};
+    ipcx_pool_opts o = {0};
+    o.workers = 2;
+    o.exec_path = tu_self();
+    o.exec_argv = argv;
+    o.input = in;
+    o.input_len = IN;
+    o.output_size = 4096;
+    o.order = IPCX_POOL_SUBMISSION;
+    ipcx_pool *p = NULL;
+    assert_int_equal(ipcx_pool_create(&o, &p), 0);
+    uint64_t off[N], len[N];
+    for (int i = 0; i < N; i++) {
+        off[i] = tu_rand(&rs) % IN;
+        len[i] = tu_rand(&rs) % (IN - off[i]);
+        assert_int_equal(ipcx_pool_submit_ref(p, off[i], len[i], NULL, 10 * SEC), 0);
+    }
+    ipcx_pool_stats st;
+    assert_int_equal(ipcx_pool_stats_get(p, &st), 0);
+    assert_int_equal(st.local, 2);
+    pid_t first = st.worker[0].pid;
+    for (int i = 0; i < N; i++) {
+        uint64_t got[3], want[3];
+        ipcx_pool_result r;
+        assert_int_equal(ipcx_pool_wait(p, &r, got, sizeof(got), 30 * SEC), 0);
+        assert_int_equal(r.status, 24);
+        digest(in + off[i], len[i], 1, want);
+        assert_memory_equal(got, want, sizeof(want));
+        if (i == 20)
+            kill(first, SIGKILL);
+    }
+    /* The shared output region, written by a spawned worker. */
+    uint8_t t[2] = {0xAA, 3};
+    uint64_t id;
+    assert_int_equal(ipcx_pool_submit(p, t, 2, &id, SEC), 0);
+    ipcx_pool_result r;
+    assert_int_equal(ipcx_pool_wait(p, &r, NULL, 0, 30 * SEC), 0);
+    assert_int_equal(r.status, 0);
+    uint64_t *outp = ipcx_pool_output(p, NULL);
+    assert_true(outp[3] == id * 3);
+    assert_int_equal(ipcx_pool_stats_get(p, &st), 0);
+    assert_int_equal(st.local, 2);
+    assert_true(st.deaths >= 1 && st.restarts >= 1);
+    for (uint32_t i = 0; i < st.nworker; i++)
+        assert_true(st.worker[i].pid != first);
+    ipcx_pool_destroy(p);
+    assert_int_equal(zombies(), 0);
+}
+
+/* ipcx_pool_worker outside a pool, and with a malformed variable. */
+static void test_worker_entry_errors(void **state)
+{
+    (void)state;
+    unsetenv("IPCX_POOL_WORKER");
+    assert_int_equal(ipcx_pool_worker(job_fn, NULL), -ENOENT);
+    assert_int_equal(ipcx_pool_worker(NULL, NULL), -EINVAL);
+    const char *bad[] = {"", "2:0:1:3:4:0:0:0:0:100", "1:0:0:3:4:0:0:0:0:100",
+                         "1:999:1:3:4:0:0:0:0:100", "1:0:1:3:4:0:0:0:0:0", "1:0:1:3"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("IPCX_POOL_WORKER", bad[i], 1);
+        assert_int_equal(ipcx_pool_worker(job_fn, NULL), -EPROTO);
+    }
+    /* Well formed, but the named parent is not ours. */
+    setenv("IPCX_POOL_WORKER", "1:0:1:3:4:0:0:0:0:100", 1);
+    assert_int_equal(ipcx_pool_worker(job_fn, NULL), -ECHILD);
+    /* Our parent, but fds that are not sealed memfds. */
+    char v[128];
+    snprintf(v, sizeof(v), "1:0:%d:0:1:0:0:0:0:100", (int)getppid());
+    setenv("IPCX_POOL_WORKER", v, 1);
+    assert_int_equal(ipcx_pool_worker(job_fn, NULL), -EPROTO);
+    unsetenv("IPCX_POOL_WORKER");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--spawned") == 0)
+        return ipcx_pool_worker(job_fn, NULL) == 0 ? 0 : 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_completion_order),
         cmocka_unit_test(test_random_submission_order),
@@ -749,6 +835,8 @@ int main(void)
         cmocka_unit_test(test_parent_killed),
         cmocka_unit_test(test_sigint_handler_kill_helper),
         cmocka_unit_test(test_fork_copy_destroy),
+        cmocka_unit_test(test_spawned_workers),
+        cmocka_unit_test(test_worker_entry_errors),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }
