@@ -98,13 +98,15 @@ int main(int argc, char **argv)
         tasks[2 * i + 1] = (i + 1) * chunk < n ? (i + 1) * chunk : n;
     }
     t0 = now_s();
-    rc = ipcx_pool_map(pool, tasks, 2 * sizeof(uint64_t), ntasks, counts, sizeof(uint64_t),
-                       status, IPCX_FOREVER);
+    rc = ipcx_pool_map(pool, tasks, 2 * sizeof(uint64_t), ntasks, counts, sizeof(uint64_t), status,
+                       IPCX_FOREVER);
     double t_pool = now_s() - t0;
     ipcx_pool_destroy(pool);
     if (rc != 0) {
         fprintf(stderr, "parallel_primes: map: %s\n",
-                ipcx_strerror(rc < 0 ? rc : status[0] < 0 ? status[0] : -EIO));
+                ipcx_strerror(rc < 0          ? rc
+                              : status[0] < 0 ? status[0]
+                                              : -EIO));
         return 1;
     }
     uint64_t pooled = 0;

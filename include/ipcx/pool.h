@@ -54,15 +54,15 @@ extern "C" {
 
 /** What a worker function gets for one task. */
 typedef struct ipcx_pool_task {
-    const void *data;   /**< the task's bytes (valid during the call only) */
-    size_t len;         /**< their length */
-    uint64_t id;        /**< the id ipcx_pool_submit() returned */
-    uint32_t worker;    /**< index of the worker slot running it */
-    uint32_t attempt;   /**< 1 on the first run, 2 on the first retry, ... */
-    const void *input;  /**< the shared read-only input, or NULL */
-    size_t input_len;   /**< its length */
-    void *output;       /**< the shared output region, or NULL */
-    size_t output_len;  /**< its length */
+    const void *data;  /**< the task's bytes (valid during the call only) */
+    size_t len;        /**< their length */
+    uint64_t id;       /**< the id ipcx_pool_submit() returned */
+    uint32_t worker;   /**< index of the worker slot running it */
+    uint32_t attempt;  /**< 1 on the first run, 2 on the first retry, ... */
+    const void *input; /**< the shared read-only input, or NULL */
+    size_t input_len;  /**< its length */
+    void *output;      /**< the shared output region, or NULL */
+    size_t output_len; /**< its length */
 } ipcx_pool_task;
 
 /**

@@ -41,10 +41,10 @@
 
 extern char **environ;
 
-#define POOL_SLICE_NS   (2 * 1000 * 1000LL)
-#define POOL_STOP_NS    (1000 * 1000 * 1000LL)
-#define POOL_MAX_BYTES  (16u << 20)
-#define POOL_QUICK_MAX  8u /* local deaths in a row, per slot, before giving up */
+#define POOL_SLICE_NS  (2 * 1000 * 1000LL)
+#define POOL_STOP_NS   (1000 * 1000 * 1000LL)
+#define POOL_MAX_BYTES (16u << 20)
+#define POOL_QUICK_MAX 8u /* local deaths in a row, per slot, before giving up */
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -737,7 +737,7 @@ IPCX_API void ipcx_pool_destroy(ipcx_pool *p)
     if (p == NULL)
         return;
     if (p->owner != getpid()) { /* a forked copy: free ours, touch nothing else */
-        p->router = NULL; /* the parent's socket: not ours to close */
+        p->router = NULL;       /* the parent's socket: not ours to close */
         free_all(p);
         return;
     }
@@ -748,8 +748,8 @@ IPCX_API void ipcx_pool_destroy(ipcx_pool *p)
             t->discard = 1;
     }
     ipcx__deadline d = ipcx__deadline_make(p->o.drain_ns);
-    while ((p->nqueued > 0 || p->nrunning > 0) && !ipcx__deadline_expired(d) &&
-           have_workers(p) && !p->gave_up)
+    while ((p->nqueued > 0 || p->nrunning > 0) && !ipcx__deadline_expired(d) && have_workers(p) &&
+           !p->gave_up)
         pump(p, d);
     stop_local(p);
     ipcx__pool_remote_close(p, 1);
@@ -905,8 +905,8 @@ IPCX_API int ipcx_pool_wait(ipcx_pool *p, ipcx_pool_result *res, void *buf, size
 IPCX_API int ipcx_pool_map(ipcx_pool *p, const void *tasks, size_t task_size, size_t n,
                            void *results, size_t result_size, int *status, int64_t timeout_ns)
 {
-    if (p == NULL || (n > 0 && ((tasks == NULL && task_size > 0) ||
-                                (results == NULL && result_size > 0))))
+    if (p == NULL ||
+        (n > 0 && ((tasks == NULL && task_size > 0) || (results == NULL && result_size > 0))))
         return -EINVAL;
     if (p->owed > 0)
         return -EBUSY;

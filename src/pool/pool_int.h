@@ -108,8 +108,8 @@ struct pworker {
     /* remote */
     uint8_t ident[256];
     size_t ident_len;
-    uint32_t credit;    /* tasks it asked for and has not been sent */
-    int64_t last_seen;  /* CLOCK_MONOTONIC ns of its last frame */
+    uint32_t credit;   /* tasks it asked for and has not been sent */
+    int64_t last_seen; /* CLOCK_MONOTONIC ns of its last frame */
 };
 
 struct ipcx_pool {
@@ -118,8 +118,8 @@ struct ipcx_pool {
     uint32_t nslots;
     struct pworker *w;
     volatile pid_t kill_pids[IPCX_POOL_MAX_WORKERS]; /* read by ipcx_pool_kill */
-    ipcx_region *rreg; /* the result ring's region */
-    ipcx_ring *rring;  /* we consume */
+    ipcx_region *rreg;                               /* the result ring's region */
+    ipcx_ring *rring;                                /* we consume */
     size_t rring_size;
     uint8_t *rbuf; /* one result, for the worker side */
     const uint8_t *input;

@@ -112,7 +112,8 @@ static int send_frames(ipcx_pool *p, const struct pworker *w, const void *a, siz
     if (rc != 0)
         return rc;
     memcpy(ipcx_msg_data(m, 0, NULL), w->ident, w->ident_len);
-    if ((rc = ipcx_msg_append(m, a, alen)) < 0 || (b != NULL && (rc = ipcx_msg_append(m, b, blen)) < 0) ||
+    if ((rc = ipcx_msg_append(m, a, alen)) < 0 ||
+        (b != NULL && (rc = ipcx_msg_append(m, b, blen)) < 0) ||
         (c != NULL && (rc = ipcx_msg_append(m, c, clen)) < 0)) {
         ipcx_msg_destroy(m);
         return rc;
@@ -388,7 +389,9 @@ IPCX_API int ipcx_pool_serve(const char *url, ipcx_pool_fn fn, void *ctx, uint32
         return -EINVAL;
     struct serve sv = {.fn = fn,
                        .ctx = ctx,
-                       .depth = depth == 0 ? 16 : depth > CREDIT_MAX ? CREDIT_MAX : depth,
+                       .depth = depth == 0           ? 16
+                                : depth > CREDIT_MAX ? CREDIT_MAX
+                                                     : depth,
                        .max_result = max_result == 0 ? 65536 : max_result};
     if (sv.max_result > (16u << 20))
         return -EINVAL;

@@ -226,14 +226,16 @@ IPCX_API int ipcx_pool_worker(ipcx_pool_fn fn, void *ctx)
     if (sscanf(env, "1:%llu:%llu:%llu:%llu:%llu:%llu:%llu:%llu:%llu", &v[0], &v[1], &v[2], &v[3],
                &v[4], &v[5], &v[6], &v[7], &v[8]) != 9 ||
         v[0] >= IPCX_POOL_MAX_WORKERS || v[1] == 0 || v[1] > INT32_MAX || v[2] > INT32_MAX ||
-        v[3] > INT32_MAX || v[4] > INT32_MAX || v[6] > INT32_MAX || v[8] == 0 ||
-        v[8] > (16u << 20))
+        v[3] > INT32_MAX || v[4] > INT32_MAX || v[6] > INT32_MAX || v[8] == 0 || v[8] > (16u << 20))
         return -EPROTO;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    struct wctx c = {.fn = fn, .ctx = ctx, .slot = (uint32_t)v[0], .parent = (pid_t)v[1],
+    struct wctx c = {.fn = fn,
+                     .ctx = ctx,
+                     .slot = (uint32_t)v[0],
+                     .parent = (pid_t)v[1],
                      .max_result = (uint32_t)v[8]};
     if (getppid() != c.parent)
-        return -ECHILD; /* the pool's process is gone already */
+        return -ECHILD;       /* the pool's process is gone already */
     unsetenv(IPCX__POOL_ENV); /* not for this worker's own children */
     ipcx_region *in = NULL, *out = NULL;
     void *in_map = NULL;

@@ -124,8 +124,7 @@ static int zombies(void)
         char *rp = strrchr(buf, ')');
         char st;
         int ppid;
-        if (rp != NULL && sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid() &&
-            st == 'Z')
+        if (rp != NULL && sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid() && st == 'Z')
             z++;
     }
     closedir(dir);
@@ -800,8 +799,12 @@ static void test_worker_entry_errors(void **state)
     unsetenv("IPCX_POOL_WORKER");
     assert_int_equal(ipcx_pool_worker(job_fn, NULL), -ENOENT);
     assert_int_equal(ipcx_pool_worker(NULL, NULL), -EINVAL);
-    const char *bad[] = {"", "2:0:1:3:4:0:0:0:0:100", "1:0:0:3:4:0:0:0:0:100",
-                         "1:999:1:3:4:0:0:0:0:100", "1:0:1:3:4:0:0:0:0:0", "1:0:1:3"};
+    const char *bad[] = {"",
+                         "2:0:1:3:4:0:0:0:0:100",
+                         "1:0:0:3:4:0:0:0:0:100",
+                         "1:999:1:3:4:0:0:0:0:100",
+                         "1:0:1:3:4:0:0:0:0:0",
+                         "1:0:1:3"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         setenv("IPCX_POOL_WORKER", bad[i], 1);
         assert_int_equal(ipcx_pool_worker(job_fn, NULL), -EPROTO);

@@ -326,12 +326,12 @@ static void test_bad_frames(void **state)
     assert_true(ipcx_msg_parts(m) == 3 && memcmp(ipcx_msg_data(m, 0, &len), "TASK", 4) == 0);
     ipcx_msg_destroy(m);
     uint8_t unknown[12] = {99}, plus5[12] = {1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0};
-    send2(s, "READY", c3, 3);         /* credit of 3 bytes: bad */
-    send2(s, "RESULT", zero12, 5);    /* short header: bad */
-    send2(s, "RESULT", unknown, 12);  /* a task it does not hold: ignored */
-    send2(s, "HELLO", NULL, 0);       /* unknown command: bad */
-    send2(s, "", NULL, 0);            /* empty command: bad */
-    send2(s, "RESULT", plus5, 12);    /* status > 0: bad, task 1 fails */
+    send2(s, "READY", c3, 3);        /* credit of 3 bytes: bad */
+    send2(s, "RESULT", zero12, 5);   /* short header: bad */
+    send2(s, "RESULT", unknown, 12); /* a task it does not hold: ignored */
+    send2(s, "HELLO", NULL, 0);      /* unknown command: bad */
+    send2(s, "", NULL, 0);           /* empty command: bad */
+    send2(s, "RESULT", plus5, 12);   /* status > 0: bad, task 1 fails */
     ipcx_pool_result r;
     assert_int_equal(ipcx_pool_wait(p, &r, NULL, 0, 30 * SEC), 0);
     assert_int_equal(r.id, 1);

@@ -194,8 +194,8 @@ int cmd_worker(int argc, char **argv)
     w.tty = !quiet && isatty(STDERR_FILENO);
     signal(SIGPIPE, SIG_IGN); /* a command that stops reading its task */
     int64_t tmo = have_timeout ? (int64_t)timeout * 1000000000LL : IPCX_FOREVER;
-    int rc = ipcx_pool_serve(argv[optind], worker_fn, &w, (uint32_t)depth, (uint32_t)max_result,
-                             tmo);
+    int rc =
+        ipcx_pool_serve(argv[optind], worker_fn, &w, (uint32_t)depth, (uint32_t)max_result, tmo);
     if (w.tty)
         fprintf(stderr, "\rtasks done: %lu\n", w.done);
     if (rc != 0) {
