@@ -388,18 +388,18 @@ static void check_deaths(ipcx_pool *p)
 static void take_result(ipcx_pool *p, const uint8_t *d, size_t len)
 {
     struct pool_result_rec h;
-    if (len < sizeof(h)) {
+    int rc = ipcx__pool_result_parse(d, len, p->nslots, p->o.max_result, &h);
+    if (rc == -EBADMSG) {
         p->bad++;
         return;
     }
-    memcpy(&h, d, sizeof(h)); /* read once, then check */
     struct ptask *t = ipcx__pool_task(p, h.id);
-    if (t == NULL || t->state == T_DONE)
+    if (t == NULL || t->state == T_DONE) {
+        p->bad += rc != 0;
         return; /* a late duplicate of a retried task, or an unknown id */
+    }
     uint32_t worker = h.worker < p->nslots ? h.worker : 0;
-    if (h.len != len - sizeof(h) || h.len > p->o.max_result || h.status < -POOL_ERRNO_MAX ||
-        (h.status >= 0 && (uint32_t)h.status != h.len) || h.reserved != 0 ||
-        h.worker >= p->nslots) {
+    if (rc != 0) {
         p->bad++;
         ipcx__pool_finish(p, t, -EPROTO, NULL, 0, worker);
         return;

@@ -74,6 +74,34 @@ _Static_assert(offsetof(struct pool_result_rec, reserved) == 20, "reserved at 20
 /* Largest magnitude of an errno a worker may report. */
 #define POOL_ERRNO_MAX 4095
 
+/* Most tasks a remote worker may hold. */
+#define POOL_CREDIT_MAX 1024u
+
+/* ---- checks on untrusted records and frames (records.c) ---- */
+
+/* A task record as the worker may use it: the task's bytes are
+ * [off, off + len) of the record (POOL_REC_TASK) or of the input (REF). */
+struct pool_task_view {
+    uint64_t id;
+    uint32_t attempt;
+    size_t off, len;
+};
+
+/* Returns POOL_REC_TASK, POOL_REC_REF or POOL_REC_STOP, -EBADMSG (shorter
+ * than a header: no id), -EPROTO (bad kind, length or slice; v->id valid). */
+int ipcx__pool_task_parse(const uint8_t *d, size_t len, size_t input_len, struct pool_task_view *v);
+/* Returns 0, -EBADMSG (no header: no id) or -EPROTO (h->id valid). */
+int ipcx__pool_result_parse(const uint8_t *d, size_t len, uint32_t nslots, uint32_t max_result,
+                            struct pool_result_rec *h);
+/* READY's credit frame: 0 (*credit clamped to 1..POOL_CREDIT_MAX) or -EPROTO. */
+int ipcx__pool_wire_ready(const uint8_t *c, size_t len, uint32_t *credit);
+/* RESULT's 12-byte header and the result's length: 0, -EBADMSG (no id) or
+ * -EPROTO (status out of range, or a result too long; *id valid). */
+int ipcx__pool_wire_result(const uint8_t *h, size_t hlen, size_t rlen, uint32_t max_result,
+                           uint64_t *id, int32_t *status);
+/* TASK's 12-byte header: 0 or -EPROTO. */
+int ipcx__pool_wire_task(const uint8_t *h, size_t hlen, uint64_t *id, uint32_t *attempt);
+
 /* ---- the parent's bookkeeping (pool.c) ---- */
 
 enum { T_QUEUED = 1, T_RUNNING = 2, T_DONE = 3 };

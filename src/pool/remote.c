@@ -33,7 +33,6 @@
 
 #define HEARTBEAT_NS   (1000 * 1000 * 1000LL)
 #define HEARTBEAT_TMO  (5 * HEARTBEAT_NS)
-#define CREDIT_MAX     1024u
 #define SERVE_SLICE_NS (100 * 1000 * 1000LL)
 
 static void put_u32(uint8_t *b, uint32_t v)
@@ -46,22 +45,6 @@ static void put_u64(uint8_t *b, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         b[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *b)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)b[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *b)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)b[i] << (8 * i);
-    return v;
 }
 
 static int part_is(ipcx_msg *m, size_t i, const char *word)
@@ -194,12 +177,12 @@ static void on_ready(ipcx_pool *p, ipcx_msg *m, int slot, const void *id, size_t
 {
     size_t len;
     const uint8_t *c = ipcx_msg_data(m, 2, &len);
-    if (ipcx_msg_parts(m) != 3 || c == NULL || len != 4 || idlen == 0 ||
+    uint32_t credit;
+    if (ipcx_msg_parts(m) != 3 || ipcx__pool_wire_ready(c, len, &credit) != 0 || idlen == 0 ||
         idlen > sizeof(p->w[0].ident)) {
         p->bad++;
         return;
     }
-    uint32_t credit = get_u32(c);
     if (slot >= 0) { /* the same worker again: what it held is lost */
         ipcx__pool_requeue(p, slot, 0);
     } else {
@@ -213,7 +196,7 @@ static void on_ready(ipcx_pool *p, ipcx_msg *m, int slot, const void *id, size_t
         memcpy(w->ident, id, idlen);
         w->ident_len = idlen;
     }
-    p->w[slot].credit = credit == 0 ? 1 : credit > CREDIT_MAX ? CREDIT_MAX : credit;
+    p->w[slot].credit = credit;
     p->w[slot].last_seen = ipcx__now_ns();
 }
 
@@ -225,22 +208,23 @@ static int on_result(ipcx_pool *p, ipcx_msg *m, int slot)
     size_t parts = ipcx_msg_parts(m);
     if (parts == 4)
         res = ipcx_msg_data(m, 3, &rlen);
-    if (slot < 0 || h == NULL || hlen != 12 || parts < 3 || parts > 4) {
+    uint64_t id;
+    int32_t status;
+    int rc = ipcx__pool_wire_result(h, hlen, rlen, p->o.max_result, &id, &status);
+    if (slot < 0 || rc == -EBADMSG || parts < 3 || parts > 4) {
         p->bad++;
         return 0;
     }
-    uint64_t id = get_u64(h);
-    int32_t status = (int32_t)get_u32(h + 8);
     struct pworker *w = &p->w[slot];
     struct ptask *t = ipcx__pool_task(p, id);
     if (t == NULL || t->state != T_RUNNING || t->worker != slot) {
-        if (w->credit < CREDIT_MAX)
+        if (w->credit < POOL_CREDIT_MAX)
             w->credit++; /* a late duplicate still frees its place */
         return 0;
     }
     w->credit++;
     w->done++;
-    if (status < -POOL_ERRNO_MAX || status > 0 || rlen > p->o.max_result) {
+    if (rc != 0) {
         p->bad++;
         ipcx__pool_finish(p, t, -EPROTO, NULL, 0, (uint32_t)slot);
         return 1;
@@ -321,9 +305,9 @@ static int serve_task(struct serve *sv, ipcx_msg *m)
     size_t hlen, tlen = 0;
     const uint8_t *h = ipcx_msg_data(m, 1, &hlen);
     const void *data = ipcx_msg_parts(m) >= 3 ? ipcx_msg_data(m, 2, &tlen) : "";
-    if (h == NULL || hlen != 12 || ipcx_msg_parts(m) > 3)
+    ipcx_pool_task t = {.data = data, .len = tlen};
+    if (ipcx__pool_wire_task(h, hlen, &t.id, &t.attempt) != 0 || ipcx_msg_parts(m) > 3)
         return 0; /* not a task we can answer: no id to name */
-    ipcx_pool_task t = {.data = data, .len = tlen, .id = get_u64(h), .attempt = get_u32(h + 8)};
     int status = sv->fn(sv->ctx, &t, sv->buf, sv->max_result);
     if (status > (int)sv->max_result)
         status = -EMSGSIZE;
@@ -389,9 +373,9 @@ IPCX_API int ipcx_pool_serve(const char *url, ipcx_pool_fn fn, void *ctx, uint32
         return -EINVAL;
     struct serve sv = {.fn = fn,
                        .ctx = ctx,
-                       .depth = depth == 0           ? 16
-                                : depth > CREDIT_MAX ? CREDIT_MAX
-                                                     : depth,
+                       .depth = depth == 0                ? 16
+                                : depth > POOL_CREDIT_MAX ? POOL_CREDIT_MAX
+                                                          : depth,
                        .max_result = max_result == 0 ? 65536 : max_result};
     if (sv.max_result > (16u << 20))
         return -EINVAL;

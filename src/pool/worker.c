@@ -66,37 +66,25 @@ static int attach_copy(ipcx_ring *inherited, ipcx_ring **out)
  * its length. */
 static size_t run_one(struct wctx *c, const uint8_t *d, size_t len, int *stop)
 {
-    struct pool_task_rec h;
+    struct pool_task_view v;
     struct pool_result_rec r = {.worker = c->slot};
-    if (len < sizeof(h)) {
-        *stop = 1; /* not even an id to answer: the ring is not ours to trust */
+    int kind = ipcx__pool_task_parse(d, len, c->input_len, &v);
+    if (kind == -EBADMSG || kind == POOL_REC_STOP) {
+        *stop = 1; /* told to, or not even an id to answer: not ours to trust */
         return 0;
     }
-    memcpy(&h, d, sizeof(h)); /* read once, then check */
-    r.id = h.id;
-    if (h.kind == POOL_REC_STOP) {
-        *stop = 1;
-        return 0;
-    }
-    ipcx_pool_task t = {.id = h.id,
+    r.id = v.id;
+    ipcx_pool_task t = {.id = v.id,
                         .worker = c->slot,
-                        .attempt = h.attempt,
+                        .attempt = v.attempt,
                         .input = c->input,
                         .input_len = c->input_len,
                         .output = c->output,
                         .output_len = c->output_len};
-    int status;
-    if (h.kind == POOL_REC_TASK) {
-        t.data = d + sizeof(h);
-        t.len = len - sizeof(h);
-        status = 0;
-    } else if (h.kind == POOL_REC_REF && len == sizeof(h) && h.ref_off <= c->input_len &&
-               h.ref_len <= c->input_len - h.ref_off) {
-        t.data = c->input + h.ref_off;
-        t.len = (size_t)h.ref_len;
-        status = 0;
-    } else {
-        status = -EPROTO;
+    int status = kind < 0 ? kind : 0;
+    if (kind > 0) {
+        t.data = (kind == POOL_REC_TASK ? d : c->input) + v.off;
+        t.len = v.len;
     }
     uint8_t *out = c->buf + sizeof(r);
     if (status == 0)
