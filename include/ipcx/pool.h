@@ -293,6 +293,25 @@ IPCX_API int ipcx_pool_stats_get(ipcx_pool *p, ipcx_pool_stats *st);
 IPCX_API int ipcx_pool_worker(ipcx_pool_fn fn, void *ctx);
 
 /**
+ * ipcx_pool_expose - publish the pool's figures (ipcx_pool_stats) in a
+ * named region @name (kind IPCX_REGION_POOL) for `ipcx ls` and
+ * `ipcx stat NAME`.  They are refreshed at most every 10 ms while the pool
+ * waits, and on every ipcx_pool_stats_get().  ipcx_pool_destroy() removes
+ * the region; a pool whose process died leaves it behind (ipcx ls shows its
+ * creator gone, ipcx rm removes it): the only thing a pool may leave in
+ * /dev/shm, and only when asked to expose.  Returns 0, -EALREADY, or what
+ * ipcx_region_create() returns (-EEXIST, -EINVAL, ...).
+ */
+IPCX_API int ipcx_pool_expose(ipcx_pool *p, const char *name);
+
+/**
+ * ipcx_pool_info_read - read an exposed pool's figures from any process of
+ * the same user.  Returns 0, -ENOENT, -ENOTSUP (not a pool's region),
+ * -EPROTO (a layout this library does not read) or another -errno.
+ */
+IPCX_API int ipcx_pool_info_read(const char *name, ipcx_pool_stats *out);
+
+/**
  * ipcx_pool_serve - be a worker of a pool that listens on @url (tcp:// or
  * unix://): connect, ask for up to @depth tasks at a time (0: 16), run @fn
  * on each and send the results back, until the pool says stop (returns 0)

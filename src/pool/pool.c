@@ -495,6 +495,7 @@ static int pump(ipcx_pool *p, ipcx__deadline d)
     int64_t now = 0;
     if (n == 0 || ((p->done & 63) == 0)) {
         now = ipcx__now_ns();
+        ipcx__pool_publish_due(p, now);
         if (n == 0 || now - p->last_death_check > POOL_SLICE_NS) {
             p->last_death_check = now;
             uint64_t before = p->deaths;
@@ -738,6 +739,7 @@ IPCX_API void ipcx_pool_destroy(ipcx_pool *p)
         return;
     if (p->owner != getpid()) { /* a forked copy: free ours, touch nothing else */
         p->router = NULL;       /* the parent's socket: not ours to close */
+        ipcx__pool_unexpose(p, 0);
         free_all(p);
         return;
     }
@@ -753,6 +755,7 @@ IPCX_API void ipcx_pool_destroy(ipcx_pool *p)
         pump(p, d);
     stop_local(p);
     ipcx__pool_remote_close(p, 1);
+    ipcx__pool_unexpose(p, 1);
     free_all(p);
 }
 
@@ -1039,5 +1042,6 @@ IPCX_API int ipcx_pool_stats_get(ipcx_pool *p, ipcx_pool_stats *st)
     st->deaths = p->deaths;
     st->restarts = p->restarts;
     st->bad = p->bad;
+    ipcx__pool_publish(p, st);
     return 0;
 }

@@ -165,6 +165,11 @@ struct ipcx_pool {
     uint32_t quick_deaths; /* local deaths in a row before any result */
     int gave_up;
     int64_t last_death_check;
+    /* exposed figures (expose.c) */
+    ipcx_region *pub_region;
+    void *pub;
+    char pub_name[IPCX_REGION_NAME_MAX + 1];
+    int64_t last_pub;
     /* remote workers (remote.c) */
     ipcx_socket *router;
     int router_fd;
@@ -179,6 +184,11 @@ void ipcx__pool_finish(ipcx_pool *p, struct ptask *t, int status, const void *re
 void ipcx__pool_requeue(ipcx_pool *p, int slot, int sig);
 int ipcx__pool_slot_new(ipcx_pool *p);
 const void *ipcx__pool_task_bytes(ipcx_pool *p, const struct ptask *t, size_t *len);
+
+/* expose.c */
+void ipcx__pool_publish(ipcx_pool *p, const ipcx_pool_stats *st);
+void ipcx__pool_publish_due(ipcx_pool *p, int64_t now);
+void ipcx__pool_unexpose(ipcx_pool *p, int unlink);
 
 /* worker.c: the loop of a local worker; never returns. */
 _Noreturn void ipcx__pool_worker_main(ipcx_pool *p, uint32_t slot, pid_t parent);

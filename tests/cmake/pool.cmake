@@ -7,3 +7,4 @@ ipcx_test(test_pool SOURCES integration/test_pool.c LABELS integration TIMEOUT 3
 # as a fuzz target: replayed over its committed corpus by ctest in every
 # build, and built as a libFuzzer binary in the fuzz preset (make fuzz).
 ipcx_fuzz_target(pool_fuzz PARTS pool)
+add_dependencies(test_pool ipcx_tool) # test_expose_stat_ls runs `ipcx stat` and `ipcx ls`

@@ -820,6 +820,58 @@ static void test_worker_entry_errors(void **state)
     unsetenv("IPCX_POOL_WORKER");
 }
 
+/* ipcx_pool_expose: the figures read back, `ipcx stat` and `ipcx ls` show
+ * them, destroy removes the region. */
+static void test_expose_stat_ls(void **state)
+{
+    (void)state;
+    char name[96];
+    tu_unique(name, sizeof(name), "pool");
+    ipcx_pool *p = mkpool(2, IPCX_POOL_COMPLETION, NULL);
+    assert_int_equal(ipcx_pool_expose(p, name), 0);
+    assert_int_equal(ipcx_pool_expose(p, name), -EALREADY);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(ipcx_pool_submit(p, "abc", 3, NULL, SEC), 0);
+    for (int i = 0; i < 10; i++) {
+        ipcx_pool_result r;
+        uint64_t got[3];
+        assert_int_equal(ipcx_pool_wait(p, &r, got, sizeof(got), 10 * SEC), 0);
+    }
+    ipcx_pool_stats st, rd;
+    assert_int_equal(ipcx_pool_stats_get(p, &st), 0); /* publishes */
+    assert_int_equal(ipcx_pool_info_read(name, &rd), 0);
+    assert_int_equal(rd.workers, 2);
+    assert_int_equal(rd.local, 2);
+    assert_true(rd.done == 10 && rd.submitted == 10 && rd.nworker == 2);
+    assert_true(rd.worker[0].pid == st.worker[0].pid &&
+                rd.worker[0].done + rd.worker[1].done == 10);
+    char tool[4096], cmd[4300], out[8192];
+    tu_build_path("tools/ipcx/ipcx", tool, sizeof(tool));
+    snprintf(cmd, sizeof(cmd), "%s stat --json %s", tool, name);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "\"kind\":\"pool\""));
+    assert_non_null(strstr(out, "\"done\":10"));
+    assert_non_null(strstr(out, "\"workers\":2"));
+    snprintf(cmd, sizeof(cmd), "%s stat %s", tool, name);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "10 done"));
+    snprintf(cmd, sizeof(cmd), "%s ls | grep '^%s '", tool, name);
+    assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, " pool "));
+    assert_non_null(strstr(out, "2 workers"));
+    ipcx_region_info ri;
+    assert_int_equal(ipcx_region_stat(name, &ri), 0);
+    ipcx_pool_destroy(p);
+    assert_int_equal(ipcx_region_stat(name, &ri), -ENOENT);
+    assert_int_equal(ipcx_pool_info_read(name, &rd), -ENOENT);
+    /* Another kind of region is not a pool. */
+    ipcx_region *r;
+    assert_int_equal(ipcx_region_create(name, 4096, NULL, &r), 0);
+    assert_int_equal(ipcx_pool_info_read(name, &rd), -ENOTSUP);
+    ipcx_region_close(r);
+    ipcx_region_unlink(name);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--spawned") == 0)
@@ -840,6 +892,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fork_copy_destroy),
         cmocka_unit_test(test_spawned_workers),
         cmocka_unit_test(test_worker_entry_errors),
+        cmocka_unit_test(test_expose_stat_ls),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }

@@ -35,6 +35,8 @@ static const char *kind_name(uint32_t kind)
         return "qseg";
     case IPCX_REGION_SOCKET:
         return "socket";
+    case IPCX_REGION_POOL:
+        return "pool";
     default:
         return "?";
     }
@@ -105,6 +107,11 @@ static void print_json(const struct ls_ctx *c, const ipcx_region_info *i)
         printf("],\"peers\":%u,\"msgs_sent\":%" PRIu64 ",\"msgs_received\":%" PRIu64,
                si.stats.peers, si.stats.msgs_sent, si.stats.msgs_received);
     }
+    ipcx_pool_stats ps;
+    if (i->kind == IPCX_REGION_POOL && ipcx_pool_info_read(i->name, &ps) == 0)
+        printf(",\"workers\":%u,\"queued\":%" PRIu64 ",\"running\":%" PRIu64 ",\"done\":%" PRIu64
+               ",\"retried\":%" PRIu64,
+               ps.workers, ps.queued, ps.running, ps.done, ps.retried);
     printf("}\n");
 }
 
@@ -125,6 +132,10 @@ static void print_row(const struct ls_ctx *c, const ipcx_region_info *i)
         for (uint32_t k = 0; k < si.n_endpoints; k++)
             printf(" %s", si.endpoints[k]);
     }
+    ipcx_pool_stats ps;
+    if (i->kind == IPCX_REGION_POOL && ipcx_pool_info_read(i->name, &ps) == 0)
+        printf("  %u worker%s, %" PRIu64 " queued, %" PRIu64 " running, %" PRIu64 " done",
+               ps.workers, ps.workers == 1 ? "" : "s", ps.queued, ps.running, ps.done);
     printf("\n");
 }
 
@@ -144,7 +155,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ipcx ls [--json] [--all]\n\n"
                "List the ipcx shared-memory regions (raw regions, rings, queues, exposed\n"
-               "sockets with their peers and endpoints) of the\n"
+               "sockets with their peers and endpoints, exposed pools with their\n"
+               "workers and tasks) of the\n"
                "region directory ($IPCX_SHM_DIR, default /dev/shm): name, kind, usable size,\n"
                "creator pid, whether the creator still runs, age, and status.  Regions that\n"
                "cannot be opened (not ready, bad header, wrong owner or mode) are listed\n"
