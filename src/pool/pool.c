@@ -82,6 +82,7 @@ static int ring_anon(const ipcx_ring_opts *ro, ipcx_ring **out)
         return rc;
     }
     r->region = reg;
+    ipcx__ring_use_lock(r, ipcx_region_fd(reg)); /* slot liveness proven by OFD locks */
     *out = r;
     return 0;
 }
@@ -122,14 +123,41 @@ static int table_add(ipcx_pool *p, struct ptask *t)
     return 0;
 }
 
+/* Task entries are recycled: a stream of small tasks then costs no
+ * malloc/free pair per task for the entry itself. */
+#define POOL_SPARE_MAX 4096u
+
+static struct ptask *task_new(ipcx_pool *p)
+{
+    struct ptask *t = p->spare;
+    if (t == NULL)
+        return calloc(1, sizeof(*t));
+    p->spare = t->next;
+    p->nspare--;
+    memset(t, 0, sizeof(*t));
+    return t;
+}
+
+static void task_drop(ipcx_pool *p, struct ptask *t)
+{
+    free(t->data);
+    free(t->res);
+    if (p->nspare >= POOL_SPARE_MAX) {
+        free(t);
+        return;
+    }
+    t->data = t->res = NULL;
+    t->next = p->spare;
+    p->spare = t;
+    p->nspare++;
+}
+
 static void task_free(ipcx_pool *p, struct ptask *t)
 {
     p->tab[t->id & p->mask] = NULL;
     while (p->base < p->next_id && p->tab[p->base & p->mask] == NULL)
         p->base++;
-    free(t->data);
-    free(t->res);
-    free(t);
+    task_drop(p, t);
 }
 
 static void queue_push(ipcx_pool *p, struct ptask *t, int front)
@@ -308,7 +336,7 @@ static int start_local(ipcx_pool *p, uint32_t slot)
     w->pid = pid;
     w->pidfd = fd;
     w->running = 0;
-    p->kill_pids[slot] = pid;
+    store_relaxed(&p->kill_pids[slot], (uint32_t)pid); /* for ipcx_pool_kill */
     return 0;
 }
 
@@ -350,7 +378,7 @@ static void local_died(ipcx_pool *p, uint32_t slot)
     /* Deaths in a row of a worker that held no task: it cannot even start
      * (a task that kills its worker is bounded by the retry limit instead). */
     uint32_t idle = w->running == 0 && w->done == 0 ? w->quick + 1 : 0;
-    p->kill_pids[slot] = 0;
+    store_relaxed(&p->kill_pids[slot], 0u);
     close_worker(p, w);
     p->deaths++;
     ipcx__pool_requeue(p, (int)slot, sig);
@@ -612,6 +640,11 @@ static void free_all(ipcx_pool *p)
             }
         }
     }
+    while (p->spare != NULL) {
+        struct ptask *t = p->spare;
+        p->spare = t->next;
+        free(t);
+    }
     free(p->tab);
     free(p->w);
     free(p->rbuf);
@@ -633,7 +666,7 @@ static void kill_all(ipcx_pool *p)
             continue;
         kill(w->pid, SIGKILL);
         reap(w);
-        p->kill_pids[i] = 0;
+        store_relaxed(&p->kill_pids[i], 0u);
         close_worker(p, w);
     }
 }
@@ -764,7 +797,7 @@ IPCX_API void ipcx_pool_kill(ipcx_pool *p)
     if (p == NULL)
         return;
     for (uint32_t i = 0; i < IPCX_POOL_MAX_WORKERS; i++) {
-        pid_t pid = p->kill_pids[i];
+        pid_t pid = (pid_t)load_relaxed(&p->kill_pids[i]); /* see pool_int.h */
         if (pid > 0)
             kill(pid, SIGKILL);
     }
@@ -809,23 +842,21 @@ IPCX_API int ipcx_pool_submit(ipcx_pool *p, const void *task, size_t len, uint64
         return -EINVAL;
     if (len > p->o.max_task)
         return -EMSGSIZE;
-    struct ptask *t = calloc(1, sizeof(*t));
+    struct ptask *t = task_new(p);
     if (t == NULL)
         return -ENOMEM;
     if (len > 0) {
         t->data = malloc(len);
         if (t->data == NULL) {
-            free(t);
+            task_drop(p, t);
             return -ENOMEM;
         }
         memcpy(t->data, task, len);
     }
     t->len = len;
     int rc = submit(p, t, id, timeout_ns);
-    if (rc != 0) {
-        free(t->data);
-        free(t);
-    }
+    if (rc != 0)
+        task_drop(p, t);
     return rc;
 }
 
@@ -836,7 +867,7 @@ IPCX_API int ipcx_pool_submit_ref(ipcx_pool *p, uint64_t off, uint64_t len, uint
         return -EINVAL;
     if (off > p->input_len || len > p->input_len - off)
         return -ERANGE;
-    struct ptask *t = calloc(1, sizeof(*t));
+    struct ptask *t = task_new(p);
     if (t == NULL)
         return -ENOMEM;
     t->is_ref = 1;
@@ -844,7 +875,7 @@ IPCX_API int ipcx_pool_submit_ref(ipcx_pool *p, uint64_t off, uint64_t len, uint
     t->len = (size_t)len;
     int rc = submit(p, t, id, timeout_ns);
     if (rc != 0)
-        free(t);
+        task_drop(p, t);
     return rc;
 }
 
@@ -920,7 +951,7 @@ IPCX_API int ipcx_pool_map(ipcx_pool *p, const void *tasks, size_t task_size, si
     int rc = 0;
     size_t sent = 0;
     for (; sent < n && rc == 0; sent++) {
-        struct ptask *t = calloc(1, sizeof(*t));
+        struct ptask *t = task_new(p);
         if (t == NULL) {
             rc = -ENOMEM;
             break;
@@ -928,7 +959,7 @@ IPCX_API int ipcx_pool_map(ipcx_pool *p, const void *tasks, size_t task_size, si
         t->mapped = 1;
         t->len = task_size;
         if (task_size > 0 && (t->data = malloc(task_size)) == NULL) {
-            free(t);
+            task_drop(p, t);
             rc = -ENOMEM;
             break;
         }
@@ -937,8 +968,7 @@ IPCX_API int ipcx_pool_map(ipcx_pool *p, const void *tasks, size_t task_size, si
         int64_t left = ipcx__deadline_is_forever(d) ? -1 : ipcx__deadline_left_ns(d);
         rc = submit(p, t, NULL, left == 0 ? 1 : left);
         if (rc != 0) {
-            free(t->data);
-            free(t);
+            task_drop(p, t);
             break;
         }
     }

@@ -145,9 +145,12 @@ struct ipcx_pool {
     pid_t owner; /* the creating process: a forked copy only frees */
     uint32_t nslots;
     struct pworker *w;
-    volatile pid_t kill_pids[IPCX_POOL_MAX_WORKERS]; /* read by ipcx_pool_kill */
-    ipcx_region *rreg;                               /* the result ring's region */
-    ipcx_ring *rring;                                /* we consume */
+    /* Local workers' pids for ipcx_pool_kill(), which may run in a signal
+     * handler interrupting the pool's own thread: lock-free atomics, so
+     * it never reads a torn value (relaxed: a pid is all it needs). */
+    ipcx_atomic_u32 kill_pids[IPCX_POOL_MAX_WORKERS];
+    ipcx_region *rreg; /* the result ring's region */
+    ipcx_ring *rring;  /* we consume */
     size_t rring_size;
     uint8_t *rbuf; /* one result, for the worker side */
     const uint8_t *input;
@@ -160,6 +163,8 @@ struct ipcx_pool {
     uint64_t mask, base, next_id, next_wait;
     struct ptask *qhead, *qtail; /* queued */
     struct ptask *dhead, *dtail; /* done, completion order */
+    struct ptask *spare;         /* recycled entries (task_new) */
+    uint32_t nspare;
     uint64_t nqueued, nrunning, owed;
     uint64_t submitted, done, failed, retried, deaths, restarts, bad;
     uint32_t quick_deaths; /* local deaths in a row before any result */

@@ -59,7 +59,10 @@ static void parent_check(const struct wctx *c)
 static int attach_copy(ipcx_ring *inherited, ipcx_ring **out)
 {
     ipcx_region *reg = inherited->region;
-    return ipcx__ring_attach(ipcx_region_data(reg), ipcx_region_size(reg), out);
+    int rc = ipcx__ring_attach(ipcx_region_data(reg), ipcx_region_size(reg), out);
+    if (rc == 0)
+        ipcx__ring_use_lock(*out, ipcx_region_fd(reg)); /* our own lock description */
+    return rc;
 }
 
 /* Run one task record; fills c->buf with the result record and returns
@@ -200,6 +203,7 @@ static int ring_from_fd(int fd, ipcx_ring **out)
         return rc;
     }
     (*out)->region = reg;
+    ipcx__ring_use_lock(*out, ipcx_region_fd(reg));
     return 0;
 }
 
