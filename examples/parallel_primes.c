@@ -9,6 +9,9 @@
  * The range is cut into chunks; each task is a chunk's bounds (16 bytes),
  * each result its count (8 bytes).  Workers are forked from this program
  * and run count_range(), the same function the single-process run uses.
+ * The tasks go in with ipcx_pool_submit() and the counts come back with
+ * ipcx_pool_wait() in completion order (ipcx_pool_map() would do both in
+ * one call; this way a progress line can follow the job on a terminal).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -88,37 +91,36 @@ int main(int argc, char **argv)
     }
     ipcx_pool_stats st;
     ipcx_pool_stats_get(pool, &st);
-    uint64_t *tasks = malloc(ntasks * 2 * sizeof(uint64_t));
-    uint64_t *counts = malloc(ntasks * sizeof(uint64_t));
-    int *status = malloc(ntasks * sizeof(int));
-    if (tasks == NULL || counts == NULL || status == NULL)
-        return 1;
-    for (size_t i = 0; i < ntasks; i++) {
-        tasks[2 * i] = i * chunk;
-        tasks[2 * i + 1] = (i + 1) * chunk < n ? (i + 1) * chunk : n;
-    }
     t0 = now_s();
-    rc = ipcx_pool_map(pool, tasks, 2 * sizeof(uint64_t), ntasks, counts, sizeof(uint64_t), status,
-                       IPCX_FOREVER);
-    double t_pool = now_s() - t0;
-    ipcx_pool_destroy(pool);
-    if (rc != 0) {
-        fprintf(stderr, "parallel_primes: map: %s\n",
-                ipcx_strerror(rc < 0          ? rc
-                              : status[0] < 0 ? status[0]
-                                              : -EIO));
-        return 1;
+    for (size_t i = 0; rc == 0 && i < ntasks; i++) {
+        uint64_t r[2] = {i * chunk, (i + 1) * chunk < n ? (i + 1) * chunk : n};
+        rc = ipcx_pool_submit(pool, r, sizeof(r), NULL, IPCX_FOREVER);
     }
     uint64_t pooled = 0;
-    for (size_t i = 0; i < ntasks; i++)
-        pooled += counts[i];
+    int tty = isatty(STDERR_FILENO);
+    for (size_t i = 0; rc == 0 && i < ntasks; i++) {
+        ipcx_pool_result res;
+        uint64_t c;
+        rc = ipcx_pool_wait(pool, &res, &c, sizeof(c), IPCX_FOREVER);
+        if (rc == 0 && res.status < 0)
+            rc = res.status;
+        if (rc == 0)
+            pooled += c;
+        if (tty && (i % 8 == 0 || i + 1 == ntasks))
+            fprintf(stderr, "\r%zu/%zu chunks", i + 1, ntasks);
+    }
+    double t_pool = now_s() - t0;
+    if (tty)
+        fprintf(stderr, "\n");
+    ipcx_pool_destroy(pool);
+    if (rc != 0) {
+        fprintf(stderr, "parallel_primes: %s\n", ipcx_strerror(rc));
+        return 1;
+    }
     printf("primes below %llu: %llu\n", (unsigned long long)n, (unsigned long long)pooled);
     printf("single process: %.3f s\n", t_single);
     printf("pool, %u workers: %.3f s\n", st.local, t_pool);
     printf("speed-up: %.2f\n", t_pool > 0 ? t_single / t_pool : 0.0);
-    free(tasks);
-    free(counts);
-    free(status);
     if (pooled != single) {
         fprintf(stderr, "parallel_primes: pooled count %llu != single-process %llu\n",
                 (unsigned long long)pooled, (unsigned long long)single);

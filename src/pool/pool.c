@@ -389,6 +389,8 @@ static void local_died(ipcx_pool *p, uint32_t slot)
     }
     if (start_local(p, slot) == 0)
         p->restarts++;
+    else
+        p->gave_up = 1; /* fork failed: the slot stays empty */
     w->quick = idle;
 }
 
@@ -783,8 +785,7 @@ IPCX_API void ipcx_pool_destroy(ipcx_pool *p)
             t->discard = 1;
     }
     ipcx__deadline d = ipcx__deadline_make(p->o.drain_ns);
-    while ((p->nqueued > 0 || p->nrunning > 0) && !ipcx__deadline_expired(d) && have_workers(p) &&
-           !p->gave_up)
+    while ((p->nqueued > 0 || p->nrunning > 0) && !ipcx__deadline_expired(d) && have_workers(p))
         pump(p, d);
     stop_local(p);
     ipcx__pool_remote_close(p, 1);
