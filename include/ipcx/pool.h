@@ -4,12 +4,13 @@
  *
  * ipcx_pool_create() starts N worker processes that run a function of the
  * calling program (fork), or another program that links libipcx and calls
- * ipcx_pool_worker() (posix_spawn, opts.exec_path).  The parent submits tasks (byte strings, or
- * slices of a shared read-only input), the workers run the function on
- * them, and the parent waits for the results, in completion order or in
- * submission order.  Tasks and results travel through rings in anonymous
- * shared memory (memfd regions: nothing is ever left in /dev/shm), one task
- * ring per worker and one result ring for all (docs/pool.md).
+ * ipcx_pool_worker() (posix_spawn, opts.exec_path).  The parent submits
+ * tasks (byte strings, or slices of a shared read-only input), the workers
+ * run the function on them, and the parent waits for the results, in
+ * completion order or in submission order.  Tasks and results travel
+ * through rings in anonymous shared memory (memfd regions: nothing is left
+ * in /dev/shm, unless the figures are exposed with ipcx_pool_expose()), one
+ * task ring per worker and one result ring for all (docs/pool.md).
  *
  * Large read-only input is placed once in a region that every worker maps
  * (opts.input, or opts.input_fd for a file mapped as it is), and workers
@@ -68,7 +69,9 @@ typedef struct ipcx_pool_task {
 /**
  * ipcx_pool_fn - the worker function.  Runs in a worker process.
  * @ctx:    opts.ctx (in a forked worker, the parent's pointer: the memory
- *          it points to is the worker's copy of the parent's at create time).
+ *          it points to is the worker's copy of the parent's at fork time),
+ *          or what the worker program gave ipcx_pool_worker() or
+ *          ipcx_pool_serve().
  * @task:   the task.
  * @result: where to write the result, @cap bytes (opts.max_result).
  *
@@ -112,7 +115,9 @@ typedef struct ipcx_pool_opts {
     const void *input;
     size_t input_len;
     /** Or a file to map read-only in every worker as it is, without any
-     *  copy (input_len bytes from offset 0; input must then be NULL).
+     *  copy (input_len bytes from offset 0, at most the file's size, else
+     *  -EINVAL; input must then be NULL).  The file must not shrink while
+     *  the pool runs (workers reading past its end would get SIGBUS).
      *  -1 or 0 means none (0 is stdin, never a sensible input). */
     int input_fd;
     int reserved1; /**< must be zero */

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -595,6 +596,11 @@ static int make_regions(ipcx_pool *p)
         p->input = ipcx_region_data(p->inreg);
         p->input_len = o->input_len;
     } else if (o->input_fd > 0 && o->input_len > 0) {
+        struct stat st; /* mapping past the end would be SIGBUS in a worker */
+        if (fstat(o->input_fd, &st) != 0)
+            return -errno;
+        if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < o->input_len)
+            return -EINVAL;
         void *m = mmap(NULL, o->input_len, PROT_READ, MAP_SHARED, o->input_fd, 0);
         if (m == MAP_FAILED)
             return -errno;

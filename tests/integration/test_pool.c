@@ -334,6 +334,9 @@ static void test_input_file_mapped(void **state)
     o.input_fd = fd;
     o.input_len = 16 * sizeof(blk);
     ipcx_pool *p = NULL;
+    o.input_len = 16 * sizeof(blk) + 1; /* more than the file holds */
+    assert_int_equal(ipcx_pool_create(&o, &p), -EINVAL);
+    o.input_len = 16 * sizeof(blk);
     assert_int_equal(ipcx_pool_create(&o, &p), 0);
     for (int i = 0; i < 16; i++)
         assert_int_equal(ipcx_pool_submit_ref(p, (uint64_t)i * sizeof(blk), sizeof(blk), NULL, SEC),
