@@ -60,9 +60,10 @@ static int job_fn(void *ctx, const ipcx_pool_task *t, void *result, size_t cap)
     if (t->len > 0 && d[0] == 0xDD)
         kill(getpid(), SIGKILL); /* a task that kills every worker running it */
     if (t->len > 0 && d[0] == 0xCC)
-        return (int)cap + 1; /* claims more than the buffer */
-    if (t->len > 0 && d[0] == 0xBB) {
-        struct timespec ts = {0, 50 * 1000 * 1000};
+        return (int)cap + 1;          /* claims more than the buffer */
+    if (t->len > 0 && d[0] == 0xBB) { /* 50 ms, or d[1] x 50 ms */
+        long ms = 50L * (t->len > 1 ? d[1] : 1);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
     if (t->len > 0 && d[0] == 0xAA) { /* write into the shared output */
@@ -404,17 +405,15 @@ static void test_errors(void **state)
     /* One worker busy on slow tasks: one running, two queued fill
      * max_queued; the next submit waits and times out; wait NOWAIT says
      * -EAGAIN. */
-    uint8_t slow[1] = {0xBB};
+    uint8_t slow[2] = {0xBB, 10}; /* 500 ms: none finishes before the checks below */
     o.depth = 1;
     ipcx_pool_destroy(p);
     p = NULL;
     assert_int_equal(ipcx_pool_create(&o, &p), 0);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(ipcx_pool_submit(p, slow, 1, NULL, SEC), 0);
-    int rc = ipcx_pool_submit(p, slow, 1, NULL, 0);
-    assert_true(rc == -EAGAIN || rc == 0); /* 0 only if a task finished meanwhile */
-    if (rc == -EAGAIN)
-        assert_int_equal(ipcx_pool_submit(p, slow, 1, NULL, 1000000), -ETIMEDOUT);
+        assert_int_equal(ipcx_pool_submit(p, slow, 2, NULL, SEC), 0);
+    assert_int_equal(ipcx_pool_submit(p, slow, 2, NULL, 0), -EAGAIN);
+    assert_int_equal(ipcx_pool_submit(p, slow, 2, NULL, 1000000), -ETIMEDOUT);
     assert_int_equal(ipcx_pool_wait(p, &r, NULL, 0, 0), -EAGAIN);
     /* A too small buffer keeps the result. */
     uint8_t t1[4] = {1, 2, 3, 4};

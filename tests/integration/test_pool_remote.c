@@ -315,7 +315,7 @@ static void test_bad_frames(void **state)
     send2(s, "READY", one, 4);
     /* Pump the pool until the fake worker holds task 1. */
     ipcx_msg *m = NULL;
-    for (int tries = 0; tries < 5000 && m == NULL; tries++) {
+    for (int tries = 0; tries < 30000 && m == NULL; tries++) {
         ipcx_pool_result r;
         assert_int_equal(ipcx_pool_wait(p, &r, NULL, 0, 1000000), -ETIMEDOUT);
         if (ipcx_msg_recv(s, &m, IPCX_DONTWAIT) != 0)
