@@ -151,14 +151,10 @@ IPCX_API int ipcx_pool_info_read(const char *name, ipcx_pool_stats *out)
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     ipcx_region *r;
-    int rc = ipcx_region_open(name, &r);
+    int rc = ipcx__region_open_kind(name, IPCX_REGION_POOL, &r);
     if (rc != 0)
         return rc;
-    ipcx_region_info ri;
-    rc = ipcx_region_get_info(r, &ri);
-    if (rc == 0 && ri.kind != IPCX_REGION_POOL)
-        rc = -ENOTSUP;
-    if (rc == 0 && ipcx_region_size(r) < sizeof(struct pool_pub))
+    if (ipcx_region_size(r) < sizeof(struct pool_pub))
         rc = -EPROTO;
     const struct pool_pub *pub = rc == 0 ? ipcx_region_data(r) : NULL;
     if (rc == 0 && pub->layout != 1)

@@ -195,6 +195,20 @@ void ipcx__pool_publish(ipcx_pool *p, const ipcx_pool_stats *st);
 void ipcx__pool_publish_due(ipcx_pool *p, int64_t now);
 void ipcx__pool_unexpose(ipcx_pool *p, int unlink);
 
+/* local.c: local workers, the parent's side */
+/* A ring in a fresh anonymous region, with the lock proof of liveness. */
+int ipcx__pool_ring_anon(const ipcx_ring_opts *ro, ipcx_ring **out);
+/* The smallest ring capacity >= v. */
+uint64_t ipcx__pool_pow2(uint64_t v);
+/* Start (fork or spawn) the worker of a slot.  Returns 0 or -errno. */
+int ipcx__pool_start_local(ipcx_pool *p, uint32_t slot);
+/* Reap, requeue and replace every local worker that died. */
+void ipcx__pool_check_deaths(ipcx_pool *p);
+/* SIGKILL and reap every local worker. */
+void ipcx__pool_kill_all(ipcx_pool *p);
+/* STOP every local worker, a second's grace, then ipcx__pool_kill_all. */
+void ipcx__pool_stop_local(ipcx_pool *p);
+
 /* worker.c: the loop of a local worker; never returns. */
 _Noreturn void ipcx__pool_worker_main(ipcx_pool *p, uint32_t slot, pid_t parent);
 
