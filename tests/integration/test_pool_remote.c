@@ -3,6 +3,7 @@
  * ipcx_pool with remote workers over tcp:// loopback: worker processes
  * calling ipcx_pool_serve (the test binary re-run as its helper), one of
  * them SIGKILLed mid-run and started again while the job still completes,
+ * one stopped (SIGSTOP) and dropped by the heartbeat,
  * local and remote workers in one pool, `ipcx worker` (echo and --exec),
  * the pyzmq worker examples/worker.py, and malformed frames from a hostile
  * peer (dropped and counted; the pool goes on).
@@ -175,6 +176,36 @@ static void test_remote_killed_and_restarted(void **state)
     ipcx_pool_destroy(p);
     assert_int_equal(tu_wait(other, 20000), 0);
     assert_int_equal(tu_wait(c.replacement, 20000), 0);
+}
+
+/* A remote worker that stops answering without closing its connection
+ * (SIGSTOP: its kernel still acknowledges TCP) is dropped by the ZMTP
+ * heartbeat, and its tasks run elsewhere. */
+static void stop_one(int k, void *arg)
+{
+    struct killer *c = arg;
+    if (k == 10)
+        assert_int_equal(kill(c->victim, SIGSTOP), 0);
+}
+
+static void test_remote_silent_worker_dropped(void **state)
+{
+    (void)state;
+    char url[128];
+    ipcx_pool *p = listen_pool(IPCX_POOL_NO_WORKERS, url, sizeof(url));
+    struct killer c = {.url = url, .p = p};
+    c.victim = tu_spawn("--helper", "serve", url, NULL);
+    pid_t other = tu_spawn("--helper", "serve", url, NULL);
+    assert_int_equal(ipcx_pool_await_workers(p, 2, 30 * SEC), 0);
+    run_job(p, 200, stop_one, &c);
+    ipcx_pool_stats st;
+    assert_int_equal(ipcx_pool_stats_get(p, &st), 0);
+    assert_true(st.deaths >= 1);
+    assert_int_equal(st.remote, 1);
+    ipcx_pool_destroy(p);
+    assert_int_equal(tu_wait(other, 20000), 0);
+    kill(c.victim, SIGKILL);
+    assert_int_equal(tu_wait(c.victim, 10000), 128 + SIGKILL);
 }
 
 static void test_local_and_remote_together(void **state)
@@ -356,6 +387,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remote_serve_workers),
         cmocka_unit_test(test_remote_killed_and_restarted),
+        cmocka_unit_test(test_remote_silent_worker_dropped),
         cmocka_unit_test(test_local_and_remote_together),
         cmocka_unit_test(test_ipcx_worker_command),
         cmocka_unit_test(test_pyzmq_worker),
