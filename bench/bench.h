@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 typedef struct bench_row {
-    const char *kase;      /* "pingpong", "stream", "decode", "encode", "tasks", "idle" */
+    const char *kase; /* "pingpong", "stream", "decode", "encode", "tasks", "speedup", "idle" */
     const char *transport; /* "shm", "ring", "floor-cacheline", "pipe", ... */
     uint64_t size;         /* message size in bytes (0 allowed) */
     const char *wait;      /* "spin" or "block"; NULL omits the field */
@@ -39,6 +39,8 @@ typedef struct bench_row {
     double msgs_per_s, bytes_per_s;
     /* tasks */
     double tasks_per_s;
+    /* speedup: single-process time / pooled time */
+    double speedup;
     /* idle: connections held open, resident memory they cost the listener */
     int conns;
     double bytes_per_conn;      /* resident set growth / conns */

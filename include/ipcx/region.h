@@ -43,6 +43,7 @@ enum {
     IPCX_REGION_QUEUE = 3,  /**< an ipcx_queue control region */
     IPCX_REGION_QSEG = 4,   /**< an ipcx_queue segment */
     IPCX_REGION_SOCKET = 5, /**< an exposed socket's figures (ipcx_socket_expose) */
+    IPCX_REGION_POOL = 6,   /**< an exposed pool's figures (ipcx_pool_expose) */
 };
 
 /** Region layout version this library writes; open refuses another major. */

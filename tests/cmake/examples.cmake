@@ -31,3 +31,13 @@ foreach(recipe pingpong slow_consumer broadcast durable_resume)
             $<TARGET_FILE_DIR:example_ring_pingpong> $<TARGET_FILE:ipcx_tool>)
   set_tests_properties(example_${recipe} PROPERTIES LABELS integration TIMEOUT 120)
 endforeach()
+# The pool examples: each checks its pooled result against its own
+# single-process result (exit 1 when they differ) and prints both times;
+# wordcount's count is also checked against wc -w.
+add_test(NAME example_parallel_primes
+  COMMAND sh -c "$<TARGET_FILE:example_parallel_primes> 300000 2 | tee /dev/stderr | grep -qx 'primes below 300000: 25997'")
+set_tests_properties(example_parallel_primes PROPERTIES LABELS integration TIMEOUT 120)
+add_test(NAME example_wordcount
+  COMMAND sh -c "f=$(mktemp) && trap 'rm -f $f' EXIT && seq 1 700000 | sed 's/7/ 7 /g' > $f && w=$(wc -w < $f) && $<TARGET_FILE:example_wordcount> $f 2 | tee /dev/stderr | grep -qx \"words: $w\""
+  )
+set_tests_properties(example_wordcount PROPERTIES LABELS integration TIMEOUT 120)

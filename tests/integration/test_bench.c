@@ -202,6 +202,12 @@ static void check_row(const struct obj *o)
         double m = num_of(o, "msgs_per_s"), b = num_of(o, "bytes_per_s");
         assert_true(m > 0 && b > 0);
         assert_true(fabs(b - m * size) <= size + 1); /* both rounded to units */
+    } else if (strcmp(kase, "tasks") == 0) {
+        assert_true(num_of(o, "tasks_per_s") > 0);
+        assert_true(num_of(o, "workers") >= 1);
+    } else if (strcmp(kase, "speedup") == 0) {
+        assert_true(num_of(o, "speedup") > 0);
+        assert_true(num_of(o, "workers") >= 1);
     } else if (idle) {
         double conns = num_of(o, "conns"), per = num_of(o, "bytes_per_conn");
         assert_true(conns > 0 && conns == floor(conns) && per >= 0);
@@ -337,6 +343,14 @@ static void test_json_quick_all(void **state)
     expect(r, "queue", "stream", 65536);
     expect_socket(r, "unix");
     expect_socket(r, "tcp");
+    /* the pool's rows (bench/pool.c) */
+    expect(r, "pool", "tasks", 0);
+    expect(r, "pipe-pool", "tasks", 0);
+    expect(r, "pool-tcp", "tasks", 0);
+    expect(r, "pool", "speedup", 0);
+#ifdef TEST_BENCH_HAVE_ZMQ
+    expect(r, "zmq-tcp", "tasks", 0);
+#endif
     /* idle connections are a one-off: only when --filter names them. */
     for (int i = 0; i < r->n; i++)
         assert_string_not_equal(str_of(&r->o[i], "case"), "idle");

@@ -73,6 +73,8 @@ const char *cli_kind_name(uint32_t kind)
         return "qseg";
     case IPCX_REGION_SOCKET:
         return "socket";
+    case IPCX_REGION_POOL:
+        return "pool";
     default:
         return "?";
     }
@@ -91,6 +93,8 @@ static const char *kind_phrase(uint32_t kind)
         return "a queue segment";
     case IPCX_REGION_SOCKET:
         return "an exposed socket";
+    case IPCX_REGION_POOL:
+        return "an exposed pool";
     default:
         return "a region of an unknown kind";
     }

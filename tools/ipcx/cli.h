@@ -84,6 +84,7 @@ CLI_COMMAND(send);
 CLI_COMMAND(recv);
 CLI_COMMAND(queue);
 CLI_COMMAND(ring);
+CLI_COMMAND(worker);
 
 /* ipcx ring send|recv|tail and ipcx queue send|recv (cmd_shm.c): @cmd is
  * "ring" or "queue", argv[0] the subcommand. */

@@ -233,6 +233,11 @@ static void print_json(const struct ls_ctx *c, const ipcx_region_info *i, uint64
         printf("],\"peers\":%u,\"msgs_sent\":%" PRIu64 ",\"msgs_received\":%" PRIu64,
                si.stats.peers, si.stats.msgs_sent, si.stats.msgs_received);
     }
+    ipcx_pool_stats ps;
+    if (i->kind == IPCX_REGION_POOL && ipcx_pool_info_read(i->name, &ps) == 0)
+        printf(",\"workers\":%u,\"queued\":%" PRIu64 ",\"running\":%" PRIu64 ",\"done\":%" PRIu64
+               ",\"retried\":%" PRIu64,
+               ps.workers, ps.queued, ps.running, ps.done, ps.retried);
     printf("}\n");
 }
 
@@ -254,6 +259,10 @@ static void print_row(const struct ls_ctx *c, const ipcx_region_info *i, uint64_
         for (uint32_t k = 0; k < si.n_endpoints; k++)
             printf(" %s", si.endpoints[k]);
     }
+    ipcx_pool_stats ps;
+    if (i->kind == IPCX_REGION_POOL && ipcx_pool_info_read(i->name, &ps) == 0)
+        printf("  %u worker%s, %" PRIu64 " queued, %" PRIu64 " running, %" PRIu64 " done",
+               ps.workers, ps.workers == 1 ? "" : "s", ps.queued, ps.running, ps.done);
     printf("\n");
 }
 
@@ -261,7 +270,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ipcx ls [-j] [-a]\n\n"
                "List the ipcx shared-memory regions (raw regions, rings, queues, exposed\n"
-               "sockets with their peers and endpoints) of the region directory\n"
+               "sockets with their peers and endpoints, exposed pools with their workers\n"
+               "and tasks) of the region directory\n"
                "($IPCX_SHM_DIR, default /dev/shm), in name order (numbers as numbers):\n"
                "name, kind, size, creator pid, whether the creator still runs, age, the\n"
                "creator's user, and status.  A queue's size is the memory it holds: its\n"

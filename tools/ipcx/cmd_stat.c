@@ -24,7 +24,10 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ipcx stat [-j] [-w [SECONDS]] NAME\n"
-               "Show the live statistics of the ring, queue or exposed socket NAME.\n"
+               "Show the live statistics of the ring, queue, exposed socket or exposed\n"
+               "pool NAME.  A pool (ipcx_pool_expose) shows its workers, tasks\n"
+               "submitted, queued, running, done, failed and retried, worker deaths and\n"
+               "restarts, and each worker's pid and counts.\n"
                "A socket (ipcx_socket_expose; ipcx send and recv expose theirs) shows\n"
                "its pattern, endpoints, peers, messages, bytes and drops.  A ring shows\n"
                "messages, bytes, full waits, lost and overrun counts, producers and\n"
@@ -259,6 +262,83 @@ static int stat_socket(const char *name, int json, double watch)
     }
 }
 
+static void print_pool(const char *name, const ipcx_pool_stats *st, const ipcx_pool_stats *prev,
+                       double dt, int json, const ipcx_region_info *ri)
+{
+    if (json) {
+        printf("{\"name\":");
+        cli_json_string(stdout, name);
+        printf(",\"kind\":\"pool\",\"pid\":%d,\"alive\":%s,\"workers\":%u,\"local\":%u,"
+               "\"remote\":%u,\"submitted\":%" PRIu64 ",\"queued\":%" PRIu64 ",\"running\":%" PRIu64
+               ",\"done\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"retried\":%" PRIu64
+               ",\"deaths\":%" PRIu64 ",\"restarts\":%" PRIu64 ",\"bad\":%" PRIu64
+               ",\"per_worker\":[",
+               (int)ri->creator_pid,
+               ri->creator_alive > 0    ? "true"
+               : ri->creator_alive == 0 ? "false"
+                                        : "null",
+               st->workers, st->local, st->remote, st->submitted, st->queued, st->running, st->done,
+               st->failed, st->retried, st->deaths, st->restarts, st->bad);
+        for (uint32_t i = 0; i < st->nworker; i++)
+            printf("%s{\"slot\":%u,\"pid\":%d,\"remote\":%s,\"running\":%u,\"done\":%" PRIu64 "}",
+                   i ? "," : "", st->worker[i].slot, (int)st->worker[i].pid,
+                   st->worker[i].remote ? "true" : "false", st->worker[i].running,
+                   st->worker[i].done);
+        printf("]}\n");
+        fflush(stdout);
+        return;
+    }
+    printf("pool %s: pid %d%s, %u worker%s (%u local, %u remote)\n", name, (int)ri->creator_pid,
+           ri->creator_alive == 0 ? " (gone)" : "", st->workers, st->workers == 1 ? "" : "s",
+           st->local, st->remote);
+    printf("  tasks: %" PRIu64 " submitted, %" PRIu64 " queued, %" PRIu64 " running, %" PRIu64
+           " done, %" PRIu64 " failed, %" PRIu64 " retried\n",
+           st->submitted, st->queued, st->running, st->done, st->failed, st->retried);
+    if (prev != NULL && dt > 0)
+        printf("  rate %.0f tasks/s\n", (double)(st->done - prev->done) / dt);
+    printf("  workers died %" PRIu64 ", restarted %" PRIu64 "; malformed records %" PRIu64 "\n",
+           st->deaths, st->restarts, st->bad);
+    for (uint32_t i = 0; i < st->nworker; i++) {
+        if (st->worker[i].remote)
+            printf("  worker %u: remote, %u running, %" PRIu64 " done\n", st->worker[i].slot,
+                   st->worker[i].running, st->worker[i].done);
+        else
+            printf("  worker %u: pid %d, %u running, %" PRIu64 " done\n", st->worker[i].slot,
+                   (int)st->worker[i].pid, st->worker[i].running, st->worker[i].done);
+    }
+    fflush(stdout);
+}
+
+static int stat_pool(const char *name, int json, double watch)
+{
+    ipcx_pool_stats cur, prev;
+    for (int first = 1;; first = 0) {
+        ipcx_region_info ri;
+        int rc = ipcx_region_stat(name, &ri);
+        if (rc == 0)
+            rc = ipcx_pool_info_read(name, &cur);
+        if (rc != 0) {
+            if (!first && rc == -ENOENT) {
+                fprintf(stderr, "ipcx: stat: %s: the pool was destroyed\n", name);
+                return CLI_OK;
+            }
+            cli_error("stat", name, ipcx_strerror(rc));
+            return CLI_FAIL;
+        }
+        print_pool(name, &cur, first ? NULL : &prev, watch, json, &ri);
+        if (watch <= 0)
+            return CLI_OK;
+        prev = cur;
+        nap(watch);
+    }
+}
+
+static int is_kind(const char *name, uint32_t kind)
+{
+    ipcx_region_info ri;
+    return strchr(name, '/') == NULL && ipcx_region_stat(name, &ri) == 0 && ri.kind == kind;
+}
+
 static int is_socket(const char *name)
 {
     ipcx_region_info ri;
@@ -379,6 +459,8 @@ int cmd_stat(int argc, char **argv)
         return stat_queue(name, json, watch);
     if (is_socket(name))
         return stat_socket(name, json, watch);
+    if (is_kind(name, IPCX_REGION_POOL))
+        return stat_pool(name, json, watch);
     ipcx_region_info ri;
     if (ipcx_region_stat(name, &ri) == 0 && ri.status == 0 && ri.kind != IPCX_REGION_RING)
         return stat_other(name, &ri, json);

@@ -36,6 +36,7 @@ static const struct command *commands(size_t *n)
             {"recv", cmd_recv, "print the messages a ZeroMQ-compatible peer sends"},
             {"ring", cmd_ring, "feed, drain or follow a ring (ring send|recv|tail NAME)"},
             {"queue", cmd_queue, "feed, drain or inspect a queue (queue send|recv|dump|info NAME)"},
+            {"worker", cmd_worker, "join an ipcx pool on tcp:// or unix:// as a remote worker"},
         };
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
             if (all[i].fn != NULL) /* weak: absent commands are skipped */
