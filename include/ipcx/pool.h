@@ -311,7 +311,7 @@ IPCX_API int ipcx_pool_expose(ipcx_pool *p, const char *name);
 
 /**
  * ipcx_pool_info_read - read an exposed pool's figures from any process of
- * the same user.  Returns 0, -ENOENT, -EPROTO (not a pool's region, or a
+ * the same user.  Returns 0, -ENOENT, -EMEDIUMTYPE (not a pool's region), -EPROTO (a
  * layout this library does not read) or another -errno.
  */
 IPCX_API int ipcx_pool_info_read(const char *name, ipcx_pool_stats *out);

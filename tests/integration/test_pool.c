@@ -869,7 +869,7 @@ static void test_expose_stat_ls(void **state)
     /* Another kind of region is not a pool. */
     ipcx_region *r;
     assert_int_equal(ipcx_region_create(name, 4096, NULL, &r), 0);
-    assert_int_equal(ipcx_pool_info_read(name, &rd), -EPROTO);
+    assert_int_equal(ipcx_pool_info_read(name, &rd), -EMEDIUMTYPE);
     ipcx_region_close(r);
     ipcx_region_unlink(name);
 }
