@@ -176,9 +176,12 @@ static void on_accept(ipcx_socket *s, sk_listener *l)
             return;
         }
         int64_t pid = -1, uid = -1;
-        if (l->addr.kind == IPCX__TP_UNIX) {
+        if (l->addr.kind != IPCX__TP_TCP) {
             (void)ipcx__tp_peercred(fd, &pid, &uid);
-            if (!uid_allowed(s, uid)) {
+            /* shm:// shares memory: without an allow-list, our own uid only. */
+            bool same = uid == (int64_t)geteuid();
+            if (!uid_allowed(s, uid) ||
+                (l->addr.kind == IPCX__TP_SHM && s->n_allow == 0 && !same)) {
                 char why[96];
                 snprintf(why, sizeof(why), "peer uid %lld is not on the allow-list",
                          (long long)uid);
@@ -226,7 +229,7 @@ static void dialer_connected(ipcx_socket *s, sk_dialer *d, int fd)
 {
     sk_pipe *p = d->pipe;
     ipcx__tp_tune(fd, d->addr.kind);
-    if (d->addr.kind == IPCX__TP_UNIX)
+    if (d->addr.kind != IPCX__TP_TCP)
         (void)ipcx__tp_peercred(fd, &p->peer_pid, &p->peer_uid);
     else
         snprintf(p->peer_addr, sizeof(p->peer_addr), "%s", d->addr.url + 6);

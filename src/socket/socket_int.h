@@ -154,6 +154,8 @@ typedef struct sk_pipe {
     /* peer */
     int64_t peer_pid, peer_uid;
     char peer_addr[128];
+    /* shm://: the ring engine's state (pipe_shm.c); NULL for a ZMTP pipe */
+    struct sk_shm *shm;
 } sk_pipe;
 
 enum { H_NONE = 0, H_VIEW, H_MSG };
@@ -312,6 +314,27 @@ void ipcx__pipe_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t l
 int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now);
 void ipcx__pipe_update_buffered(sk_pipe *p);
 void ipcx__pipe_unsink(sk_pipe *p);
+
+/*
+ * pipe_shm.c: the ring engine of shm:// pipes.  A pipe is either a ZMTP
+ * byte stream (pipe.c) or, once attached to an shm:// control socket, a
+ * pair of rings (p->shm != NULL).  The pipe calls above are the one
+ * interface the patterns and the socket use; each of them hands an shm
+ * pipe to its counterpart here on its first line, so nothing else needs
+ * to know which engine a pipe runs.
+ */
+int ipcx__shm_attach(sk_pipe *p, int fd);
+void ipcx__shm_fail(sk_pipe *p, int err, const char *reason);
+void ipcx__shm_free(sk_pipe *p);
+void ipcx__shm_on_io(sk_pipe *p, uint32_t events);
+int ipcx__shm_next(sk_pipe *p);
+void ipcx__shm_consume(sk_pipe *p);
+int ipcx__shm_put(sk_pipe *p, const sk_part *parts, size_t n, bool batch);
+int ipcx__shm_flush(sk_pipe *p);
+bool ipcx__shm_room(const sk_pipe *p);
+size_t ipcx__shm_queued(const sk_pipe *p);
+void ipcx__shm_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t len);
+int64_t ipcx__shm_timers(sk_pipe *p, int64_t now);
 
 /* pattern.c: routing */
 int ipcx__pat_send(ipcx_socket *s, const sk_part *parts, size_t n, int flags, bool *wait);
