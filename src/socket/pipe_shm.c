@@ -159,8 +159,8 @@ struct sk_shm {
     /* output waiting for room */
     shm_out *q_head, *q_tail;
     size_t q_n;
-    /* what is shown by ipcx ls (expose.c) */
-    uint64_t lost;
+    /* a failure found while looking ahead (consume), for the next call */
+    int err;
 };
 
 static void ev_write(int fd)
@@ -674,33 +674,51 @@ static const char *why(int err)
     }
 }
 
-int ipcx__shm_next(sk_pipe *p)
+static int next_fail(sk_pipe *p, int err, bool defer)
+{
+    sk_shm *m = p->shm;
+    if (!defer) {
+        ipcx__shm_fail(p, err, why(err));
+        return -EPIPE;
+    }
+    if (m->err == 0) {
+        m->err = err;
+        ev_write(m->ev_mine); /* the next look (on_io) fails it */
+    }
+    return 0;
+}
+
+/* @defer: do not fail the pipe here (the caller's view may still point
+ * into it): keep the error for the next call, and wake it. */
+static int next_head(sk_pipe *p, bool defer)
 {
     sk_shm *m = p->shm;
     if (p->head != H_NONE)
         return 1;
     if (p->state != P_ACTIVE || m->in == NULL)
         return 0;
+    if (m->err != 0 && !defer) {
+        int err = m->err;
+        m->err = 0;
+        ipcx__shm_fail(p, err, why(err));
+        return -EPIPE;
+    }
     bool retried = false;
     for (;;) {
         const void *d;
         size_t len;
         int rc = ipcx_ring_peek(m->in, &d, &len, 0);
         if (rc == -EAGAIN) {
-            if (m->peer_gone) {
-                ipcx__shm_fail(p, -EPIPE, why(-EPIPE));
-                return -EPIPE;
-            }
+            if (m->peer_gone)
+                return next_fail(p, -EPIPE, defer);
             if (sleep_register(m) && !retried) {
                 retried = true;
                 continue;
             }
             return 0;
         }
-        if (rc < 0) {
-            ipcx__shm_fail(p, -EPROTO, why(-EPROTO));
-            return -EPIPE;
-        }
+        if (rc < 0)
+            return next_fail(p, -EPROTO, defer);
         m->taken++;
         int r = on_record(p, d, len);
         if (r == 1) {
@@ -711,10 +729,14 @@ int ipcx__shm_next(sk_pipe *p)
         if (r < 0) {
             if (r == -ENOMEM)
                 return r;
-            ipcx__shm_fail(p, r, why(r));
-            return -EPIPE;
+            return next_fail(p, r, defer);
         }
     }
+}
+
+int ipcx__shm_next(sk_pipe *p)
+{
+    return next_head(p, false);
 }
 
 void ipcx__shm_consume(sk_pipe *p)
@@ -733,12 +755,14 @@ void ipcx__shm_consume(sk_pipe *p)
     p->head = H_NONE;
     ipcx__pipe_update_buffered(p);
     if (rc != 0) {
-        ipcx__shm_fail(p, rc, why(rc));
+        (void)next_fail(p, rc, true);
         return;
     }
     /* Look ahead: the next message becomes the head at once, so the socket
-     * stays readable while one waits (or the pipe registers asleep). */
-    (void)ipcx__shm_next(p);
+     * stays readable while one waits (or the pipe registers asleep).  Not
+     * a failure here: the caller's view of this pipe's message is still
+     * being finished. */
+    (void)next_head(p, true);
 }
 
 /* ------------------------------------------------------------ connection */
@@ -790,6 +814,7 @@ static void conn_close(sk_pipe *p)
     m->frag_len = m->frag_cap = 0;
     m->asm_bytes = 0;
     m->peer_gone = m->asleep = false;
+    m->err = 0;
     m->sent = m->taken = m->released = 0;
 }
 
