@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ipcx socket rows (`transport` "unix" and "tcp"): ipcx_send / ipcx_recv
+ * ipcx socket rows (`transport` "unix", "tcp" and "shm"): ipcx_send / ipcx_recv
  * between two processes over the public API, measured by the same harness
  * (harness.h), with the same sizes and budgets as the unix-raw, tcp-raw and
  * zmq-ipc / zmq-tcp rows, so that ratios between them hold.
@@ -14,6 +14,9 @@
  *            IPCX_BATCH on every message but each BATCH_EVERY-th (and the
  *            harness's SYNC and LAST, which must go out at once), so the
  *            messages between leave in one system call.
+ *
+ * shm:// has the pingpong rows and the plain stream rows (IPCX_BATCH
+ * changes nothing there: a commit costs what an append does).
  *
  * Every row is "api":"copy" (the payload is copied in and out of a caller
  * buffer, as zmq_send/zmq_recv do in the peer rows).  The pattern is
@@ -45,7 +48,8 @@
 #define SOCK_URL_CAP    160
 
 struct sock_state {
-    int tcp;              /* 0: unix://, 1: tcp:// */
+    int tcp;              /* 0: unix:// (or shm://), 1: tcp:// */
+    int shm;              /* 1: shm:// */
     size_t size;          /* message size */
     int64_t spin_ns;      /* IPCX_OPT_SPIN on both sides; 0 = default */
     unsigned batch_every; /* 0: no IPCX_BATCH; else flush every Nth message */
@@ -89,7 +93,7 @@ static int sock_listen(struct sock_state *st)
     if (st->tcp)
         snprintf(url, sizeof(url), "tcp://127.0.0.1:0");
     else
-        snprintf(url, sizeof(url), "unix://%s", st->path);
+        snprintf(url, sizeof(url), "%s://%s", st->shm ? "shm" : "unix", st->path);
     int rc = ipcx_listen(st->s, url);
     if (rc < 0)
         return rc;
@@ -232,12 +236,12 @@ static const bench_ops sock_ops = {
 
 /* ------------------------------------------------------------------- suite */
 
-static void sock_cases(bench_ctx *ctx, const char *transport, int tcp)
+static void sock_cases(bench_ctx *ctx, const char *transport, int tcp, int shm)
 {
     static const size_t stream_sizes[] = {64, 65536};
     static const bench_row copy = {.api = "copy"};
     static const bench_row batch = {.api = "copy", .variant = "batch"};
-    struct sock_state st = {.tcp = tcp, .size = 64};
+    struct sock_state st = {.tcp = tcp, .shm = shm, .size = 64};
     bench_case c = {.transport = transport, .size = 64, .wait = "block", .row = &copy};
     bench_run_pingpong(ctx, &c, &sock_ops, &st);
     c.wait = "spin";
@@ -245,7 +249,7 @@ static void sock_cases(bench_ctx *ctx, const char *transport, int tcp)
     bench_run_pingpong(ctx, &c, &sock_ops, &st);
     c.wait = "block";
     st.spin_ns = 0;
-    for (size_t b = 0; b < 2; b++) {
+    for (size_t b = 0; b < (shm ? 1u : 2u); b++) {
         c.row = b ? &batch : &copy;
         st.batch_every = b ? BATCH_EVERY : 0;
         for (size_t i = 0; i < 2; i++) {
@@ -257,6 +261,7 @@ static void sock_cases(bench_ctx *ctx, const char *transport, int tcp)
 
 void bench_suite_sockets(bench_ctx *ctx)
 {
-    sock_cases(ctx, "unix", 0);
-    sock_cases(ctx, "tcp", 1);
+    sock_cases(ctx, "unix", 0, 0);
+    sock_cases(ctx, "tcp", 1, 0);
+    sock_cases(ctx, "shm", 0, 1);
 }
