@@ -161,6 +161,9 @@ struct sk_shm {
     size_t q_n;
     /* a failure found while looking ahead (consume), for the next call */
     int err;
+    /* regions unmapped only once no thread spins on them (conn_close) */
+    ipcx_region **parked;
+    size_t nparked;
 };
 
 static void ev_write(int fd)
@@ -767,6 +770,32 @@ void ipcx__shm_consume(sk_pipe *p)
 
 /* ------------------------------------------------------------ connection */
 
+/* A thread that leads the socket's sleep may be spinning on words of this
+ * mapping (ipcx__shm_spin_begin): then it is unmapped later, by the first
+ * close or free that finds no leader. */
+static void park_or_close(sk_pipe *p, ipcx_region *reg)
+{
+    sk_shm *m = p->shm;
+    if (!p->s->leader) {
+        for (size_t i = 0; i < m->nparked; i++)
+            ipcx_region_close(m->parked[i]);
+        m->nparked = 0;
+        ipcx_region_close(reg);
+        return;
+    }
+    if (reg == NULL)
+        return;
+    ipcx_region **n = realloc(m->parked, (m->nparked + 1) * sizeof(*n));
+    if (n == NULL) {
+        /* Out of memory: the mapping is kept (lost until exit) rather than
+         * pulled from under a thread that may be reading it. */
+        IPCX_LOGW("socket: shm: out of memory: a connection's region stays mapped");
+        return;
+    }
+    m->parked = n;
+    m->parked[m->nparked++] = reg;
+}
+
 static void conn_close(sk_pipe *p)
 {
     sk_shm *m = p->shm;
@@ -803,7 +832,7 @@ static void conn_close(sk_pipe *p)
     if (m->out != NULL)
         ipcx__ring_detach(m->out);
     m->in = m->out = NULL;
-    ipcx_region_close(m->reg); /* unmapped; the kernel frees it with the last fd */
+    park_or_close(p, m->reg); /* unmapped; the kernel frees it with the last fd */
     m->reg = NULL;
     m->c = NULL;
     m->mine = m->peer = NULL;
@@ -869,6 +898,9 @@ void ipcx__shm_free(sk_pipe *p)
 {
     sk_shm *m = p->shm;
     conn_close(p);
+    for (size_t i = 0; i < m->nparked; i++)
+        ipcx_region_close(m->parked[i]); /* freed only with no leader (sk_reap) */
+    free(m->parked);
     while (m->q_head != NULL)
         q_pop(p);
     if (m->vcap > 0)
@@ -1248,4 +1280,48 @@ int64_t ipcx__shm_timers(sk_pipe *p, int64_t now)
         return 0;
     }
     return p->hs_deadline;
+}
+
+/* ------------------------------------------------------------ spinning */
+
+size_t ipcx__shm_spin_begin(ipcx_socket *s, ipcx__shm_spin *sp)
+{
+    sp->n = 0;
+    for (sk_pipe *p = s->pipes; p != NULL && sp->n < IPCX__SHM_SPIN_MAX; p = p->next) {
+        sk_shm *m = p->shm;
+        if (m == NULL || p->state != P_ACTIVE || m->in == NULL || p->head != H_NONE || m->err != 0)
+            continue;
+        sp->w[sp->n].posted = &m->mine->posted;
+        sp->w[sp->n].sleep_in = &m->mine->sleep_in;
+        sp->w[sp->n].taken = m->taken;
+        sp->n++;
+        /* While we spin the peer need not signal: a commit shows in posted.
+         * Pairs with the load_seq_cst of sleep_in in post() (the peer); an
+         * eventfd write it made already is drained by on_io later. */
+        store_seq_cst(&m->mine->sleep_in, 0);
+        m->asleep = false;
+    }
+    return sp->n;
+}
+
+bool ipcx__shm_spin_ready(const ipcx__shm_spin *sp)
+{
+    for (size_t i = 0; i < sp->n; i++)
+        /* Pairs with the fetch_add_seq_cst in post() (the peer); a hint:
+         * the caller looks again under the mutex. */
+        if ((int64_t)(load_acquire(sp->w[i].posted) - sp->w[i].taken) > 0)
+            return true;
+    return false;
+}
+
+bool ipcx__shm_spin_end(const ipcx__shm_spin *sp)
+{
+    bool came = false;
+    for (size_t i = 0; i < sp->n; i++) {
+        /* As in sleep_register: the Dekker pair with post() (the peer). */
+        store_seq_cst(sp->w[i].sleep_in, 1);
+        if ((int64_t)(load_seq_cst(sp->w[i].posted) - sp->w[i].taken) > 0)
+            came = true;
+    }
+    return came;
 }

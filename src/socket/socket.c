@@ -426,17 +426,31 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
             pthread_cond_broadcast(&s->cv);
     }
     int64_t spin = s->spin_ns;
+    ipcx__shm_spin sp;
+    size_t nshm = spin > 0 ? ipcx__shm_spin_begin(s, &sp) : 0;
+    bool shm_hit = false;
     pthread_mutex_unlock(&s->mu);
     struct epoll_event ev[64];
     int n = 0;
     if (spin > 0) {
+        /* shm:// rings are watched in memory; the I/O set every 64th turn. */
         int64_t until = ipcx__now_ns() + spin;
-        do {
-            n = epoll_wait(s->iofd, ev, 64, 0);
-        } while (n == 0 && ipcx__now_ns() < until);
+        for (unsigned k = 1; n == 0; k++) {
+            if (nshm > 0 && ipcx__shm_spin_ready(&sp)) {
+                shm_hit = true;
+                break;
+            }
+            if (nshm == 0 || (k & 63) == 0) {
+                n = epoll_wait(s->iofd, ev, 64, 0);
+                if (ipcx__now_ns() >= until)
+                    break;
+            }
+        }
+        if (nshm > 0 && !shm_hit && n == 0)
+            shm_hit = ipcx__shm_spin_end(&sp);
     }
     int err = 0;
-    if (n == 0) {
+    if (n == 0 && !shm_hit) {
         n = epoll_sleep(s->iofd, ev, 64, d);
         err = n < 0 ? errno : 0;
     }

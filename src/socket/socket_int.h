@@ -336,6 +336,25 @@ size_t ipcx__shm_queued(const sk_pipe *p);
 void ipcx__shm_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t len);
 int64_t ipcx__shm_timers(sk_pipe *p, int64_t now);
 
+/* Spinning on shm:// rings (socket.c sk_wait, IPCX_OPT_SPIN): begin takes,
+ * under the mutex, the words to watch (the first IPCX__SHM_SPIN_MAX idle
+ * shm pipes) and stops their peers from signalling while we spin; ready
+ * (unlocked) says a record came; end (unlocked, before the real sleep)
+ * registers asleep again and says whether one came meanwhile.  The
+ * mappings stay while the socket has a leader (pipe_shm.c conn_close). */
+#define IPCX__SHM_SPIN_MAX 8
+typedef struct ipcx__shm_spin {
+    size_t n;
+    struct {
+        ipcx_atomic_u64 *posted;
+        ipcx_atomic_u32 *sleep_in;
+        uint64_t taken;
+    } w[IPCX__SHM_SPIN_MAX];
+} ipcx__shm_spin;
+size_t ipcx__shm_spin_begin(ipcx_socket *s, ipcx__shm_spin *sp);
+bool ipcx__shm_spin_ready(const ipcx__shm_spin *sp);
+bool ipcx__shm_spin_end(const ipcx__shm_spin *sp);
+
 /* pattern.c: routing */
 int ipcx__pat_send(ipcx_socket *s, const sk_part *parts, size_t n, int flags, bool *wait);
 int ipcx__pat_recv(ipcx_socket *s, bool *wait);

@@ -242,6 +242,65 @@ static int helper_other_uid(int argc, char **argv)
     return 0;
 }
 
+static int helper_echo_spin(int argc, char **argv)
+{
+    /* echo_spin URL REPORTFD: a spinning PAIR that echoes for ever */
+    if (argc < 2)
+        return 2;
+    int report = atoi(argv[1]);
+    ipcx_socket *s;
+    HCHECK(ipcx_socket_open(IPCX_PAIR, &s));
+    HCHECK(ipcx_socket_set(s, IPCX_OPT_SPIN, 50 * 1000));
+    HCHECK(ipcx_dial(s, argv[0]));
+    if (write(report, "up\n", 3) != 3)
+        return 1;
+    for (;;) {
+        ipcx_msg *m;
+        HCHECK(ipcx_msg_recv(s, &m, 0));
+        HCHECK(ipcx_msg_send(s, m, 0));
+    }
+}
+
+/* Both sides spin (IPCX_OPT_SPIN, watched in shared memory): round trips
+ * of every size come back whole, and a peer killed while we spin is seen
+ * (its region is unmapped only once nobody spins on it). */
+static void test_spin_pingpong(void **state)
+{
+    (void)state;
+    int fds0 = tu_fd_count();
+    ipcx_socket *s = open_sock(IPCX_PAIR, 10 * SEC);
+    CHECK(ipcx_socket_set(s, IPCX_OPT_SPIN, 50 * 1000));
+    CHECK(ipcx_socket_set(s, IPCX_OPT_EVENTS, IPCX_EV_DISCONNECTED));
+    char url[300];
+    new_url(url, sizeof(url));
+    CHECK(ipcx_listen(s, url));
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    char fs[16];
+    snprintf(fs, sizeof(fs), "%d", pfd[1]);
+    pid_t pid = tu_spawn("--helper", "echo_spin", url, fs, NULL);
+    close(pfd[1]);
+    char line[16];
+    assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 20000), 2);
+    for (uint32_t i = 0; i < 2000; i++) {
+        CHECK(send_indexed(s, i));
+        ipcx_msg *m;
+        CHECK(ipcx_msg_recv(s, &m, 0));
+        assert_int_equal(check_indexed(m), i);
+        ipcx_msg_destroy(m);
+    }
+    kill(pid, SIGKILL);
+    assert_int_equal(tu_wait(pid, 10000), 128 + SIGKILL);
+    close(pfd[0]);
+    CHECK(ipcx_socket_set(s, IPCX_OPT_RECV_TIMEOUT, 300 * MSEC));
+    char b[8];
+    assert_int_equal(ipcx_recv(s, b, sizeof(b), 0), -ETIMEDOUT); /* spins, then sleeps */
+    wait_peers(s, 0, 10 * SEC);
+    assert_true(saw_event(s, IPCX_EV_DISCONNECTED, NULL));
+    ipcx_socket_close(s);
+    assert_int_equal(tu_fd_count(), fds0);
+}
+
 /* ------------------------------------------------------------ kills */
 
 static int kill_rounds(void)
@@ -818,10 +877,8 @@ static int run_helper(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } roles[] = {
-        {"pusher", helper_pusher},
-        {"puller", helper_puller},
-        {"other_uid", helper_other_uid},
-        {"stale", helper_stale},
+        {"pusher", helper_pusher}, {"puller", helper_puller},       {"other_uid", helper_other_uid},
+        {"stale", helper_stale},   {"echo_spin", helper_echo_spin},
     };
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
         if (strcmp(argv[0], roles[i].name) == 0)
@@ -860,7 +917,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fd_level_triggered),  cmocka_unit_test(test_bad_control_peers),
         cmocka_unit_test(test_scribbled_ring),      cmocka_unit_test(test_other_uid_refused),
         cmocka_unit_test(test_epoll_hundred),       cmocka_unit_test(test_kill_dialer),
-        cmocka_unit_test(test_kill_listener),
+        cmocka_unit_test(test_kill_listener),       cmocka_unit_test(test_spin_pingpong),
     };
     if (getenv("IPCX_TEST_FILTER") != NULL)
         cmocka_set_test_filter(getenv("IPCX_TEST_FILTER"));
