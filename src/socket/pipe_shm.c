@@ -81,6 +81,7 @@
 #define SHM_HDR          4096u
 #define SHM_RING_DEFAULT ((uint64_t)1 << 20)
 #define SHM_RING_MIN     ((uint64_t)64 << 10)
+#define SHM_RING_MAX     ((uint64_t)64 << 20)
 #define SHM_PARTS_MAX    1024u
 
 typedef struct sk_shm sk_shm;
@@ -124,6 +125,42 @@ _Static_assert(offsetof(struct shm_conn, side) == 64, "sides at 64");
 _Static_assert(sizeof(struct shm_conn) == 448, "connection block is 448 bytes");
 _Static_assert(sizeof(struct shm_conn) <= SHM_HDR, "connection block fits its page");
 
+/*
+ * A PUB's broadcast region: written once per message, read by every shm://
+ * subscriber (a ring in broadcast delivery with the overwrite policy: the
+ * PUB never waits, a subscriber that falls a lap behind loses the oldest
+ * records and counts them in its drops).
+ *
+ *     0 magic u32 "IPXB"  4 major u16  6 minor u16  8 hdr_size u32 (4096)
+ *    12 flags u32 (0)    16 ring_off u64 (4096)  24 ring_size u64
+ *    32 creator_pid i32  36 ready u32 (the major, stored last)
+ */
+#define SHM_BC_MAGIC 0x42585049u /* "IPXB" little-endian */
+
+struct shm_bc_hdr {
+    uint32_t magic;
+    uint16_t major, minor;
+    uint32_t hdr_size;
+    uint32_t flags;
+    uint64_t ring_off;
+    uint64_t ring_size;
+    int32_t creator_pid;
+    ipcx_atomic_u32 ready;
+};
+
+_Static_assert(offsetof(struct shm_bc_hdr, ring_off) == 16, "ring_off at 16");
+_Static_assert(offsetof(struct shm_bc_hdr, ring_size) == 24, "ring_size at 24");
+_Static_assert(offsetof(struct shm_bc_hdr, creator_pid) == 32, "creator_pid at 32");
+_Static_assert(offsetof(struct shm_bc_hdr, ready) == 36, "ready at 36");
+_Static_assert(sizeof(struct shm_bc_hdr) == 40, "broadcast header is 40 bytes");
+
+/* The PUB socket's side of it (ipcx_socket.shm_bc). */
+struct sk_shm_bc {
+    ipcx_region *reg;
+    ipcx_ring *ring;
+    uint64_t max_rec;
+};
+
 /* Output the ring had no room for: a message (its parts copied into buf)
  * or a command, and how far it got. */
 typedef struct shm_out {
@@ -161,6 +198,9 @@ struct sk_shm {
     size_t q_n;
     /* a failure found while looking ahead (consume), for the next call */
     int err;
+    /* SUB of an shm:// PUB: its broadcast ring, read instead of `in` */
+    ipcx_region *breg;
+    ipcx_ring *bin;
     /* regions unmapped only once no thread spins on them (conn_close) */
     ipcx_region **parked;
     size_t nparked;
@@ -247,7 +287,7 @@ static void released(sk_shm *m, uint64_t k)
 
 /* Our ring is empty: register asleep.  Returns true when the peer posted
  * a record meanwhile (look again). */
-static bool sleep_register(sk_shm *m)
+static bool sleep_register(sk_shm *m, uint64_t *posted_out)
 {
     /* Pairs with the exchange_seq_cst in post() (the peer): it took the
      * flag, so it wrote, or will write, our eventfd. */
@@ -258,6 +298,7 @@ static bool sleep_register(sk_shm *m)
     m->asleep = true;
     /* Pairs with the fetch_add_seq_cst in post() (the peer). */
     uint64_t posted = load_seq_cst(&m->mine->posted);
+    *posted_out = posted;
     return (int64_t)(posted - m->taken) > 0;
 }
 
@@ -268,27 +309,51 @@ static int ring_err(int rc)
     return rc == -EAGAIN ? 0 : -EPROTO;
 }
 
+/* Where records go: a pipe's own ring (its peer is told), or a PUB's
+ * broadcast ring (every shm:// subscriber is told). */
+typedef struct shm_tx {
+    ipcx_ring *ring;
+    uint64_t max_rec;
+    sk_shm *m;
+    ipcx_socket *bc;
+} shm_tx;
+
+static void bc_post(ipcx_socket *s);
+
+static void tx_post(const shm_tx *t)
+{
+    if (t->bc != NULL)
+        bc_post(t->bc);
+    else
+        post(t->m, 1);
+}
+
+static shm_tx tx_of(sk_pipe *p)
+{
+    shm_tx t = {.ring = p->shm->out, .max_rec = p->shm->max_rec, .m = p->shm};
+    return t;
+}
+
 /* Write @parts from part *pi, byte *off on.  Returns 1 when all of it is
  * in the ring, 0 when the ring is full (progress kept), -EPROTO. */
-static int emit(sk_pipe *p, const sk_part *parts, size_t n, uint32_t cmd, size_t *pi, size_t *off,
-                bool *started)
+static int emit(const shm_tx *t, const sk_part *parts, size_t n, uint32_t cmd, size_t *pi,
+                size_t *off, bool *started)
 {
-    sk_shm *m = p->shm;
     void *d;
     if (cmd != 0) {
         size_t len = parts[0].len;
-        if (8 + len > m->max_rec)
+        if (8 + len > t->max_rec)
             return 1; /* a topic longer than a record: not sent */
-        int rc = ipcx_ring_reserve(m->out, 8 + len, &d, 0);
+        int rc = ipcx_ring_reserve(t->ring, 8 + len, &d, 0);
         if (rc != 0)
             return ring_err(rc);
         wr32(d, cmd);
         wr32((uint8_t *)d + 4, 0);
         if (len > 0)
             memcpy((uint8_t *)d + 8, parts[0].data, len);
-        if (ipcx_ring_commit(m->out, d) < 0)
+        if (ipcx_ring_commit(t->ring, d) < 0)
             return -EPROTO;
-        post(m, 1);
+        tx_post(t);
         *pi = 1;
         return 1;
     }
@@ -296,8 +361,8 @@ static int emit(sk_pipe *p, const sk_part *parts, size_t n, uint32_t cmd, size_t
         uint64_t total = 8 + 4 * (uint64_t)n;
         for (size_t i = 0; i < n; i++)
             total += parts[i].len;
-        if (total <= m->max_rec) {
-            int rc = ipcx_ring_reserve(m->out, (size_t)total, &d, 0);
+        if (total <= t->max_rec) {
+            int rc = ipcx_ring_reserve(t->ring, (size_t)total, &d, 0);
             if (rc != 0)
                 return ring_err(rc);
             uint8_t *b = d;
@@ -310,9 +375,9 @@ static int emit(sk_pipe *p, const sk_part *parts, size_t n, uint32_t cmd, size_t
                     ipcx__copy_msg(b + at, parts[i].data, parts[i].len);
                 at += parts[i].len;
             }
-            if (ipcx_ring_commit(m->out, d) < 0)
+            if (ipcx_ring_commit(t->ring, d) < 0)
                 return -EPROTO;
-            post(m, 1);
+            tx_post(t);
             *pi = n;
             return 1;
         }
@@ -320,9 +385,9 @@ static int emit(sk_pipe *p, const sk_part *parts, size_t n, uint32_t cmd, size_t
     while (*pi < n) {
         size_t len = parts[*pi].len;
         size_t chunk = len - *off;
-        if (chunk > m->max_rec - 8)
-            chunk = (size_t)m->max_rec - 8;
-        int rc = ipcx_ring_reserve(m->out, 8 + chunk, &d, 0);
+        if (chunk > t->max_rec - 8)
+            chunk = (size_t)t->max_rec - 8;
+        int rc = ipcx_ring_reserve(t->ring, 8 + chunk, &d, 0);
         if (rc != 0)
             return ring_err(rc);
         uint32_t fl = (*off + chunk == len ? FRAG_LAST : 0u) | (*pi + 1 < n ? FRAG_MORE : 0u);
@@ -330,9 +395,9 @@ static int emit(sk_pipe *p, const sk_part *parts, size_t n, uint32_t cmd, size_t
         wr32((uint8_t *)d + 4, fl);
         if (chunk > 0)
             memcpy((uint8_t *)d + 8, parts[*pi].data + *off, chunk);
-        if (ipcx_ring_commit(m->out, d) < 0)
+        if (ipcx_ring_commit(t->ring, d) < 0)
             return -EPROTO;
-        post(m, 1);
+        tx_post(t);
         *started = true;
         *off += chunk;
         if (*off == len) {
@@ -407,7 +472,8 @@ static int q_flush(sk_pipe *p)
         shm_out *o = m->q_head;
         /* Pairs with the store_seq_cst in released() (the peer). */
         uint64_t c = load_seq_cst(&m->peer->consumed);
-        int r = emit(p, o->parts, o->n, o->cmd, &o->pi, &o->off, &o->started);
+        shm_tx tx = tx_of(p);
+        int r = emit(&tx, o->parts, o->n, o->cmd, &o->pi, &o->off, &o->started);
         if (r < 0) {
             ipcx__shm_fail(p, -EPROTO, "the peer's ring is corrupt");
             return -EPIPE;
@@ -443,7 +509,8 @@ int ipcx__shm_put(sk_pipe *p, const sk_part *parts, size_t n, bool batch)
     size_t pi = 0, off = 0;
     bool started = false;
     if (p->state == P_ACTIVE && m->q_n == 0) {
-        int r = emit(p, parts, n, 0, &pi, &off, &started);
+        shm_tx tx = tx_of(p);
+        int r = emit(&tx, parts, n, 0, &pi, &off, &started);
         if (r < 0) {
             ipcx__shm_fail(p, -EPROTO, "the peer's ring is corrupt");
             return -EPIPE;
@@ -462,7 +529,8 @@ void ipcx__shm_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t le
     size_t pi = 0, off = 0;
     bool started = false;
     if (p->state == P_ACTIVE && m->q_n == 0) {
-        int r = emit(p, &part, 1, cmd, &pi, &off, &started);
+        shm_tx tx = tx_of(p);
+        int r = emit(&tx, &part, 1, cmd, &pi, &off, &started);
         if (r != 0) {
             if (r < 0)
                 ipcx__shm_fail(p, -EPROTO, "the peer's ring is corrupt");
@@ -540,14 +608,40 @@ static int view_parts(sk_shm *m, size_t n)
     return 0;
 }
 
+/* The ring this pipe reads. */
+static ipcx_ring *rx_ring(const sk_shm *m)
+{
+    return m->bin != NULL ? m->bin : m->in;
+}
+
+/* Returns 0, -EOVERFLOW (broadcast: the record was overwritten while we
+ * read it) or -EPROTO. */
 static int release_now(sk_pipe *p, const void *d)
 {
     sk_shm *m = p->shm;
-    int rc = ipcx_ring_release(m->in, d);
+    int rc = ipcx_ring_release(rx_ring(m), d);
+    if (rc == -EOVERFLOW && m->bin != NULL)
+        return rc;
     if (rc < 0)
         return -EPROTO;
-    released(m, (uint64_t)rc);
+    if (m->bin == NULL)
+        released(m, (uint64_t)rc); /* a PUB never waits for room */
+    else
+        m->released += (uint64_t)rc;
     return 0;
+}
+
+/* A subscriber fell behind: what it had of a message is lost too. */
+static void bc_lost(sk_pipe *p, uint64_t records)
+{
+    sk_shm *m = p->shm;
+    p->s->st.drops += records > 0 ? records : 1;
+    ipcx_msg_destroy(m->asm_msg);
+    m->asm_msg = NULL;
+    free(m->frag);
+    m->frag = NULL;
+    m->frag_len = m->frag_cap = 0;
+    m->asm_bytes = 0;
 }
 
 /* A whole message in one record: the head is a view into the ring. */
@@ -571,6 +665,31 @@ static int on_msg(sk_pipe *p, const uint8_t *d, size_t len)
     }
     if (at != len)
         return -EPROTO;
+    if (m->bin != NULL) {
+        /* Broadcast: the producer may overwrite the record under us, so
+         * the message is copied out and kept only if release says it was
+         * not (a seqlock read). */
+        ipcx_msg *own = ipcx__msg_new();
+        for (uint32_t i = 0; own != NULL && i < n; i++) {
+            if (ipcx_msg_append(own, m->view.parts[i].data, m->view.parts[i].len) < 0) {
+                ipcx_msg_destroy(own);
+                own = NULL;
+            }
+        }
+        int rc = release_now(p, d);
+        if (own == NULL)
+            return rc == -EPROTO ? rc : -ENOMEM;
+        if (rc != 0) {
+            ipcx_msg_destroy(own);
+            if (rc != -EOVERFLOW)
+                return rc;
+            bc_lost(p, ipcx_ring_overrun(m->bin));
+            return 0;
+        }
+        p->hm = own;
+        p->head = H_MSG;
+        return 1;
+    }
     m->view.n = n;
     m->held = d;
     p->hm = &m->view;
@@ -603,6 +722,10 @@ static int on_frag(sk_pipe *p, const uint8_t *d, size_t len)
     m->frag_len += bytes;
     m->asm_bytes += bytes;
     int rc = release_now(p, d);
+    if (rc == -EOVERFLOW) {
+        bc_lost(p, ipcx_ring_overrun(m->bin));
+        return 0;
+    }
     if (rc != 0)
         return rc;
     if (!(fl & FRAG_LAST))
@@ -710,15 +833,27 @@ static int next_head(sk_pipe *p, bool defer)
     for (;;) {
         const void *d;
         size_t len;
-        int rc = ipcx_ring_peek(m->in, &d, &len, 0);
+        int rc = ipcx_ring_peek(rx_ring(m), &d, &len, 0);
         if (rc == -EAGAIN) {
             if (m->peer_gone)
                 return next_fail(p, -EPIPE, defer);
-            if (sleep_register(m) && !retried) {
-                retried = true;
-                continue;
+            uint64_t posted;
+            if (sleep_register(m, &posted)) {
+                if (!retried) {
+                    retried = true;
+                    continue;
+                }
+                /* Posted, looked for after the count, and not there: not
+                 * ours (a broadcast record from before we joined, or a
+                 * peer's lie).  Count it seen, or every sleep would end at
+                 * once. */
+                m->taken = posted;
             }
             return 0;
+        }
+        if (rc == -EOVERFLOW && m->bin != NULL) {
+            bc_lost(p, ipcx_ring_overrun(m->bin));
+            continue;
         }
         if (rc < 0)
             return next_fail(p, -EPROTO, defer);
@@ -747,7 +882,7 @@ void ipcx__shm_consume(sk_pipe *p)
     sk_shm *m = p->shm;
     int rc = 0;
     if (p->head == H_MSG && p->hm == &m->view) {
-        if (m->held != NULL && m->in != NULL)
+        if (m->held != NULL && rx_ring(m) != NULL)
             rc = release_now(p, m->held);
         m->held = NULL;
         m->view.n = 0;
@@ -831,7 +966,11 @@ static void conn_close(sk_pipe *p)
         ipcx__ring_detach(m->in);
     if (m->out != NULL)
         ipcx__ring_detach(m->out);
-    m->in = m->out = NULL;
+    if (m->bin != NULL)
+        ipcx__ring_detach(m->bin);
+    m->in = m->out = m->bin = NULL;
+    ipcx_region_close(m->breg); /* nobody spins on it: only the block is watched */
+    m->breg = NULL;
     park_or_close(p, m->reg); /* unmapped; the kernel frees it with the last fd */
     m->reg = NULL;
     m->c = NULL;
@@ -930,7 +1069,7 @@ static int check_eventfd(int fd)
 static uint64_t ring_cap(const ipcx_socket *s)
 {
     uint64_t c = s->recv_buffer > 0 ? (uint64_t)s->recv_buffer : SHM_RING_DEFAULT;
-    return c < SHM_RING_MIN ? SHM_RING_MIN : c;
+    return c < SHM_RING_MIN ? SHM_RING_MIN : c > SHM_RING_MAX ? SHM_RING_MAX : c;
 }
 
 /* Map a connection region as side @me: check the block (read once, into
@@ -1128,12 +1267,174 @@ static void refuse(sk_pipe *p, uint8_t status, int err, const char *reason)
     ipcx__shm_fail(p, err, reason);
 }
 
+/* ------------------------------------------------------------ broadcast */
+
+/* The PUB socket's broadcast region, made at its first shm:// subscriber. */
+static int bc_get(ipcx_socket *s, struct sk_shm_bc **out)
+{
+    if (s->shm_bc != NULL) {
+        *out = s->shm_bc;
+        return 0;
+    }
+    struct sk_shm_bc *bc = calloc(1, sizeof(*bc));
+    if (bc == NULL)
+        return -ENOMEM;
+    /* Eight times a connection's ring (8 MiB by default): a subscriber
+     * loses only what is more than that behind the newest. */
+    ipcx_ring_opts ro = {.capacity = 8 * ring_cap(s),
+                         .delivery = IPCX_RING_BROADCAST,
+                         .full = IPCX_RING_OVERWRITE,
+                         .max_producers = 1};
+    size_t rs = ipcx__ring_size_for(&ro);
+    int rc = rs == 0 ? -EINVAL : ipcx_region_create_anon(SHM_HDR + rs, NULL, &bc->reg);
+    if (rc != 0) {
+        free(bc);
+        return rc;
+    }
+    uint8_t *base = ipcx_region_data(bc->reg);
+    struct shm_bc_hdr *h = (struct shm_bc_hdr *)(void *)base;
+    h->magic = SHM_BC_MAGIC;
+    h->major = SHM_MAJOR;
+    h->minor = SHM_MINOR;
+    h->hdr_size = SHM_HDR;
+    h->ring_off = SHM_HDR;
+    h->ring_size = rs;
+    h->creator_pid = (int32_t)getpid();
+    rc = ipcx__ring_format(base + SHM_HDR, rs, &ro);
+    if (rc == 0)
+        rc = ipcx__ring_attach(base + SHM_HDR, rs, &bc->ring);
+    if (rc == 0)
+        rc = ipcx_ring_join(bc->ring, IPCX_RING_PRODUCER);
+    ipcx_ring_stat st;
+    if (rc == 0)
+        rc = ipcx_ring_stats(bc->ring, &st);
+    if (rc != 0) {
+        if (bc->ring != NULL)
+            ipcx__ring_detach(bc->ring);
+        ipcx_region_close(bc->reg);
+        free(bc);
+        return rc;
+    }
+    bc->max_rec = st.max_msg;
+    /* Publishes the header; pairs with the load_acquire in bc_adopt. */
+    store_release(&h->ready, SHM_MAJOR);
+    s->shm_bc = bc;
+    *out = bc;
+    return 0;
+}
+
+void ipcx__shm_socket_free(ipcx_socket *s)
+{
+    struct sk_shm_bc *bc = s->shm_bc;
+    if (bc == NULL)
+        return;
+    ipcx__ring_detach(bc->ring);
+    ipcx_region_close(bc->reg);
+    free(bc);
+    s->shm_bc = NULL;
+}
+
+/* After a broadcast record: every shm:// subscriber's peer side is told. */
+static void bc_post(ipcx_socket *s)
+{
+    for (sk_pipe *p = s->pipes; p != NULL; p = p->next)
+        if (p->shm != NULL && p->state == P_ACTIVE && p->shm->peer != NULL)
+            post(p->shm, 1);
+}
+
+int ipcx__shm_pub_send(ipcx_socket *s, const sk_part *parts, size_t n)
+{
+    struct sk_shm_bc *bc = s->shm_bc;
+    if (bc == NULL)
+        return 0;
+    /* Written once if anybody wants it (the subscribers filter again). */
+    bool wanted = false;
+    for (sk_pipe *p = s->pipes; p != NULL && !wanted; p = p->next)
+        wanted = p->shm != NULL && p->state == P_ACTIVE &&
+                 ipcx__topics_match(&p->subs, parts[0].data, parts[0].len);
+    if (!wanted)
+        return 0;
+    shm_tx tx = {.ring = bc->ring, .max_rec = bc->max_rec, .bc = s};
+    size_t pi = 0, off = 0;
+    bool started = false;
+    int r = emit(&tx, parts, n, 0, &pi, &off, &started);
+    if (r == 1)
+        return 0;
+    /* The overwrite policy never waits: anything else is a broken ring
+     * (a subscriber scribbled on it).  Its subscribers go; the next ones
+     * get a new ring. */
+    for (sk_pipe *p = s->pipes; p != NULL; p = p->next)
+        if (p->shm != NULL && p->state == P_ACTIVE)
+            ipcx__shm_fail(p, -EPROTO, "the broadcast ring is corrupt");
+    ipcx__shm_socket_free(s);
+    s->st.drops++;
+    return 0;
+}
+
+/* A SUB: map the PUB's broadcast region and join its ring.  Takes @fd. */
+static int bc_adopt(sk_pipe *p, int fd)
+{
+    sk_shm *m = p->shm;
+    ipcx_region *reg;
+    int rc = ipcx__region_from_fd(fd, &reg);
+    if (rc != 0)
+        return -EPROTO;
+    uint8_t *base = ipcx_region_data(reg);
+    uint64_t size = ipcx_region_size(reg);
+    struct shm_bc_hdr *h = (struct shm_bc_hdr *)(void *)base;
+    uint64_t off = 0, len = 0;
+    rc = -EPROTO;
+    /* Pairs with the store_release of ready in bc_get (the PUB). */
+    if (size >= SHM_HDR && load_acquire(&h->ready) == SHM_MAJOR && h->magic == SHM_BC_MAGIC &&
+        h->major == SHM_MAJOR && h->hdr_size == SHM_HDR) {
+        off = h->ring_off;
+        len = h->ring_size;
+        if (off >= SHM_HDR && (off & 63) == 0 && len <= size && off <= size - len)
+            rc = 0;
+    }
+    ipcx_ring *r = NULL;
+    if (rc == 0)
+        rc = ipcx__ring_attach(base + off, (size_t)len, &r);
+    ipcx_ring_stat st;
+    if (rc == 0)
+        rc = ipcx_ring_join(r, IPCX_RING_CONSUMER);
+    if (rc == 0)
+        rc = ipcx_ring_stats(r, &st);
+    if (rc == 0 && st.delivery != IPCX_RING_BROADCAST)
+        rc = -EPROTO;
+    if (rc != 0) {
+        if (r != NULL)
+            ipcx__ring_detach(r);
+        ipcx_region_close(reg);
+        return rc == -ENOMEM ? rc : -EPROTO;
+    }
+    m->breg = reg;
+    m->bin = r;
+    return 0;
+}
+
+/* ------------------------------------------------------------ handshake */
+
+/* The fds of a hello past the connection's: a PUB's broadcast region,
+ * taken by a SUB, closed by anyone else. */
+static int take_bc(sk_pipe *p, const ipcx__shm_hello *h, int *fds, size_t nfds, size_t base)
+{
+    if (h->socket_type != IPCX__SHM_PUB || nfds <= base)
+        return 0;
+    if (p->s->pattern != IPCX_SUB) {
+        close(fds[base]);
+        return 0;
+    }
+    return bc_adopt(p, fds[base]);
+}
+
 static void handshake_listener(sk_pipe *p)
 {
     ipcx_socket *s = p->s;
     ipcx__shm_hello h;
-    int fds[IPCX__SHM_NFDS];
-    int rc = ipcx__shm_recv_hello(p->fd, &h, fds, 0);
+    int fds[IPCX__SHM_FDS_MAX];
+    size_t nfds = 0;
+    int rc = ipcx__shm_recv_hello(p->fd, &h, fds, 0, &nfds);
     if (rc == -EAGAIN)
         return;
     if (rc != 0) {
@@ -1142,6 +1443,8 @@ static void handshake_listener(sk_pipe *p)
         return;
     }
     if (!type_ok(s, h.socket_type)) {
+        for (size_t i = 0; i < nfds; i++)
+            close(fds[i]);
         refuse(p, IPCX__SHM_REFUSED_TYPE, -EPROTOTYPE, "peer socket type cannot talk to ours");
         return;
     }
@@ -1149,14 +1452,24 @@ static void handshake_listener(sk_pipe *p)
         refuse(p, IPCX__SHM_REFUSED_BUSY, -EISCONN, "PAIR socket already has a peer");
         return;
     }
-    rc = conn_create(p, fds);
+    rc = take_bc(p, &h, fds, nfds, 0);
+    if (rc != 0) {
+        refuse(p, IPCX__SHM_REFUSED_ERROR, rc, "the publisher's broadcast region was refused");
+        return;
+    }
+    int out[IPCX__SHM_FDS_MAX];
+    size_t nout = IPCX__SHM_NFDS;
+    struct sk_shm_bc *bc = NULL;
+    rc = conn_create(p, out);
+    if (rc == 0 && s->pattern == IPCX_PUB && (rc = bc_get(s, &bc)) == 0)
+        out[nout++] = ipcx_region_fd(bc->reg);
     if (rc != 0) {
         refuse(p, IPCX__SHM_REFUSED_ERROR, rc, "cannot create the connection's rings");
         return;
     }
     ipcx__shm_hello mine;
     my_hello(s, IPCX__SHM_OK, &mine);
-    rc = ipcx__shm_send_hello(p->fd, &mine, fds, IPCX__SHM_NFDS);
+    rc = ipcx__shm_send_hello(p->fd, &mine, out, nout);
     if (rc != 0) {
         ipcx__shm_fail(p, rc, "cannot send the hello");
         return;
@@ -1168,8 +1481,9 @@ static void handshake_dialer(sk_pipe *p)
 {
     ipcx_socket *s = p->s;
     ipcx__shm_hello h;
-    int fds[IPCX__SHM_NFDS];
-    int rc = ipcx__shm_recv_hello(p->fd, &h, fds, IPCX__SHM_NFDS);
+    int fds[IPCX__SHM_FDS_MAX];
+    size_t nfds = 0;
+    int rc = ipcx__shm_recv_hello(p->fd, &h, fds, IPCX__SHM_NFDS, &nfds);
     if (rc == -EAGAIN)
         return;
     if (rc != 0) {
@@ -1186,9 +1500,16 @@ static void handshake_dialer(sk_pipe *p)
         return;
     }
     if (!type_ok(s, h.socket_type)) {
-        for (int i = 0; i < IPCX__SHM_NFDS; i++)
+        for (size_t i = 0; i < nfds; i++)
             close(fds[i]);
         ipcx__shm_fail(p, -EPROTOTYPE, "peer socket type cannot talk to ours");
+        return;
+    }
+    rc = take_bc(p, &h, fds, nfds, IPCX__SHM_NFDS);
+    if (rc != 0) {
+        for (int i = 0; i < IPCX__SHM_NFDS; i++)
+            close(fds[i]);
+        ipcx__shm_fail(p, rc, "the publisher's broadcast region was refused");
         return;
     }
     rc = conn_adopt(p, fds);
@@ -1216,7 +1537,16 @@ int ipcx__shm_attach(sk_pipe *p, int fd)
     if (p->listener == NULL) {
         ipcx__shm_hello h;
         my_hello(s, IPCX__SHM_OK, &h);
-        int rc = ipcx__shm_send_hello(fd, &h, NULL, 0);
+        int bfd[1];
+        size_t nb = 0;
+        struct sk_shm_bc *bc;
+        if (s->pattern == IPCX_PUB) {
+            int rc = bc_get(s, &bc);
+            if (rc != 0)
+                return rc;
+            bfd[nb++] = ipcx_region_fd(bc->reg);
+        }
+        int rc = ipcx__shm_send_hello(fd, &h, bfd, nb);
         if (rc != 0)
             return rc; /* the caller closes fd */
     }

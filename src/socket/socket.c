@@ -686,6 +686,7 @@ IPCX_API void ipcx_socket_close(ipcx_socket *s)
         s->pipes->state = P_DEAD;
         ipcx__pipe_free(s->pipes);
     }
+    ipcx__shm_socket_free(s);
     for (sk_listener *l = s->listeners, *nx; l != NULL; l = nx) {
         nx = l->next;
         ipcx__tp_unlisten(&l->addr, l->fd);

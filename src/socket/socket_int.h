@@ -270,6 +270,9 @@ struct ipcx_socket {
 
     ipcx_socket_stats st;
 
+    /* PUB over shm://: the one broadcast ring of its subscribers (pipe_shm.c) */
+    struct sk_shm_bc *shm_bc;
+
     /* ipcx_socket_expose (expose.c) */
     ipcx_region *pub_region;
     struct ipcx__sock_pub *pub;
@@ -335,6 +338,10 @@ bool ipcx__shm_room(const sk_pipe *p);
 size_t ipcx__shm_queued(const sk_pipe *p);
 void ipcx__shm_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t len);
 int64_t ipcx__shm_timers(sk_pipe *p, int64_t now);
+/* PUB: write a message once to the broadcast ring of the shm:// subscribers
+ * (pattern.c); the socket's close frees that ring. */
+int ipcx__shm_pub_send(ipcx_socket *s, const sk_part *parts, size_t n);
+void ipcx__shm_socket_free(ipcx_socket *s);
 
 /* Spinning on shm:// rings (socket.c sk_wait, IPCX_OPT_SPIN): begin takes,
  * under the mutex, the words to watch (the first IPCX__SHM_SPIN_MAX idle

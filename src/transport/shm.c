@@ -48,26 +48,34 @@ int ipcx__shm_send_hello(int fd, const ipcx__shm_hello *h, const int *fds, size_
     return ipcx__sys_send_fds(fd, buf, n, fds, nfds);
 }
 
-int ipcx__shm_recv_hello(int fd, ipcx__shm_hello *h, int *fds, size_t want)
+int ipcx__shm_recv_hello(int fd, ipcx__shm_hello *h, int *fds, size_t want, size_t *nfds)
 {
     uint8_t buf[IPCX__SHM_HELLO_MAX + 1];
-    int got[IPCX__SHM_NFDS];
+    int got[IPCX__SHM_FDS_MAX];
     size_t ngot = 0;
+    *nfds = 0;
     /* One more byte than a hello can have: a longer message is caught. */
-    int n = ipcx__sys_recv_fds(fd, buf, sizeof(buf), got, IPCX__SHM_NFDS, &ngot);
+    int n = ipcx__sys_recv_fds(fd, buf, sizeof(buf), got, IPCX__SHM_FDS_MAX, &ngot);
     if (n < 0)
         return n == -EWOULDBLOCK ? -EAGAIN : n; /* extra fds were closed there */
     int rc = 0;
-    if (n == 0 && ngot == 0)
+    if (n == 0 && ngot == 0) {
         rc = -EPIPE;
-    else if (ipcx__shm_hello_decode(buf, (size_t)n, h) != 0 ||
-             ngot != (h->status == IPCX__SHM_OK ? want : 0))
+    } else if (ipcx__shm_hello_decode(buf, (size_t)n, h) != 0) {
         rc = -EPROTO;
+    } else {
+        size_t expect = h->status != IPCX__SHM_OK         ? 0
+                        : h->socket_type == IPCX__SHM_PUB ? want + 1
+                                                          : want;
+        if (ngot != expect)
+            rc = -EPROTO;
+    }
     if (rc != 0) {
         for (size_t i = 0; i < ngot; i++)
             close(got[i]);
         return rc;
     }
     memcpy(fds, got, ngot * sizeof(int));
+    *nfds = ngot;
     return 0;
 }

@@ -101,10 +101,13 @@ void ipcx__tp_sockaddr_str(const struct sockaddr *sa, socklen_t len, char *buf, 
  *
  * The dialer's hello carries no fds; the listener's, when status is 0,
  * carries exactly IPCX__SHM_NFDS: the connection's memfd region, the
- * eventfd the listener sleeps on and the one the dialer sleeps on. */
+ * eventfd the listener sleeps on and the one the dialer sleeps on.  A
+ * PUB's hello (status 0) carries one more, last: its broadcast region. */
 #define IPCX__SHM_VERSION   1
 #define IPCX__SHM_HELLO_MAX (8 + 255)
 #define IPCX__SHM_NFDS      3
+#define IPCX__SHM_FDS_MAX   (IPCX__SHM_NFDS + 1)
+#define IPCX__SHM_PUB       2 /* IPCX_PUB: its hello carries the broadcast region */
 
 enum {
     IPCX__SHM_OK = 0,
@@ -128,13 +131,15 @@ size_t ipcx__shm_hello_encode(const ipcx__shm_hello *h, uint8_t *buf);
  * length that does not match). */
 int ipcx__shm_hello_decode(const uint8_t *buf, size_t len, ipcx__shm_hello *h);
 
-/* Send a hello with @nfds fds (0 or IPCX__SHM_NFDS).  Returns 0 or -errno. */
+/* Send a hello with @nfds fds.  Returns 0 or -errno. */
 int ipcx__shm_send_hello(int fd, const ipcx__shm_hello *h, const int *fds, size_t nfds);
 
-/* Receive one hello (non-blocking).  Exactly @want fds must come with it:
- * any other number, or a hello that does not decode, is -EPROTO and every
- * fd that came is closed.  Returns 0, -EAGAIN (nothing yet), -EPIPE (the
- * peer closed), -EPROTO or -errno. */
-int ipcx__shm_recv_hello(int fd, ipcx__shm_hello *h, int *fds, size_t want);
+/* Receive one hello (non-blocking) into @fds (IPCX__SHM_FDS_MAX).
+ * Exactly @want fds must come with an accepting hello (one more from a
+ * PUB), none with a refusal: any other number, or a hello that does not
+ * decode, is -EPROTO and every fd that came is closed.  *@nfds: how many
+ * came.  Returns 0, -EAGAIN (nothing yet), -EPIPE (the peer closed),
+ * -EPROTO or -errno. */
+int ipcx__shm_recv_hello(int fd, ipcx__shm_hello *h, int *fds, size_t want, size_t *nfds);
 
 #endif /* IPCX_SRC_TRANSPORT_H */

@@ -301,6 +301,147 @@ static void test_spin_pingpong(void **state)
     assert_int_equal(tu_fd_count(), fds0);
 }
 
+static int helper_subscriber(int argc, char **argv)
+{
+    /* subscriber URL GOFD REPORTFD: take [u32 i][1 KiB] messages until
+     * "end", in increasing order and intact; report "sub" once probed,
+     * "p" every 500, then "done RECEIVED DROPS".  GOFD >= 0: a slow one,
+     * which stops after its first message until a line comes on GOFD. */
+    if (argc < 3)
+        return 2;
+    int gofd = atoi(argv[1]);
+    int report = atoi(argv[2]);
+    ipcx_socket *s;
+    HCHECK(ipcx_socket_open(IPCX_SUB, &s));
+    HCHECK(ipcx_socket_set(s, IPCX_OPT_RECV_TIMEOUT, 60 * SEC));
+    HCHECK(ipcx_socket_set_bytes(s, IPCX_OPT_SUBSCRIBE, "", 0));
+    HCHECK(ipcx_dial(s, argv[0]));
+    bool told = false;
+    int64_t last = -1;
+    uint64_t got = 0;
+    uint8_t buf[2048];
+    for (;;) {
+        int n = ipcx_recv(s, buf, sizeof(buf), 0);
+        HCHECK(n);
+        if (n == 5 && memcmp(buf, "probe", 5) == 0) {
+            if (!told && write(report, "sub\n", 4) != 4)
+                return 1;
+            told = true;
+            continue;
+        }
+        if (n == 3 && memcmp(buf, "end", 3) == 0)
+            break;
+        uint32_t i;
+        memcpy(&i, buf, 4);
+        uint8_t want[1024];
+        fill(want, sizeof(want), i);
+        if (n != 4 + 1024 || (int64_t)i <= last || memcmp(buf + 4, want, sizeof(want)) != 0) {
+            fprintf(stderr, "helper: subscriber got a bad or out-of-order message\n");
+            return 3;
+        }
+        last = i;
+        got++;
+        if (got % 500 == 0 && write(report, "p\n", 2) != 2)
+            return 1;
+        if (gofd >= 0 && got == 1) {
+            char go[8];
+            if (tu_line_read(gofd, go, sizeof(go), 60000) <= 0)
+                return 4;
+        }
+    }
+    ipcx_socket_stats st;
+    HCHECK(ipcx_socket_stats_get(s, &st));
+    char line[64];
+    int l = snprintf(line, sizeof(line), "done %llu %llu\n", (unsigned long long)got,
+                     (unsigned long long)st.drops);
+    if (write(report, line, (size_t)l) != l)
+        return 1;
+    ipcx_socket_close(s);
+    return 0;
+}
+
+/* PUB to four SUBs over one broadcast ring: three fast ones get every
+ * message; a slow one (it stops reading until the publisher is done) loses
+ * what fell a lap behind, counts the loss, gets the rest in order, and
+ * never slows the others (the publisher paces itself on the fast ones'
+ * progress only). */
+static void test_slow_subscriber(void **state)
+{
+    (void)state;
+    enum { SUBS = 4, N = 24000 };
+    ipcx_socket *pub = open_sock(IPCX_PUB, 10 * SEC);
+    char url[300];
+    new_url(url, sizeof(url));
+    CHECK(ipcx_listen(pub, url));
+    pid_t pid[SUBS];
+    int rfd[SUBS];
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    for (int k = 0; k < SUBS; k++) {
+        int pfd[2];
+        assert_int_equal(pipe(pfd), 0);
+        char fs[16], gs[16];
+        snprintf(fs, sizeof(fs), "%d", pfd[1]);
+        snprintf(gs, sizeof(gs), "%d", k == 0 ? go[0] : -1);
+        pid[k] = tu_spawn("--helper", "subscriber", url, gs, fs, NULL);
+        close(pfd[1]);
+        rfd[k] = pfd[0];
+    }
+    close(go[0]);
+    /* Probe until every subscriber is in. */
+    for (int k = 0; k < SUBS; k++) {
+        char line[16];
+        for (int tries = 0;; tries++) {
+            CHECK(ipcx_send(pub, "probe", 5, 0));
+            struct pollfd pf = {.fd = rfd[k], .events = POLLIN};
+            if (poll(&pf, 1, 5) == 1)
+                break;
+            assert_true(tries < 4000);
+        }
+        assert_int_equal(tu_line_read(rfd[k], line, sizeof(line), 10000), 3);
+    }
+    uint8_t msg[4 + 1024];
+    uint32_t fast_seen = 0; /* "p" lines from the fast ones */
+    for (uint32_t i = 0; i < N; i++) {
+        memcpy(msg, &i, 4);
+        fill(msg + 4, 1024, i);
+        CHECK(ipcx_send(pub, msg, sizeof(msg), 0));
+        /* Stay within 2000 messages (2 MiB) of the slowest fast one. */
+        while (i >= 2000 + 500 * (fast_seen / 3)) {
+            char line[16];
+            for (int k = 1; k < SUBS; k++) {
+                struct pollfd pf = {.fd = rfd[k], .events = POLLIN};
+                if (poll(&pf, 1, 10) == 1 && tu_line_read(rfd[k], line, sizeof(line), 10000) == 1)
+                    fast_seen++;
+            }
+        }
+    }
+    CHECK(ipcx_send(pub, "end", 3, 0));
+    assert_int_equal(write(go[1], "go\n", 3), 3); /* the slow one reads on */
+    close(go[1]);
+    for (int k = 0; k < SUBS; k++) {
+        char line[64];
+        for (;;) {
+            int n = tu_line_read(rfd[k], line, sizeof(line), 60000);
+            assert_true(n > 0);
+            if (strncmp(line, "done", 4) == 0)
+                break;
+        }
+        unsigned long long got = 0, drops = 0;
+        assert_int_equal(sscanf(line, "done %llu %llu", &got, &drops), 2);
+        if (k == 0) {
+            assert_true(got < N);   /* the slow one lost... */
+            assert_true(drops > 0); /* ...and says so */
+        } else {
+            assert_int_equal(got, N);
+            assert_int_equal(drops, 0);
+        }
+        assert_int_equal(tu_wait(pid[k], 20000), 0);
+        close(rfd[k]);
+    }
+    ipcx_socket_close(pub);
+}
+
 /* ------------------------------------------------------------ kills */
 
 static int kill_rounds(void)
@@ -877,8 +1018,9 @@ static int run_helper(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } roles[] = {
-        {"pusher", helper_pusher}, {"puller", helper_puller},       {"other_uid", helper_other_uid},
-        {"stale", helper_stale},   {"echo_spin", helper_echo_spin},
+        {"pusher", helper_pusher},       {"puller", helper_puller},
+        {"other_uid", helper_other_uid}, {"stale", helper_stale},
+        {"echo_spin", helper_echo_spin}, {"subscriber", helper_subscriber},
     };
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
         if (strcmp(argv[0], roles[i].name) == 0)
@@ -918,6 +1060,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_scribbled_ring),      cmocka_unit_test(test_other_uid_refused),
         cmocka_unit_test(test_epoll_hundred),       cmocka_unit_test(test_kill_dialer),
         cmocka_unit_test(test_kill_listener),       cmocka_unit_test(test_spin_pingpong),
+        cmocka_unit_test(test_slow_subscriber),
     };
     if (getenv("IPCX_TEST_FILTER") != NULL)
         cmocka_set_test_filter(getenv("IPCX_TEST_FILTER"));
