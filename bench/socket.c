@@ -16,7 +16,11 @@
  *            messages between leave in one system call.
  *
  * shm:// has the pingpong rows and the plain stream rows (IPCX_BATCH
- * changes nothing there: a commit costs what an append does).
+ * changes nothing there: a commit costs what an append does), and
+ *  stream    64 B, "variant":"pubsub", "consumers":1 and 4: one PUB (this
+ *            process) to N SUB processes over one broadcast ring; each
+ *            subscriber measures its own rate (first to last message it
+ *            got) and the row is the slowest subscriber's.
  *
  * Every row is "api":"copy" (the payload is copied in and out of a caller
  * buffer, as zmq_send/zmq_recv do in the peer rows).  The pattern is
@@ -33,9 +37,11 @@
 #include <ipcx/ipcx.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -259,9 +265,168 @@ static void sock_cases(bench_ctx *ctx, const char *transport, int tcp, int shm)
     }
 }
 
+/* ------------------------------------------------------------ PUB -> N SUB */
+
+#define FANOUT_MAX  4
+#define FANOUT_SIZE 64
+
+/* A subscriber (a forked child, which has no socket yet): reports "r" when
+ * it sees the publisher's probes, then "COUNT NS" for the data it got. */
+static void fanout_sub(const char *url, int report)
+{
+    ipcx_socket *s;
+    unsigned char buf[FANOUT_SIZE];
+    if (ipcx_socket_open(IPCX_SUB, &s) != 0)
+        _exit(1);
+    (void)ipcx_socket_set(s, IPCX_OPT_RECV_TIMEOUT, SOCK_TIMEOUT_NS);
+    (void)ipcx_socket_set_bytes(s, IPCX_OPT_SUBSCRIBE, "", 0);
+    if (ipcx_dial(s, url) != 0)
+        _exit(1);
+    bool told = false;
+    unsigned long long count = 0;
+    uint64_t t0 = 0, t1 = 0;
+    for (;;) {
+        int n = ipcx_recv(s, buf, sizeof(buf), 0);
+        if (n < 1)
+            _exit(2);
+        if (buf[0] == 'P' && !told) {
+            told = true;
+            if (bench_write_full(report, "r", 1) != 0)
+                _exit(1);
+        } else if (buf[0] == 'D') {
+            t1 = bench_now_ns();
+            if (count++ == 0)
+                t0 = t1;
+        } else if (buf[0] == 'E') {
+            break;
+        }
+    }
+    char line[64];
+    int l = snprintf(line, sizeof(line), "%llu %llu\n", count, (unsigned long long)(t1 - t0));
+    (void)bench_write_full(report, line, (size_t)l);
+    ipcx_socket_close(s);
+    _exit(0);
+}
+
+/* Probe until every subscriber said "r".  0 or -ETIMEDOUT. */
+static int fanout_wait_subs(ipcx_socket *pub, const int *rfd, int subs)
+{
+    unsigned char probe[FANOUT_SIZE] = {'P'};
+    bool in[FANOUT_MAX] = {false};
+    int ready = 0;
+    uint64_t end = bench_now_ns() + (uint64_t)CONNECT_WAIT_NS;
+    while (ready < subs) {
+        if (bench_now_ns() >= end)
+            return -ETIMEDOUT;
+        (void)ipcx_send(pub, probe, sizeof(probe), IPCX_DONTWAIT);
+        for (int k = 0; k < subs; k++) {
+            struct pollfd p = {.fd = rfd[k], .events = POLLIN};
+            char c;
+            if (!in[k] && poll(&p, 1, 1) == 1 && read(rfd[k], &c, 1) == 1) {
+                in[k] = true;
+                ready++;
+            }
+        }
+    }
+    return 0;
+}
+
+static void fanout_case(bench_ctx *ctx, int subs)
+{
+    static unsigned counter;
+    char url[SOCK_URL_CAP];
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || dir[0] != '/' || strlen(dir) > 60)
+        dir = "/tmp";
+    snprintf(url, sizeof(url), "shm://%s/ipcx-bench-fanout-%d-%u.sock", dir, (int)getpid(),
+             counter++);
+    pid_t pid[FANOUT_MAX];
+    int rfd[FANOUT_MAX];
+    int made = 0;
+    for (; made < subs; made++) {
+        int pfd[2];
+        if (pipe(pfd) != 0)
+            break;
+        pid[made] = fork();
+        if (pid[made] == 0) {
+            close(pfd[0]);
+            fanout_sub(url, pfd[1]);
+        }
+        close(pfd[1]);
+        rfd[made] = pfd[0];
+        if (pid[made] < 0) {
+            close(pfd[0]);
+            break;
+        }
+    }
+    const char *why = made < subs ? "fork failed" : NULL;
+    ipcx_socket *pub = NULL;
+    double slowest = 0;
+    unsigned long long samples = 0;
+    if (why == NULL && (ipcx_socket_open(IPCX_PUB, &pub) != 0 || ipcx_listen(pub, url) != 0))
+        why = "cannot listen";
+    if (why == NULL && fanout_wait_subs(pub, rfd, subs) != 0)
+        why = "subscribers did not connect";
+    if (why == NULL) {
+        unsigned char msg[FANOUT_SIZE] = {'D'};
+        uint64_t end = bench_now_ns() + bench_warmup_ns(ctx) + bench_budget_ns(ctx);
+        for (unsigned i = 0;; i++) {
+            (void)ipcx_send(pub, msg, sizeof(msg), 0);
+            if ((i & 1023) == 0 && bench_now_ns() >= end)
+                break;
+        }
+        msg[0] = 'E';
+        for (int k = 0; k < 64; k++)
+            (void)ipcx_send(pub, msg, sizeof(msg), 0);
+        for (int k = 0; k < subs && why == NULL; k++) {
+            char line[64] = "";
+            size_t at = 0;
+            while (at < sizeof(line) - 1 && bench_read_full(rfd[k], line + at, 1) == 0 &&
+                   line[at] != '\n')
+                at++;
+            unsigned long long count = 0, ns = 0;
+            if (sscanf(line, "%llu %llu", &count, &ns) != 2 || count < 2 || ns == 0) {
+                why = "a subscriber got nothing";
+                break;
+            }
+            double rate = (double)(count - 1) * 1e9 / (double)ns;
+            if (k == 0 || rate < slowest) {
+                slowest = rate;
+                samples = count;
+            }
+        }
+    }
+    for (int k = 0; k < made; k++) {
+        if (why != NULL)
+            kill(pid[k], SIGKILL);
+        (void)waitpid(pid[k], NULL, 0);
+        close(rfd[k]);
+    }
+    ipcx_socket_close(pub);
+    if (why != NULL) {
+        bench_fail(ctx, "shm", "stream", why);
+        return;
+    }
+    bench_row r = {.kase = "stream",
+                   .transport = "shm",
+                   .size = FANOUT_SIZE,
+                   .wait = "block",
+                   .api = "copy",
+                   .variant = "pubsub",
+                   .consumers = subs,
+                   .msgs_per_s = slowest,
+                   .bytes_per_s = slowest * FANOUT_SIZE,
+                   .samples = samples};
+    bench_emit(ctx, &r);
+}
+
 void bench_suite_sockets(bench_ctx *ctx)
 {
     sock_cases(ctx, "unix", 0, 0);
     sock_cases(ctx, "tcp", 1, 0);
     sock_cases(ctx, "shm", 0, 1);
+    if (bench_want(ctx, "shm")) {
+        fanout_case(ctx, 1);
+        fanout_case(ctx, FANOUT_MAX);
+    }
 }
