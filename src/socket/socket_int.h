@@ -319,7 +319,7 @@ void ipcx__pipe_update_buffered(sk_pipe *p);
 void ipcx__pipe_unsink(sk_pipe *p);
 
 /*
- * pipe_shm.c: the ring engine of shm:// pipes.  A pipe is either a ZMTP
+ * pipe_shm.c and shm_conn.c: the ring engine of shm:// pipes (shm_int.h).  A pipe is either a ZMTP
  * byte stream (pipe.c) or, once attached to an shm:// control socket, a
  * pair of rings (p->shm != NULL).  The pipe calls above are the one
  * interface the patterns and the socket use; each of them hands an shm
