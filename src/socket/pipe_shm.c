@@ -438,17 +438,22 @@ static int release_now(sk_pipe *p, const void *d)
     return 0;
 }
 
-/* A subscriber fell behind: what it had of a message is lost too. */
-static void bc_lost(sk_pipe *p, uint64_t records)
+/* Forget a message arriving in fragments. */
+void ipcx__shm_asm_drop(sk_shm *m)
 {
-    sk_shm *m = p->shm;
-    p->s->st.drops += records > 0 ? records : 1;
     ipcx_msg_destroy(m->asm_msg);
     m->asm_msg = NULL;
     free(m->frag);
     m->frag = NULL;
     m->frag_len = m->frag_cap = 0;
     m->asm_bytes = 0;
+}
+
+/* A subscriber fell behind: what it had of a message is lost too. */
+static void bc_lost(sk_pipe *p, uint64_t records)
+{
+    p->s->st.drops += records > 0 ? records : 1;
+    ipcx__shm_asm_drop(p->shm);
 }
 
 /* A whole message in one record: the head is a view into the ring. */

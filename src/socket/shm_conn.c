@@ -86,12 +86,7 @@ static void conn_close(sk_pipe *p)
     m->reg = NULL;
     m->c = NULL;
     m->mine = m->peer = NULL;
-    ipcx_msg_destroy(m->asm_msg);
-    m->asm_msg = NULL;
-    free(m->frag);
-    m->frag = NULL;
-    m->frag_len = m->frag_cap = 0;
-    m->asm_bytes = 0;
+    ipcx__shm_asm_drop(m);
     m->peer_gone = m->asleep = false;
     m->err = 0;
     m->sent = m->taken = m->released = 0;

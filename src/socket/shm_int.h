@@ -217,6 +217,7 @@ void ipcx__shm_q_mirror(sk_pipe *p);
 void ipcx__shm_q_pop(sk_pipe *p);
 int ipcx__shm_q_flush(sk_pipe *p);
 const char *ipcx__shm_why(int err);
+void ipcx__shm_asm_drop(sk_shm *m);
 
 /* shm_conn.c, for pipe_shm.c */
 uint64_t ipcx__shm_ring_cap(const ipcx_socket *s);

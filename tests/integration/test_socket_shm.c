@@ -171,6 +171,20 @@ static void wait_peers(ipcx_socket *s, uint32_t peers, int64_t bound_ns)
     }
 }
 
+/* Start helper @role with (URL, the write end of a pipe) and wait for its
+ * first line on the read end (pfd[0]; pfd[1] is closed here). */
+static pid_t spawn_reporting(const char *role, const char *url, int pfd[2])
+{
+    assert_int_equal(pipe(pfd), 0);
+    char fs[16];
+    snprintf(fs, sizeof(fs), "%d", pfd[1]);
+    pid_t pid = tu_spawn("--helper", role, url, fs, NULL);
+    close(pfd[1]);
+    char line[16];
+    assert_true(tu_line_read(pfd[0], line, sizeof(line), 20000) > 0);
+    return pid;
+}
+
 /* ------------------------------------------------------------ helpers */
 
 static int helper_pusher(int argc, char **argv)
@@ -275,13 +289,7 @@ static void test_spin_pingpong(void **state)
     new_url(url, sizeof(url));
     CHECK(ipcx_listen(s, url));
     int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
-    char fs[16];
-    snprintf(fs, sizeof(fs), "%d", pfd[1]);
-    pid_t pid = tu_spawn("--helper", "echo_spin", url, fs, NULL);
-    close(pfd[1]);
-    char line[16];
-    assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 20000), 2);
+    pid_t pid = spawn_reporting("echo_spin", url, pfd);
     for (uint32_t i = 0; i < 2000; i++) {
         CHECK(send_indexed(s, i));
         ipcx_msg *m;
@@ -470,13 +478,7 @@ static void test_kill_dialer(void **state)
     int rounds = kill_rounds();
     for (int round = 0; round < rounds; round++) {
         int pfd[2];
-        assert_int_equal(pipe(pfd), 0);
-        char fs[16];
-        snprintf(fs, sizeof(fs), "%d", pfd[1]);
-        pid_t pid = tu_spawn("--helper", "pusher", url, fs, NULL);
-        close(pfd[1]);
-        char line[16];
-        assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 20000), 2);
+        pid_t pid = spawn_reporting("pusher", url, pfd);
         uint32_t before = (uint32_t)(tu_rand(&seed) % 40);
         uint32_t next = 0;
         for (; next < before; next++) {
@@ -540,18 +542,13 @@ static void test_kill_listener(void **state)
     uint32_t i = 0;
     for (int round = 0; round < rounds; round++) {
         int pfd[2];
-        assert_int_equal(pipe(pfd), 0);
-        char fs[16];
-        snprintf(fs, sizeof(fs), "%d", pfd[1]);
-        pid_t pid = tu_spawn("--helper", "puller", url, fs, NULL);
-        close(pfd[1]);
-        char line[16];
-        assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 20000), 2);
+        pid_t pid = spawn_reporting("puller", url, pfd);
         wait_peers(s, 1, 20 * SEC);
         uint32_t n = 1 + (uint32_t)(tu_rand(&seed) % 20);
         for (uint32_t k = 0; k < n; k++)
             CHECK(send_indexed(s, i++));
         /* The puller checks every message; it has a few of them at least. */
+        char line[16];
         assert_int_equal(tu_line_read(pfd[0], line, sizeof(line), 20000), 1);
         kill(pid, SIGKILL);
         assert_int_equal(tu_wait(pid, 10000), 128 + SIGKILL);
