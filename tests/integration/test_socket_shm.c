@@ -450,6 +450,64 @@ static void test_slow_subscriber(void **state)
     ipcx_socket_close(pub);
 }
 
+/* Message shapes at the edges of the record format, in one process (the
+ * format is the same between processes): 2000 parts (over the 1024 of one
+ * record: fragments), empty parts among full ones, messages of exactly a
+ * record's payload and one byte more, 0 bytes, and the copy and message
+ * APIs mixed on one connection. */
+static void test_record_edges(void **state)
+{
+    (void)state;
+    ipcx_socket *a = open_sock(IPCX_PAIR, 10 * SEC);
+    ipcx_socket *b = open_sock(IPCX_PAIR, 10 * SEC);
+    char url[300];
+    new_url(url, sizeof(url));
+    CHECK(ipcx_listen(a, url));
+    CHECK(ipcx_dial(b, url));
+    /* 2000 parts, every 7th empty. */
+    ipcx_msg *m;
+    CHECK(ipcx_msg_create(0, &m));
+    for (uint32_t i = 1; i < 2000; i++)
+        CHECK(ipcx_msg_append(m, &i, i % 7 == 0 ? 0 : 4));
+    CHECK(ipcx_msg_send(b, m, 0));
+    CHECK(ipcx_msg_recv(a, &m, 0));
+    assert_int_equal(ipcx_msg_parts(m), 2000);
+    for (uint32_t i = 1; i < 2000; i++) {
+        size_t l;
+        uint32_t *d = ipcx_msg_data(m, i, &l);
+        assert_int_equal(l, i % 7 == 0 ? 0 : 4);
+        if (l == 4)
+            assert_int_equal(*d, i);
+    }
+    ipcx_msg_destroy(m);
+    /* Around one record: the ring's record payload is a quarter of its
+     * 1 MiB; a single-part MSG record holds 12 bytes of header. */
+    const size_t rec = (size_t)1 << 18;
+    const size_t sizes[] = {0, rec - 13, rec - 12, rec - 11, rec, rec + 1, 3 * rec + 5};
+    uint8_t *buf = malloc(4 * rec), *got = malloc(4 * rec);
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        fill(buf, sizes[k], (uint32_t)k);
+        /* copy API one way, message API the other */
+        CHECK(ipcx_send(b, buf, sizes[k], 0));
+        assert_int_equal(ipcx_recv(a, got, 4 * rec, 0), (int)sizes[k]);
+        assert_true(sizes[k] == 0 || memcmp(buf, got, sizes[k]) == 0);
+        CHECK(ipcx_msg_create(1, &m));
+        *(char *)ipcx_msg_data(m, 0, NULL) = 'x';
+        CHECK(ipcx_msg_append(m, buf, sizes[k]));
+        CHECK(ipcx_msg_send(a, m, 0));
+        assert_int_equal(ipcx_recv(b, got, 4 * rec, 0), 1);
+        int64_t more = 0;
+        CHECK(ipcx_socket_get(b, IPCX_OPT_RECV_MORE, &more));
+        assert_int_equal(more, 1);
+        assert_int_equal(ipcx_recv(b, got, 4 * rec, 0), (int)sizes[k]);
+        assert_true(sizes[k] == 0 || memcmp(buf, got, sizes[k]) == 0);
+    }
+    free(buf);
+    free(got);
+    ipcx_socket_close(b);
+    ipcx_socket_close(a);
+}
+
 /* ------------------------------------------------------------ kills */
 
 static int kill_rounds(void)
@@ -1057,7 +1115,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_scribbled_ring),      cmocka_unit_test(test_other_uid_refused),
         cmocka_unit_test(test_epoll_hundred),       cmocka_unit_test(test_kill_dialer),
         cmocka_unit_test(test_kill_listener),       cmocka_unit_test(test_spin_pingpong),
-        cmocka_unit_test(test_slow_subscriber),
+        cmocka_unit_test(test_slow_subscriber),     cmocka_unit_test(test_record_edges),
     };
     if (getenv("IPCX_TEST_FILTER") != NULL)
         cmocka_set_test_filter(getenv("IPCX_TEST_FILTER"));
