@@ -3,7 +3,9 @@
  * Idle connections (`ipcx bench --filter idle-conns`, a one-off that a
  * plain run leaves out): what 1,000 idle tcp:// connections cost the one
  * process that listens for them, for ipcx ("transport":"tcp") and, when
- * the build found it, libzmq ("transport":"zmq-tcp"):
+ * the build found it, libzmq ("transport":"zmq-tcp"), and 1,000 idle
+ * shm:// connections ("transport":"shm"; the listener's CPU time over one
+ * further idle second goes to stderr in a table run: it should be 0):
  *
  *   {"case":"idle","transport":"tcp","size":0,"conns":1000,"bytes_per_conn":0}
  *
@@ -51,7 +53,7 @@
 #define IDLE_WAIT_NS (60ull * 1000000000) /* all connections up by then */
 #define IDLE_URL_CAP 160
 
-enum idle_kind { IDLE_IPCX, IDLE_ZMQ };
+enum idle_kind { IDLE_IPCX, IDLE_ZMQ, IDLE_SHM };
 
 /* The result page: written by the children, read by the parent after it
  * reaped both (waitpid orders the stores before the loads). */
@@ -59,12 +61,14 @@ struct idle_result {
     uint64_t before, after;           /* listener RSS in bytes */
     uint64_t heap_before, heap_after; /* listener heap in use (mallinfo2); 0: unknown */
     uint32_t conns;
-    char why[2][120]; /* listener, dialler: what failed */
+    uint64_t idle_cpu_us; /* shm: the listener's CPU time over an idle second */
+    char why[2][120];     /* listener, dialler: what failed */
 };
 
 struct idle_run {
     bench_ctx *ctx;
     enum idle_kind kind;
+    char shm_url[IDLE_URL_CAP]; /* IDLE_SHM: the listener's shm:// URL */
     struct idle_result *res;
     uint64_t end; /* CLOCK_MONOTONIC deadline for the connections */
 };
@@ -99,11 +103,12 @@ static void take_mem(uint64_t *rss, uint64_t *heap)
     *rss = rss_bytes();
 }
 
-/* Room for IDLE_CONNS connections and the sockets' own fds. */
+/* Room for IDLE_CONNS connections and the sockets' own fds (shm://: four
+ * per connection - control socket, region, two eventfds). */
 static int raise_nofile(void)
 {
     struct rlimit rl;
-    rlim_t need = IDLE_CONNS + 256;
+    rlim_t need = 4 * IDLE_CONNS + 256;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return -errno;
     if (rl.rlim_cur >= need)
@@ -149,7 +154,8 @@ static int listen_ipcx(struct idle_run *x, int ctl, char *why, size_t cap)
     ipcx_socket *s = NULL;
     char url[IDLE_URL_CAP];
     int rc = ipcx_socket_open(IPCX_PULL, &s);
-    if (rc == 0 && (rc = ipcx_listen(s, "tcp://127.0.0.1:0")) == 0)
+    const char *at = x->kind == IDLE_SHM ? x->shm_url : "tcp://127.0.0.1:0";
+    if (rc == 0 && (rc = ipcx_listen(s, at)) == 0)
         rc = ipcx_socket_endpoint(s, 0, url, sizeof(url));
     if (rc < 0) {
         snprintf(why, cap, "listener: %s", strerror(-rc));
@@ -172,6 +178,17 @@ static int listen_ipcx(struct idle_run *x, int ctl, char *why, size_t cap)
     }
     take_mem(&x->res->after, &x->res->heap_after);
     x->res->conns = (uint32_t)(peers > 0 ? peers : 0);
+    /* Idle means no CPU: the listener's time over a second of nothing. */
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    struct timespec second = {1, 0};
+    if (rc >= 0 && x->kind == IDLE_SHM)
+        nanosleep(&second, NULL);
+    getrusage(RUSAGE_SELF, &ru1);
+    x->res->idle_cpu_us = (uint64_t)((ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) * 1000000 +
+                                     (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) +
+                                     (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1000000 +
+                                     (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec));
     if (rc < 0)
         snprintf(why, cap, "listener: %d of %d peers: %s", peers, IDLE_CONNS, strerror(-rc));
     else
@@ -366,6 +383,7 @@ static int idle_reap(pid_t pid[2], uint64_t end)
 static void idle_case(bench_ctx *ctx, enum idle_kind kind, const char *transport)
 {
     struct idle_run x = {.ctx = ctx, .kind = kind};
+    snprintf(x.shm_url, sizeof(x.shm_url), "shm:///tmp/ipcx-bench-idle-%d.sock", (int)getpid());
     x.res = mmap(NULL, sizeof(*x.res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int sv[2];
     if (x.res == MAP_FAILED || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -397,6 +415,9 @@ static void idle_case(bench_ctx *ctx, enum idle_kind kind, const char *transport
         if (x.res->heap_before != 0 && x.res->heap_after >= x.res->heap_before)
             row.heap_bytes_per_conn = (double)(x.res->heap_after - x.res->heap_before) / IDLE_CONNS;
         bench_emit(ctx, &row);
+        if (kind == IDLE_SHM && !ctx->json)
+            fprintf(stderr, "ipcx bench: shm idle: %llu us of CPU in an idle second\n",
+                    (unsigned long long)x.res->idle_cpu_us);
     } else {
         const char *why = x.res->why[0][0] ? x.res->why[0] : x.res->why[1];
         bench_fail(ctx, transport, "idle", why[0] ? why : "a side died or timed out");
@@ -409,6 +430,7 @@ void bench_suite_idle(bench_ctx *ctx)
     if (!bench_named(ctx, "idle-conns"))
         return;
     idle_case(ctx, IDLE_IPCX, "tcp");
+    idle_case(ctx, IDLE_SHM, "shm");
 #ifdef IPCX_BENCH_HAVE_ZMQ
     idle_case(ctx, IDLE_ZMQ, "zmq-tcp");
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ipcx socket rows (`transport` "unix" and "tcp"): ipcx_send / ipcx_recv
+ * ipcx socket rows (`transport` "unix", "tcp" and "shm"): ipcx_send / ipcx_recv
  * between two processes over the public API, measured by the same harness
  * (harness.h), with the same sizes and budgets as the unix-raw, tcp-raw and
  * zmq-ipc / zmq-tcp rows, so that ratios between them hold.
@@ -14,6 +14,13 @@
  *            IPCX_BATCH on every message but each BATCH_EVERY-th (and the
  *            harness's SYNC and LAST, which must go out at once), so the
  *            messages between leave in one system call.
+ *
+ * shm:// has the pingpong rows and the plain stream rows (IPCX_BATCH
+ * changes nothing there: a commit costs what an append does), and
+ *  stream    64 B, "variant":"pubsub", "consumers":1 and 4: one PUB (this
+ *            process) to N SUB processes over one broadcast ring; each
+ *            subscriber measures its own rate (first to last message it
+ *            got) and the row is the slowest subscriber's.
  *
  * Every row is "api":"copy" (the payload is copied in and out of a caller
  * buffer, as zmq_send/zmq_recv do in the peer rows).  The pattern is
@@ -30,9 +37,11 @@
 #include <ipcx/ipcx.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -45,7 +54,8 @@
 #define SOCK_URL_CAP    160
 
 struct sock_state {
-    int tcp;              /* 0: unix://, 1: tcp:// */
+    int tcp;              /* 0: unix:// (or shm://), 1: tcp:// */
+    int shm;              /* 1: shm:// */
     size_t size;          /* message size */
     int64_t spin_ns;      /* IPCX_OPT_SPIN on both sides; 0 = default */
     unsigned batch_every; /* 0: no IPCX_BATCH; else flush every Nth message */
@@ -89,7 +99,7 @@ static int sock_listen(struct sock_state *st)
     if (st->tcp)
         snprintf(url, sizeof(url), "tcp://127.0.0.1:0");
     else
-        snprintf(url, sizeof(url), "unix://%s", st->path);
+        snprintf(url, sizeof(url), "%s://%s", st->shm ? "shm" : "unix", st->path);
     int rc = ipcx_listen(st->s, url);
     if (rc < 0)
         return rc;
@@ -232,12 +242,12 @@ static const bench_ops sock_ops = {
 
 /* ------------------------------------------------------------------- suite */
 
-static void sock_cases(bench_ctx *ctx, const char *transport, int tcp)
+static void sock_cases(bench_ctx *ctx, const char *transport, int tcp, int shm)
 {
     static const size_t stream_sizes[] = {64, 65536};
     static const bench_row copy = {.api = "copy"};
     static const bench_row batch = {.api = "copy", .variant = "batch"};
-    struct sock_state st = {.tcp = tcp, .size = 64};
+    struct sock_state st = {.tcp = tcp, .shm = shm, .size = 64};
     bench_case c = {.transport = transport, .size = 64, .wait = "block", .row = &copy};
     bench_run_pingpong(ctx, &c, &sock_ops, &st);
     c.wait = "spin";
@@ -245,7 +255,7 @@ static void sock_cases(bench_ctx *ctx, const char *transport, int tcp)
     bench_run_pingpong(ctx, &c, &sock_ops, &st);
     c.wait = "block";
     st.spin_ns = 0;
-    for (size_t b = 0; b < 2; b++) {
+    for (size_t b = 0; b < (shm ? 1u : 2u); b++) {
         c.row = b ? &batch : &copy;
         st.batch_every = b ? BATCH_EVERY : 0;
         for (size_t i = 0; i < 2; i++) {
@@ -255,8 +265,168 @@ static void sock_cases(bench_ctx *ctx, const char *transport, int tcp)
     }
 }
 
+/* ------------------------------------------------------------ PUB -> N SUB */
+
+#define FANOUT_MAX  4
+#define FANOUT_SIZE 64
+
+/* A subscriber (a forked child, which has no socket yet): reports "r" when
+ * it sees the publisher's probes, then "COUNT NS" for the data it got. */
+static void fanout_sub(const char *url, int report)
+{
+    ipcx_socket *s;
+    unsigned char buf[FANOUT_SIZE];
+    if (ipcx_socket_open(IPCX_SUB, &s) != 0)
+        _exit(1);
+    (void)ipcx_socket_set(s, IPCX_OPT_RECV_TIMEOUT, SOCK_TIMEOUT_NS);
+    (void)ipcx_socket_set_bytes(s, IPCX_OPT_SUBSCRIBE, "", 0);
+    if (ipcx_dial(s, url) != 0)
+        _exit(1);
+    bool told = false;
+    unsigned long long count = 0;
+    uint64_t t0 = 0, t1 = 0;
+    for (;;) {
+        int n = ipcx_recv(s, buf, sizeof(buf), 0);
+        if (n < 1)
+            _exit(2);
+        if (buf[0] == 'P' && !told) {
+            told = true;
+            if (bench_write_full(report, "r", 1) != 0)
+                _exit(1);
+        } else if (buf[0] == 'D') {
+            t1 = bench_now_ns();
+            if (count++ == 0)
+                t0 = t1;
+        } else if (buf[0] == 'E') {
+            break;
+        }
+    }
+    char line[64];
+    int l = snprintf(line, sizeof(line), "%llu %llu\n", count, (unsigned long long)(t1 - t0));
+    (void)bench_write_full(report, line, (size_t)l);
+    ipcx_socket_close(s);
+    _exit(0);
+}
+
+/* Probe until every subscriber said "r".  0 or -ETIMEDOUT. */
+static int fanout_wait_subs(ipcx_socket *pub, const int *rfd, int subs)
+{
+    unsigned char probe[FANOUT_SIZE] = {'P'};
+    bool in[FANOUT_MAX] = {false};
+    int ready = 0;
+    uint64_t end = bench_now_ns() + (uint64_t)CONNECT_WAIT_NS;
+    while (ready < subs) {
+        if (bench_now_ns() >= end)
+            return -ETIMEDOUT;
+        (void)ipcx_send(pub, probe, sizeof(probe), IPCX_DONTWAIT);
+        for (int k = 0; k < subs; k++) {
+            struct pollfd p = {.fd = rfd[k], .events = POLLIN};
+            char c;
+            if (!in[k] && poll(&p, 1, 1) == 1 && read(rfd[k], &c, 1) == 1) {
+                in[k] = true;
+                ready++;
+            }
+        }
+    }
+    return 0;
+}
+
+static void fanout_case(bench_ctx *ctx, int subs)
+{
+    static unsigned counter;
+    char url[SOCK_URL_CAP];
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || dir[0] != '/' || strlen(dir) > 60)
+        dir = "/tmp";
+    snprintf(url, sizeof(url), "shm://%s/ipcx-bench-fanout-%d-%u.sock", dir, (int)getpid(),
+             counter++);
+    pid_t pid[FANOUT_MAX];
+    int rfd[FANOUT_MAX];
+    int made = 0;
+    for (; made < subs; made++) {
+        int pfd[2];
+        if (pipe(pfd) != 0)
+            break;
+        pid[made] = fork();
+        if (pid[made] == 0) {
+            close(pfd[0]);
+            fanout_sub(url, pfd[1]);
+        }
+        close(pfd[1]);
+        rfd[made] = pfd[0];
+        if (pid[made] < 0) {
+            close(pfd[0]);
+            break;
+        }
+    }
+    const char *why = made < subs ? "fork failed" : NULL;
+    ipcx_socket *pub = NULL;
+    double slowest = 0;
+    unsigned long long samples = 0;
+    if (why == NULL && (ipcx_socket_open(IPCX_PUB, &pub) != 0 || ipcx_listen(pub, url) != 0))
+        why = "cannot listen";
+    if (why == NULL && fanout_wait_subs(pub, rfd, subs) != 0)
+        why = "subscribers did not connect";
+    if (why == NULL) {
+        unsigned char msg[FANOUT_SIZE] = {'D'};
+        uint64_t end = bench_now_ns() + bench_warmup_ns(ctx) + bench_budget_ns(ctx);
+        for (unsigned i = 0;; i++) {
+            (void)ipcx_send(pub, msg, sizeof(msg), 0);
+            if ((i & 1023) == 0 && bench_now_ns() >= end)
+                break;
+        }
+        msg[0] = 'E';
+        for (int k = 0; k < 64; k++)
+            (void)ipcx_send(pub, msg, sizeof(msg), 0);
+        for (int k = 0; k < subs && why == NULL; k++) {
+            char line[64] = "";
+            size_t at = 0;
+            while (at < sizeof(line) - 1 && bench_read_full(rfd[k], line + at, 1) == 0 &&
+                   line[at] != '\n')
+                at++;
+            unsigned long long count = 0, ns = 0;
+            if (sscanf(line, "%llu %llu", &count, &ns) != 2 || count < 2 || ns == 0) {
+                why = "a subscriber got nothing";
+                break;
+            }
+            double rate = (double)(count - 1) * 1e9 / (double)ns;
+            if (k == 0 || rate < slowest) {
+                slowest = rate;
+                samples = count;
+            }
+        }
+    }
+    for (int k = 0; k < made; k++) {
+        if (why != NULL)
+            kill(pid[k], SIGKILL);
+        (void)waitpid(pid[k], NULL, 0);
+        close(rfd[k]);
+    }
+    ipcx_socket_close(pub);
+    if (why != NULL) {
+        bench_fail(ctx, "shm", "stream", why);
+        return;
+    }
+    bench_row r = {.kase = "stream",
+                   .transport = "shm",
+                   .size = FANOUT_SIZE,
+                   .wait = "block",
+                   .api = "copy",
+                   .variant = "pubsub",
+                   .consumers = subs,
+                   .msgs_per_s = slowest,
+                   .bytes_per_s = slowest * FANOUT_SIZE,
+                   .samples = samples};
+    bench_emit(ctx, &r);
+}
+
 void bench_suite_sockets(bench_ctx *ctx)
 {
-    sock_cases(ctx, "unix", 0);
-    sock_cases(ctx, "tcp", 1);
+    sock_cases(ctx, "unix", 0, 0);
+    sock_cases(ctx, "tcp", 1, 0);
+    sock_cases(ctx, "shm", 0, 1);
+    if (bench_want(ctx, "shm")) {
+        fanout_case(ctx, 1);
+        fanout_case(ctx, FANOUT_MAX);
+    }
 }

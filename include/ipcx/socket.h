@@ -15,8 +15,14 @@
  *   unix:///path/to/sock    a Unix-domain stream socket (alias ipc://, as
  *                           libzmq names it); "unix://@name" is the abstract
  *                           namespace
+ *   shm:///path/to/sock     shared memory between ipcx sockets of one host:
+ *                           a Unix control socket at the path, messages
+ *                           through rings in a sealed memfd (no system call
+ *                           while both sides are busy; nothing named in
+ *                           /dev/shm); only the listener's uid, or the
+ *                           allow-list, may connect (docs/transports.md)
  *
- * Both speak ZMTP 3.1 (the ZeroMQ wire protocol, NULL mechanism), so any
+ * tcp:// and unix:// speak ZMTP 3.1 (the ZeroMQ wire protocol, NULL mechanism), so any
  * ZeroMQ peer - libzmq, pyzmq, JeroMQ, ... - of a compatible socket type is
  * a valid peer.  docs/sockets.md describes the patterns, docs/transports.md
  * the URLs and what differs from libzmq.
@@ -298,9 +304,10 @@ enum ipcx_socket_opt {
     /** REQ: requests carry a request id so that a late reply to an older
      *  request is never taken for the current one's (1).  Default 0. */
     IPCX_OPT_REQ_CORRELATE = 17,
-    /** unix://: accept a peer of this uid (SO_PEERCRED), adding to the
-     *  allow-list.  With an empty list (default) every peer is accepted;
-     *  the socket file is 0600 anyway. */
+    /** unix://, shm://: accept a peer of this uid (SO_PEERCRED), adding to the
+     *  allow-list.  With an empty list (default) unix:// accepts every peer
+     *  (the socket file is 0600 anyway) and shm:// only peers of the
+     *  listener's effective uid. */
     IPCX_OPT_ALLOW_UID = 18,
     /** Which peer events to queue (IPCX_EV_* bits).  Default 0: none. */
     IPCX_OPT_EVENTS = 19,
@@ -394,7 +401,7 @@ IPCX_API int ipcx_poll(ipcx_pollitem *items, size_t n, int64_t timeout_ns);
 typedef struct ipcx_event {
     int type;           /**< one IPCX_EV_* */
     int err;            /**< the cause, a negative errno, or 0 */
-    int64_t peer_pid;   /**< unix://: the peer's pid (SO_PEERCRED), else -1 */
+    int64_t peer_pid;   /**< unix://, shm://: the peer's pid (SO_PEERCRED), else -1 */
     int64_t peer_uid;   /**< unix://: the peer's uid, else -1 */
     char endpoint[256]; /**< the URL listened on or dialled */
     char peer[128];     /**< the peer's address ("127.0.0.1:41234", a path, "") */

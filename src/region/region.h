@@ -206,6 +206,13 @@ const char *ipcx__region_dir(void);
  * caller already checked. */
 int ipcx__region_adopt(int fd, const char *name, const struct stat *st, ipcx_region **out);
 
+/* A region received as an fd by other means than ipcx_region_recv() (the
+ * shm:// handshake): the same checks (sealed memfd, or a file passing
+ * open's owner and mode rules; a valid, published header), then mapped.
+ * @fd is owned by the handle on success and closed on failure.  Returns 0,
+ * -EPROTO, -EACCES or another -errno. */
+int ipcx__region_from_fd(int fd, ipcx_region **out);
+
 /* mmap(NULL, len, RW, MAP_SHARED, fd, 0) honouring the fault hook.  Returns
  * the mapping or NULL with *err set to a negative errno. */
 void *ipcx__region_map(int fd, size_t len, int *err);

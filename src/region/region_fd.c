@@ -82,6 +82,11 @@ IPCX_API int ipcx_region_recv(int sock, ipcx_region **out)
             close(fd);
         return -EPROTO;
     }
+    return ipcx__region_from_fd(fd, out);
+}
+
+int ipcx__region_from_fd(int fd, ipcx_region **out)
+{
     struct stat st;
     int rc = check_received(fd, &st);
     if (rc != 0) {

@@ -143,8 +143,11 @@ int ipcx__pat_send(ipcx_socket *s, const sk_part *parts, size_t n, int flags, bo
         return rc;
     }
     case IPCX_PUB: {
+        int brc = ipcx__shm_pub_send(s, parts, n); /* shm:// subscribers: one write for all */
+        if (brc != 0)
+            return brc;
         for (sk_pipe *p = s->pipes; p != NULL; p = p->next) {
-            if (p->state != P_ACTIVE)
+            if (p->state != P_ACTIVE || p->shm != NULL)
                 continue;
             if (!ipcx__topics_match(&p->subs, parts[0].data, parts[0].len))
                 continue;

@@ -80,6 +80,8 @@ static void pipe_epoll(sk_pipe *p)
  * a receiving pattern's established connection: that is the caller's. */
 void ipcx__pipe_bg_sync(sk_pipe *p)
 {
+    if (p->shm != NULL)
+        return; /* its own sets (pipe_shm.c) */
     ipcx_socket *s = p->s;
     uint32_t ev = 0;
     if (p->fd >= 0) {
@@ -194,11 +196,15 @@ static void ends_pop_written(sk_pipe *p)
 
 size_t ipcx__pipe_queued(const sk_pipe *p)
 {
+    if (p->shm != NULL)
+        return ipcx__shm_queued(p);
     return p->ends_n;
 }
 
 bool ipcx__pipe_room(const sk_pipe *p)
 {
+    if (p->shm != NULL)
+        return ipcx__shm_room(p);
     const ipcx_socket *s = p->s;
     if (p->busy)
         return false;
@@ -251,6 +257,8 @@ static ssize_t pipe_writev(sk_pipe *p, struct iovec *iov, size_t n)
 
 int ipcx__pipe_flush(sk_pipe *p)
 {
+    if (p->shm != NULL)
+        return ipcx__shm_flush(p);
     if (p->fd < 0 || p->busy || (p->state != P_ACTIVE && p->state != P_HANDSHAKE))
         return 0;
     for (;;) {
@@ -466,6 +474,8 @@ static int pipe_emit(sk_pipe *p, struct iovec *iov, size_t n, bool batch)
 
 int ipcx__pipe_put(sk_pipe *p, const sk_part *parts, size_t n, bool batch)
 {
+    if (p->shm != NULL)
+        return ipcx__shm_put(p, parts, n, batch);
     struct iovec iov[IPCX__IOV_MAX];
     uint8_t hdr[IPCX__IOV_MAX / 2][IPCX_ZMTP_HDR_MAX];
     if (n <= IPCX__IOV_MAX / 2) {
@@ -506,6 +516,10 @@ static void pipe_command(sk_pipe *p, const void *buf, size_t len)
 
 void ipcx__pipe_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t len)
 {
+    if (p->shm != NULL) {
+        ipcx__shm_send_sub(p, subscribe, topic, len);
+        return;
+    }
     uint8_t hdr[IPCX_ZMTP_SUB_HDR_MAX];
     size_t hl = ipcx_zmtp_encode_subscribe(hdr, subscribe, len, p->peer_minor);
     struct iovec iov[2] = {{hdr, hl}, {(void *)topic, len}};
@@ -554,6 +568,10 @@ static void out_trim_partial(sk_pipe *p)
 
 void ipcx__pipe_fail(sk_pipe *p, int err, const char *reason)
 {
+    if (p->shm != NULL) {
+        ipcx__shm_fail(p, err, reason);
+        return;
+    }
     ipcx_socket *s = p->s;
     if (p->state == P_DEAD || p->state == P_IDLE)
         return;
@@ -604,6 +622,8 @@ void ipcx__pipe_fail(sk_pipe *p, int err, const char *reason)
 
 void ipcx__pipe_free(sk_pipe *p)
 {
+    if (p->shm != NULL)
+        ipcx__shm_free(p); /* its rings and fds; the rest as for any pipe */
     ipcx_socket *s = p->s;
     if (p->fd >= 0) {
         if (p->registered)
@@ -634,6 +654,8 @@ void ipcx__pipe_free(sk_pipe *p)
 
 int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
 {
+    if (tp_kind == IPCX__TP_SHM)
+        return ipcx__shm_attach(p, fd);
     ipcx_socket *s = p->s;
     ipcx_zmtp_limits lim = {.max_frame_size = s->max_msg, .max_message_size = s->max_msg};
     int rc = ipcx_zmtp_decoder_create(&lim, &p->dec);
@@ -1050,6 +1072,8 @@ static int on_event(sk_pipe *p, int type, const ipcx_zmtp_event *ev)
 
 int ipcx__pipe_next(sk_pipe *p)
 {
+    if (p->shm != NULL)
+        return ipcx__shm_next(p);
     if (p->head != H_NONE)
         return 1;
     if (p->fd < 0 || (p->state != P_HANDSHAKE && p->state != P_ACTIVE))
@@ -1113,6 +1137,10 @@ int ipcx__pipe_next(sk_pipe *p)
 
 void ipcx__pipe_consume(sk_pipe *p)
 {
+    if (p->shm != NULL) {
+        ipcx__shm_consume(p);
+        return;
+    }
     if (p->head == H_MSG)
         ipcx_msg_destroy(p->hm);
     p->hm = NULL;
@@ -1124,6 +1152,10 @@ void ipcx__pipe_consume(sk_pipe *p)
 
 void ipcx__pipe_on_io(sk_pipe *p, uint32_t events)
 {
+    if (p->shm != NULL) {
+        ipcx__shm_on_io(p, events);
+        return;
+    }
     if (p->fd < 0)
         return;
     if (events & EPOLLOUT)
@@ -1145,6 +1177,8 @@ void ipcx__pipe_on_io(sk_pipe *p, uint32_t events)
 
 int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now)
 {
+    if (p->shm != NULL)
+        return ipcx__shm_timers(p, now);
     ipcx_socket *s = p->s;
     int64_t next = 0;
 #define NOTE(t) (next = (next == 0 || (t) < next) ? (t) : next)

@@ -176,9 +176,12 @@ static void on_accept(ipcx_socket *s, sk_listener *l)
             return;
         }
         int64_t pid = -1, uid = -1;
-        if (l->addr.kind == IPCX__TP_UNIX) {
+        if (l->addr.kind != IPCX__TP_TCP) {
             (void)ipcx__tp_peercred(fd, &pid, &uid);
-            if (!uid_allowed(s, uid)) {
+            /* shm:// shares memory: without an allow-list, our own uid only. */
+            bool same = uid == (int64_t)geteuid();
+            if (!uid_allowed(s, uid) ||
+                (l->addr.kind == IPCX__TP_SHM && s->n_allow == 0 && !same)) {
                 char why[96];
                 snprintf(why, sizeof(why), "peer uid %lld is not on the allow-list",
                          (long long)uid);
@@ -226,7 +229,7 @@ static void dialer_connected(ipcx_socket *s, sk_dialer *d, int fd)
 {
     sk_pipe *p = d->pipe;
     ipcx__tp_tune(fd, d->addr.kind);
-    if (d->addr.kind == IPCX__TP_UNIX)
+    if (d->addr.kind != IPCX__TP_TCP)
         (void)ipcx__tp_peercred(fd, &p->peer_pid, &p->peer_uid);
     else
         snprintf(p->peer_addr, sizeof(p->peer_addr), "%s", d->addr.url + 6);
@@ -423,17 +426,31 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
             pthread_cond_broadcast(&s->cv);
     }
     int64_t spin = s->spin_ns;
+    ipcx__shm_spin sp;
+    size_t nshm = spin > 0 ? ipcx__shm_spin_begin(s, &sp) : 0;
+    bool shm_hit = false;
     pthread_mutex_unlock(&s->mu);
     struct epoll_event ev[64];
     int n = 0;
     if (spin > 0) {
+        /* shm:// rings are watched in memory; the I/O set every 64th turn. */
         int64_t until = ipcx__now_ns() + spin;
-        do {
-            n = epoll_wait(s->iofd, ev, 64, 0);
-        } while (n == 0 && ipcx__now_ns() < until);
+        for (unsigned k = 1; n == 0; k++) {
+            if (nshm > 0 && ipcx__shm_spin_ready(&sp)) {
+                shm_hit = true;
+                break;
+            }
+            if (nshm == 0 || (k & 63) == 0) {
+                n = epoll_wait(s->iofd, ev, 64, 0);
+                if (ipcx__now_ns() >= until)
+                    break;
+            }
+        }
+        if (nshm > 0 && !shm_hit && n == 0)
+            shm_hit = ipcx__shm_spin_end(&sp);
     }
     int err = 0;
-    if (n == 0) {
+    if (n == 0 && !shm_hit) {
         n = epoll_sleep(s->iofd, ev, 64, d);
         err = n < 0 ? errno : 0;
     }
@@ -669,6 +686,7 @@ IPCX_API void ipcx_socket_close(ipcx_socket *s)
         s->pipes->state = P_DEAD;
         ipcx__pipe_free(s->pipes);
     }
+    ipcx__shm_socket_free(s);
     for (sk_listener *l = s->listeners, *nx; l != NULL; l = nx) {
         nx = l->next;
         ipcx__tp_unlisten(&l->addr, l->fd);

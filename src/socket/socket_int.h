@@ -154,6 +154,8 @@ typedef struct sk_pipe {
     /* peer */
     int64_t peer_pid, peer_uid;
     char peer_addr[128];
+    /* shm://: the ring engine's state (pipe_shm.c); NULL for a ZMTP pipe */
+    struct sk_shm *shm;
 } sk_pipe;
 
 enum { H_NONE = 0, H_VIEW, H_MSG };
@@ -268,6 +270,9 @@ struct ipcx_socket {
 
     ipcx_socket_stats st;
 
+    /* PUB over shm://: the one broadcast ring of its subscribers (pipe_shm.c) */
+    struct sk_shm_bc *shm_bc;
+
     /* ipcx_socket_expose (expose.c) */
     ipcx_region *pub_region;
     struct ipcx__sock_pub *pub;
@@ -312,6 +317,50 @@ void ipcx__pipe_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t l
 int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now);
 void ipcx__pipe_update_buffered(sk_pipe *p);
 void ipcx__pipe_unsink(sk_pipe *p);
+
+/*
+ * pipe_shm.c and shm_conn.c: the ring engine of shm:// pipes (shm_int.h).  A pipe is either a ZMTP
+ * byte stream (pipe.c) or, once attached to an shm:// control socket, a
+ * pair of rings (p->shm != NULL).  The pipe calls above are the one
+ * interface the patterns and the socket use; each of them hands an shm
+ * pipe to its counterpart here on its first line, so nothing else needs
+ * to know which engine a pipe runs.
+ */
+int ipcx__shm_attach(sk_pipe *p, int fd);
+void ipcx__shm_fail(sk_pipe *p, int err, const char *reason);
+void ipcx__shm_free(sk_pipe *p);
+void ipcx__shm_on_io(sk_pipe *p, uint32_t events);
+int ipcx__shm_next(sk_pipe *p);
+void ipcx__shm_consume(sk_pipe *p);
+int ipcx__shm_put(sk_pipe *p, const sk_part *parts, size_t n, bool batch);
+int ipcx__shm_flush(sk_pipe *p);
+bool ipcx__shm_room(const sk_pipe *p);
+size_t ipcx__shm_queued(const sk_pipe *p);
+void ipcx__shm_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t len);
+int64_t ipcx__shm_timers(sk_pipe *p, int64_t now);
+/* PUB: write a message once to the broadcast ring of the shm:// subscribers
+ * (pattern.c); the socket's close frees that ring. */
+int ipcx__shm_pub_send(ipcx_socket *s, const sk_part *parts, size_t n);
+void ipcx__shm_socket_free(ipcx_socket *s);
+
+/* Spinning on shm:// rings (socket.c sk_wait, IPCX_OPT_SPIN): begin takes,
+ * under the mutex, the words to watch (the first IPCX__SHM_SPIN_MAX idle
+ * shm pipes) and stops their peers from signalling while we spin; ready
+ * (unlocked) says a record came; end (unlocked, before the real sleep)
+ * registers asleep again and says whether one came meanwhile.  The
+ * mappings stay while the socket has a leader (pipe_shm.c conn_close). */
+#define IPCX__SHM_SPIN_MAX 8
+typedef struct ipcx__shm_spin {
+    size_t n;
+    struct {
+        ipcx_atomic_u64 *posted;
+        ipcx_atomic_u32 *sleep_in;
+        uint64_t taken;
+    } w[IPCX__SHM_SPIN_MAX];
+} ipcx__shm_spin;
+size_t ipcx__shm_spin_begin(ipcx_socket *s, ipcx__shm_spin *sp);
+bool ipcx__shm_spin_ready(const ipcx__shm_spin *sp);
+bool ipcx__shm_spin_end(const ipcx__shm_spin *sp);
 
 /* pattern.c: routing */
 int ipcx__pat_send(ipcx_socket *s, const sk_part *parts, size_t n, int flags, bool *wait);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * tcp:// and unix:// (alias ipc://): URL parsing, listen, dial, accept.
+ * tcp://, unix:// (alias ipc://) and the control socket of shm://: URL
+ * parsing, listen, dial, accept.
  *
  * Everything is non-blocking and close-on-exec.  A unix:// listener's file
  * is created 0600: the mode is set between bind(2) and listen(2), so no
@@ -124,6 +125,10 @@ int ipcx__addr_parse(const char *url, bool listening, ipcx__addr *out)
                (slen == 3 && strncmp(url, "ipc", 3) == 0)) {
         out->kind = IPCX__TP_UNIX;
         rc = parse_unix(rest, out);
+    } else if (slen == 3 && strncmp(url, "shm", 3) == 0) {
+        /* shm:///path: a unix control socket at /path (src/transport/shm.c) */
+        out->kind = IPCX__TP_SHM;
+        rc = parse_unix(rest, out);
     } else {
         return -EPROTONOSUPPORT;
     }
@@ -207,13 +212,13 @@ static void set_rcvbuf(int fd, int rcvbuf)
 
 int ipcx__tp_listen(ipcx__addr *a, int rcvbuf)
 {
-    int family = a->kind == IPCX__TP_UNIX ? AF_UNIX : a->sa.ss_family;
+    int family = a->kind != IPCX__TP_TCP ? AF_UNIX : a->sa.ss_family;
     int fd = new_socket(family);
     if (fd < 0)
         return fd;
     set_rcvbuf(fd, rcvbuf);
     int rc = 0;
-    if (a->kind == IPCX__TP_UNIX) {
+    if (a->kind != IPCX__TP_TCP) {
         rc = unix_listen(a, fd);
     } else {
         int one = 1;
@@ -223,7 +228,7 @@ int ipcx__tp_listen(ipcx__addr *a, int rcvbuf)
     }
     if (rc == 0 && listen(fd, 1024) != 0) {
         rc = -errno;
-        if (a->kind == IPCX__TP_UNIX && !a->abstract)
+        if (a->kind != IPCX__TP_TCP && !a->abstract)
             unlink(a->path);
     }
     if (rc != 0) {
@@ -235,7 +240,7 @@ int ipcx__tp_listen(ipcx__addr *a, int rcvbuf)
 
 void ipcx__tp_unlisten(ipcx__addr *a, int fd)
 {
-    if (a->kind == IPCX__TP_UNIX && !a->abstract && a->ino != 0) {
+    if (a->kind != IPCX__TP_TCP && !a->abstract && a->ino != 0) {
         struct stat st;
         if (stat(a->path, &st) == 0 && st.st_dev == a->dev && st.st_ino == a->ino)
             unlink(a->path);
@@ -246,7 +251,7 @@ void ipcx__tp_unlisten(ipcx__addr *a, int fd)
 
 int ipcx__tp_dial(const ipcx__addr *a, bool *done, int rcvbuf)
 {
-    int family = a->kind == IPCX__TP_UNIX ? AF_UNIX : a->sa.ss_family;
+    int family = a->kind != IPCX__TP_TCP ? AF_UNIX : a->sa.ss_family;
     int fd = new_socket(family);
     if (fd < 0)
         return fd;

@@ -6,7 +6,7 @@
  *
  * Byte-stream transports (tcp://, unix://) hand the socket layer a
  * connected, non-blocking stream fd, over which it speaks ZMTP
- * (src/socket/pipe.c).  A message transport (shm://, to come) hands out
+ * (src/socket/pipe.c).  A message transport (shm://) hands out
  * its own pipe engine instead: it gets a connected control fd here the same
  * way, and its ipcx__transport.pipe_ops then carry messages through
  * rings, allocating message buffers in shared memory, signalling through
@@ -27,6 +27,7 @@
 enum {
     IPCX__TP_TCP = 1,
     IPCX__TP_UNIX = 2,
+    IPCX__TP_SHM = 3, /* a unix control socket; messages go through rings */
 };
 
 /* A parsed endpoint. */
@@ -85,5 +86,60 @@ int ipcx__tp_endpoint(const ipcx__addr *a, int fd, char *buf, size_t cap);
 
 /* Describe a sockaddr ("127.0.0.1:5555", "[::1]:5555"). */
 void ipcx__tp_sockaddr_str(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
+
+/* ------------------------------------------------------------ shm:// handshake (shm.c) */
+
+/* The hello each side of an shm:// control socket sends once, in one
+ * sendmsg(2) (docs/transports.md has it byte by byte):
+ *
+ *   0  "IPXS"   magic
+ *   4  u8       version (IPCX__SHM_VERSION)
+ *   5  u8       ZMTP socket type of the sender
+ *   6  u8       status: 0 ok; the listener's refusal otherwise
+ *   7  u8       identity length n (0..255)
+ *   8  n bytes  identity
+ *
+ * The dialer's hello carries no fds; the listener's, when status is 0,
+ * carries exactly IPCX__SHM_NFDS: the connection's memfd region, the
+ * eventfd the listener sleeps on and the one the dialer sleeps on.  A
+ * PUB's hello (status 0) carries one more, last: its broadcast region. */
+#define IPCX__SHM_VERSION   1
+#define IPCX__SHM_HELLO_MAX (8 + 255)
+#define IPCX__SHM_NFDS      3
+#define IPCX__SHM_FDS_MAX   (IPCX__SHM_NFDS + 1)
+#define IPCX__SHM_PUB       2 /* IPCX_PUB: its hello carries the broadcast region */
+
+enum {
+    IPCX__SHM_OK = 0,
+    IPCX__SHM_REFUSED_TYPE = 1,
+    IPCX__SHM_REFUSED_BUSY = 2,
+    IPCX__SHM_REFUSED_ERROR = 3
+};
+
+typedef struct ipcx__shm_hello {
+    uint8_t version;
+    uint8_t socket_type;
+    uint8_t status;
+    uint8_t ident_len;
+    uint8_t ident[255];
+} ipcx__shm_hello;
+
+/* Encode @h into @buf (IPCX__SHM_HELLO_MAX bytes).  Returns the length. */
+size_t ipcx__shm_hello_encode(const ipcx__shm_hello *h, uint8_t *buf);
+
+/* Decode @len bytes.  Returns 0, or -EPROTO (bad magic or version, a
+ * length that does not match). */
+int ipcx__shm_hello_decode(const uint8_t *buf, size_t len, ipcx__shm_hello *h);
+
+/* Send a hello with @nfds fds.  Returns 0 or -errno. */
+int ipcx__shm_send_hello(int fd, const ipcx__shm_hello *h, const int *fds, size_t nfds);
+
+/* Receive one hello (non-blocking) into @fds (IPCX__SHM_FDS_MAX).
+ * Exactly @want fds must come with an accepting hello (one more from a
+ * PUB), none with a refusal: any other number, or a hello that does not
+ * decode, is -EPROTO and every fd that came is closed.  *@nfds: how many
+ * came.  Returns 0, -EAGAIN (nothing yet), -EPIPE (the peer closed),
+ * -EPROTO or -errno. */
+int ipcx__shm_recv_hello(int fd, ipcx__shm_hello *h, int *fds, size_t want, size_t *nfds);
 
 #endif /* IPCX_SRC_TRANSPORT_H */

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # `ipcx send` and `ipcx recv`: the real binary in pairs of processes over
-# unix:// and tcp:// (formats, patterns, limits, timeouts, usage errors,
+# unix://, tcp:// and shm:// (formats, patterns, limits, timeouts, usage errors,
 # signals, peers that misbehave), and against real libzmq sockets when
 # libzmq is installed (linked into this test only).
 ipcx_test(test_cli_msg SOURCES integration/test_cli_msg.c LABELS integration TIMEOUT 240)

@@ -4,7 +4,7 @@ add_test(NAME example_region_share
 set_tests_properties(example_region_share PROPERTIES LABELS integration TIMEOUT 30)
 
 # The message-passing examples, each pair run against itself over tcp://
-# and ipc:// exactly as examples/README.md tells a person to in two
+# ipc:// and shm:// exactly as examples/README.md tells a person to in two
 # terminals (tests/support/example_pair.sh: listener in the background,
 # dialer in the foreground, @URL@ a unique address).
 # ipcx_example_pair(<test> <transport> <who> <lines> <regex> <listener...> -- <dialer...>)
@@ -14,7 +14,7 @@ function(ipcx_example_pair name transport who lines regex)
             ${regex} ${ARGN})
   set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT 60)
 endfunction()
-foreach(tp tcp ipc)
+foreach(tp tcp ipc shm)
   ipcx_example_pair(example_pushpull_${tp} ${tp} listener 3 "^work item [1-3]$"
     $<TARGET_FILE:example_pushpull> pull @URL@ 3 -- $<TARGET_FILE:example_pushpull> push @URL@ 3)
   ipcx_example_pair(example_reqrep_${tp} ${tp} dialer 2 "^(HELLO|IPCX)$"

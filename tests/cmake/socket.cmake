@@ -5,3 +5,7 @@
 find_package(Threads REQUIRED)
 ipcx_test(test_socket SOURCES integration/test_socket.c LABELS integration TIMEOUT 240
           LIBS Threads::Threads)
+# shm://: kills of either side at random moments (IPCX_SHM_KILLS rounds,
+# 100 by default), stale sockets and reconnects, another uid, bad control
+# peers, a scribbled ring, the high-water mark, the level-triggered fd.
+ipcx_test(test_socket_shm SOURCES integration/test_socket_shm.c LABELS integration TIMEOUT 300)

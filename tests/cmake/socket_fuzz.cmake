@@ -13,3 +13,6 @@ endif()
 # Writes the seed corpus (run by hand; its output is committed).
 add_executable(socket_corpus_gen EXCLUDE_FROM_ALL fuzz/socket_corpus_gen.c)
 target_link_libraries(socket_corpus_gen PRIVATE ipcx_static)
+
+# shm_hello_fuzz: the shm:// hello, received with fds over a real socketpair.
+ipcx_fuzz_target(shm_hello_fuzz PARTS core platform transport)

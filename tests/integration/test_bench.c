@@ -297,6 +297,36 @@ static void expect_socket(const struct rows *r, const char *transport)
     }
 }
 
+/* shm://: the socket rows but batch, and PUB to 1 and 4 SUBs. */
+static void expect_shm(const struct rows *r)
+{
+    static const struct {
+        const char *kase, *wait, *variant;
+        double size;
+    } rows[] = {
+        {"pingpong", "block", NULL, 64},   {"pingpong", "spin", NULL, 64},
+        {"stream", "block", NULL, 64},     {"stream", "block", NULL, 65536},
+        {"stream", "block", "pubsub", 64},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const struct obj *o =
+            find_row(r, "shm", rows[i].kase, rows[i].size, rows[i].wait, rows[i].variant);
+        if (o == NULL)
+            fail_msg("no shm %s %.0f %s row", rows[i].kase, rows[i].size, rows[i].wait);
+        assert_string_equal(str_of(o, "api"), "copy");
+        assert_true(num_of(o, "samples") > 0);
+    }
+    int fanout = 0;
+    for (int i = 0; i < r->n; i++) {
+        const struct obj *o = &r->o[i];
+        const struct field *v = get(o, "variant");
+        if (strcmp(str_of(o, "transport"), "shm") == 0 && v != NULL && v->is_str &&
+            strcmp(v->str, "pubsub") == 0)
+            fanout |= (int)num_of(o, "consumers"); /* 1 and 4 */
+    }
+    assert_int_equal(fanout, 5);
+}
+
 /* pingpong 64 B, stream 64 B and 64 KiB. */
 static void expect_three(const struct rows *r, const char *transport)
 {
@@ -351,6 +381,7 @@ static void test_json_quick_all(void **state)
 #ifdef TEST_BENCH_HAVE_ZMQ
     expect(r, "zmq-tcp", "tasks", 0);
 #endif
+    expect_shm(r);
     /* idle connections are a one-off: only when --filter names them. */
     for (int i = 0; i < r->n; i++)
         assert_string_not_equal(str_of(&r->o[i], "case"), "idle");
@@ -388,7 +419,7 @@ static void test_json_idle(void **state)
     struct rows *r = malloc(sizeof(*r));
     assert_non_null(r);
     parse_rows(out, r);
-    static const char *const listeners[] = {"tcp",
+    static const char *const listeners[] = {"tcp", "shm",
 #ifdef TEST_BENCH_HAVE_ZMQ
                                             "zmq-tcp"
 #endif

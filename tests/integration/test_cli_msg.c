@@ -309,6 +309,21 @@ static void test_tcp_dial_first(void **state)
     expect_pair(&r, &s, "via ipc\n");
 }
 
+/* shm:// works as is: both ways round, multipart lines included. */
+static void test_shm(void **state)
+{
+    (void)state;
+    char url[512];
+    snprintf(url, sizeof(url), "shm://%s/shm-sock", tmpdir);
+    proc r, s;
+    start(&r, ARGS("recv", "--listen", url, "--count", "3"));
+    start(&s, ARGS("send", "--dial", url, "--timeout", "20", "over", "shared\tmemory", ""));
+    expect_pair(&r, &s, "over\nshared\tmemory\n\n");
+    start(&r, ARGS("recv", "--dial", url, "--count", "1"));
+    start(&s, ARGS("send", "--listen", url, "--timeout", "20", "dialled"));
+    expect_pair(&r, &s, "dialled\n");
+}
+
 /* stdin in @fmt to recv in @fmt, @n messages: the output is @want. */
 static void roundtrip(const char *fmt, const char *url, const char *in, const char *want,
                       const char *n)
@@ -1171,6 +1186,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_unix_args, kill_leftovers),
         cmocka_unit_test_teardown(test_tcp_dial_first, kill_leftovers),
+        cmocka_unit_test_teardown(test_shm, kill_leftovers),
         cmocka_unit_test_teardown(test_formats_roundtrip, kill_leftovers),
         cmocka_unit_test_teardown(test_multipart_args, kill_leftovers),
         cmocka_unit_test_teardown(test_stdin_streams, kill_leftovers),

@@ -63,6 +63,8 @@ static void url_for(char *buf, size_t cap, const char *tp)
     tu_unique(u, sizeof(u), "sk");
     if (strcmp(tp, "tcp") == 0)
         snprintf(buf, cap, "tcp://127.0.0.1:0");
+    else if (strcmp(tp, "shm") == 0)
+        snprintf(buf, cap, "shm://%s/%s", tmpdir, u);
     else
         snprintf(buf, cap, "unix://%s/%s", tmpdir, u);
 }
@@ -581,6 +583,12 @@ static void test_patterns_unix(void **state)
     patterns_over("unix");
 }
 
+static void test_patterns_shm(void **state)
+{
+    (void)state;
+    patterns_over("shm");
+}
+
 /* ------------------------------------------------------------ faults */
 
 static int helper_pusher(int argc, char **argv)
@@ -664,6 +672,12 @@ static void test_kill_mid_stream_unix(void **state)
 {
     (void)state;
     kill_mid_stream("unix");
+}
+
+static void test_kill_mid_stream_shm(void **state)
+{
+    (void)state;
+    kill_mid_stream("shm");
 }
 
 static int helper_puller(int argc, char **argv)
@@ -1632,8 +1646,10 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_patterns_tcp),
         cmocka_unit_test(test_patterns_unix),
+        cmocka_unit_test(test_patterns_shm),
         cmocka_unit_test(test_kill_mid_stream_tcp),
         cmocka_unit_test(test_kill_mid_stream_unix),
+        cmocka_unit_test(test_kill_mid_stream_shm),
         cmocka_unit_test(test_dialer_reconnects),
         cmocka_unit_test(test_bad_peers_tcp),
         cmocka_unit_test(test_bad_peers_unix),

@@ -5,7 +5,7 @@
 #
 #   example_pair.sh TRANSPORT WHO LINES REGEX LISTENER... -- DIALER...
 #
-# TRANSPORT  tcp (a loopback port derived from this shell's pid) or ipc (a
+# TRANSPORT  tcp (a loopback port derived from this shell's pid), ipc or shm (a
 #            socket path in /tmp); every @URL@ in the commands becomes it.
 # WHO        whose stdout is checked: listener, dialer, or dialer+kill (the
 #            dialer's, and the listener - a publisher that runs forever -
@@ -22,7 +22,8 @@ shift 4
 case "$transport" in
 tcp) url="tcp://127.0.0.1:$((20000 + $$ % 30000))" ;;
 ipc) url="ipc:///tmp/ipcx-ex-$$.sock" ;;
-*) echo "example_pair.sh: transport tcp or ipc" >&2; exit 2 ;;
+shm) url="shm:///tmp/ipcx-ex-$$.sock" ;;
+*) echo "example_pair.sh: transport tcp, ipc or shm" >&2; exit 2 ;;
 esac
 tmp=${TMPDIR:-/tmp}/ipcx-ex-$$
 trap 'rm -f "$tmp".listener "$tmp".dialer "/tmp/ipcx-ex-$$.sock"' EXIT

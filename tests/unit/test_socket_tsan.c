@@ -414,6 +414,26 @@ static void test_dealer_router_unix(void **st)
     run(&(struct variant){IPCX_DEALER, IPCX_ROUTER, unix_url(url, sizeof(url)), 0, 2, 0, 5 * MS});
 }
 
+/* PAIR over shm:// (one process, so TSan sees both ends of the rings):
+ * X sends from two threads, receives on another, is polled from a third;
+ * both spin 20 us in memory before they sleep. */
+static void test_pair_shm(void **st)
+{
+    (void)st;
+    char url[160], u[96];
+    snprintf(url, sizeof(url), "shm://@%s", tu_unique(u, sizeof(u), "sock-tsan-shm"));
+    run(&(struct variant){IPCX_PAIR, IPCX_PAIR, url, 1, 2, 20000, 0});
+}
+
+/* DEALER to ROUTER over shm://, two senders on X, no spinning. */
+static void test_dealer_router_shm(void **st)
+{
+    (void)st;
+    char url[160], u[96];
+    snprintf(url, sizeof(url), "shm://@%s", tu_unique(u, sizeof(u), "sock-tsan-shm"));
+    run(&(struct variant){IPCX_DEALER, IPCX_ROUTER, url, 0, 2, 0, 0});
+}
+
 /* PAIR over tcp://, two senders on X, with a spin window of 20 us (the
  * leader polls before it sleeps). */
 static void test_pair_tcp(void **st)
@@ -519,10 +539,9 @@ static void test_wakeup_stolen(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pair_unix),
-        cmocka_unit_test(test_dealer_router_unix),
-        cmocka_unit_test(test_pair_tcp),
-        cmocka_unit_test(test_wakeup_stolen),
+        cmocka_unit_test(test_pair_unix),         cmocka_unit_test(test_dealer_router_unix),
+        cmocka_unit_test(test_pair_tcp),          cmocka_unit_test(test_pair_shm),
+        cmocka_unit_test(test_dealer_router_shm), cmocka_unit_test(test_wakeup_stolen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
