@@ -599,6 +599,7 @@ int ipcx__shm_attach(sk_pipe *p, int fd)
         p->shm->ev_mine = p->shm->ev_peer = -1;
     }
     p->tp_kind = IPCX__TP_SHM;
+    s->had_shm = true;
     p->conn_gen++;
     p->peer_type = 0;
     p->peer_minor = -1;

@@ -55,6 +55,8 @@ static void efd_set(int fd, bool *flag, bool on)
 
 void ipcx__sk_ready_sync(ipcx_socket *s)
 {
+    if (!s->fd_used)
+        return; /* nobody polls pollfd (yet): see socket_int.h */
     bool want = s->nbuffered > 0 || s->view.active || s->ev_n > 0;
     efd_set(s->readyfd, &s->ready_set, want);
 }
@@ -427,7 +429,11 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
     }
     int64_t spin = s->spin_ns;
     ipcx__shm_spin sp;
-    size_t nshm = spin > 0 ? ipcx__shm_spin_begin(s, &sp) : 0;
+    size_t nshm = spin > 0 || s->had_shm ? ipcx__shm_spin_begin(s, &sp) : 0;
+    /* Without IPCX_OPT_SPIN: spin briefly before sleeping, on the shm://
+     * rings only. */
+    if (spin == 0 && nshm > 0 && !ipcx__deadline_is_nowait(d))
+        spin = IPCX__SHM_BLOCK_SPIN_NS;
     bool shm_hit = false;
     pthread_mutex_unlock(&s->mu);
     struct epoll_event ev[64];
@@ -435,11 +441,14 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
     if (spin > 0) {
         /* shm:// rings are watched in memory; the I/O set every 64th turn. */
         int64_t until = ipcx__now_ns() + spin;
+        if (!ipcx__deadline_is_forever(d) && d.abs_ns < until)
+            until = d.abs_ns;
         for (unsigned k = 1; n == 0; k++) {
             if (nshm > 0 && ipcx__shm_spin_ready(&sp)) {
                 shm_hit = true;
                 break;
             }
+            ipcx__cpu_relax();
             if (nshm == 0 || (k & 63) == 0) {
                 n = epoll_wait(s->iofd, ev, 64, 0);
                 if (ipcx__now_ns() >= until)
@@ -448,6 +457,8 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
         }
         if (nshm > 0 && !shm_hit && n == 0)
             shm_hit = ipcx__shm_spin_end(&sp);
+    } else if (nshm > 0) {
+        shm_hit = ipcx__shm_spin_end(&sp);
     }
     int err = 0;
     if (n == 0 && !shm_hit) {
@@ -1370,7 +1381,13 @@ IPCX_API int ipcx_socket_get(ipcx_socket *s, int opt, int64_t *v)
 
 IPCX_API int ipcx_socket_fd(ipcx_socket *s)
 {
-    return s != NULL ? s->pollfd : -EINVAL;
+    if (s == NULL)
+        return -EINVAL;
+    sk_lock(s);
+    s->fd_used = true; /* from now on readyfd is kept true (sk_ready_sync) */
+    int fd = s->pollfd;
+    sk_unlock(s);
+    return fd;
 }
 
 static int events_locked(ipcx_socket *s, int want)
@@ -1422,6 +1439,7 @@ IPCX_API int ipcx_socket_events(ipcx_socket *s, int want)
 static int poll_fd_for(ipcx_socket *s, bool *capped)
 {
     sk_lock(s);
+    s->fd_used = true;
     ipcx__sk_ready_sync(s);
     bool unwanted = s->ready_set;
     int fd = unwanted ? s->iofd : s->pollfd;

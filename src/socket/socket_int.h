@@ -18,7 +18,10 @@
  * and `wakefd`: it is what the socket itself waits on.  `pollfd`, the fd
  * users get from ipcx_socket_fd(), holds `iofd` and `readyfd`, an eventfd
  * kept readable exactly while a message is decoded and waiting, a peer
- * event is queued, or a wanted POLLOUT became possible (`sk_ready_sync`).
+ * event is queued, or a wanted POLLOUT became possible (`sk_ready_sync`) -
+ * once somebody asked for `pollfd` (ipcx_socket_fd(), ipcx_poll():
+ * `fd_used`); before that nothing reads it, and keeping it would cost two
+ * eventfd system calls per message.
  * A pipe whose decoded message waits for the caller stops asking for
  * EPOLLIN (`in_paused`), so neither set spins on input nobody takes.
  *
@@ -204,6 +207,7 @@ struct ipcx_socket {
     uint32_t followers; /* threads sleeping on cv */
     bool news;
     bool ready_set; /* readyfd is readable */
+    bool fd_used;   /* pollfd was handed out: keep readyfd true */
     bool wakefd_set;
     int64_t timer_armed; /* the tfd's deadline, 0 when disarmed */
 
@@ -272,6 +276,9 @@ struct ipcx_socket {
 
     /* PUB over shm://: the one broadcast ring of its subscribers (pipe_shm.c) */
     struct sk_shm_bc *shm_bc;
+    /* an shm:// pipe was ever attached: waits spin briefly on the rings first
+     * (sk_wait, IPCX__SHM_BLOCK_SPIN_NS) */
+    bool had_shm;
 
     /* ipcx_socket_expose (expose.c) */
     ipcx_region *pub_region;
@@ -350,6 +357,11 @@ void ipcx__shm_socket_free(ipcx_socket *s);
  * registers asleep again and says whether one came meanwhile.  The
  * mappings stay while the socket has a leader (pipe_shm.c conn_close). */
 #define IPCX__SHM_SPIN_MAX 8
+/* Without IPCX_OPT_SPIN, a wait of a socket with shm:// pipes watches their
+ * rings this long before it sleeps: a peer that answers at once (a round
+ * trip, a stream the receiver caught up with) is then seen without a
+ * wake-up, which costs 15-50 us here; an idle socket spins once per call. */
+#define IPCX__SHM_BLOCK_SPIN_NS 20000
 typedef struct ipcx__shm_spin {
     size_t n;
     struct {
