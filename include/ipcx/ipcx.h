@@ -14,5 +14,6 @@
 #include <ipcx/queue.h>
 #include <ipcx/zmtp.h>
 #include <ipcx/socket.h>
+#include <ipcx/security.h>
 
 #endif /* IPCX_IPCX_H */
