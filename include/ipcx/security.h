@@ -98,6 +98,14 @@ IPCX_API int ipcx_curve_public_file_write(const char *path, const uint8_t pub[IP
 IPCX_API int ipcx_curve_secret_file_read(const char *path, uint8_t pub[IPCX_CURVE_KEY_SIZE],
                                          uint8_t sec[IPCX_CURVE_KEY_SIZE]);
 
+/**
+ * ipcx_curve_public_file_read - the one public key of @path (a file an
+ * allow-list would read: a bare Z85 line or a public-key line).
+ * Returns 0, -EINVAL (no key, a malformed one, or more than one), or
+ * another -errno.
+ */
+IPCX_API int ipcx_curve_public_file_read(const char *path, uint8_t pub[IPCX_CURVE_KEY_SIZE]);
+
 #ifdef __cplusplus
 }
 #endif

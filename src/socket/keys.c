@@ -326,3 +326,17 @@ int ipcx__keylist_load(ipcx__keylist *list, const char *path)
     closedir(d);
     return rc;
 }
+
+IPCX_API int ipcx_curve_public_file_read(const char *path, uint8_t pub[IPCX_CURVE_KEY_SIZE])
+{
+    if (path == NULL || pub == NULL)
+        return -EINVAL;
+    ipcx__keylist l = {0};
+    int rc = allow_file(path, &l);
+    if (rc == 0 && l.n != 1)
+        rc = -EINVAL;
+    if (rc == 0)
+        memcpy(pub, l.keys[0], 32);
+    ipcx__keylist_free(&l);
+    return rc;
+}

@@ -37,6 +37,7 @@ CLI_COMMAND(stat);
 CLI_COMMAND(bench);
 CLI_COMMAND(send);
 CLI_COMMAND(recv);
+CLI_COMMAND(keygen);
 CLI_COMMAND(top);
 CLI_COMMAND(queue);
 

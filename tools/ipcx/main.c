@@ -34,6 +34,7 @@ static const struct command *commands(size_t *n)
             {"bench", cmd_bench, "run the benchmarks against kernel and peer baselines"},
             {"send", cmd_send, "send messages to a ZeroMQ-compatible peer (tcp://, unix://)"},
             {"recv", cmd_recv, "print the messages a ZeroMQ-compatible peer sends"},
+            {"keygen", cmd_keygen, "make a CURVE key pair (Z85), optionally key files"},
             {"top", cmd_top, "watch all rings and queues"},
             {"queue", cmd_queue, "inspect queues (queue dump DIR)"},
         };

@@ -34,6 +34,13 @@ typedef struct msgopts {
     size_t nsubs;
     const char *reply;
     const char *name; /* --name: the region ipcx ls and stat see */
+    /* security (docs/security.md) */
+    const char *curve_server; /* our secret-key file: a CURVE server */
+    const char *curve_client; /* the server's public key (Z85 or a file): a CURVE client */
+    const char *curve_secret; /* a CURVE client's own secret-key file (default: a fresh pair) */
+    const char *curve_allow;  /* a CURVE server's allow-list, a file or directory */
+    const char *plain_user, *plain_pass; /* a PLAIN client */
+    const char *plain_server;            /* USER:PASSWORD: a PLAIN server accepting that one */
     int help;
 } msgopts;
 
