@@ -13,3 +13,9 @@ endif()
 # Writes the seed corpus (run by hand; its output is committed).
 add_executable(socket_corpus_gen EXCLUDE_FROM_ALL fuzz/socket_corpus_gen.c)
 target_link_libraries(socket_corpus_gen PRIVATE ipcx_static)
+
+# plain_fuzz, curve_fuzz: the PLAIN and CURVE handshake parsers
+# (src/socket/mech*.c) fed a hostile peer's bytes, with no sockets
+# (tests/fuzz/mech_fuzz.h).
+ipcx_fuzz_target(plain_fuzz PARTS core platform zmtp transport socket)
+ipcx_fuzz_target(curve_fuzz PARTS core platform zmtp transport socket)
