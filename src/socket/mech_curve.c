@@ -118,6 +118,11 @@ static int curve_hello(ipcx__mx *m, const uint8_t *b, size_t len)
     if (b[6] != 1 || b[7] != 0)
         return ipcx__mx_fail(m, -EPROTO, false, NULL, "CURVE HELLO version %u.%u, not 1.0", b[6],
                              b[7]);
+    /* The padding is not authenticated: zeros only, so that no byte of a
+     * HELLO can change unnoticed. */
+    static const uint8_t zeros[72];
+    if (memcmp(b + 8, zeros, sizeof(zeros)) != 0)
+        return ipcx__mx_fail(m, -EPROTO, false, NULL, "CURVE HELLO padding is not zero");
     memcpy(m->peer_cn, b + 80, 32);
     if (check_nonce(m, b + 112, "HELLO") != 0)
         return m->err;

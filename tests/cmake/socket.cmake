@@ -5,3 +5,8 @@
 find_package(Threads REQUIRED)
 ipcx_test(test_socket SOURCES integration/test_socket.c LABELS integration TIMEOUT 240
           LIBS Threads::Threads)
+
+# CURVE against a man-in-the-middle: flipped bytes, replayed and reordered
+# frames, a replayed handshake (tests/integration/test_socket_tamper.c).
+ipcx_test(test_socket_tamper SOURCES integration/test_socket_tamper.c LABELS integration
+          TIMEOUT 240)
