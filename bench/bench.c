@@ -127,6 +127,8 @@ static void emit_json(FILE *f, const bench_row *r)
                 r->rtt_ns_p99, r->rtt_ns_p999);
     } else if (strcmp(r->kase, "tasks") == 0) {
         fprintf(f, ",\"tasks_per_s\":%.0f", r->tasks_per_s);
+    } else if (strcmp(r->kase, "handshakes") == 0) {
+        fprintf(f, ",\"handshakes_per_s\":%.0f", r->handshakes_per_s);
     } else if (strcmp(r->kase, "idle") == 0) {
         fprintf(f, ",\"conns\":%d,\"bytes_per_conn\":%.0f", r->conns, r->bytes_per_conn);
         if (r->heap_bytes_per_conn > 0)
@@ -172,8 +174,11 @@ static void emit_table(FILE *f, bench_ctx *ctx, const bench_row *r)
             snprintf(detail + dl, sizeof(detail) - dl, "%.1fk heap", r->heap_bytes_per_conn / 1e3);
         fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
                 size, r->wait ? r->wait : "-", detail, "-", "-", "-", "-", by);
-    } else if (strcmp(r->kase, "tasks") == 0) {
-        fmt_rate(m, sizeof(m), r->tasks_per_s, "t/s");
+    } else if (strcmp(r->kase, "tasks") == 0 || strcmp(r->kase, "handshakes") == 0) {
+        if (strcmp(r->kase, "tasks") == 0)
+            fmt_rate(m, sizeof(m), r->tasks_per_s, "t/s");
+        else
+            fmt_rate(m, sizeof(m), r->handshakes_per_s, "hs/s");
         fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s\n", r->kase, r->transport,
                 size, r->wait ? r->wait : "-", detail, "-", "-", "-", m, "-");
     } else {

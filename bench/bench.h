@@ -39,6 +39,8 @@ typedef struct bench_row {
     double msgs_per_s, bytes_per_s;
     /* tasks */
     double tasks_per_s;
+    /* handshakes: connections that completed their handshake, per second */
+    double handshakes_per_s;
     /* idle: connections held open, resident memory they cost the listener */
     int conns;
     double bytes_per_conn;      /* resident set growth / conns */
