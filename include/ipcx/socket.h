@@ -18,8 +18,8 @@
  *
  * Both speak ZMTP 3.1 (the ZeroMQ wire protocol, NULL mechanism, or PLAIN
  * or CURVE by option: docs/security.md), so any ZeroMQ peer - libzmq,
- * pyzmq, JeroMQ, ... - of a compatible socket type is a valid peer.  docs/sockets.md describes the patterns, docs/transports.md
- * the URLs and what differs from libzmq.
+ * pyzmq, JeroMQ, ... - of a compatible socket type is a valid peer.  docs/sockets.md describes the
+ * patterns, docs/transports.md the URLs and what differs from libzmq.
  *
  * I/O happens inside the caller's calls (ipcx_send, ipcx_recv,
  * ipcx_socket_events, ipcx_poll, ...): a message is written by the send
