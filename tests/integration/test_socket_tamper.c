@@ -19,6 +19,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -51,7 +52,7 @@ typedef struct flow {
     uint8_t held[1 << 21]; /* OP_SWAP: the frame kept back */
     size_t held_len;
     int out_fd;
-    FILE *capture;
+    int capture; /* a file the client's bytes are copied to, or -1 */
 } flow;
 
 static void write_all(int fd, const uint8_t *b, size_t n)
@@ -93,8 +94,8 @@ static void flow_pump(flow *f, int dir, const tamper *t)
                 return;
             unit = hl + (size_t)size;
         }
-        if (f->capture != NULL)
-            fwrite(f->buf, 1, unit, f->capture);
+        if (f->capture >= 0)
+            write_all(f->capture, f->buf, unit);
         bool hit = f->greeted && t->dir == dir && t->frame == f->frames;
         bool after_swap = f->greeted && t->op == OP_SWAP && t->dir == dir &&
                           f->frames == t->frame + 1 && f->held_len > 0;
@@ -140,8 +141,9 @@ static void proxy(int lfd, int port, const tamper *t, const char *capture)
         _exit(5);
     g_flows[0].out_fd = s;
     g_flows[1].out_fd = c;
-    if (capture != NULL)
-        g_flows[0].capture = fopen(capture, "wb");
+    /* No stdio, no malloc: the parent had threads when it forked us. */
+    g_flows[0].capture = capture != NULL ? open(capture, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+    g_flows[1].capture = -1;
     int fds[2] = {c, s};
     for (;;) {
         struct pollfd pf[2] = {{c, POLLIN, 0}, {s, POLLIN, 0}};
@@ -152,15 +154,10 @@ static void proxy(int lfd, int port, const tamper *t, const char *capture)
                 continue;
             flow *f = &g_flows[d];
             ssize_t n = read(fds[d], f->buf + f->len, sizeof(f->buf) - f->len);
-            if (n <= 0) {
-                if (g_flows[0].capture != NULL)
-                    fclose(g_flows[0].capture);
+            if (n <= 0)
                 _exit(0);
-            }
             f->len += (size_t)n;
             flow_pump(f, d, t);
-            if (g_flows[0].capture != NULL)
-                fflush(g_flows[0].capture);
         }
     }
     _exit(0);

@@ -325,8 +325,10 @@ static int zchild(const zcfg *c, const char *ep, int wfd)
         }
     }
     if (mon != NULL) {
-        zmq_socket_monitor(z, NULL, 0);
-        zmq_close(mon);
+        /* A refused client has nothing to flush, and libzmq's ctx_term can
+         * hang on a socket that is still reconnecting under a monitor: the
+         * process exit is the clean-up. */
+        _exit(rc);
     }
     zmq_close(z);
     zmq_ctx_shutdown(ctx);
@@ -342,24 +344,80 @@ typedef struct peer {
     char ep[300];
 } peer;
 
-/* Start the libzmq side; with @c->bind, *ep becomes its endpoint. */
+static const char *arg_of(const char *v)
+{
+    return v != NULL ? v : "-";
+}
+
+static const char *val_of(const char *v)
+{
+    return strcmp(v, "-") == 0 ? NULL : v;
+}
+
+/* Start the libzmq side: this binary again (--helper), so that no lock
+ * another thread of this process held at fork time (ipcx's I/O assistant,
+ * the sanitizer's allocator) is held for ever in the child.  With
+ * @c->bind, pr->ep becomes its endpoint. */
 static void zstart(peer *pr, const zcfg *c, const char *ep)
 {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     big();
     keys_init();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        _exit(zchild(c, ep, fds[1]));
-    }
+    char wfd[16], num[12][16];
+    snprintf(wfd, sizeof(wfd), "%d", fds[1]);
+    int v[] = {c->type, c->bind, c->tp, c->mech, c->server, c->script, c->n, c->expect_auth};
+    for (int i = 0; i < 8; i++)
+        snprintf(num[i], sizeof(num[i]), "%d", v[i]);
+    char *args[] = {"--helper",
+                    wfd,
+                    (char *)ep,
+                    num[0],
+                    num[1],
+                    num[2],
+                    num[3],
+                    num[4],
+                    num[5],
+                    num[6],
+                    num[7],
+                    (char *)arg_of(c->user),
+                    (char *)arg_of(c->pass),
+                    (char *)arg_of(c->key_pub),
+                    (char *)arg_of(c->key_sec),
+                    (char *)arg_of(c->key_srv),
+                    (char *)arg_of(c->zap_user),
+                    (char *)arg_of(c->zap_pass),
+                    (char *)arg_of(c->zap_key),
+                    NULL};
+    pr->pid = tu_spawnv(args);
     close(fds[1]);
-    pr->pid = pid;
     pr->rfd = fds[0];
     int n = tu_line_read(fds[0], pr->ep, sizeof(pr->ep), 10000);
     assert_true(n > 0);
+}
+
+/* The helper: argv as zstart writes it. */
+static int helper_main(int argc, char **argv)
+{
+    if (argc != 20)
+        return 2;
+    zcfg c = {.type = atoi(argv[4]),
+              .bind = atoi(argv[5]) != 0,
+              .tp = atoi(argv[6]),
+              .mech = atoi(argv[7]),
+              .server = atoi(argv[8]) != 0,
+              .script = atoi(argv[9]),
+              .n = atoi(argv[10]),
+              .expect_auth = atoi(argv[11]) != 0,
+              .user = val_of(argv[12]),
+              .pass = val_of(argv[13]),
+              .key_pub = val_of(argv[14]),
+              .key_sec = val_of(argv[15]),
+              .key_srv = val_of(argv[16]),
+              .zap_user = val_of(argv[17]),
+              .zap_pass = val_of(argv[18]),
+              .zap_key = val_of(argv[19])};
+    return zchild(&c, argv[3], atoi(argv[2]));
 }
 
 static int zend(peer *pr)
@@ -1050,9 +1108,11 @@ static int tcp = 0, ipc = 1;
 
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &tcp), cmocka_unit_test_prestate(fn, &ipc)
 
-int main(void)
+int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (argc > 1 && strcmp(argv[1], "--helper") == 0)
+        return helper_main(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_files), cmocka_unit_test(test_cli_keygen),
         BOTH(test_plain_ipcx_server),      BOTH(test_plain_zmq_server),
