@@ -20,7 +20,7 @@
 #   always-dead         IPCX_MUTANT_ALWAYS_DEAD: the liveness check always
 #                       says "dead" (src/platform/liveness.c)
 #   no-overwrite-floor  IPCX_MUTANT_NO_OVERWRITE_FLOOR: the overwrite
-#                       floor check after reading is gone (src/ring/consume.c)
+#                       floor check after reading is gone (src/ring/ring_int.h)
 # CI does not run this; docs/testing.md has the last table.
 set -u
 cd "$(dirname "$0")/.." || exit 2

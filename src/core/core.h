@@ -36,9 +36,7 @@
  *    stores still waiting for their cache lines (glibc's memcpy moves 64
  *    bytes with one 64-byte load and store);
  *  - records are 8-aligned, so no word store splits a cache line.
- * 64-byte two-process streams on the development machine, with a sender
- * that stamps each message first: ipcx_ring 23-24 -> 27-30 M msgs/s, a
- * minimal ring 24 -> 63 M (docs/ring.md, Performance notes).
+ * docs/ring.md, Performance notes, has the measurements.
  * The empty asm keeps the compiler from turning the loop back into a
  * memcpy call.  Larger copies use memcpy.
  */
@@ -143,8 +141,8 @@ static inline bool ipcx__lazy_is_nowait(const ipcx__lazy_deadline *l)
  * A consumer that found a message at once on IPCX_STREAK_MIN calls in a row
  * and then finds none has caught up with a producer that is still writing:
  * polling the record being written takes its cache line away mid-write,
- * many times per record.  Waiting IPCX_STREAK_BACKOFF pauses first (about
- * 3 us on the development machine, 25 ns per pause) lets the producer run
+ * many times per record.  Waiting IPCX_STREAK_BACKOFF pauses first (a few
+ * microseconds) lets the producer run
  * ahead, and the consumer then reads finished lines.  A round trip never
  * triggers it (each receive there waits); only the first message after a
  * burst can be up to that much later.  Used by the ring and the queue

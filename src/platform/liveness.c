@@ -22,6 +22,12 @@
  *
  * The checks cost one open/read/close of /proc/<pid>/stat (kill() only
  * when that fails); callers rate-limit them.
+ *
+ * Where the holder and the checker share a file (a named ring's region, a
+ * ring passed by fd), a lock the kernel drops with its holder is a better
+ * proof than any pid: it needs no /proc, no free fd at check time, and
+ * holds across pid namespaces.  ipcx__live_lock_*() below: the ring takes
+ * one per slot it holds (layout.c) and asks it first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -169,4 +175,51 @@ int ipcx__fork_watch(uint32_t *gen)
         return -ENOMEM;
     *gen = ipcx__fork_gen();
     return 0;
+}
+
+/* ------------------------------------------------------------ lock proof */
+
+int ipcx__live_lock_open(int fd)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    int lfd = open(path, O_RDWR | O_CLOEXEC);
+    return lfd >= 0 ? lfd : -errno;
+}
+
+static struct flock lock_at(short type, uint64_t key)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)(IPCX_LIVE_LOCK_BASE + key);
+    fl.l_len = 1;
+    return fl;
+}
+
+int ipcx__live_lock_take(int lfd, uint64_t key)
+{
+    struct flock fl = lock_at(F_WRLCK, key);
+    if (fcntl(lfd, F_OFD_SETLK, &fl) == 0)
+        return 0;
+    return errno == EACCES || errno == EAGAIN ? -EAGAIN : -errno;
+}
+
+void ipcx__live_lock_drop(int lfd, uint64_t key)
+{
+    struct flock fl = lock_at(F_UNLCK, key);
+    (void)fcntl(lfd, F_OFD_SETLK, &fl);
+}
+
+int ipcx__live_lock_state(int lfd, uint64_t key)
+{
+#ifdef IPCX_MUTANT_ALWAYS_DEAD
+    (void)lfd, (void)key;
+    return IPCX_LIVE_DEAD;
+#endif
+    struct flock fl = lock_at(F_WRLCK, key);
+    if (fcntl(lfd, F_OFD_GETLK, &fl) != 0)
+        return IPCX_LIVE_UNKNOWN;
+    return fl.l_type == F_UNLCK ? IPCX_LIVE_DEAD : IPCX_LIVE_ALIVE;
 }

@@ -64,6 +64,33 @@ int ipcx__live_check(int32_t pid, uint64_t start, unsigned start_bits, int same_
  * paths where a reused pid reading as alive only delays a reclaim. */
 int ipcx__live_probe(int32_t pid, int same_ns);
 
+/* Kernel-held proof of life: an open-file-description lock (F_OFD_SETLK)
+ * on one byte of a shared file, which the kernel drops when the last
+ * descriptor of the holder's open file description closes - when the
+ * holder dies, whatever killed it, in whatever pid namespace it lives.  A
+ * holder takes it before it publishes that it holds a slot and drops it
+ * after it gave the slot up; a checker that finds it free while the slot
+ * still names the holder has proof that the holder is gone (a forked child
+ * shares the description and keeps the lock: that only reads as alive).
+ * Keys are byte offsets above IPCX_LIVE_LOCK_BASE, beyond any data. */
+#define IPCX_LIVE_LOCK_BASE (UINT64_C(1) << 40)
+
+/* A private open file description of the file behind fd (through
+ * /proc/self/fd: a passed memfd shares its sender's description, whose
+ * locks would not conflict with ours), O_CLOEXEC.  The new fd, or -errno
+ * (no /proc, out of fds: then there is no lock proof, and the pid checks
+ * decide alone). */
+int ipcx__live_lock_open(int fd);
+/* Take the lock on byte key (non-blocking): 0, -EAGAIN when another
+ * description holds it, another -errno. */
+int ipcx__live_lock_take(int lfd, uint64_t key);
+/* Drop our lock on byte key. */
+void ipcx__live_lock_drop(int lfd, uint64_t key);
+/* Is byte key locked by another open file description?  IPCX_LIVE_ALIVE
+ * (held), IPCX_LIVE_DEAD (free), IPCX_LIVE_UNKNOWN (the query failed).
+ * One fcntl, no new fd. */
+int ipcx__live_lock_state(int lfd, uint64_t key);
+
 /* This process's pid namespace (the inode of /proc/self/ns/pid), 0 when it
  * cannot be read. */
 uint64_t ipcx__live_self_ns(void);

@@ -2,8 +2,12 @@
 /*
  * ipcx queues: creating and opening a queue, attaching a handle as producer
  * or consumer, detaching, statistics, and the read-only walk behind
- * `ipcx queue dump`.  The hot paths are in queue_io.c, the chain in
- * queue_chain.c, the files in queue_store.c.
+ * `ipcx queue dump`.  The hot paths are in queue_io.c, the chain (its lock,
+ * linking, reclaim, repair and the liveness of slot owners) in
+ * queue_chain.c, the files in queue_store.c.  The files are layers:
+ * queue.c -> queue_io.c -> queue_chain.c -> queue_store.c, and each calls
+ * only the ones after it (queue.c, opening and closing, calls the chain and
+ * the store directly: it has nothing to ask of the hot paths).
  *
  * Design note.  The creator writes the whole control block and the first
  * segment, then stores the version with release (queue_store.c); openers
@@ -23,25 +27,6 @@
 #include "platform/platform.h"
 #include "queue/queue.h"
 #include "region/region.h"
-
-int ipcx__qsame_ns(const ipcx_queue *q)
-{
-    /* Relaxed: a sticky flag (note_namespace); a stale 0 right after a
-     * foreign attach is the window any liveness check has. */
-    return load_relaxed(&q->ctl->mixed_ns) == 0;
-}
-
-int ipcx__qslot_alive(const ipcx_queue *q, const struct ipcx__qslot *s)
-{
-    return ipcx__live_check(s->pid, s->start, s->start != 0 ? 64 : 0, ipcx__qsame_ns(q));
-}
-
-int ipcx__qslot_maybe_alive(const ipcx_queue *q, const struct ipcx__qslot *s)
-{
-    /* kill(pid, 0) only: no /proc read on the reclaim path.  A reused pid
-     * reads as alive, which only keeps memory a little longer. */
-    return ipcx__live_probe(s->pid, ipcx__qsame_ns(q)) != IPCX_LIVE_DEAD;
-}
 
 /* Pid namespaces: a control block made before 1.2 gets ours; an attacher
  * from another namespace (or one that cannot read its own) marks the queue

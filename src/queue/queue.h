@@ -483,7 +483,18 @@ void ipcx__qwake_space(ipcx_queue *q);
 
 /* Single producer: zero the header word at @off (the next record's), if a
  * header fits there, before the record ending at @off is committed. */
-void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off);
+static inline void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off)
+{
+    /* Relaxed: published by the release store of the record's tag (or the
+     * skip's), which consumers acquire before they read this word.  Only
+     * stored when not already 0 (fresh segments): no needless ownership
+     * request for the line a caught-up consumer polls. */
+    if (off + IPCX__QREC_HDR > m->size)
+        return;
+    ipcx_atomic_u32 *w = &((struct ipcx__qrec *)(m->base + off))->commit;
+    if (load_relaxed(w) != 0)
+        store_relaxed(w, 0);
+}
 
 /* ------------------------------------------------------------ queue.c */
 
@@ -504,7 +515,7 @@ extern void (*ipcx__qfault)(int step, ipcx_atomic_u64 *claim);
  * power loss with it: only the bytes it saw synced survive. */
 extern int (*ipcx__qsync_hook)(const void *addr, size_t len, const char *dir);
 
-/* Liveness of a slot's owner, through the liveness module (platform.h):
+/* Liveness of a slot's owner (queue_chain.c), through the liveness module (platform.h):
  * 1 alive, 0 proven gone, -1 cannot tell (counts as alive everywhere). */
 int ipcx__qslot_alive(const ipcx_queue *q, const struct ipcx__qslot *s);
 /* Cheap and conservative (pid only): for reclaim decisions; 0 only when

@@ -32,6 +32,30 @@
 #include "platform/platform.h"
 #include "queue/queue.h"
 
+/* ------------------------------------------------------------ liveness */
+
+/* Owners of slots and of the lock (queue.h); the liveness module decides
+ * (platform/liveness.c: alive, dead, unknown - unknown never reclaims). */
+
+int ipcx__qsame_ns(const ipcx_queue *q)
+{
+    /* Relaxed: a sticky flag (note_namespace); a stale 0 right after a
+     * foreign attach is the window any liveness check has. */
+    return load_relaxed(&q->ctl->mixed_ns) == 0;
+}
+
+int ipcx__qslot_alive(const ipcx_queue *q, const struct ipcx__qslot *s)
+{
+    return ipcx__live_check(s->pid, s->start, s->start != 0 ? 64 : 0, ipcx__qsame_ns(q));
+}
+
+int ipcx__qslot_maybe_alive(const ipcx_queue *q, const struct ipcx__qslot *s)
+{
+    /* kill(pid, 0) only: no /proc read on the reclaim path.  A reused pid
+     * reads as alive, which only keeps memory a little longer. */
+    return ipcx__live_probe(s->pid, ipcx__qsame_ns(q)) != IPCX_LIVE_DEAD;
+}
+
 /* ------------------------------------------------------------ lock */
 
 static int owner_gone(ipcx_queue *q, uint32_t owner, int64_t waited_ns)

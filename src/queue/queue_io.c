@@ -252,19 +252,6 @@ static uint64_t try_claim(ipcx_queue *q, struct ipcx__qseg *h, uint64_t size, ui
     }
 }
 
-void ipcx__qclear_next(struct ipcx__qmap *m, uint64_t off)
-{
-    /* Relaxed: published by the release store of the record's tag (or the
-     * skip's), which consumers acquire before they read this word.  Only
-     * stored when not already 0 (fresh segments): no needless ownership
-     * request for the line a caught-up consumer polls. */
-    if (off + IPCX__QREC_HDR > m->size)
-        return;
-    ipcx_atomic_u32 *w = &((struct ipcx__qrec *)(m->base + off))->commit;
-    if (load_relaxed(w) != 0)
-        store_relaxed(w, 0);
-}
-
 static int reserve(ipcx_queue *q, size_t len, void **data, ipcx__lazy_deadline *w)
 {
     if (ipcx__qforked(q))

@@ -233,7 +233,8 @@ int ipcx__ring_attach(void *mem, size_t size, ipcx_ring **out)
         free(r);
         return rc == -ENOENT ? -ESRCH : rc;
     }
-    r->ident = (uint64_t)(uint32_t)pid << 32 | (start & 0xffffffffu);
+    r->ident = (uint64_t)(uint32_t)pid << 32 | (start & (RING_ID_LOCKED - 1));
+    r->lockfd = -1;
     note_namespace(h);
     r->light = ipcx__ring_light_init();
     r->pidx = -1;
@@ -252,14 +253,33 @@ int ipcx__ring_corrupt(ipcx_ring *r, const char *what)
 
 /* ------------------------------------------------------------ liveness */
 
-/* The liveness module's answer for the owner identity id (pid << 32 | low
- * 32 bits of its start time). */
-static int ring_owner_live(const ipcx_ring *r, uint64_t id)
+static uint64_t slot_key(const ipcx_ring *r, const struct ring_slot *s)
 {
+    return (uint64_t)((const uint8_t *)s - (const uint8_t *)r->hdr);
+}
+
+void ipcx__ring_use_lock(ipcx_ring *r, int fd)
+{
+    int l = fd >= 0 ? ipcx__live_lock_open(fd) : -1;
+    r->lockfd = l >= 0 ? l : -1;
+}
+
+/* The liveness module's answer for the owner identity id of slot s.  The
+ * lock proof first: an owner that took the slot's lock (RING_ID_LOCKED)
+ * and no longer holds it is gone, in any pid namespace (or it left the
+ * slot just now, which makes it gone for the slot too).  Not for our own
+ * pid: our own description's locks never conflict with our query.  A held
+ * lock proves less (a forked child shares the description): the pid
+ * checks decide then, as they do without a lock. */
+static int ring_owner_live(const ipcx_ring *r, const struct ring_slot *s, uint64_t id)
+{
+    if ((id & RING_ID_LOCKED) != 0 && r->lockfd >= 0 && (id >> 32) != (r->ident >> 32) &&
+        ipcx__live_lock_state(r->lockfd, slot_key(r, s)) == IPCX_LIVE_DEAD)
+        return IPCX_LIVE_DEAD;
     /* Relaxed: a sticky flag; a stale 0 right after a foreign attach is
      * the window any liveness check has (the owner may die just after). */
     int same_ns = load_relaxed(&r->hdr->mixed_ns) == 0;
-    return ipcx__live_check((int32_t)(id >> 32), id & 0xffffffffu, 32, same_ns);
+    return ipcx__live_check((int32_t)(id >> 32), id & (RING_ID_LOCKED - 1), 31, same_ns);
 }
 
 int ipcx__ring_slot_alive(const ipcx_ring *r, const struct ring_slot *s)
@@ -267,7 +287,7 @@ int ipcx__ring_slot_alive(const ipcx_ring *r, const struct ring_slot *s)
     /* Relaxed: an identity, not a publication; a stale value is re-read on
      * the next check. */
     uint64_t id = load_relaxed(&s->owner);
-    return id != 0 && ring_owner_live(r, id) != IPCX_LIVE_DEAD;
+    return id != 0 && ring_owner_live(r, s, id) != IPCX_LIVE_DEAD;
 }
 
 /* ------------------------------------------------------------ slots */
@@ -330,17 +350,25 @@ static int take_slot(ipcx_ring *r, struct ring_slot *s, int producer)
 {
     uint64_t cur = load_acquire(&s->owner); /* pairs with the CAS below in other joiners */
     /* Only an owner proven gone gives its slot up: alive or unknown holds. */
-    if (cur != 0 && (cur == r->ident || ring_owner_live(r, cur) != IPCX_LIVE_DEAD))
+    if (cur != 0 &&
+        ((cur & ~RING_ID_LOCKED) == r->ident || ring_owner_live(r, s, cur) != IPCX_LIVE_DEAD))
         return 0;
     if (cur != 0 && producer && r->mp && intent_pending(r, s))
         return 0;
+    /* The lock proof, before our identity says we hold it. */
+    uint64_t me = r->ident;
+    if (r->lockfd >= 0 && ipcx__live_lock_take(r->lockfd, slot_key(r, s)) == 0)
+        me |= RING_ID_LOCKED;
     /* The dead owner's flag, read while it still owns the slot (after the
      * CAS a new owner could set its own). */
     uint32_t w = load_relaxed(&s->wait);
     /* acq_rel: acquire the dead owner's counters before folding them;
      * release is not needed for anything we wrote before. */
-    if (!cas_acq_rel(&s->owner, &cur, r->ident))
+    if (!cas_acq_rel(&s->owner, &cur, me)) {
+        if (me & RING_ID_LOCKED)
+            ipcx__live_lock_drop(r->lockfd, slot_key(r, s));
         return 0;
+    }
     if (cur != 0) {
         fold_slot(r, s, producer);
         ipcx__ring_undo_sleeper(r, w, producer);
@@ -492,6 +520,13 @@ void ipcx__ring_flush_stats(ipcx_ring *r)
  * slot's pos no longer covers them (ipcx__ring_taken_dead), and a
  * single-consumer queue's unreleased records are redelivered (head is not
  * published).  Only the slot lines and the header's totals are written. */
+/* After giving slot s up (its owner word stored 0): drop its lock proof. */
+static void drop_lock(ipcx_ring *r, struct ring_slot *s)
+{
+    if (r->lockfd >= 0)
+        ipcx__live_lock_drop(r->lockfd, slot_key(r, s));
+}
+
 static void leave_broken(ipcx_ring *r)
 {
     r->nres = 0;
@@ -501,11 +536,12 @@ static void leave_broken(ipcx_ring *r)
         ipcx__ring_flush_stats(r);
         struct ring_slot *s = &r->pslots[r->pidx];
         fold_slot(r, s, 1);
-        /* Pairs with the load_acquire of pos in consume.c claim_live():
+        /* Pairs with the load_acquire of pos in recover.c claim_live():
          * our claims read as abandoned. */
         store_release(&s->pos, 0);
         /* Releases the slot; pairs with the load_acquire in take_slot(). */
         store_release(&s->owner, 0);
+        drop_lock(r, s);
         r->pidx = -1;
     }
     if (r->cidx >= 0) {
@@ -518,6 +554,7 @@ static void leave_broken(ipcx_ring *r)
         /* seq_cst as in ipcx__ring_leave() (the space_waiters Dekker pair
          * with a broadcast producer's min_cursor()). */
         store_seq_cst(&s->owner, 0);
+        drop_lock(r, s);
         ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
         r->cidx = -1;
     }
@@ -538,6 +575,7 @@ void ipcx__ring_leave(ipcx_ring *r)
         /* Releases the slot after our last claim and counters; pairs with
          * the load_acquire in take_slot(). */
         store_release(&s->owner, 0);
+        drop_lock(r, s);
         r->pidx = -1;
     }
     if (r->cidx >= 0) {
@@ -551,6 +589,7 @@ void ipcx__ring_leave(ipcx_ring *r)
          * producer may sleep on this cursor: its re-check (min_cursor())
          * loads owner seq_cst after registering. */
         store_seq_cst(&s->owner, 0);
+        drop_lock(r, s);
         /* A producer waiting for this cursor to move may go on now. */
         ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
         r->cidx = -1;
@@ -565,5 +604,9 @@ void ipcx__ring_detach(ipcx_ring *r)
      * its records are the parent's to commit or release.  Touch nothing. */
     if (!ring_forked(r))
         ipcx__ring_leave(r);
+    /* A child's copy of the descriptor: closing it leaves the parent's
+     * locks in place (they go with the last descriptor of the description). */
+    if (r->lockfd >= 0)
+        close(r->lockfd);
     free(r);
 }

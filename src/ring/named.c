@@ -42,6 +42,7 @@ int ipcx_ring_create(const char *name, const ipcx_ring_opts *opts, ipcx_ring **o
         return rc;
     }
     r->region = reg;
+    ipcx__ring_use_lock(r, ipcx_region_fd(reg));
     *out = r;
     return 0;
 }
@@ -66,6 +67,7 @@ int ipcx_ring_open(const char *name, ipcx_ring **out)
         return rc;
     }
     r->region = reg;
+    ipcx__ring_use_lock(r, ipcx_region_fd(reg));
     *out = r;
     return 0;
 }

@@ -21,7 +21,7 @@
  *    slot, CASes tail from t to t + size, then writes the claim header and
  *    clears the intent.  A death between the CAS and the claim header leaves
  *    an intent that names the claim; consumers use it to skip the hole
- *    (consume.c, intent_span()).
+ *    (recover.c, intent_span()).
  *  - Multiple producers: the producer's slot `pos` names its first
  *    uncommitted record (release before the CLAIM tag), so a consumer that
  *    finds a CLAIM can tell a live claim from an abandoned one: owner alive
@@ -118,7 +118,7 @@ static int bcast_space(ipcx_ring *r, uint64_t end, int check)
     if (ow) {
         /* Seqlock write side: the floor store above must be visible before
          * any byte of the reclaimed space changes.  Pairs with the acquire
-         * fence in consume.c (overrun check).  A fence, not an ordered
+         * fence in overwrite.c (ipcx__ring_overrun_after()).  A fence, not an ordered
          * access, because the data is written with plain stores. */
         atomic_thread_fence(memory_order_release);
         r->plimit = f + r->cap;
@@ -173,14 +173,14 @@ static void write_claim(ipcx_ring *r, uint64_t pos, uint32_t len)
     struct ring_rec *rec = ring_rec_at(r, pos);
     struct ring_slot *s = &r->pslots[r->pidx];
     if (r->nres == 0) {
-        /* Pairs with the load_acquire of pos in consume.c claim_live():
+        /* Pairs with the load_acquire of pos in recover.c claim_live():
          * whoever sees our CLAIM tag sees that we still own the record. */
         store_release(&s->pos, pos + 1);
     }
     store_relaxed(&rec->len, len);
     store_relaxed(&rec->seq, r->pseq++);
     /* Publishes len/seq and (above) the slot's pos; pairs with the
-     * load_acquire of the tag in consume.c. */
+     * load_acquire of the tag in consume.c sc_try() and consume_mc.c. */
     store_release(&rec->tag, ring_tag(r, pos, REC_CLAIM, (unsigned)r->pidx + 1));
     RING_FAULT(RING_STEP_CLAIM_HDR);
 }
@@ -231,7 +231,7 @@ static int claim_mp(ipcx_ring *r, uint32_t len, uint64_t rs, int check, uint64_t
          * producer that dies at any point leaves no intent or a whole one. */
         store_relaxed(&s->isize, (uint32_t)(end - t));
         /* Publishes isize; pairs with the load_acquire of ipos in
-         * consume.c intent_covers() and layout.c intent_pending(). */
+         * recover.c intent_covers() and layout.c intent_pending(). */
         store_release(&s->ipos, t + 1);
         RING_FAULT(RING_STEP_CLAIM_INTENT);
         /* acq_rel: the intent above is published before the claim. */
@@ -398,12 +398,12 @@ int ipcx__ring_commit(ipcx_ring *r, void *data)
     r->nres -= i + 1;
     memmove(r->resv, r->resv + i + 1, r->nres * sizeof(r->resv[0]));
     if (r->mp) {
-        /* Pairs with consume.c claim_live(): a consumer that sees pos past
+        /* Pairs with recover.c claim_live(): a consumer that sees pos past
          * a record then re-reads its tag and finds COMMIT. */
         store_release(&r->pslots[r->pidx].pos, r->nres == 0 ? 0 : r->resv[0] + 1);
     } else {
         /* After the COMMIT tags: a consumer that loads tail with acquire
-         * (consume.c sc_try(), ipcx__ring_rec_span(); layout.c
+         * (consume.c sc_try(), recover.c ipcx__ring_rec_span(); layout.c
          * ipcx__ring_join_producer()) finds a tag below it. */
         store_release(&r->hdr->tail, end);
     }
@@ -474,75 +474,4 @@ void ipcx__ring_abandon_reserved(ipcx_ring *r)
     r->nres = 0;
     if (r->mp)
         store_release(&r->pslots[r->pidx].pos, 0); /* pairs with claim_live() */
-}
-
-/* ------------------------------------------------------------ MC frontier */
-
-/* Advance `free` over released records (multi-consumer queue).  With
- * reclaim, a record taken by a consumer that died is released and counted
- * lost.  Returns 0 or -EPROTO. */
-int ipcx__ring_mc_free(ipcx_ring *r, int reclaim)
-{
-    struct ring_hdr *h = r->hdr;
-    /* Both pair with the CASes on free / head by other sides. */
-    uint64_t f = load_acquire(&h->free), hd = load_acquire(&h->head);
-    int moved = 0;
-    if (ring_pos_bad(f) || ring_pos_bad(hd) || f > hd)
-        return ipcx__ring_corrupt(r, "release frontier");
-    for (uint64_t steps = 0; f < hd && steps < r->cap / RING_REC_HDR; steps++) {
-        struct ring_rec *rec = ring_rec_at(r, f);
-        /* Pairs with the store_release of RELEASED in consume.c: the
-         * consumer's reads of the payload happened before. */
-        uint64_t t = load_acquire(&rec->tag);
-        unsigned k = ring_kind(r, f, t);
-        uint64_t span;
-        if (k == REC_PAD) {
-            span = r->cap - (f & r->mask);
-        } else if (reclaim && (k == 0 || k == REC_CLAIM)) {
-            /* An abandoned claim or a dead producer's hole (consume.c). */
-            unsigned kk;
-            int64_t sp = ipcx__ring_rec_span(r, f, load_acquire(&h->tail), 1, &h->free, &kk);
-            if (sp <= 0 || (kk != REC_SKIPPED && kk != REC_PAD)) {
-                if (sp < 0)
-                    return (int)sp;
-                break;
-            }
-            span = (uint64_t)sp;
-        } else if (k == REC_RELEASED || k == REC_SKIPPED || k == REC_COMMIT ||
-                   (k == REC_TAKEN && reclaim && ipcx__ring_taken_dead(r, f, t))) {
-            /* COMMIT below head: a claim that consumers skipped while its
-             * producer was stalled (consume.c stalled_span()), committed
-             * since.  Consumers take a record (tag COMMIT -> TAKEN) before
-             * they move head past it, so nobody will take this one. */
-            if (k == REC_TAKEN)
-                continue; /* now RELEASED: look again */
-            int64_t sp = ipcx__ring_span_at_index(r, &h->free, f, k, rec);
-            if (sp < 0)
-                return (int)sp;
-            if (sp == 0) {                  /* another helper moved free on */
-                f = load_acquire(&h->free); /* pairs with the CAS below */
-                if (ring_pos_bad(f))
-                    return ipcx__ring_corrupt(r, "release frontier");
-                continue;
-            }
-            span = (uint64_t)sp;
-        } else {
-            break;
-        }
-        if (f + span > hd)
-            break;
-        /* Releases the frontier to producers (refresh_space); seq_cst also
-         * makes it the store half of the space_waiters Dekker pair (wait.c)
-         * for the seq_cst load in the wake below. */
-        if (!cas_seq_cst(&h->free, &f, f + span)) {
-            if (ring_pos_bad(f))
-                return ipcx__ring_corrupt(r, "release frontier");
-            continue;
-        }
-        f += span;
-        moved = 1;
-    }
-    if (moved)
-        ipcx__ring_wake(&h->space_seq, &h->space_waiters, 0);
-    return 0;
 }

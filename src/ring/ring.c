@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The ring's public calls over the core: argument checks, lazy roles, the
- * copy API, statistics.  The algorithms live in produce.c and consume.c;
- * named rings (regions) in named.c.
+ * copy API, statistics.  The algorithms live in produce.c (producers),
+ * consume.c (consumer entry points; single consumer and broadcast),
+ * consume_mc.c (many consumers), overwrite.c and recover.c; named rings
+ * (regions) in named.c.
  *
  * Design note.  Nothing here touches shared memory except through the core
  * and ipcx_ring_stats(), which only reads (relaxed loads of counters that

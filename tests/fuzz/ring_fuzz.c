@@ -15,9 +15,21 @@
  * exact bounds: it is malloc'ed).  Finally a fresh attach must either
  * refuse the block or work.
  *
+ * Bit 3 of byte 0 turns on the concurrent mode: the writes (ops 0-3) are
+ * not applied between calls but handed to a second thread, which applies
+ * them over and over while the calls run, so a field that a call reads
+ * twice can change between the two reads (a double fetch reads garbage the
+ * first check did not see).  The thread stops when the calls are done or
+ * after IPCX_FUZZ_MUTATIONS writes, whichever comes first, so each input is
+ * bounded.  This mode is not deterministic (it depends on the
+ * interleaving); a crash it finds shows the double fetch in its stack.
+ * Run under ASan, not TSan: the races are the point.
+ *
  * Built as a libFuzzer target when IPCX_FUZZ is on; otherwise main() below
  * replays the committed corpus (tests/fuzz/corpus/ring_fuzz) under ctest.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +68,39 @@ static void opts_for(uint8_t b, ipcx_ring_opts *o)
     }
 }
 
+/* Concurrent mode: the writes the second thread applies. */
+#define IPCX_FUZZ_WRITES    200
+#define IPCX_FUZZ_MUTATIONS 20000u
+
+struct mutator {
+    uint8_t *mem;
+    size_t n;
+    struct {
+        size_t off;
+        uint64_t v;
+        int flip;
+    } w[IPCX_FUZZ_WRITES];
+    atomic_int stop;
+};
+
+static void *mutate(void *arg)
+{
+    struct mutator *m = arg;
+    unsigned done = 0;
+    /* Relaxed: the flag only ends the loop early; pthread_join orders the rest. */
+    while (m->n > 0 && done < IPCX_FUZZ_MUTATIONS &&
+           !atomic_load_explicit(&m->stop, memory_order_relaxed)) {
+        for (size_t i = 0; i < m->n; i++, done++) {
+            uint64_t *word = (uint64_t *)(void *)(m->mem + m->w[i].off);
+            if (m->w[i].flip)
+                __atomic_fetch_xor(word, 1ull << (m->w[i].v % 64), __ATOMIC_RELAXED);
+            else
+                __atomic_store_n(word, m->w[i].v, __ATOMIC_RELAXED);
+        }
+    }
+    return NULL;
+}
+
 static void check_record(const ipcx_ring *r, const void *d, size_t len, uint8_t *mem, size_t size)
 {
     const uint8_t *p = d;
@@ -63,7 +108,8 @@ static void check_record(const ipcx_ring *r, const void *d, size_t len, uint8_t 
         abort();
 }
 
-static void one_op(ipcx_ring *p, ipcx_ring *c, uint8_t *mem, size_t size, const uint8_t *cmd)
+static void one_op(ipcx_ring *p, ipcx_ring *c, uint8_t *mem, size_t size, const uint8_t *cmd,
+                   struct mutator *m)
 {
     uint8_t op = cmd[0] % 10;
     uint16_t off16;
@@ -76,6 +122,15 @@ static void one_op(ipcx_ring *p, ipcx_ring *c, uint8_t *mem, size_t size, const 
     size_t len;
     int rc;
     size_t off = ((size_t)off16 * 8) % (size - 8);
+    if (m != NULL && op < 4) {
+        if (m->n < IPCX_FUZZ_WRITES) {
+            m->w[m->n].off = off;
+            m->w[m->n].v = v;
+            m->w[m->n].flip = op >= 2;
+            m->n++;
+        }
+        return;
+    }
     switch (op) {
     case 0:
     case 1:
@@ -126,8 +181,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ipcx__ring_attach(mem, bsize, &p) != 0 || ipcx__ring_attach(mem, bsize, &c) != 0)
         abort();
     ipcx_ring_join(c, IPCX_RING_CONSUMER);
-    for (size_t i = 1; i + 11 <= size && i < 1 + 11 * 200; i += 11)
-        one_op(p, c, mem, bsize, data + i);
+    size_t end = size < 1 + 11 * 200 ? size : 1 + 11 * 200;
+    if (data[0] & 8) {
+        /* Concurrent mode: collect the writes, start the thread, then make
+         * the calls while it rewrites the block. */
+        static struct mutator m;
+        memset(&m, 0, sizeof(m));
+        m.mem = mem;
+        for (size_t i = 1; i + 11 <= end; i += 11)
+            if (data[i] % 10 < 4)
+                one_op(p, c, mem, bsize, data + i, &m);
+        pthread_t t;
+        int started = pthread_create(&t, NULL, mutate, &m) == 0;
+        for (size_t i = 1; i + 11 <= end; i += 11)
+            if (data[i] % 10 >= 4)
+                one_op(p, c, mem, bsize, data + i, &m);
+        atomic_store_explicit(&m.stop, 1, memory_order_relaxed);
+        if (started)
+            pthread_join(t, NULL);
+    } else {
+        for (size_t i = 1; i + 11 <= end; i += 11)
+            one_op(p, c, mem, bsize, data + i, NULL);
+    }
     ipcx__ring_detach(c);
     ipcx__ring_detach(p);
     ipcx_ring *x = NULL;

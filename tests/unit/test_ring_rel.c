@@ -489,6 +489,87 @@ static void test_pidns_join_keeps_live_slot(void **state)
     assert_int_equal(rc, -EBUSY);
 }
 
+/* Named rings carry a kernel-held proof of life: a slot's owner holds an
+ * OFD lock on the ring's file that the kernel drops when the owner dies
+ * (platform.h ipcx__live_lock_*).  A producer in another pid namespace
+ * holds the only producer slot: while it lives a join here is refused; once
+ * it is killed (SIGKILL: no close ran) the join takes the slot.  Without the
+ * lock its death could not be proven from here - its pid means nothing in
+ * this namespace - and the slot stayed lost for ever (-EBUSY).  Needs root
+ * (skipped otherwise). */
+static void test_lock_proof_foreign_owner_reclaimed(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    char name[64];
+    snprintf(name, sizeof(name), "test-lockproof-%d", (int)getpid());
+    ipcx_ring_unlink(name);
+    ipcx_ring_opts o = {.capacity = 4096, .liveness_ms = 1};
+    ipcx_ring *mine = NULL;
+    assert_int_equal(ipcx_ring_create(name, &o, &mine), 0);
+    int rd[2];
+    assert_int_equal(pipe(rd), 0);
+    pid_t outer = fork();
+    assert_true(outer >= 0);
+    if (outer == 0) {
+        close(rd[0]);
+        if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
+            _exit(CHK_SKIP);
+        pid_t inner = fork();
+        if (inner < 0)
+            _exit(CHK_SKIP);
+        if (inner != 0) {
+            /* Tell the test which process to kill (our pid space is its). */
+            int32_t v = (int32_t)inner;
+            if (write(rd[1], &v, sizeof(v)) != (ssize_t)sizeof(v))
+                _exit(CHK_BAD);
+            int st;
+            _exit(waitpid(inner, &st, 0) == inner && WIFEXITED(st) ? WEXITSTATUS(st) : CHK_BAD);
+        }
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+            _exit(CHK_SKIP);
+        ipcx_ring *h = NULL;
+        if (ipcx_ring_open(name, &h) != 0 || ipcx_ring_send(h, "x", 1, IPCX_NOWAIT) != 0)
+            _exit(CHK_BAD);
+        char c = getpid() == 1 ? 'n' : 'x';
+        if (write(rd[1], &c, 1) != 1)
+            _exit(CHK_BAD);
+        for (;;)
+            pause(); /* until SIGKILL */
+    }
+    close(rd[1]);
+    int32_t inner = 0;
+    char c = 0;
+    int got =
+        read(rd[0], &inner, sizeof(inner)) == (ssize_t)sizeof(inner) && read(rd[0], &c, 1) == 1;
+    close(rd[0]);
+    if (!got) {
+        int st = tu_wait(outer, 30000);
+        ipcx_ring_close(mine);
+        ipcx_ring_unlink(name);
+        if (st == CHK_SKIP)
+            skip();
+        fail_msg("holder failed (status %d)", st);
+    }
+    assert_int_equal(c, 'n'); /* pid 1 in its namespace */
+    /* Alive: no theft. */
+    int busy = ipcx_ring_join(mine, IPCX_RING_PRODUCER);
+    assert_int_equal(kill(inner, SIGKILL), 0);
+    tu_wait(outer, 30000); /* reaps the inner one first: its files are closed */
+    int after = ipcx_ring_join(mine, IPCX_RING_PRODUCER);
+    char buf[8];
+    int got_msg = ipcx_ring_recv(mine, buf, sizeof(buf), IPCX_NOWAIT);
+    int sent = ipcx_ring_send(mine, "y", 1, IPCX_NOWAIT);
+    ipcx_ring_close(mine);
+    ipcx_ring_unlink(name);
+    assert_int_equal(busy, -EBUSY);
+    assert_int_equal(after, 0);
+    assert_int_equal(got_msg, 1); /* the dead producer's committed record */
+    assert_int_equal(sent, 0);
+}
+
 /* ------------------------------------------------------------ fork */
 
 /* A handle used in a child after fork(): its identity and slots are the
@@ -880,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_fd_limit_join_keeps_live_slot),
         cmocka_unit_test(test_hidepid_consumer_waits_for_live_claim),
         cmocka_unit_test(test_pidns_join_keeps_live_slot),
+        cmocka_unit_test(test_lock_proof_foreign_owner_reclaimed),
         cmocka_unit_test(test_fork_inherited_handle_refused),
         cmocka_unit_test(test_block_no_lost_wakeup),
         cmocka_unit_test(test_reserve_held_refuses_wait),
