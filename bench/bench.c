@@ -216,6 +216,8 @@ static void emit_json(FILE *f, const bench_row *r)
         fprintf(f, ",\"tasks_per_s\":%.0f", r->tasks_per_s);
     } else if (strcmp(r->kase, "speedup") == 0) {
         fprintf(f, ",\"speedup\":%.3f", r->speedup);
+    } else if (strcmp(r->kase, "handshakes") == 0) {
+        fprintf(f, ",\"handshakes_per_s\":%.0f", r->handshakes_per_s);
     } else if (strcmp(r->kase, "idle") == 0) {
         fprintf(f, ",\"conns\":%d,\"bytes_per_conn\":%.0f", r->conns, r->bytes_per_conn);
         if (r->heap_bytes_per_conn > 0)
@@ -267,8 +269,11 @@ static void emit_table(FILE *f, bench_ctx *ctx, const bench_row *r)
         snprintf(m, sizeof(m), "%.2fx", r->speedup);
         fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s  %s\n", r->kase,
                 r->transport, size, r->wait ? r->wait : "-", detail, "-", "-", "-", m, "-", "-");
-    } else if (strcmp(r->kase, "tasks") == 0) {
-        fmt_rate(m, sizeof(m), r->tasks_per_s, "t/s");
+    } else if (strcmp(r->kase, "tasks") == 0 || strcmp(r->kase, "handshakes") == 0) {
+        if (strcmp(r->kase, "tasks") == 0)
+            fmt_rate(m, sizeof(m), r->tasks_per_s, "t/s");
+        else
+            fmt_rate(m, sizeof(m), r->handshakes_per_s, "hs/s");
         fprintf(f, "%-9s %-16s %6s %-5s %-22s %12s %12s %12s %14s %12s  %s\n", r->kase,
                 r->transport, size, r->wait ? r->wait : "-", detail, "-", "-", "-", m, "-", "-");
     } else {

@@ -41,6 +41,8 @@ typedef struct bench_row {
     double tasks_per_s;
     /* speedup: single-process time / pooled time */
     double speedup;
+    /* handshakes: connections that completed their handshake, per second */
+    double handshakes_per_s;
     /* idle: connections held open, resident memory they cost the listener */
     int conns;
     double bytes_per_conn;      /* resident set growth / conns */

@@ -69,6 +69,51 @@ struct run {
     bool killed[2];    /* parent: the side was killed by the parent */
 };
 
+int bench_run_apart(double (*fn)(void *arg), void *arg, double *out)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -errno;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        double v = fn(arg);
+        _exit(bench_write_full(fds[1], &v, sizeof(v)) == 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    struct pollfd p = {.fd = fds[0], .events = POLLIN};
+    int rc = poll(&p, 1, 60000) == 1 ? bench_read_full(fds[0], out, sizeof(*out)) : -ETIMEDOUT;
+    close(fds[0]);
+    if (rc != 0)
+        kill(pid, SIGKILL);
+    int status;
+    (void)waitpid(pid, &status, 0);
+    if (rc == 0 && *out < 0)
+        rc = (int)*out;
+    return rc;
+}
+
+void bench_run_handshakes(bench_ctx *ctx, const char *transport, double (*fn)(void *arg))
+{
+    if (!bench_want(ctx, transport))
+        return;
+    bench_hs_arg a = {.budget_ns = bench_budget_ns(ctx)};
+    double v = 0;
+    int rc = bench_run_apart(fn, &a, &v);
+    if (rc != 0) {
+        bench_fail(ctx, transport, "handshakes", strerror(-rc));
+        return;
+    }
+    bench_row row = {.kase = "handshakes", .transport = transport, .variant = "curve"};
+    row.handshakes_per_s = v;
+    bench_emit(ctx, &row);
+}
+
 uint64_t bench_budget_ns(const bench_ctx *ctx)
 {
     return ctx->quick ? NS_PER_S / 4 : 2 * NS_PER_S;

@@ -134,6 +134,19 @@ int bench_run_stream(bench_ctx *ctx, const bench_case *c, const bench_ops *ops, 
 
 /* The default measuring budget and warm-up for this run. */
 uint64_t bench_budget_ns(const bench_ctx *ctx);
+
+/* Run @fn(@arg) in a child process (so that a library's threads never
+ * start in the harness's process) and hand back the figure it returns:
+ * 0 and *@out, or a negative errno (the child failed or took over 60 s). */
+int bench_run_apart(double (*fn)(void *arg), void *arg, double *out);
+
+/* A "handshakes" row for @transport ("variant":"curve"): @fn, run apart,
+ * returns handshakes per second within the budget its bench_hs_arg names
+ * (or a negative errno). */
+typedef struct bench_hs_arg {
+    uint64_t budget_ns;
+} bench_hs_arg;
+void bench_run_handshakes(bench_ctx *ctx, const char *transport, double (*fn)(void *arg));
 uint64_t bench_warmup_ns(const bench_ctx *ctx);
 
 /* Control channel: exactly len bytes, at most 30 s.  0 or -errno (-EPIPE when

@@ -17,6 +17,11 @@
  * out of a caller buffer (zmq_send/zmq_recv, nng_send/nng_recv without
  * NNG_FLAG_ALLOC), as ipcx's copy API does.
  *
+ * zmq-tcp is also measured with CURVE ("variant":"curve": A the CURVE server,
+ * B its client, keys made before the fork), beside ipcx's tcp CURVE rows,
+ * and for CURVE handshakes per second against one listener (a child
+ * process runs that loop, so libzmq's threads never start here).
+ *
  * Both libraries start threads when a context/socket is created, so the
  * contexts are created in setup(), after the harness forked; the parent
  * never touches either library.  Side A binds (TCP on port 0, the kernel
@@ -46,6 +51,8 @@ struct peer_state {
     void *ctx;      /* zmq context */
     void *zsock;    /* zmq socket */
     uint32_t nsock; /* nng socket id */
+    int curve;      /* zmq CURVE: A the server, B the client (keys made before the fork) */
+    char spub[41], ssec[41], cpub[41], csec[41];
     unsigned char *buf;
 };
 
@@ -118,6 +125,23 @@ static int zmq_bind_side(struct peer_state *s)
     return zmq_bind(s->zsock, s->url) < 0 ? zmq_err() : 0;
 }
 
+/* CURVE options: the server's secret key, or the client's pair and the
+ * server's public key. */
+static int zmq_curve_opts(void *z, int server, const struct peer_state *s)
+{
+    int one = 1;
+    if (server)
+        return zmq_setsockopt(z, ZMQ_CURVE_SERVER, &one, sizeof(one)) < 0 ||
+                       zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, s->ssec, 40) < 0
+                   ? -1
+                   : 0;
+    return zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, s->csec, 40) < 0 ||
+                   zmq_setsockopt(z, ZMQ_CURVE_PUBLICKEY, s->cpub, 40) < 0 ||
+                   zmq_setsockopt(z, ZMQ_CURVE_SERVERKEY, s->spub, 40) < 0
+               ? -1
+               : 0;
+}
+
 static int zmq_setup(void *arg, enum bench_side side, int ctl)
 {
     struct peer_state *s = arg;
@@ -130,6 +154,8 @@ static int zmq_setup(void *arg, enum bench_side side, int ctl)
         return zmq_err();
     zmq_setsockopt(s->zsock, ZMQ_RCVTIMEO, &ms, sizeof(ms));
     zmq_setsockopt(s->zsock, ZMQ_SNDTIMEO, &ms, sizeof(ms));
+    if (s->curve && zmq_curve_opts(s->zsock, side == BENCH_SIDE_A, s) < 0)
+        return zmq_err();
     if (side == BENCH_SIDE_A && (rc = zmq_bind_side(s)) < 0)
         return rc;
     if ((rc = swap_url(s, side, ctl)) < 0)
@@ -300,11 +326,102 @@ static void peer_cases(bench_ctx *ctx, const char *transport, const bench_ops *o
     }
 }
 
+#ifdef IPCX_BENCH_HAVE_ZMQ
+/* zmq-tcp with CURVE: the same three cases, "variant":"curve". */
+static void zmq_curve_cases(bench_ctx *ctx)
+{
+    static const bench_row curve = {.api = "copy", .variant = "curve"};
+    struct peer_state st = {.tcp = 1, .size = 64, .curve = 1};
+    if (zmq_curve_keypair(st.spub, st.ssec) != 0 || zmq_curve_keypair(st.cpub, st.csec) != 0) {
+        bench_fail(ctx, "zmq-tcp", "pingpong", "libzmq without CURVE");
+        return;
+    }
+    bench_case c = {.transport = "zmq-tcp", .size = 64, .wait = "block", .row = &curve};
+    bench_run_pingpong(ctx, &c, &zmq_ops, &st);
+    static const size_t stream_sizes[] = {64, 65536};
+    for (size_t i = 0; i < 2; i++) {
+        c.size = st.size = stream_sizes[i];
+        bench_run_stream(ctx, &c, &zmq_ops, &st);
+    }
+}
+
+/* Wait for the handshake of @z's connection (its monitor @mon). */
+static int zmq_wait_handshake(void *mon)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, mon, 0) < 0)
+            return -ETIMEDOUT;
+        uint16_t ev = 0;
+        if (zmq_msg_size(&m) >= 2)
+            memcpy(&ev, zmq_msg_data(&m), 2);
+        zmq_msg_close(&m);
+        zmq_msg_init(&m);
+        (void)zmq_msg_recv(&m, mon, 0); /* the endpoint */
+        zmq_msg_close(&m);
+        if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            return 0;
+    }
+}
+
+/* libzmq's CURVE handshakes per second, as sock_handshakes measures
+ * ipcx's: a PUSH client connects to one PULL listener, waits for its
+ * handshake (a socket monitor says when), closes; again. */
+static double zmq_handshakes(void *arg)
+{
+    const bench_hs_arg *a = arg;
+    struct peer_state st = {0};
+    if (zmq_curve_keypair(st.spub, st.ssec) != 0 || zmq_curve_keypair(st.cpub, st.csec) != 0)
+        return -ENOTSUP;
+    void *ctx = zmq_ctx_new();
+    void *l = zmq_socket(ctx, ZMQ_PULL);
+    char url[128];
+    size_t len = sizeof(url);
+    int ms = PEER_TIMEOUT_MS, zero = 0;
+    if (zmq_curve_opts(l, 1, &st) < 0 || zmq_bind(l, "tcp://127.0.0.1:*") < 0 ||
+        zmq_getsockopt(l, ZMQ_LAST_ENDPOINT, url, &len) < 0)
+        return -EIO;
+    uint64_t start = bench_now_ns(), n = 0;
+    int rc = 0;
+    while (rc == 0 && bench_now_ns() - start < a->budget_ns) {
+        void *c = zmq_socket(ctx, ZMQ_PUSH);
+        char mon_url[64];
+        snprintf(mon_url, sizeof(mon_url), "inproc://hs-%llu", (unsigned long long)n);
+        zmq_setsockopt(c, ZMQ_LINGER, &zero, sizeof(zero));
+        void *mon = NULL;
+        if (zmq_curve_opts(c, 0, &st) < 0 ||
+            zmq_socket_monitor(c, mon_url, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0) {
+            rc = -EIO;
+        } else {
+            mon = zmq_socket(ctx, ZMQ_PAIR);
+            zmq_setsockopt(mon, ZMQ_RCVTIMEO, &ms, sizeof(ms));
+            if (zmq_connect(mon, mon_url) < 0 || zmq_connect(c, url) < 0)
+                rc = -EIO;
+            else
+                rc = zmq_wait_handshake(mon);
+        }
+        zmq_socket_monitor(c, NULL, 0);
+        if (mon != NULL)
+            zmq_close(mon);
+        zmq_close(c);
+        n++;
+    }
+    double secs = (double)(bench_now_ns() - start) / 1e9;
+    zmq_setsockopt(l, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_close(l);
+    zmq_ctx_term(ctx);
+    return rc != 0 ? (double)rc : (double)n / secs;
+}
+#endif
+
 void bench_suite_peers(bench_ctx *ctx)
 {
 #ifdef IPCX_BENCH_HAVE_ZMQ
     peer_cases(ctx, "zmq-ipc", &zmq_ops, 0);
     peer_cases(ctx, "zmq-tcp", &zmq_ops, 1);
+    zmq_curve_cases(ctx);
+    bench_run_handshakes(ctx, "zmq-tcp", zmq_handshakes);
 #endif
 #ifdef IPCX_BENCH_HAVE_NNG
     peer_cases(ctx, "nng-ipc", &nng_ops, 0);

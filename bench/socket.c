@@ -21,6 +21,10 @@
  *            process) to N SUB processes over one broadcast ring; each
  *            subscriber measures its own rate (first to last message it
  *            got) and the row is the slowest subscriber's.
+ *  curve     tcp only, "variant":"curve": pingpong 64 B and stream 64 B and
+ *            64 KiB with A a CURVE server and B its client (RFC 26);
+ *            "case":"handshakes": CURVE handshakes per second against one
+ *            listener (sock_handshakes), beside libzmq's (bench/peers.c).
  *
  * Every row is "api":"copy" (the payload is copied in and out of a caller
  * buffer, as zmq_send/zmq_recv do in the peer rows).  The pattern is
@@ -59,6 +63,8 @@ struct sock_state {
     size_t size;          /* message size */
     int64_t spin_ns;      /* IPCX_OPT_SPIN on both sides; 0 = default */
     unsigned batch_every; /* 0: no IPCX_BATCH; else flush every Nth message */
+    int curve;            /* CURVE: A the server, B the client (keys made before the fork) */
+    uint8_t spub[32], ssec[32], cpub[32], csec[32];
     char url[SOCK_URL_CAP];
     char path[96]; /* unix: the socket file */
     ipcx_socket *s;
@@ -143,6 +149,14 @@ static int sock_setup(void *arg, enum bench_side side, int ctl)
         (rc = ipcx_socket_set(st->s, IPCX_OPT_RECV_TIMEOUT, SOCK_TIMEOUT_NS)) < 0)
         return rc;
     if (st->spin_ns > 0 && (rc = ipcx_socket_set(st->s, IPCX_OPT_SPIN, st->spin_ns)) < 0)
+        return rc;
+    if (st->curve && side == BENCH_SIDE_A &&
+        ((rc = ipcx_socket_set(st->s, IPCX_OPT_CURVE_SERVER, 1)) < 0 ||
+         (rc = ipcx_socket_set_bytes(st->s, IPCX_OPT_CURVE_SECRETKEY, st->ssec, 32)) < 0))
+        return rc;
+    if (st->curve && side == BENCH_SIDE_B &&
+        ((rc = ipcx_socket_set_bytes(st->s, IPCX_OPT_CURVE_SECRETKEY, st->csec, 32)) < 0 ||
+         (rc = ipcx_socket_set_bytes(st->s, IPCX_OPT_CURVE_SERVERKEY, st->spub, 32)) < 0))
         return rc;
     if (side == BENCH_SIDE_A) {
         if ((rc = sock_listen(st)) < 0)
@@ -420,6 +434,65 @@ static void fanout_case(bench_ctx *ctx, int subs)
     bench_emit(ctx, &r);
 }
 
+/* CURVE over tcp: pingpong 64 B, stream 64 B and 64 KiB, "variant":"curve". */
+static void sock_curve_cases(bench_ctx *ctx)
+{
+    static const bench_row curve = {.api = "copy", .variant = "curve"};
+    struct sock_state st = {.tcp = 1, .size = 64, .curve = 1};
+    if (ipcx_curve_keypair(st.spub, st.ssec) != 0 || ipcx_curve_keypair(st.cpub, st.csec) != 0) {
+        bench_fail(ctx, "tcp", "pingpong", "no CURVE key pair (libsodium)");
+        return;
+    }
+    bench_case c = {.transport = "tcp", .size = 64, .wait = "block", .row = &curve};
+    bench_run_pingpong(ctx, &c, &sock_ops, &st);
+    c.size = st.size = 64;
+    bench_run_stream(ctx, &c, &sock_ops, &st);
+    c.size = st.size = 65536;
+    bench_run_stream(ctx, &c, &sock_ops, &st);
+}
+
+/* Handshakes per second against one CURVE listener (PULL, its I/O
+ * assistant answering): a PUSH client connects, waits for its handshake,
+ * closes; again until the budget is spent.  Runs in a child process. */
+static double sock_handshakes(void *arg)
+{
+    const bench_hs_arg *a = arg;
+    uint8_t spub[32], ssec[32], cpub[32], csec[32];
+    if (ipcx_curve_keypair(spub, ssec) != 0 || ipcx_curve_keypair(cpub, csec) != 0)
+        return -EIO;
+    ipcx_socket *l = NULL;
+    char url[SOCK_URL_CAP];
+    int rc = ipcx_socket_open(IPCX_PULL, &l);
+    if (rc == 0)
+        rc = ipcx_socket_set(l, IPCX_OPT_CURVE_SERVER, 1);
+    if (rc == 0)
+        rc = ipcx_socket_set_bytes(l, IPCX_OPT_CURVE_SECRETKEY, ssec, 32);
+    if (rc == 0)
+        rc = ipcx_listen(l, "tcp://127.0.0.1:0");
+    if (rc == 0)
+        rc = ipcx_socket_endpoint(l, 0, url, sizeof(url)) < 0 ? -EINVAL : 0;
+    uint64_t start = bench_now_ns(), n = 0;
+    while (rc == 0 && bench_now_ns() - start < a->budget_ns) {
+        ipcx_socket *c = NULL;
+        rc = ipcx_socket_open(IPCX_PUSH, &c);
+        if (rc == 0)
+            rc = ipcx_socket_set(c, IPCX_OPT_LINGER, 0);
+        if (rc == 0)
+            rc = ipcx_socket_set_bytes(c, IPCX_OPT_CURVE_SECRETKEY, csec, 32);
+        if (rc == 0)
+            rc = ipcx_socket_set_bytes(c, IPCX_OPT_CURVE_SERVERKEY, spub, 32);
+        if (rc == 0)
+            rc = ipcx_dial(c, url);
+        if (rc == 0)
+            rc = sock_wait_peer(c);
+        ipcx_socket_close(c);
+        n++;
+    }
+    double secs = (double)(bench_now_ns() - start) / 1e9;
+    ipcx_socket_close(l);
+    return rc != 0 ? (double)rc : (double)n / secs;
+}
+
 void bench_suite_sockets(bench_ctx *ctx)
 {
     sock_cases(ctx, "unix", 0, 0);
@@ -429,4 +502,6 @@ void bench_suite_sockets(bench_ctx *ctx)
         fanout_case(ctx, 1);
         fanout_case(ctx, FANOUT_MAX);
     }
+    sock_curve_cases(ctx);
+    bench_run_handshakes(ctx, "tcp", sock_handshakes);
 }

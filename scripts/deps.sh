@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Check (and, as root, install) the Debian packages a make target needs.
 #
-#   scripts/deps.sh build    compiler, cmake, cmocka, libzmq, libnng
+#   scripts/deps.sh build    compiler, cmake, cmocka, libsodium, libzmq, libnng
 #   scripts/deps.sh test     what make test needs: build + python3-zmq (the
 #                            pyzmq interop test)
 #   scripts/deps.sh fuzz     build + clang and its fuzzing runtime
@@ -15,7 +15,7 @@
 set -eu
 
 what=${1:-build}
-pkgs="gcc make cmake pkg-config libc6-dev libcmocka-dev libzmq3-dev libnng-dev"
+pkgs="gcc make cmake pkg-config libc6-dev libcmocka-dev libsodium-dev libzmq3-dev libnng-dev"
 case "$what" in
 build) ;;
 test) pkgs="$pkgs python3-zmq" ;;

@@ -15,5 +15,6 @@
 #include <ipcx/zmtp.h>
 #include <ipcx/socket.h>
 #include <ipcx/pool.h>
+#include <ipcx/security.h>
 
 #endif /* IPCX_IPCX_H */

@@ -22,10 +22,11 @@
  *                           /dev/shm); only the listener's uid, or the
  *                           allow-list, may connect (docs/transports.md)
  *
- * tcp:// and unix:// speak ZMTP 3.1 (the ZeroMQ wire protocol, NULL mechanism), so any
- * ZeroMQ peer - libzmq, pyzmq, JeroMQ, ... - of a compatible socket type is
- * a valid peer.  docs/sockets.md describes the patterns, docs/transports.md
- * the URLs and what differs from libzmq.
+ * tcp:// and unix:// speak ZMTP 3.1 (the ZeroMQ wire protocol, NULL mechanism, or
+ * PLAIN or CURVE by option: docs/security.md), so any ZeroMQ peer - libzmq,
+ * pyzmq, JeroMQ, ... - of a compatible socket type is a valid peer.
+ * docs/sockets.md describes the patterns, docs/transports.md the URLs and
+ * what differs from libzmq.
  *
  * I/O happens inside the caller's calls (ipcx_send, ipcx_recv,
  * ipcx_socket_events, ipcx_poll, ...): a message is written by the send
@@ -331,7 +332,77 @@ enum ipcx_socket_opt {
     /** Bytes: the routing identity sent to peers (1-255 bytes, not starting
      *  with a zero byte), for ROUTER peers.  Default: none. */
     IPCX_OPT_IDENTITY = 34,
+
+    /* Security (docs/security.md).  Setting any of these replaces the NULL
+     * mechanism for connections made afterwards; a socket has one
+     * mechanism, the one set last, and a peer must use the same. */
+    /** 1: PLAIN server (RFC 24: user name and password in clear text, for
+     *  trusted networks).  Clients are decided by the ipcx_socket_set_auth()
+     *  callback; without one every client is refused. */
+    IPCX_OPT_PLAIN_SERVER = 40,
+    /** Bytes (0-255): a PLAIN client's user name (makes the socket a PLAIN
+     *  client). */
+    IPCX_OPT_PLAIN_USERNAME = 41,
+    /** Bytes (0-255): a PLAIN client's password. */
+    IPCX_OPT_PLAIN_PASSWORD = 42,
+    /** 1: CURVE server (RFC 26): needs IPCX_OPT_CURVE_SECRETKEY (or
+     *  ipcx_socket_curve_keyfile()).  Clients are decided by the allow-list
+     *  (IPCX_OPT_CURVE_ALLOW, ipcx_socket_curve_allow()) and the
+     *  ipcx_socket_set_auth() callback; with neither, every client that
+     *  proves its key is accepted (as libzmq without a ZAP handler). */
+    IPCX_OPT_CURVE_SERVER = 43,
+    /** Bytes: our long-term public key, 32 bytes or 40 of Z85.  Optional:
+     *  derived from the secret key when not given. */
+    IPCX_OPT_CURVE_PUBLICKEY = 44,
+    /** Bytes: our long-term secret key, 32 bytes or 40 of Z85.  Wiped from
+     *  memory when the socket closes. */
+    IPCX_OPT_CURVE_SECRETKEY = 45,
+    /** Bytes: a CURVE client's server key (32 or 40 of Z85); makes the
+     *  socket a CURVE client (with a secret key set too). */
+    IPCX_OPT_CURVE_SERVERKEY = 46,
+    /** Bytes: a CURVE server: add a client's public key to the allow-list
+     *  (32 or 40 of Z85). */
+    IPCX_OPT_CURVE_ALLOW = 47,
+    /** Read only: the mechanism, IPCX_MECH_NULL, _PLAIN or _CURVE. */
+    IPCX_OPT_MECHANISM = 48,
 };
+
+/** Security mechanisms (IPCX_OPT_MECHANISM, ipcx_auth_request). */
+#define IPCX_MECH_NULL  0
+#define IPCX_MECH_PLAIN 1
+#define IPCX_MECH_CURVE 2
+
+/** What a server's authoriser is asked about one client. */
+typedef struct ipcx_auth_request {
+    int mechanism;             /**< IPCX_MECH_PLAIN or IPCX_MECH_CURVE */
+    const uint8_t *public_key; /**< CURVE: the client's long-term key (32 bytes); else NULL */
+    const uint8_t *username;   /**< PLAIN: the user name (not NUL-terminated); else NULL */
+    size_t username_len;
+    const uint8_t *password; /**< PLAIN: the password (not NUL-terminated); else NULL */
+    size_t password_len;
+    const char *peer; /**< the client's address ("127.0.0.1:41234", a path, "") */
+} ipcx_auth_request;
+
+/** An authoriser: return 0 to accept the client, anything else to refuse
+ *  it (it gets a ZMTP ERROR "400" and is counted in auth_refused).  Called
+ *  with the socket's lock held, from any thread that drives the socket:
+ *  it must not call the socket, and should be quick. */
+typedef int (*ipcx_auth_fn)(void *arg, const ipcx_auth_request *rq);
+
+/** Install (or, with @fn NULL, remove) the authoriser of a PLAIN or CURVE
+ *  server.  Under CURVE a client must also be on the allow-list when the
+ *  list is not empty.  Returns 0 or -EINVAL. */
+IPCX_API int ipcx_socket_set_auth(ipcx_socket *s, ipcx_auth_fn fn, void *arg);
+
+/** Load our long-term key pair from a secret-key file
+ *  (ipcx_curve_secret_file_read(): refused with -EACCES when group or
+ *  others may read it).  Returns 0 or what that call fails with. */
+IPCX_API int ipcx_socket_curve_keyfile(ipcx_socket *s, const char *path);
+
+/** CURVE server: add every public key of @path, a file or a directory of
+ *  files (ipcx/security.h), to the allow-list.  Returns 0, -ENOENT,
+ *  -EINVAL (a malformed public-key line), or another -errno. */
+IPCX_API int ipcx_socket_curve_allow(ipcx_socket *s, const char *path);
 
 /** Set an integer option.  Returns 0, -EINVAL (unknown option or value out
  *  of range), -ENOTSUP (read-only, or not for this pattern). */
@@ -436,7 +507,8 @@ typedef struct ipcx_socket_stats {
     uint32_t peers;              /**< connections with a completed handshake now */
     uint32_t listeners;          /**< endpoints listened on */
     uint32_t dialers;            /**< endpoints dialled */
-    uint32_t reserved;
+    uint32_t auth_refused;       /**< PLAIN/CURVE clients the server refused (also counted
+                                      in handshake_failures) */
 } ipcx_socket_stats;
 
 /** Fill @st.  Returns 0 or -EINVAL. */

@@ -104,7 +104,7 @@ static void pipe_bg_drop(sk_pipe *p)
     p->bg_events = 0;
 }
 
-static void pipe_arm_out(sk_pipe *p, bool on)
+void ipcx__pipe_arm_out(sk_pipe *p, bool on)
 {
     if (p->out_armed == on || p->fd < 0)
         return;
@@ -181,7 +181,7 @@ static int ends_push(sk_pipe *p, uint64_t end)
 }
 
 /* Forget the messages wholly written. */
-static void ends_pop_written(sk_pipe *p)
+void ipcx__pipe_written(sk_pipe *p)
 {
     uint64_t done = p->out_base + p->out_pos;
     bool was_full = !ipcx__pipe_room(p);
@@ -232,7 +232,7 @@ static size_t iov_cap(const struct iovec *iov, size_t n, size_t cap, struct iove
     return k;
 }
 
-static ssize_t pipe_writev(sk_pipe *p, struct iovec *iov, size_t n)
+ssize_t ipcx__pipe_writev(sk_pipe *p, struct iovec *iov, size_t n)
 {
     struct iovec capped[IPCX__IOV_MAX];
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
@@ -261,6 +261,8 @@ int ipcx__pipe_flush(sk_pipe *p)
         return ipcx__shm_flush(p);
     if (p->fd < 0 || p->busy || (p->state != P_ACTIVE && p->state != P_HANDSHAKE))
         return 0;
+    if (ipcx__mech_seals(p))
+        return ipcx__mech_flush(p);
     for (;;) {
         struct iovec iov[2];
         size_t n = 0;
@@ -274,10 +276,10 @@ int ipcx__pipe_flush(sk_pipe *p)
             p->batching = false;
             if (p->out_armed)
                 p->s->news = true; /* drained: a lingering close waits for this */
-            pipe_arm_out(p, false);
+            ipcx__pipe_arm_out(p, false);
             return 0;
         }
-        ssize_t w = pipe_writev(p, iov, n);
+        ssize_t w = ipcx__pipe_writev(p, iov, n);
         if (w < 0) {
             ipcx__pipe_fail(p, (int)w, "write failed");
             return -EPIPE;
@@ -288,11 +290,11 @@ int ipcx__pipe_flush(sk_pipe *p)
         uw -= h;
         p->out_pos += uw;
         if (uw > 0)
-            ends_pop_written(p);
+            ipcx__pipe_written(p);
         if (w > 0 && hb_on(p->s))
             p->last_tx = pipe_now(p);
         if ((size_t)w < hs_left + out_left) {
-            pipe_arm_out(p, true);
+            ipcx__pipe_arm_out(p, true);
             return 0;
         }
     }
@@ -394,7 +396,7 @@ static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t wr
             skip = 0;
             k++;
         }
-        ssize_t w = pipe_writev(p, rest, k);
+        ssize_t w = ipcx__pipe_writev(p, rest, k);
         if (w < 0) {
             p->busy = false;
             ipcx__pipe_fail(p, (int)w, "write failed");
@@ -415,7 +417,7 @@ static int pipe_write_inplace(sk_pipe *p, struct iovec *iov, size_t n, size_t wr
     int rc = out_queue(p, iov, n, written);
     if (rc != 0)
         return rc;
-    pipe_arm_out(p, true);
+    ipcx__pipe_arm_out(p, true);
     return 0;
 }
 
@@ -427,10 +429,11 @@ static int pipe_emit(sk_pipe *p, struct iovec *iov, size_t n, bool batch)
         p->out_base += p->out_len;
         p->out_pos = p->out_len = 0;
     }
-    bool direct = !batch && p->state == P_ACTIVE && p->fd >= 0 && p->hs_pos == p->hs_len &&
-                  p->out_pos == p->out_len;
+    /* Under CURVE every frame is sealed by the flush: never written through. */
+    bool direct = !batch && !ipcx__mech_seals(p) && p->state == P_ACTIVE && p->fd >= 0 &&
+                  p->hs_pos == p->hs_len && p->out_pos == p->out_len;
     if (direct) {
-        ssize_t w = pipe_writev(p, iov, n);
+        ssize_t w = ipcx__pipe_writev(p, iov, n);
         if (w < 0) {
             ipcx__pipe_fail(p, (int)w, "write failed");
             return -EPIPE;
@@ -466,7 +469,7 @@ static int pipe_emit(sk_pipe *p, struct iovec *iov, size_t n, bool batch)
         return 0;
     }
     if (direct)
-        pipe_arm_out(p, true);
+        ipcx__pipe_arm_out(p, true);
     else
         return ipcx__pipe_flush(p) == 0 ? 0 : -EPIPE;
     return 0;
@@ -547,6 +550,7 @@ static void input_reset(sk_pipe *p)
     ipcx__pipe_update_buffered(p);
     ipcx_zmtp_decoder_destroy(p->dec);
     p->dec = NULL;
+    ipcx__mech_reset(p);
 }
 
 /* A dialled pipe that lost its connection: drop the message the old
@@ -576,6 +580,9 @@ void ipcx__pipe_fail(sk_pipe *p, int err, const char *reason)
     if (p->state == P_DEAD || p->state == P_IDLE)
         return;
     bool was_active = p->state == P_ACTIVE;
+    char why[128]; /* @reason may live in the mechanism, which input_reset frees */
+    snprintf(why, sizeof(why), "%s", reason);
+    reason = why;
     ipcx__pat_pipe_gone(s, p); /* before input_reset: a view may point into the input */
     if (p->fd >= 0) {
         if (p->registered)
@@ -686,13 +693,21 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
     p->last_rx = p->last_tx = now;
     p->peer_ttl_ns = 0;
     ipcx__sk_timer_note(s, p->hs_deadline);
-    size_t g = ipcx_zmtp_encode_greeting(p->hs);
-    int r = ipcx_zmtp_encode_ready(p->hs + g, sizeof(p->hs) - g, s->zmtp_type,
+    if (ipcx__sec_mechanism(s) != 0) {
+        /* PLAIN or CURVE: the greeting now, the rest as the peer answers. */
+        int r = ipcx__mech_attach(p);
+        if (r < 0)
+            return r;
+    } else {
+        size_t g = ipcx_zmtp_encode_greeting(p->hs);
+        int r =
+            ipcx_zmtp_encode_ready(p->hs + g, sizeof(p->hs) - g, s->zmtp_type,
                                    s->identity_len ? s->identity : NULL, s->identity_len, NULL, 0);
-    if (r < 0)
-        return r;
-    p->hs_pos = 0;
-    p->hs_len = g + (size_t)r;
+        if (r < 0)
+            return r;
+        p->hs_pos = 0;
+        p->hs_len = g + (size_t)r;
+    }
     rc = ipcx__sk_epoll(s, EPOLL_CTL_ADD, fd, &p->ep, EPOLLIN);
     if (rc != 0) {
         p->fd = -1;
@@ -727,7 +742,7 @@ static ssize_t pipe_read_into(sk_pipe *p, uint8_t *buf, size_t cap)
         }
         if (f > 0 && (size_t)f < want)
             want = (size_t)f;
-        n = read(p->fd, buf, want);
+        n = p->mx != NULL ? ipcx__mech_read(p, buf, want) : read(p->fd, buf, want);
     } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
 }
@@ -763,7 +778,7 @@ static int pipe_read(sk_pipe *p)
         p->readable = false;
         return 0;
     }
-    ipcx__pipe_fail(p, (int)n, "read failed");
+    ipcx__pipe_fail(p, (int)n, ipcx__mech_reason(p, "read failed"));
     return -EPIPE;
 }
 
@@ -964,7 +979,8 @@ static int body_continue(sk_pipe *p)
             return 0;
         }
         ipcx__pipe_fail(p, n == 0 ? -EPIPE : (int)n,
-                        n == 0 ? "peer closed the connection" : "read failed");
+                        n == 0 ? "peer closed the connection"
+                               : ipcx__mech_reason(p, "read failed"));
         return -EPIPE;
     }
     return body_finish(p);

@@ -674,7 +674,8 @@ static bool output_pending(const ipcx_socket *s)
 {
     for (const sk_pipe *p = s->pipes; p != NULL; p = p->next)
         if ((p->state == P_ACTIVE && p->out_pos < p->out_len) ||
-            (p->state == P_HANDSHAKE && p->out_pos < p->out_len))
+            (p->state == P_HANDSHAKE && p->out_pos < p->out_len) ||
+            (p->state == P_ACTIVE && ipcx__mech_pending(p)))
             return true;
     return false;
 }
@@ -720,6 +721,7 @@ IPCX_API void ipcx_socket_close(ipcx_socket *s)
     free(s->view.parts);
     free(s->events);
     free(s->allow_uids);
+    ipcx__sec_free(s->sec); /* wipes the secret key */
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -1253,6 +1255,10 @@ IPCX_API int ipcx_socket_set(ipcx_socket *s, int opt, int64_t v)
     case IPCX_OPT_PATTERN:
         rc = -ENOTSUP;
         break;
+    case IPCX_OPT_PLAIN_SERVER:
+    case IPCX_OPT_CURVE_SERVER:
+        rc = ipcx__sec_set(s, opt, v);
+        break;
     default:
         rc = -EINVAL;
         break;
@@ -1293,6 +1299,14 @@ IPCX_API int ipcx_socket_set_bytes(ipcx_socket *s, int opt, const void *data, si
         }
         memcpy(s->identity, data, len);
         s->identity_len = len;
+        break;
+    case IPCX_OPT_PLAIN_USERNAME:
+    case IPCX_OPT_PLAIN_PASSWORD:
+    case IPCX_OPT_CURVE_PUBLICKEY:
+    case IPCX_OPT_CURVE_SECRETKEY:
+    case IPCX_OPT_CURVE_SERVERKEY:
+    case IPCX_OPT_CURVE_ALLOW:
+        rc = ipcx__sec_set_bytes(s, opt, data, len);
         break;
     default:
         rc = -EINVAL;
@@ -1365,6 +1379,9 @@ IPCX_API int ipcx_socket_get(ipcx_socket *s, int opt, int64_t *v)
         break;
     case IPCX_OPT_RECV_MORE:
         *v = s->recv_more;
+        break;
+    case IPCX_OPT_MECHANISM:
+        *v = ipcx__sec_mechanism(s);
         break;
     case IPCX_OPT_PATTERN:
         *v = s->pattern;

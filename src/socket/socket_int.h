@@ -144,8 +144,10 @@ typedef struct sk_pipe {
     size_t ends_head, ends_n, ends_cap;
     bool batching; /* appended with IPCX_BATCH, not yet flushed */
     /* handshake bytes, written before anything in `out` */
-    uint8_t hs[512];
+    uint8_t hs[1024];
     size_t hs_pos, hs_len;
+    /* PLAIN/CURVE: the connection's mechanism (mech.h), NULL under NULL */
+    struct ipcx__mx *mx;
     /* PUB side: the peer's subscriptions */
     sk_topics subs;
     /* timers */
@@ -268,6 +270,9 @@ struct ipcx_socket {
     int64_t batch_start, last_send_ns;
     uint32_t batch_sends;
 
+    /* PLAIN/CURVE settings (mech_pipe.c); NULL: the NULL mechanism */
+    struct ipcx__sec *sec;
+
     /* peer events */
     ipcx_event *events;
     size_t ev_head, ev_n;
@@ -324,6 +329,25 @@ void ipcx__pipe_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t l
 int64_t ipcx__pipe_timers(sk_pipe *p, int64_t now);
 void ipcx__pipe_update_buffered(sk_pipe *p);
 void ipcx__pipe_unsink(sk_pipe *p);
+
+/* pipe.c, for the CURVE flush (mech_pipe.c) */
+ssize_t ipcx__pipe_writev(sk_pipe *p, struct iovec *iov, size_t n);
+void ipcx__pipe_written(sk_pipe *p);
+void ipcx__pipe_arm_out(sk_pipe *p, bool on);
+
+/* mech_pipe.c: PLAIN and CURVE (mech.h) */
+int ipcx__sec_set(ipcx_socket *s, int opt, int64_t v);
+int ipcx__sec_set_bytes(ipcx_socket *s, int opt, const void *data, size_t len);
+int ipcx__sec_mechanism(const ipcx_socket *s);
+struct ipcx__sec;
+void ipcx__sec_free(struct ipcx__sec *sec);
+int ipcx__mech_attach(sk_pipe *p);
+ssize_t ipcx__mech_read(sk_pipe *p, uint8_t *buf, size_t cap);
+bool ipcx__mech_seals(const sk_pipe *p);
+bool ipcx__mech_pending(const sk_pipe *p);
+int ipcx__mech_flush(sk_pipe *p);
+void ipcx__mech_reset(sk_pipe *p);
+const char *ipcx__mech_reason(const sk_pipe *p, const char *otherwise);
 
 /*
  * pipe_shm.c and shm_conn.c: the ring engine of shm:// pipes (shm_int.h).  A pipe is either a ZMTP

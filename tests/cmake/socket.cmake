@@ -9,3 +9,8 @@ ipcx_test(test_socket SOURCES integration/test_socket.c LABELS integration TIMEO
 # 100 by default), stale sockets and reconnects, another uid, bad control
 # peers, a scribbled ring, the high-water mark, the level-triggered fd.
 ipcx_test(test_socket_shm SOURCES integration/test_socket_shm.c LABELS integration TIMEOUT 300)
+
+# CURVE against a man-in-the-middle: flipped bytes, replayed and reordered
+# frames, a replayed handshake (tests/integration/test_socket_tamper.c).
+ipcx_test(test_socket_tamper SOURCES integration/test_socket_tamper.c LABELS integration
+          TIMEOUT 240)

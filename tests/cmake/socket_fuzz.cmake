@@ -16,3 +16,8 @@ target_link_libraries(socket_corpus_gen PRIVATE ipcx_static)
 
 # shm_hello_fuzz: the shm:// hello, received with fds over a real socketpair.
 ipcx_fuzz_target(shm_hello_fuzz PARTS core platform transport)
+# plain_fuzz, curve_fuzz: the PLAIN and CURVE handshake parsers
+# (src/socket/mech*.c) fed a hostile peer's bytes, with no sockets
+# (tests/fuzz/mech_fuzz.h).
+ipcx_fuzz_target(plain_fuzz PARTS core platform zmtp transport socket)
+ipcx_fuzz_target(curve_fuzz PARTS core platform zmtp transport socket)

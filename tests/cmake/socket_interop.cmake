@@ -23,6 +23,12 @@ if(SOCKET_LIBZMQ_FOUND)
   add_test(NAME test_socket_interop_edge COMMAND test_socket_interop_edge)
   set_tests_properties(test_socket_interop_edge PROPERTIES LABELS interop TIMEOUT 240
     ENVIRONMENT "IPCX_TEST_BINDIR=${PROJECT_BINARY_DIR};IPCX_TEST_SRCDIR=${PROJECT_SOURCE_DIR}")
+  # PLAIN and CURVE against libzmq, both roles, tcp:// and unix://.
+  add_executable(test_socket_security interop/test_socket_security.c)
+  target_link_libraries(test_socket_security PRIVATE ipcx_testutil PkgConfig::SOCKET_LIBZMQ)
+  add_test(NAME test_socket_security COMMAND test_socket_security)
+  set_tests_properties(test_socket_security PROPERTIES LABELS interop TIMEOUT 240
+    ENVIRONMENT "IPCX_TEST_BINDIR=${PROJECT_BINARY_DIR};IPCX_TEST_SRCDIR=${PROJECT_SOURCE_DIR}")
 else()
   message(STATUS "libzmq not found: test_socket_interop and _edge are not built")
 endif()

@@ -190,7 +190,8 @@ static void check_row(const struct obj *o)
      * idle connections wait for nothing either. */
     bool single = strcmp(kase, "decode") == 0 || strcmp(kase, "encode") == 0;
     bool idle = strcmp(kase, "idle") == 0;
-    if (!single && !idle) {
+    bool hs = strcmp(kase, "handshakes") == 0;
+    if (!single && !idle && !hs) {
         const char *wait = str_of(o, "wait");
         assert_true(strcmp(wait, "spin") == 0 || strcmp(wait, "block") == 0);
     }
@@ -214,6 +215,10 @@ static void check_row(const struct obj *o)
         assert_null(get(o, "wait"));
         if (get(o, "heap_bytes_per_conn") != NULL)
             assert_true(num_of(o, "heap_bytes_per_conn") > 0);
+    } else if (hs) {
+        assert_true(num_of(o, "handshakes_per_s") > 0);
+        assert_string_equal(str_of(o, "variant"), "curve");
+        assert_null(get(o, "wait"));
     } else {
         fail_msg("unexpected case %s", kase);
     }
@@ -327,6 +332,24 @@ static void expect_shm(const struct rows *r)
     assert_int_equal(fanout, 5);
 }
 
+/* CURVE over tcp (ipcx's or libzmq's): pingpong 64 B, stream
+ * 64 B and 64 KiB with "variant":"curve", and a handshakes row. */
+static void expect_curve(const struct rows *r, const char *transport)
+{
+    static const struct {
+        const char *kase;
+        double size;
+    } rows[] = {{"pingpong", 64}, {"stream", 64}, {"stream", 65536}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const struct obj *o = find_row(r, transport, rows[i].kase, rows[i].size, "block", "curve");
+        if (o == NULL)
+            fail_msg("no %s %s %.0f curve row", transport, rows[i].kase, rows[i].size);
+        assert_string_equal(str_of(o, "api"), "copy");
+    }
+    if (find_row(r, transport, "handshakes", 0, NULL, "curve") == NULL)
+        fail_msg("no %s handshakes row", transport);
+}
+
 /* pingpong 64 B, stream 64 B and 64 KiB. */
 static void expect_three(const struct rows *r, const char *transport)
 {
@@ -357,6 +380,7 @@ static void test_json_quick_all(void **state)
 #ifdef TEST_BENCH_HAVE_ZMQ
     expect_three(r, "zmq-ipc");
     expect_three(r, "zmq-tcp");
+    expect_curve(r, "zmq-tcp");
 #endif
 #ifdef TEST_BENCH_HAVE_NNG
     expect_three(r, "nng-ipc");
@@ -382,6 +406,7 @@ static void test_json_quick_all(void **state)
     expect(r, "zmq-tcp", "tasks", 0);
 #endif
     expect_shm(r);
+    expect_curve(r, "tcp");
     /* idle connections are a one-off: only when --filter names them. */
     for (int i = 0; i < r->n; i++)
         assert_string_not_equal(str_of(&r->o[i], "case"), "idle");

@@ -307,6 +307,7 @@ struct variant {
     int x_listens;
     int nsend;
     int64_t spin_ns, heartbeat_ns;
+    int curve; /* X a CURVE server, Y its client: every frame sealed and opened */
 };
 
 static void run(const struct variant *vr)
@@ -334,6 +335,16 @@ static void run(const struct variant *vr)
     set_opt(c->y, IPCX_OPT_HEARTBEAT_TIMEOUT, 30000 * MS);
     if (vr->ypat == IPCX_ROUTER)
         set_opt(c->y, IPCX_OPT_ROUTER_MANDATORY, 1); /* an echo never vanishes silently */
+    if (vr->curve) {
+        uint8_t sp[32], ss[32], cp[32], cs[32];
+        assert_int_equal(ipcx_curve_keypair(sp, ss), 0);
+        assert_int_equal(ipcx_curve_keypair(cp, cs), 0);
+        set_opt(c->x, IPCX_OPT_CURVE_SERVER, 1);
+        assert_int_equal(ipcx_socket_set_bytes(c->x, IPCX_OPT_CURVE_SECRETKEY, ss, 32), 0);
+        assert_int_equal(ipcx_socket_set_bytes(c->x, IPCX_OPT_CURVE_ALLOW, cp, 32), 0);
+        assert_int_equal(ipcx_socket_set_bytes(c->y, IPCX_OPT_CURVE_SECRETKEY, cs, 32), 0);
+        assert_int_equal(ipcx_socket_set_bytes(c->y, IPCX_OPT_CURVE_SERVERKEY, sp, 32), 0);
+    }
     char bound[256];
     ipcx_socket *l = vr->x_listens ? c->x : c->y, *d = vr->x_listens ? c->y : c->x;
     assert_int_equal(ipcx_listen(l, vr->url), 0);
@@ -401,7 +412,7 @@ static void test_pair_unix(void **st)
 {
     (void)st;
     char url[160];
-    run(&(struct variant){IPCX_PAIR, IPCX_PAIR, unix_url(url, sizeof(url)), 1, 1, 0, 0});
+    run(&(struct variant){IPCX_PAIR, IPCX_PAIR, unix_url(url, sizeof(url)), 1, 1, 0, 0, 0});
 }
 
 /* DEALER (dialling) to ROUTER over unix://: two senders on X, and
@@ -411,7 +422,8 @@ static void test_dealer_router_unix(void **st)
 {
     (void)st;
     char url[160];
-    run(&(struct variant){IPCX_DEALER, IPCX_ROUTER, unix_url(url, sizeof(url)), 0, 2, 0, 5 * MS});
+    run(&(struct variant){IPCX_DEALER, IPCX_ROUTER, unix_url(url, sizeof(url)), 0, 2, 0, 5 * MS,
+                          0});
 }
 
 /* PAIR over shm:// (one process, so TSan sees both ends of the rings):
@@ -422,7 +434,7 @@ static void test_pair_shm(void **st)
     (void)st;
     char url[160], u[96];
     snprintf(url, sizeof(url), "shm://@%s", tu_unique(u, sizeof(u), "sock-tsan-shm"));
-    run(&(struct variant){IPCX_PAIR, IPCX_PAIR, url, 1, 2, 20000, 0});
+    run(&(struct variant){IPCX_PAIR, IPCX_PAIR, url, 1, 2, 20000, 0, 0});
 }
 
 /* DEALER to ROUTER over shm://, two senders on X, no spinning. */
@@ -431,7 +443,7 @@ static void test_dealer_router_shm(void **st)
     (void)st;
     char url[160], u[96];
     snprintf(url, sizeof(url), "shm://@%s", tu_unique(u, sizeof(u), "sock-tsan-shm"));
-    run(&(struct variant){IPCX_DEALER, IPCX_ROUTER, url, 0, 2, 0, 0});
+    run(&(struct variant){IPCX_DEALER, IPCX_ROUTER, url, 0, 2, 0, 0, 0});
 }
 
 /* PAIR over tcp://, two senders on X, with a spin window of 20 us (the
@@ -439,7 +451,15 @@ static void test_dealer_router_shm(void **st)
 static void test_pair_tcp(void **st)
 {
     (void)st;
-    run(&(struct variant){IPCX_PAIR, IPCX_PAIR, "tcp://127.0.0.1:0", 1, 2, 20000, 0});
+    run(&(struct variant){IPCX_PAIR, IPCX_PAIR, "tcp://127.0.0.1:0", 1, 2, 20000, 0, 0});
+}
+
+/* DEALER to ROUTER over tcp:// under CURVE: two senders, heartbeats every
+ * 5 ms (PINGs sealed by the assistant while the callers stream). */
+static void test_dealer_router_curve(void **st)
+{
+    (void)st;
+    run(&(struct variant){IPCX_DEALER, IPCX_ROUTER, "tcp://127.0.0.1:0", 0, 2, 0, 5 * MS, 1});
 }
 
 /*
@@ -541,7 +561,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pair_unix),         cmocka_unit_test(test_dealer_router_unix),
         cmocka_unit_test(test_pair_tcp),          cmocka_unit_test(test_pair_shm),
-        cmocka_unit_test(test_dealer_router_shm), cmocka_unit_test(test_wakeup_stolen),
+        cmocka_unit_test(test_dealer_router_shm), cmocka_unit_test(test_dealer_router_curve),
+        cmocka_unit_test(test_wakeup_stolen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,7 @@ CLI_COMMAND(stat);
 CLI_COMMAND(bench);
 CLI_COMMAND(send);
 CLI_COMMAND(recv);
+CLI_COMMAND(keygen);
 CLI_COMMAND(queue);
 CLI_COMMAND(ring);
 CLI_COMMAND(worker);

@@ -57,7 +57,7 @@ static void usage(FILE *f)
                "      --handshake-timeout S  drop a connection whose handshake takes longer\n"
                "                           (default 30)\n"
                "      --name NAME          show the socket to ipcx ls and ipcx stat as NAME\n"
-               "                           (default ipcx-recv-PID)\n"
+               "                           (default ipcx-recv-PID)\n" MSGOPT_SECURITY_HELP
                "  -h, --help               show this help\n\n"
                "Exit status: 0 done or interrupted, 1 failure (timeout, address in use, ...),\n"
                "2 usage error.\n");

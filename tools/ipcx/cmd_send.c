@@ -58,7 +58,7 @@ static void usage(FILE *f)
                "      --handshake-timeout S  drop a connection whose handshake takes longer\n"
                "                           (default 30)\n"
                "      --name NAME          show the socket to ipcx ls and ipcx stat as NAME\n"
-               "                           (default ipcx-send-PID)\n"
+               "                           (default ipcx-send-PID)\n" MSGOPT_SECURITY_HELP
                "  -h, --help               show this help\n\n"
                "Exit status: 0 sent, 1 failure (timeout, address in use, ...), 2 usage error.\n");
 }

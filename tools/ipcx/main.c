@@ -34,6 +34,7 @@ static const struct command *commands(size_t *n)
             {"bench", cmd_bench, "run the benchmarks against kernel and peer baselines"},
             {"send", cmd_send, "send messages to a ZeroMQ-compatible peer (tcp://, unix://)"},
             {"recv", cmd_recv, "print the messages a ZeroMQ-compatible peer sends"},
+            {"keygen", cmd_keygen, "make a CURVE key pair (Z85), optionally key files"},
             {"ring", cmd_ring, "feed, drain or follow a ring (ring send|recv|tail NAME)"},
             {"queue", cmd_queue, "feed, drain or inspect a queue (queue send|recv|dump|info NAME)"},
             {"worker", cmd_worker, "join an ipcx pool on tcp:// or unix:// as a remote worker"},

@@ -103,7 +103,19 @@ static int bad_value(const char *cmd, const char *opt, const char *val, const ch
     return cli_usage_error(cmd, msg);
 }
 
-enum { OPT_LINGER = 1000, OPT_MAX_SIZE, OPT_HS_TIMEOUT, OPT_NAME };
+enum {
+    OPT_LINGER = 1000,
+    OPT_MAX_SIZE,
+    OPT_HS_TIMEOUT,
+    OPT_NAME,
+    OPT_CURVE_SERVER,
+    OPT_CURVE_CLIENT,
+    OPT_CURVE_SECRET,
+    OPT_CURVE_ALLOW,
+    OPT_PLAIN_USER,
+    OPT_PLAIN_PASS,
+    OPT_PLAIN_SERVER,
+};
 
 /* One option (not --help); CLI_OK or CLI_USAGE. */
 static int one_option(msgopts *o, int opt, const char *arg)
@@ -163,6 +175,30 @@ static int one_option(msgopts *o, int opt, const char *arg)
     case 'r':
         o->reply = arg;
         return CLI_OK;
+    case OPT_CURVE_SERVER:
+        o->curve_server = arg;
+        return CLI_OK;
+    case OPT_CURVE_CLIENT:
+        o->curve_client = arg;
+        return CLI_OK;
+    case OPT_CURVE_SECRET:
+        o->curve_secret = arg;
+        return CLI_OK;
+    case OPT_CURVE_ALLOW:
+        o->curve_allow = arg;
+        return CLI_OK;
+    case OPT_PLAIN_USER:
+        o->plain_user = arg;
+        return strlen(arg) > 255 ? bad_value(cmd, "plain-user", arg, "longer than 255 bytes")
+                                 : CLI_OK;
+    case OPT_PLAIN_PASS:
+        o->plain_pass = arg;
+        return strlen(arg) > 255 ? bad_value(cmd, "plain-password", "...", "longer than 255 bytes")
+                                 : CLI_OK;
+    case OPT_PLAIN_SERVER:
+        o->plain_server = arg;
+        return strchr(arg, ':') == NULL ? bad_value(cmd, "plain-server", arg, "not USER:PASSWORD")
+                                        : CLI_OK;
     default:
         return cli_usage_error(cmd, "unknown option");
     }
@@ -190,6 +226,15 @@ static int check_combination(msgopts *o, int which)
         return cli_usage_error(cmd, "--subscribe needs --pattern sub");
     if (o->reply != NULL && p != IPCX_REP)
         return cli_usage_error(cmd, "--reply needs --pattern rep");
+    int mechs = (o->curve_server != NULL) + (o->curve_client != NULL) +
+                (o->plain_user != NULL || o->plain_pass != NULL) + (o->plain_server != NULL);
+    if (mechs > 1)
+        return cli_usage_error(cmd, "--curve-server, --curve-client, --plain-user/--plain-password "
+                                    "and --plain-server exclude each other");
+    if (o->curve_allow != NULL && o->curve_server == NULL)
+        return cli_usage_error(cmd, "--curve-allow needs --curve-server");
+    if (o->curve_secret != NULL && o->curve_client == NULL)
+        return cli_usage_error(cmd, "--curve-secret needs --curve-client");
     const char *why;
     for (size_t i = 0; i < o->nsubs; i++) {
         ipcx_msg *m = NULL;
@@ -235,6 +280,13 @@ int msgopts_parse(msgopts *o, int which, int argc, char **argv, int *first, void
         {{"handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT}, MSGOPT_SEND | MSGOPT_RECV},
         {{"name", required_argument, NULL, OPT_NAME}, MSGOPT_SEND | MSGOPT_RECV},
         {{"help", no_argument, NULL, 'h'}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"curve-server", required_argument, NULL, OPT_CURVE_SERVER}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"curve-client", required_argument, NULL, OPT_CURVE_CLIENT}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"curve-secret", required_argument, NULL, OPT_CURVE_SECRET}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"curve-allow", required_argument, NULL, OPT_CURVE_ALLOW}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"plain-user", required_argument, NULL, OPT_PLAIN_USER}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"plain-password", required_argument, NULL, OPT_PLAIN_PASS}, MSGOPT_SEND | MSGOPT_RECV},
+        {{"plain-server", required_argument, NULL, OPT_PLAIN_SERVER}, MSGOPT_SEND | MSGOPT_RECV},
         {{"multipart", no_argument, NULL, 'm'}, MSGOPT_SEND},
         {{"count", required_argument, NULL, 'n'}, MSGOPT_RECV},
         {{"subscribe", required_argument, NULL, 's'}, MSGOPT_RECV},
@@ -345,6 +397,70 @@ static void expose(const msgopts *o, ipcx_socket *s)
     }
 }
 
+/* --plain-server USER:PASSWORD: that one user gets in. */
+static int plain_one(void *arg, const ipcx_auth_request *rq)
+{
+    const char *up = arg, *colon = strchr(up, ':');
+    size_t ul = (size_t)(colon - up), pl = strlen(colon + 1);
+    return rq->username_len == ul && memcmp(rq->username, up, ul) == 0 && rq->password_len == pl &&
+                   memcmp(rq->password, colon + 1, pl) == 0
+               ? 0
+               : -1;
+}
+
+/* The --curve-* and --plain-* options. */
+static int security(const msgopts *o, ipcx_socket *s)
+{
+    int rc = 0;
+    const char *what = NULL;
+    if (o->curve_server != NULL) {
+        what = o->curve_server;
+        rc = ipcx_socket_curve_keyfile(s, o->curve_server);
+        if (rc == 0)
+            rc = ipcx_socket_set(s, IPCX_OPT_CURVE_SERVER, 1);
+        if (rc == 0 && o->curve_allow != NULL) {
+            what = o->curve_allow;
+            rc = ipcx_socket_curve_allow(s, o->curve_allow);
+        }
+    } else if (o->curve_client != NULL) {
+        uint8_t key[IPCX_CURVE_KEY_SIZE], pub[IPCX_CURVE_KEY_SIZE], sec[IPCX_CURVE_KEY_SIZE];
+        what = o->curve_client;
+        rc = ipcx_curve_key_parse(key, o->curve_client, strlen(o->curve_client));
+        if (rc != 0)
+            rc = ipcx_curve_public_file_read(o->curve_client, key);
+        if (rc == 0 && o->curve_secret != NULL) {
+            what = o->curve_secret;
+            rc = ipcx_socket_curve_keyfile(s, o->curve_secret);
+        } else if (rc == 0) {
+            rc = ipcx_curve_keypair(pub, sec); /* an open server takes any client key */
+            if (rc == 0)
+                rc = ipcx_socket_set_bytes(s, IPCX_OPT_CURVE_SECRETKEY, sec, sizeof(sec));
+            memset(sec, 0, sizeof(sec));
+        }
+        if (rc == 0)
+            rc = ipcx_socket_set_bytes(s, IPCX_OPT_CURVE_SERVERKEY, key, sizeof(key));
+    } else if (o->plain_user != NULL || o->plain_pass != NULL) {
+        const char *u = o->plain_user ? o->plain_user : "",
+                   *pw = o->plain_pass ? o->plain_pass : "";
+        what = "--plain-user";
+        rc = ipcx_socket_set_bytes(s, IPCX_OPT_PLAIN_USERNAME, u, strlen(u));
+        if (rc == 0)
+            rc = ipcx_socket_set_bytes(s, IPCX_OPT_PLAIN_PASSWORD, pw, strlen(pw));
+    } else if (o->plain_server != NULL) {
+        what = "--plain-server";
+        rc = ipcx_socket_set(s, IPCX_OPT_PLAIN_SERVER, 1);
+        if (rc == 0)
+            rc = ipcx_socket_set_auth(s, plain_one, (void *)o->plain_server);
+    }
+    if (rc != 0) {
+        const char *why = rc == -EACCES   ? "group or others may read it (chmod 600)"
+                          : rc == -EINVAL ? "not a CURVE key or key file"
+                                          : ipcx_strerror(rc);
+        cli_error(o->cmd, what, why);
+    }
+    return rc;
+}
+
 int msgsock_open(const msgopts *o, int events, ipcx_socket **out)
 {
     ipcx_socket *s = NULL;
@@ -357,6 +473,10 @@ int msgsock_open(const msgopts *o, int events, ipcx_socket **out)
     if (set_int(o, s, IPCX_OPT_MAX_MSG_SIZE, o->max_size, "--max-size") != 0 ||
         set_int(o, s, IPCX_OPT_HANDSHAKE_TIMEOUT, o->hs_timeout_ns, "--handshake-timeout") != 0 ||
         set_int(o, s, IPCX_OPT_EVENTS, events, "events") != 0) {
+        ipcx_socket_close(s);
+        return CLI_FAIL;
+    }
+    if (security(o, s) != 0) {
         ipcx_socket_close(s);
         return CLI_FAIL;
     }

@@ -34,8 +34,29 @@ typedef struct msgopts {
     size_t nsubs;
     const char *reply;
     const char *name; /* --name: the region ipcx ls and stat see */
+    /* security (docs/security.md) */
+    const char *curve_server; /* our secret-key file: a CURVE server */
+    const char *curve_client; /* the server's public key (Z85 or a file): a CURVE client */
+    const char *curve_secret; /* a CURVE client's own secret-key file (default: a fresh pair) */
+    const char *curve_allow;  /* a CURVE server's allow-list, a file or directory */
+    const char *plain_user, *plain_pass; /* a PLAIN client */
+    const char *plain_server;            /* USER:PASSWORD: a PLAIN server accepting that one */
     int help;
 } msgopts;
+
+/* The --help lines of the security options, the same for both commands. */
+#define MSGOPT_SECURITY_HELP                                                                       \
+    "      --curve-server KEYFILE  be a CURVE server (encrypted, RFC 26) with the\n"               \
+    "                           secret key of KEYFILE (ipcx keygen -s; mode 0600)\n"               \
+    "      --curve-allow PATH   with --curve-server: accept only the public keys of\n"             \
+    "                           PATH, a file or a directory of files\n"                            \
+    "      --curve-client KEY   be a CURVE client of the server whose public key is\n"             \
+    "                           KEY (40 characters of Z85, or a file holding it)\n"                \
+    "      --curve-secret KEYFILE  with --curve-client: our own key pair (default: a\n"            \
+    "                           new one for this run)\n"                                           \
+    "      --plain-user USER, --plain-password PASSWORD\n"                                         \
+    "                           be a PLAIN client (clear text: trusted networks only)\n"           \
+    "      --plain-server USER:PASSWORD  be a PLAIN server accepting that user\n"
 
 /* The long options a command accepts, besides --help. */
 enum {
