@@ -408,5 +408,5 @@ void bench_suite_pool(bench_ctx *ctx)
         case_zmq_tcp(ctx, n / 4);
 #endif
     if (bench_want(ctx, "pool"))
-        case_speedup(ctx, ctx->quick ? 300000 : 5000000);
+        case_speedup(ctx, ctx->quick ? 2000000 : 5000000);
 }
