@@ -324,10 +324,11 @@ static int attach(ipcx_queue *q, const ipcx_queue_opts *o)
  * consumer slot). */
 static int take_role(ipcx_queue *q, uint32_t role)
 {
+    /* The role held: the call checks the fork itself (queue_io.c). */
+    if (IPCX_LIKELY(role == IPCX_QUEUE_PRODUCER ? q->pslot >= 0 : q->cslot >= 0))
+        return 0;
     if (ipcx__qforked(q))
         return -ECHILD;
-    if (role == IPCX_QUEUE_PRODUCER ? q->pslot >= 0 : q->cslot >= 0)
-        return 0;
     if (q->broken)
         return ipcx__qbroken_rc(q);
     ipcx_queue_opts o = {
