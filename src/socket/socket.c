@@ -439,7 +439,7 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
     struct epoll_event ev[64];
     int n = 0;
     if (spin > 0) {
-        /* shm:// rings are watched in memory; the I/O set every 64th turn. */
+        /* shm:// rings are watched in memory, the I/O set now and then. */
         int64_t until = ipcx__now_ns() + spin;
         if (!ipcx__deadline_is_forever(d) && d.abs_ns < until)
             until = d.abs_ns;
@@ -449,11 +449,13 @@ static int sk_wait(ipcx_socket *s, ipcx__deadline d)
                 break;
             }
             ipcx__cpu_relax();
-            if (nshm == 0 || (k & 63) == 0) {
+            /* The I/O set costs a system call: with rings to watch, look
+             * at it every 1024th turn only (a message arriving during the
+             * call is seen that much later). */
+            if (nshm == 0 || (k & 1023) == 0)
                 n = epoll_wait(s->iofd, ev, 64, 0);
-                if (ipcx__now_ns() >= until)
-                    break;
-            }
+            if ((nshm == 0 || (k & 63) == 0) && ipcx__now_ns() >= until)
+                break;
         }
         if (nshm > 0 && !shm_hit && n == 0)
             shm_hit = ipcx__shm_spin_end(&sp);
