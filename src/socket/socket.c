@@ -868,10 +868,7 @@ static void batch_close(ipcx_socket *s)
 
 static bool batch_decide(ipcx_socket *s, int flags)
 {
-    /* shm:// pipes gain nothing from a batch (a commit costs what an
-     * append does) and the batch timer costs system calls: no automatic
-     * batching once the socket had one (docs/sockets.md). */
-    if (s->batch_ns == 0 || s->had_shm)
+    if (s->batch_ns == 0)
         return (flags & IPCX_BATCH) != 0;
     if (s->batch_open) {
         if ((++s->batch_sends & 63) == 0 && ipcx__now_ns() - s->batch_start >= s->batch_ns / 2) {
