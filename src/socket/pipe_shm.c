@@ -325,7 +325,14 @@ int ipcx__shm_put(sk_pipe *p, const sk_part *parts, size_t n, bool batch)
         if (r == 1)
             return 0;
     }
-    return q_push(p, parts, n, 0, pi, off, started);
+    int rc = q_push(p, parts, n, 0, pi, off, started);
+    /* The rest waits in the queue: ask the peer for the wake-up that says
+     * room was made (q_flush registers sleep_room and looks once more), so
+     * the I/O assistant writes it out even if the caller makes no other
+     * call (test_queued_tail_goes_out). */
+    if (rc == 0 && p->state == P_ACTIVE)
+        (void)ipcx__shm_q_flush(p);
+    return rc;
 }
 
 void ipcx__shm_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t len)
@@ -344,7 +351,8 @@ void ipcx__shm_send_sub(sk_pipe *p, bool subscribe, const void *topic, size_t le
             return;
         }
     }
-    (void)q_push(p, &part, 1, cmd, 0, 0, false);
+    if (q_push(p, &part, 1, cmd, 0, 0, false) == 0 && p->state == P_ACTIVE)
+        (void)ipcx__shm_q_flush(p); /* the room wake-up, as in ipcx__shm_put() */
 }
 
 int ipcx__shm_flush(sk_pipe *p)

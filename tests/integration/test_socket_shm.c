@@ -894,6 +894,39 @@ static void test_hwm(void **state)
     ipcx_socket_close(pull);
 }
 
+/* A sender whose message does not fit the peer's ring (the rest waits in
+ * its queue) and which then makes no call: the rest must still go out as
+ * the receiver makes room.  It used to wait for the sender's next call:
+ * nothing asked the receiver for a wake-up when room was made, so a
+ * stream's last message stalled the receiver until its timeout (seen as a
+ * 10 s stall of the bench's shm stream once its batch timer was off). */
+static void test_queued_tail_goes_out(void **state)
+{
+    (void)state;
+    ipcx_socket *pull = open_sock(IPCX_PULL, 5 * SEC);
+    char url[300];
+    new_url(url, sizeof(url));
+    CHECK(ipcx_listen(pull, url));
+    ipcx_socket *push = open_sock(IPCX_PUSH, 5 * SEC);
+    CHECK(ipcx_dial(push, url));
+    wait_peers(push, 1, 10 * SEC);
+    wait_peers(pull, 1, 10 * SEC);
+    size_t len = 16u << 20; /* larger than any connection's ring */
+    uint8_t *big = malloc(len), *got = malloc(len);
+    assert_non_null(big);
+    assert_non_null(got);
+    for (size_t i = 0; i < len; i++)
+        big[i] = (uint8_t)(i * 7 + 3);
+    CHECK(ipcx_send(push, big, len, 0));
+    /* From here on only the receiver makes calls. */
+    assert_int_equal(ipcx_recv(pull, got, len, 0), (int)len);
+    assert_memory_equal(got, big, len);
+    free(big);
+    free(got);
+    ipcx_socket_close(push);
+    ipcx_socket_close(pull);
+}
+
 static bool fd_readable(int fd)
 {
     struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -1110,12 +1143,13 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--helper") == 0)
         return run_helper(argc - 2, argv + 2);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stale_and_reconnect), cmocka_unit_test(test_hwm),
-        cmocka_unit_test(test_fd_level_triggered),  cmocka_unit_test(test_bad_control_peers),
-        cmocka_unit_test(test_scribbled_ring),      cmocka_unit_test(test_other_uid_refused),
-        cmocka_unit_test(test_epoll_hundred),       cmocka_unit_test(test_kill_dialer),
-        cmocka_unit_test(test_kill_listener),       cmocka_unit_test(test_spin_pingpong),
-        cmocka_unit_test(test_slow_subscriber),     cmocka_unit_test(test_record_edges),
+        cmocka_unit_test(test_stale_and_reconnect),  cmocka_unit_test(test_hwm),
+        cmocka_unit_test(test_queued_tail_goes_out), cmocka_unit_test(test_fd_level_triggered),
+        cmocka_unit_test(test_bad_control_peers),    cmocka_unit_test(test_scribbled_ring),
+        cmocka_unit_test(test_other_uid_refused),    cmocka_unit_test(test_epoll_hundred),
+        cmocka_unit_test(test_kill_dialer),          cmocka_unit_test(test_kill_listener),
+        cmocka_unit_test(test_spin_pingpong),        cmocka_unit_test(test_slow_subscriber),
+        cmocka_unit_test(test_record_edges),
     };
     if (getenv("IPCX_TEST_FILTER") != NULL)
         cmocka_set_test_filter(getenv("IPCX_TEST_FILTER"));
