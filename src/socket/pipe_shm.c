@@ -634,6 +634,11 @@ static int next_fail(sk_pipe *p, int err, bool defer)
     return 0;
 }
 
+/* Looks in a row that may find a point-to-point ring's posted record
+ * missing before the peer is called a liar (a record is visible within
+ * microseconds of its count). */
+#define SHM_UNSEEN_MAX 100000u
+
 /* @defer: do not fail the pipe here (the caller's view may still point
  * into it): keep the error for the next call, and wake it. */
 static int next_head(sk_pipe *p, bool defer)
@@ -663,11 +668,19 @@ static int next_head(sk_pipe *p, bool defer)
                     retried = true;
                     continue;
                 }
-                /* Posted, looked for after the count, and not there: not
-                 * ours (a broadcast record from before we joined, or a
-                 * peer's lie).  Count it seen, or every sleep would end at
-                 * once. */
-                m->taken = posted;
+                if (m->bin != NULL) {
+                    /* Posted, looked for after the count, and not there:
+                     * not ours (a broadcast record from before we joined).
+                     * Count it seen, or every sleep would end at once. */
+                    m->taken = posted;
+                } else if (++m->unseen > SHM_UNSEEN_MAX) {
+                    /* A point-to-point ring holds every record its count
+                     * says: one that stays missing is a peer's lie.  Never
+                     * counted seen (that lost a record and hung both sides
+                     * when one was merely not visible yet): the next look
+                     * (the spin sees posted ahead) finds it. */
+                    return next_fail(p, -EPROTO, defer);
+                }
             }
             return 0;
         }
@@ -678,6 +691,7 @@ static int next_head(sk_pipe *p, bool defer)
         if (rc < 0)
             return next_fail(p, -EPROTO, defer);
         m->taken++;
+        m->unseen = 0;
         int r = on_record(p, d, len);
         if (r == 1) {
             ipcx__pipe_update_buffered(p);

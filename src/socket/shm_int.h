@@ -202,6 +202,9 @@ struct sk_shm {
     size_t q_n;
     /* a failure found while looking ahead (consume), for the next call */
     int err;
+    /* looks in a row that found posted records of a point-to-point ring
+     * missing (next_head in pipe_shm.c) */
+    uint32_t unseen;
     /* SUB of an shm:// PUB: its broadcast ring, read instead of `in` */
     ipcx_region *breg;
     ipcx_ring *bin;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,9 +50,15 @@ pid_t tu_spawnv(char *const args[])
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = args[i];
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* A helper never outlives its test: a failed check returns from
+         * the test without reaping it, and a helper that waits for ever
+         * would hold ctest's output pipe until the test's timeout. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
         execv(argv[0], argv);
         _exit(127);
     }

@@ -33,7 +33,8 @@ const char *tu_unique(char *buf, size_t cap, const char *prefix);
 const char *tu_self(void);
 
 /* fork + exec tu_self() with the given NULL-terminated arguments.  Returns
- * the child's pid; fails the test on error. */
+ * the child's pid; fails the test on error.  The child is killed
+ * (PR_SET_PDEATHSIG) if the test process dies first. */
 pid_t tu_spawn(const char *arg0, ...);
 
 /* Same with an argv array (argv[0] is the first argument, not the program). */
