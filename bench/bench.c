@@ -173,6 +173,13 @@ static void fmt_ratio(char *buf, size_t cap, const bench_row *r)
     if (strncmp(r->transport, "floor-", 6) == 0)
         return;
     if (strcmp(r->kase, "pingpong") == 0) {
+        /* The floor probed beside this row when it has one (and the floor
+         * in ns, as the row saw it), else the run's floor-cacheline row. */
+        if (r->floor_rtt_ns > 0) {
+            snprintf(buf, cap, "%.2fx floor-cacheline (%.0f ns)", r->rtt_ns_p50 / r->floor_rtt_ns,
+                     r->floor_rtt_ns);
+            return;
+        }
         const struct ref_row *f = find_ref("pingpong", "floor-cacheline", 0, 0);
         if (f != NULL && f->p50 > 0)
             snprintf(buf, cap, "%.2fx floor-cacheline", r->rtt_ns_p50 / f->p50);
@@ -193,7 +200,7 @@ static void fmt_ratio(char *buf, size_t cap, const bench_row *r)
         snprintf(buf, cap, "%.2fx %s", r->msgs_per_s / b->msgs, b->transport);
 }
 
-static void emit_json(FILE *f, const bench_row *r)
+static void emit_json(FILE *f, const bench_row *r, int round)
 {
     fprintf(f, "{\"case\":\"%s\",\"transport\":\"%s\",\"size\":%llu", r->kase, r->transport,
             (unsigned long long)r->size);
@@ -227,6 +234,14 @@ static void emit_json(FILE *f, const bench_row *r)
     }
     if (r->samples)
         fprintf(f, ",\"samples\":%llu", (unsigned long long)r->samples);
+    if (r->floor_rtt_ns > 0)
+        fprintf(f, ",\"floor_rtt_ns\":%.0f", r->floor_rtt_ns);
+    if (r->floor_rtt_ns_before > 0)
+        fprintf(f, ",\"floor_rtt_ns_before\":%.0f", r->floor_rtt_ns_before);
+    if (r->floor_rtt_ns_after > 0)
+        fprintf(f, ",\"floor_rtt_ns_after\":%.0f", r->floor_rtt_ns_after);
+    if (round > 0)
+        fprintf(f, ",\"round\":%d", round);
     fprintf(f, "}\n");
 }
 
@@ -292,7 +307,7 @@ void bench_emit(bench_ctx *ctx, const bench_row *row)
 {
     FILE *f = ctx->out;
     if (ctx->json)
-        emit_json(f, row);
+        emit_json(f, row, ctx->round);
     else
         emit_table(f, ctx, row);
     remember(row);
@@ -319,7 +334,8 @@ static void usage(FILE *f)
                "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
                "and B (default: the first two CPUs this process may run on).  Only ratios\n"
                "between rows of one run are meaningful: the table shows each row's ratio to\n"
-               "its floor or baseline (round trips: x floor-cacheline, lower is better;\n"
+               "its floor or baseline (round trips: x the floor-cacheline p50 probed\n"
+               "beside each two-process row, its floor_rtt_ns; lower is better;\n"
                "rates: x unix-raw or pipe of the same size, queue rows x ring, higher is\n"
                "better); scripts/bench-ratios.py gives the targets' ratios over runs.\n\n"
                "  -q, --quick          short run (under 30 s in all)\n"

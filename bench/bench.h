@@ -48,6 +48,10 @@ typedef struct bench_row {
     double bytes_per_conn;      /* resident set growth / conns */
     double heap_bytes_per_conn; /* malloc'd bytes / conns; 0 omits */
     uint64_t samples;           /* round trips or messages measured */
+    /* Two-process pingpong and stream rows: the floor-cacheline round-trip
+     * p50 probed just before and just after the case, and their mean
+     * (bench_floor_before/after); 0 omits. */
+    double floor_rtt_ns, floor_rtt_ns_before, floor_rtt_ns_after;
 } bench_row;
 
 typedef struct bench_ctx {
@@ -60,6 +64,12 @@ typedef struct bench_ctx {
     int failures;       /* cases that could not be measured */
     void *out;          /* FILE * the rows go to */
     bool dry;           /* --filter check: suites ask bench_want(), measure nothing */
+    int round, rounds;  /* --rounds N: the round being measured (1..N); 0 = no --rounds */
+    /* The last floor probe (bench_floor_before/after): its p50 and when it
+     * ended; a case that starts soon after reuses it as its "before". */
+    double floor_last_ns;
+    uint64_t floor_last_at;
+    double floor_before_ns; /* the running case's "before" probe; 0 = none */
 } bench_ctx;
 
 /* Emit one row (JSON line or table line). */
@@ -85,6 +95,19 @@ uint64_t bench_now_ns(void);
 /* Sort samples and fill row->rtt_ns_p50/p99/p999 (nearest-rank percentiles).
  * Also sets row->samples. */
 void bench_percentiles(bench_row *row, uint64_t *samples, size_t n);
+
+/*
+ * The floor beside a two-process case: call bench_floor_before() just
+ * before the case forks its sides, and bench_floor_after() once they are
+ * gone and the case measured something, on the row about to be emitted.
+ * Each probe is a short floor-cacheline pingpong (a few ms) between the
+ * two CPUs of the case; a probe that ended less than BENCH_FLOOR_REUSE_NS
+ * ago serves as the next case's "before".  A probe that fails leaves its
+ * field 0 (omitted) with a note on stderr.
+ */
+#define BENCH_FLOOR_REUSE_NS 20000000ull
+void bench_floor_before(bench_ctx *ctx);
+void bench_floor_after(bench_ctx *ctx, bench_row *row);
 
 /* Pin the calling process to a CPU; returns 0 or -errno. */
 int bench_pin(int cpu);

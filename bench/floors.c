@@ -23,6 +23,7 @@
  */
 #include <linux/futex.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -94,6 +95,70 @@ static const bench_ops line_ops = {
     .recv = line_recv,
     .cleanup = page_cleanup,
 };
+
+/* ------------------------------------------------- the floor beside a case */
+
+/*
+ * A probe is the floor-cacheline pingpong in miniature: 1 ms of warm-up and
+ * 3 ms of round trips in --quick (2 and 10 ms otherwise), at most 2^16 of
+ * them, which at 100-500 ns a round trip is thousands: plenty for a p50.
+ * With the fork and the handshake it costs a few ms, so the ~60 two-process
+ * rows of a --quick run add well under a second.
+ */
+#define PROBE_MAX_SAMPLES (1u << 16)
+
+int bench_floor_probe(bench_ctx *ctx, double *p50_ns)
+{
+    struct word_state st = {0};
+    bench_case c = {.transport = "floor-cacheline",
+                    .size = 64,
+                    .wait = "spin",
+                    .budget_ns = ctx->quick ? 3000000u : 10000000u,
+                    .warmup_ns = ctx->quick ? 1000000u : 2000000u,
+                    .min_count = 1000,
+                    .max_count = PROBE_MAX_SAMPLES,
+                    .deadline_ns = 10000000000ull};
+    bench_row row = {0};
+    int rc = bench_measure_pingpong(ctx, &c, &line_ops, &st, &row);
+    if (rc == 0 && row.rtt_ns_p50 <= 0)
+        rc = -EPROTO;
+    if (rc == 0)
+        *p50_ns = row.rtt_ns_p50;
+    return rc;
+}
+
+/* A fresh probe, remembered as the last one; 0 when it failed. */
+static double probe_now(bench_ctx *ctx)
+{
+    double p50 = 0;
+    int rc = bench_floor_probe(ctx, &p50);
+    if (rc < 0) {
+        fprintf(stderr, "ipcx: bench: floor probe: %s (row without floor_rtt_ns)\n", strerror(-rc));
+        p50 = 0;
+    }
+    ctx->floor_last_ns = p50;
+    ctx->floor_last_at = bench_now_ns();
+    return p50;
+}
+
+void bench_floor_before(bench_ctx *ctx)
+{
+    bool fresh =
+        ctx->floor_last_ns > 0 && bench_now_ns() - ctx->floor_last_at < BENCH_FLOOR_REUSE_NS;
+    ctx->floor_before_ns = fresh ? ctx->floor_last_ns : probe_now(ctx);
+}
+
+void bench_floor_after(bench_ctx *ctx, bench_row *row)
+{
+    double before = ctx->floor_before_ns, after = probe_now(ctx);
+    ctx->floor_before_ns = 0;
+    row->floor_rtt_ns_before = before;
+    row->floor_rtt_ns_after = after;
+    if (before > 0 && after > 0)
+        row->floor_rtt_ns = (before + after) / 2;
+    else
+        row->floor_rtt_ns = before > 0 ? before : after;
+}
 
 /* ----------------------------------------------------------- floor-futex */
 

@@ -67,6 +67,7 @@ struct run {
     const char *stage; /* what a side was doing when it failed */
     int wstatus[2];    /* parent: each side's wait status */
     bool killed[2];    /* parent: the side was killed by the parent */
+    bench_row *out;    /* bench_measure_pingpong(): the row goes here, quietly */
 };
 
 int bench_run_apart(double (*fn)(void *arg), void *arg, double *out)
@@ -556,6 +557,12 @@ static void fill_defaults(struct run *r)
         r->min_count = r->max_count;
 }
 
+/* The floor beside every case but the floor's own row and the probe. */
+static bool wants_floor(const struct run *r)
+{
+    return r->out == NULL && strcmp(r->c->transport, "floor-cacheline") != 0;
+}
+
 static void emit(struct run *r)
 {
     bench_row row = {0};
@@ -574,6 +581,12 @@ static void emit(struct run *r)
         row.bytes_per_s = row.msgs_per_s * (double)r->c->size;
         row.samples = r->sh->count;
     }
+    if (r->out != NULL) {
+        *r->out = row;
+        return;
+    }
+    if (wants_floor(r))
+        bench_floor_after(r->ctx, &row);
     bench_emit(r->ctx, &row);
 }
 
@@ -619,11 +632,14 @@ static int run_case(struct run *r)
     r->sh = mmap(NULL, r->sh_len, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r->sh == MAP_FAILED) {
-        bench_fail(r->ctx, r->c->transport, kase, "cannot map the result page");
+        if (r->out == NULL)
+            bench_fail(r->ctx, r->c->transport, kase, "cannot map the result page");
         return -ENOMEM;
     }
     const char *why = NULL;
     char buf[96];
+    if (wants_floor(r))
+        bench_floor_before(r->ctx);
     int rc = r->ops->prepare ? r->ops->prepare(r->st) : 0;
     if (rc < 0) {
         snprintf(buf, sizeof(buf), "prepare: %s", strerror(-rc));
@@ -642,7 +658,7 @@ static int run_case(struct run *r)
     }
     if (rc == 0)
         emit(r);
-    else
+    else if (r->out == NULL)
         bench_fail(r->ctx, r->c->transport, kase, why ? why : "a side died");
     munmap(r->sh, r->sh_len);
     return rc;
@@ -653,6 +669,13 @@ int bench_run_pingpong(bench_ctx *ctx, const bench_case *c, const bench_ops *ops
     if (!bench_want(ctx, c->transport))
         return 1;
     struct run r = {.ctx = ctx, .c = c, .ops = ops, .st = st, .mode = MODE_PINGPONG};
+    return run_case(&r);
+}
+
+int bench_measure_pingpong(bench_ctx *ctx, const bench_case *c, const bench_ops *ops, void *st,
+                           bench_row *out)
+{
+    struct run r = {.ctx = ctx, .c = c, .ops = ops, .st = st, .mode = MODE_PINGPONG, .out = out};
     return run_case(&r);
 }
 

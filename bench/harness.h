@@ -54,6 +54,11 @@
  *         bench_run_stream(ctx, &c, &ring_ops, &st);
  *     }
  *
+ * Every row of bench_run_pingpong/stream (but floor-cacheline's own)
+ * carries the floor probed just before and after the case (bench.h,
+ * bench_floor_before/after); a suite with its own driver calls those two
+ * around its case itself.
+ *
  * A spinning recv calls bench_spin_pause() in its poll loop.  Both sides are
  * single processes: cases with several producers or consumers need their own
  * driver (the row fields producers/consumers exist for them).
@@ -131,6 +136,16 @@ typedef struct bench_case {
  * transport is filtered out, or a negative errno after bench_fail(). */
 int bench_run_pingpong(bench_ctx *ctx, const bench_case *c, const bench_ops *ops, void *st);
 int bench_run_stream(bench_ctx *ctx, const bench_case *c, const bench_ops *ops, void *st);
+
+/* Measure a pingpong case without emitting a row, filtering or probing the
+ * floor (the floor probe itself): 0 and *out filled, or a negative errno
+ * (nothing reported). */
+int bench_measure_pingpong(bench_ctx *ctx, const bench_case *c, const bench_ops *ops, void *st,
+                           bench_row *out);
+
+/* A floor-cacheline round-trip p50 from a short pingpong between the two
+ * CPUs (bench/floors.c): 0 and *p50_ns, or a negative errno. */
+int bench_floor_probe(bench_ctx *ctx, double *p50_ns);
 
 /* The default measuring budget and warm-up for this run. */
 uint64_t bench_budget_ns(const bench_ctx *ctx);

@@ -14,7 +14,8 @@
  *           /tmp, fsync never).
  *
  * Steady and durable rates are measured by the consumer from its first
- * message to its last.  Results come back through a shared page.
+ * message to its last.  Results come back through a shared page.  Every row
+ * carries the floor probed just before and after it.
  */
 #include <ipcx/ipcx.h>
 
@@ -124,6 +125,7 @@ static void qb_run(struct qb_case *c)
     }
     ipcx_queue_close(q);
     memset((void *)c->sh, 0, sizeof *c->sh);
+    bench_floor_before(c->ctx);
     pid_t pc = fork();
     if (pc == 0)
         qb_consumer(c);
@@ -149,6 +151,7 @@ static void qb_run(struct qb_case *c)
                      .samples = c->n};
     row.msgs_per_s = secs > 0 ? (double)c->n / secs : 0;
     row.bytes_per_s = row.msgs_per_s * (double)c->size;
+    bench_floor_after(c->ctx, &row);
     bench_emit(c->ctx, &row);
 }
 

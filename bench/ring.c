@@ -18,7 +18,8 @@
  * (docs/bench.md); the copy rows move every byte twice.
  *
  * Both sides are forked children (the runner itself is never pinned); the
- * results come back through a shared page.
+ * results come back through a shared page.  Every row carries the floor
+ * probed just before and after it (bench_floor_before/after).
  */
 #include <ipcx/ipcx.h>
 
@@ -141,6 +142,7 @@ static void pingpong(bench_ctx *ctx, int wait)
         ipcx_ring_create(c.name[1], &o, &r[1]) != 0) {
         bench_fail(ctx, "ring", "pingpong", "ring create");
     } else {
+        bench_floor_before(ctx);
         fflush(NULL);
         pid_t pids[2];
         if ((pids[0] = fork()) == 0)
@@ -158,6 +160,7 @@ static void pingpong(bench_ctx *ctx, int wait)
                              .producers = 1,
                              .consumers = 1};
             bench_percentiles(&row, c.res->samples, c.res->n);
+            bench_floor_after(ctx, &row);
             bench_emit(ctx, &row);
         }
     }
@@ -250,6 +253,7 @@ static void stream(bench_ctx *ctx, size_t size, int zerocopy, int producers, uin
         munmap(c.res, 4096);
         return;
     }
+    bench_floor_before(ctx);
     fflush(NULL);
     pid_t pids[9];
     int np = 0;
@@ -272,6 +276,7 @@ static void stream(bench_ctx *ctx, size_t size, int zerocopy, int producers, uin
         row.msgs_per_s = (double)c.res->n * 1e9 / c.res->ns;
         row.bytes_per_s = row.msgs_per_s * (double)size;
         row.samples = c.res->n;
+        bench_floor_after(ctx, &row);
         bench_emit(ctx, &row);
     }
     ipcx_ring_close(r);

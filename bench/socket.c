@@ -357,6 +357,7 @@ static void fanout_case(bench_ctx *ctx, int subs)
     pid_t pid[FANOUT_MAX];
     int rfd[FANOUT_MAX];
     int made = 0;
+    bench_floor_before(ctx);
     for (; made < subs; made++) {
         int pfd[2];
         if (pipe(pfd) != 0)
@@ -431,6 +432,7 @@ static void fanout_case(bench_ctx *ctx, int subs)
                    .msgs_per_s = slowest,
                    .bytes_per_s = slowest * FANOUT_SIZE,
                    .samples = samples};
+    bench_floor_after(ctx, &r);
     bench_emit(ctx, &r);
 }
 

@@ -179,9 +179,33 @@ static double num_of(const struct obj *o, const char *key)
     return f->num;
 }
 
+/* floor_rtt_ns (when present) is the mean of the probes before and after
+ * the case, each a positive round trip. */
+static void check_floor(const struct obj *o)
+{
+    if (get(o, "floor_rtt_ns") == NULL) {
+        assert_null(get(o, "floor_rtt_ns_before"));
+        assert_null(get(o, "floor_rtt_ns_after"));
+        return;
+    }
+    double mean = num_of(o, "floor_rtt_ns"), before = num_of(o, "floor_rtt_ns_before"),
+           after = num_of(o, "floor_rtt_ns_after");
+    assert_true(mean > 0 && before > 0 && after > 0);
+    assert_true(fabs(mean - (before + after) / 2) <= 1); /* all rounded to ns */
+}
+
+/* A two-process pingpong or stream row: one that must carry its floor. */
+static bool two_process(const struct obj *o)
+{
+    const char *kase = str_of(o, "case"), *t = str_of(o, "transport");
+    return (strcmp(kase, "pingpong") == 0 || strcmp(kase, "stream") == 0) &&
+           strcmp(t, "floor-cacheline") != 0 && strcmp(t, "floor-memcpy") != 0;
+}
+
 /* The contract's required fields for the row's case, values positive. */
 static void check_row(const struct obj *o)
 {
+    check_floor(o);
     const char *kase = str_of(o, "case");
     assert_true(str_of(o, "transport")[0] != '\0');
     double size = num_of(o, "size");
@@ -410,6 +434,11 @@ static void test_json_quick_all(void **state)
     /* idle connections are a one-off: only when --filter names them. */
     for (int i = 0; i < r->n; i++)
         assert_string_not_equal(str_of(&r->o[i], "case"), "idle");
+    /* Every two-process row carries the floor probed beside it. */
+    for (int i = 0; i < r->n; i++)
+        if (two_process(&r->o[i]) && get(&r->o[i], "floor_rtt_ns") == NULL)
+            fail_msg("%s %s row without floor_rtt_ns", str_of(&r->o[i], "transport"),
+                     str_of(&r->o[i], "case"));
     /* floor-cacheline records at least 10^5 round trips even in --quick. */
     for (int i = 0; i < r->n; i++)
         if (strcmp(str_of(&r->o[i], "transport"), "floor-cacheline") == 0)

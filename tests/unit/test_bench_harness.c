@@ -124,6 +124,17 @@ static void run_ok(int pingpong)
     assert_non_null(p);
     assert_int_equal(sscanf(p, "\"samples\":%llu", &samples), 1);
     assert_true(samples >= 1000); /* min_count holds past the budget */
+    /* The cache-line floor probed before and after the case, and their mean. */
+    double before = 0, after = 0, mean = 0;
+    assert_non_null(p = strstr(text, "\"floor_rtt_ns\":"));
+    assert_int_equal(sscanf(p, "\"floor_rtt_ns\":%lf", &mean), 1);
+    assert_non_null(p = strstr(text, "\"floor_rtt_ns_before\":"));
+    assert_int_equal(sscanf(p, "\"floor_rtt_ns_before\":%lf", &before), 1);
+    assert_non_null(p = strstr(text, "\"floor_rtt_ns_after\":"));
+    assert_int_equal(sscanf(p, "\"floor_rtt_ns_after\":%lf", &after), 1);
+    assert_true(before > 0 && after > 0 && mean >= (before + after) / 2 - 1 &&
+                mean <= (before + after) / 2 + 1);
+    assert_int_equal(ctx.failures, 0); /* the probes are not rows */
     fclose(out);
 }
 
