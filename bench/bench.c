@@ -311,6 +311,8 @@ void bench_emit(bench_ctx *ctx, const bench_row *row)
     else
         emit_table(f, ctx, row);
     remember(row);
+    if (ctx->rounds > 0)
+        bench_ratios_keep(row);
     fflush(f);
     ctx->rows++;
 }
@@ -329,35 +331,50 @@ void bench_skip(bench_ctx *ctx, const char *transport, const char *kase, const c
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ipcx bench [--quick] [--json] [--filter T1,T2,...] [--cpus A,B]\n\n"
-               "Measure every ipcx transport against the physical floors and the kernel and\n"
-               "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
-               "and B (default: the first two CPUs this process may run on).  Only ratios\n"
-               "between rows of one run are meaningful: the table shows each row's ratio to\n"
-               "its floor or baseline (round trips: x the floor-cacheline p50 probed\n"
-               "beside each two-process row, its floor_rtt_ns; lower is better;\n"
-               "rates: x unix-raw or pipe of the same size, queue rows x ring, higher is\n"
-               "better); scripts/bench-ratios.py gives the targets' ratios over runs.\n\n"
-               "  -q, --quick          short run (under 30 s in all)\n"
-               "  -j, --json           one JSON object per line (the contract of docs/bench.md)\n"
-               "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline;\n"
-               "                       an unknown name lists the valid ones);\n"
-               "                       idle-conns, only when named: memory per idle tcp\n"
-               "                       connection, 1000 connections to one listener\n"
-               "  -c, --cpus A,B       CPUs for the two sides\n"
-               "  -h, --help           this help\n");
+    fprintf(f,
+            "usage: ipcx bench [--quick] [--json] [--filter T1,T2,...] [--cpus A,B]\n"
+            "                  [--rounds N]\n\n"
+            "Measure every ipcx transport against the physical floors and the kernel and\n"
+            "peer baselines in the same run.  Two-process cases pin the sides to CPUs A\n"
+            "and B (default: the first two CPUs this process may run on).  Only ratios\n"
+            "between rows of one run are meaningful: the table shows each row's ratio to\n"
+            "its floor or baseline (round trips: x the floor-cacheline p50 probed\n"
+            "beside each two-process row, its floor_rtt_ns; lower is better;\n"
+            "rates: x unix-raw or pipe of the same size, queue rows x ring, higher is\n"
+            "better).\n\n"
+            "  -q, --quick          short run (under 30 s in all)\n"
+            "  -j, --json           one JSON object per line (the contract of docs/bench.md)\n"
+            "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline;\n"
+            "                       an unknown name lists the valid ones);\n"
+            "                       idle-conns, only when named: memory per idle tcp\n"
+            "                       connection, 1000 connections to one listener\n"
+            "  -c, --cpus A,B       CPUs for the two sides\n"
+            "  -r, --rounds N       measure the selected cases N times over (1..%d),\n"
+            "                       all of them in each round, and end with the target\n"
+            "                       ratios (each between rows of one round) per round\n"
+            "                       and their median, min and max; with --json every\n"
+            "                       row gains \"round\":K, each round ends with its\n"
+            "                       {\"case\":\"ratio\",\"name\":..,\"target\":..,\"ratio\":..,\n"
+            "                       \"round\":K} rows and the run with summary rows\n"
+            "                       {\"case\":\"ratio\",\"name\":..,\"target\":..,\"median\":..,\n"
+            "                       \"min\":..,\"max\":..,\"rounds\":R} (docs/bench.md)\n"
+            "  -h, --help           this help\n",
+            BENCH_MAX_ROUNDS);
 }
 
 /* Parse the options into ctx.  Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, bench_ctx *ctx)
 {
-    static const struct option opts[] = {
-        {"quick", no_argument, NULL, 'q'},        {"json", no_argument, NULL, 'j'},
-        {"filter", required_argument, NULL, 'f'}, {"cpus", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"quick", no_argument, NULL, 'q'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"filter", required_argument, NULL, 'f'},
+                                         {"cpus", required_argument, NULL, 'c'},
+                                         {"rounds", required_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c, end = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "qjf:c:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qjf:c:r:h", opts, NULL)) != -1) {
         if (c == 'q') {
             ctx->quick = true;
         } else if (c == 'j') {
@@ -368,6 +385,13 @@ static int parse_args(int argc, char **argv, bench_ctx *ctx)
             if (sscanf(optarg, "%d,%d%n", &ctx->cpu_a, &ctx->cpu_b, &end) != 2 ||
                 optarg[end] != '\0' || ctx->cpu_a < 0 || ctx->cpu_b < 0) {
                 fprintf(stderr, "ipcx: bench: --cpus: expected A,B (two CPU numbers)\n");
+                return 2;
+            }
+        } else if (c == 'r') {
+            if (sscanf(optarg, "%d%n", &ctx->rounds, &end) != 1 || optarg[end] != '\0' ||
+                ctx->rounds < 1 || ctx->rounds > BENCH_MAX_ROUNDS) {
+                fprintf(stderr, "ipcx: bench: --rounds: expected a number from 1 to %d\n",
+                        BENCH_MAX_ROUNDS);
                 return 2;
             }
         } else if (c == 'h') {
@@ -485,10 +509,25 @@ int bench_main(int argc, char **argv)
             return 2;
     }
     probe_pinning(&ctx);
-    for (size_t i = 0; i < nsuites; i++) {
-        if (suites[i] != NULL)
-            suites[i](&ctx);
+    /* Without --rounds, one pass as ever; with it, every selected case once
+     * per round, so each case's rounds are spread over the whole run. */
+    int rounds = ctx.rounds > 0 ? ctx.rounds : 1;
+    for (int k = 1; k <= rounds; k++) {
+        if (ctx.rounds > 0) {
+            ctx.round = k;
+            g_nrefs = 0; /* the table's ratios: rows of this round only */
+            if (!ctx.json)
+                printf("%sround %d of %d\n", k > 1 ? "\n" : "", k, ctx.rounds);
+        }
+        for (size_t i = 0; i < nsuites; i++) {
+            if (suites[i] != NULL)
+                suites[i](&ctx);
+        }
+        if (ctx.rounds > 0)
+            bench_ratios_round(&ctx);
     }
+    if (ctx.rounds > 0 && ctx.rows > 0)
+        bench_ratios_summary(&ctx);
     if (ctx.rows == 0) {
         fprintf(stderr, "ipcx: bench: no case was measured\n");
         return 1;

@@ -109,6 +109,17 @@ void bench_percentiles(bench_row *row, uint64_t *samples, size_t n);
 void bench_floor_before(bench_ctx *ctx);
 void bench_floor_after(bench_ctx *ctx, bench_row *row);
 
+/*
+ * --rounds N (bench/ratios.c): bench_emit() keeps each row of the round;
+ * bench_ratios_round() computes the round's target ratios (with --json,
+ * one "ratio" row each) and starts the next round; bench_ratios_summary()
+ * prints their median, minimum and maximum over the rounds.
+ */
+#define BENCH_MAX_ROUNDS 1000
+void bench_ratios_keep(const bench_row *row);
+void bench_ratios_round(bench_ctx *ctx);
+void bench_ratios_summary(bench_ctx *ctx);
+
 /* Pin the calling process to a CPU; returns 0 or -errno. */
 int bench_pin(int cpu);
 

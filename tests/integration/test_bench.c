@@ -202,11 +202,35 @@ static bool two_process(const struct obj *o)
            strcmp(t, "floor-cacheline") != 0 && strcmp(t, "floor-memcpy") != 0;
 }
 
+/* A --rounds ratio row: one round's value ("ratio", "round") or the
+ * summary ("median" within "min".."max", "rounds"). */
+static void check_ratio(const struct obj *o)
+{
+    assert_true(str_of(o, "name")[0] != '\0');
+    const char *target = str_of(o, "target");
+    assert_true(strncmp(target, "<= ", 3) == 0 || strncmp(target, ">= ", 3) == 0);
+    assert_null(get(o, "transport"));
+    if (get(o, "ratio") != NULL) {
+        assert_true(num_of(o, "ratio") > 0);
+        assert_true(num_of(o, "round") >= 1);
+        assert_null(get(o, "median"));
+        return;
+    }
+    double med = num_of(o, "median"), lo = num_of(o, "min"), hi = num_of(o, "max");
+    assert_true(lo > 0 && lo <= med && med <= hi);
+    assert_true(num_of(o, "rounds") >= 1);
+    assert_null(get(o, "round"));
+}
+
 /* The contract's required fields for the row's case, values positive. */
 static void check_row(const struct obj *o)
 {
     check_floor(o);
     const char *kase = str_of(o, "case");
+    if (strcmp(kase, "ratio") == 0) {
+        check_ratio(o);
+        return;
+    }
     assert_true(str_of(o, "transport")[0] != '\0');
     double size = num_of(o, "size");
     assert_true(size >= 0 && size == floor(size));
@@ -528,6 +552,92 @@ static void test_table(void **state)
     free(out);
 }
 
+/* Count the rows with case @kase and, when @round > 0, that "round". */
+static int count_rows(const struct rows *r, const char *kase, int round)
+{
+    int n = 0;
+    for (int i = 0; i < r->n; i++) {
+        const struct field *k = get(&r->o[i], "round");
+        if (strcmp(str_of(&r->o[i], "case"), kase) == 0 &&
+            (round == 0 || (k != NULL && !k->is_str && (int)k->num == round)))
+            n++;
+    }
+    return n;
+}
+
+/* The summary row of the ratio @name, or NULL. */
+static const struct obj *summary_of(const struct rows *r, const char *name)
+{
+    for (int i = 0; i < r->n; i++) {
+        const struct obj *o = &r->o[i];
+        if (strcmp(str_of(o, "case"), "ratio") == 0 && get(o, "median") != NULL &&
+            strcmp(str_of(o, "name"), name) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* --rounds 2: every measured row twice, tagged with its round; per-round
+ * ratio rows after each round; summaries at the end for the ratios whose
+ * rows were measured, none for the rest (queue, filtered out). */
+static void test_json_rounds(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_bench("--quick --json --rounds 2 --filter ring,pipe,floor-cacheline", &status);
+    assert_int_equal(status, 0);
+    struct rows *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    parse_rows(out, r);
+    int pp1 = count_rows(r, "pingpong", 1), st1 = count_rows(r, "stream", 1);
+    assert_true(pp1 >= 4 && st1 >= 3); /* floor, pipe, ring spin and block; streams */
+    assert_int_equal(count_rows(r, "pingpong", 2), pp1);
+    assert_int_equal(count_rows(r, "stream", 2), st1);
+    assert_int_equal(count_rows(r, "pingpong", 0) + count_rows(r, "stream", 0), 2 * (pp1 + st1));
+    for (int i = 0; i < r->n; i++) /* every row of a --rounds run names its round */
+        if (get(&r->o[i], "median") == NULL)
+            assert_non_null(get(&r->o[i], "round"));
+    static const char *const names[] = {
+        "ring pingpong spin p50 / floor p50",  "ring pingpong spin p99 / floor p99",
+        "ring pingpong block p50 / spin p50",  "ring stream 64 B / pipe",
+        "ring zero-copy 1 KiB / 1 MiB msgs/s", "ring 4P1C / SPSC"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const struct obj *o = summary_of(r, names[i]);
+        if (o == NULL)
+            fail_msg("no summary row for '%s'", names[i]);
+        assert_int_equal((int)num_of(o, "rounds"), 2);
+    }
+    assert_null(summary_of(r, "queue steady / ring 64 B"));
+    assert_null(summary_of(r, "ring stream 64 KiB copy / floor-memcpy 64 KiB"));
+    /* Per round, one ratio row for each summarised name; the last rows
+     * are the summaries. */
+    int ratio_rows = count_rows(r, "ratio", 0);
+    assert_int_equal(count_rows(r, "ratio", 1), count_rows(r, "ratio", 2));
+    assert_int_equal(ratio_rows, 3 * count_rows(r, "ratio", 1));
+    assert_non_null(get(&r->o[r->n - 1], "median"));
+    free(r);
+    free(out);
+}
+
+/* The table of a --rounds run: a heading per round, then the ratios. */
+static void test_table_rounds(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_bench("--quick --rounds 2 --filter ring", &status);
+    assert_int_equal(status, 0);
+    const char *r1 = strstr(out, "round 1 of 2"), *r2 = strstr(out, "round 2 of 2"),
+               *sum = strstr(out, "ratios over 2 rounds");
+    assert_true(r1 != NULL && r2 != NULL && sum != NULL && r1 < r2 && r2 < sum);
+    assert_non_null(strstr(sum, "median"));
+    /* The floor beside the ring row: no floor-cacheline row needed. */
+    assert_non_null(strstr(sum, "ring pingpong spin p50 / floor p50"));
+    assert_non_null(strstr(sum, "ring 4P1C / SPSC"));
+    assert_null(strstr(sum, "/ pipe"));
+    assert_null(strchr(out, '{'));
+    free(out);
+}
+
 static void test_nothing_measured(void **state)
 {
     (void)state;
@@ -550,8 +660,10 @@ static void test_nothing_measured(void **state)
 static void test_usage(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"--bogus",    "extra-arg",   "--cpus",      "--cpus 1",
-                                      "--cpus x,y", "--cpus -1,0", "--cpus 1,2x", "--filter"};
+    static const char *const bad[] = {"--bogus",      "extra-arg",   "--cpus",      "--cpus 1",
+                                      "--cpus x,y",   "--cpus -1,0", "--cpus 1,2x", "--filter",
+                                      "--rounds",     "--rounds 0",  "--rounds x",  "--rounds 2x",
+                                      "--rounds 1001"};
     int status;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char args[64];
@@ -564,6 +676,7 @@ static void test_usage(void **state)
     char *out = run_bench("--help", &status);
     assert_int_equal(status, 0);
     assert_non_null(strstr(out, "usage: ipcx bench"));
+    assert_non_null(strstr(out, "--rounds N"));
     free(out);
 }
 
@@ -573,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_usage),          cmocka_unit_test(test_nothing_measured),
         cmocka_unit_test(test_json_filter),    cmocka_unit_test(test_table),
         cmocka_unit_test(test_json_quick_all), cmocka_unit_test(test_json_idle),
+        cmocka_unit_test(test_json_rounds),    cmocka_unit_test(test_table_rounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
