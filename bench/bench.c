@@ -347,7 +347,9 @@ static void usage(FILE *f)
             "  -f, --filter LIST    only these transports (e.g. ring,pipe,floor-cacheline;\n"
             "                       an unknown name lists the valid ones);\n"
             "                       idle-conns, only when named: memory per idle tcp\n"
-            "                       connection, 1000 connections to one listener\n"
+            "                       connection, 1000 connections to one listener;\n"
+            "                       aeron-ipc: Aeron, in a build configured with\n"
+            "                       -DAERON_DIR=<an Aeron C build> only\n"
             "  -c, --cpus A,B       CPUs for the two sides\n"
             "  -r, --rounds N       measure the selected cases N times over (1..%d),\n"
             "                       all of them in each round, and end with the target\n"
@@ -493,7 +495,7 @@ int bench_main(int argc, char **argv)
     void (*const suites[])(bench_ctx *) = {
         bench_suite_floors, bench_suite_kernel,  bench_suite_ring,
         bench_suite_queue,  bench_suite_sockets, bench_suite_zmtp,
-        bench_suite_pool,   bench_suite_peers,   bench_suite_idle,
+        bench_suite_pool,   bench_suite_peers,   bench_suite_aeron, bench_suite_idle,
     };
     const size_t nsuites = sizeof(suites) / sizeof(suites[0]);
     if (ctx.filter != NULL && ctx.filter[0] != '\0') {

@@ -18,6 +18,7 @@ BENCH_SUITE(bench_suite_sockets); /* shm, unix, tcp */
 BENCH_SUITE(bench_suite_zmtp);    /* zmtp decode/encode */
 BENCH_SUITE(bench_suite_pool);    /* pool, pipe-pool */
 BENCH_SUITE(bench_suite_peers);   /* zmq-ipc, zmq-tcp, nng-ipc, nng-tcp */
+BENCH_SUITE(bench_suite_aeron);   /* aeron-ipc (a build with AERON_DIR only) */
 BENCH_SUITE(bench_suite_idle);    /* --filter idle-conns: tcp, zmq-tcp idle connections */
 
 #endif /* IPCX_BENCH_SUITES_H */

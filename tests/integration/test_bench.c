@@ -657,6 +657,31 @@ static void test_nothing_measured(void **state)
     free(out);
 }
 
+/* aeron-ipc is a name every build knows.  A build without Aeron (CI's)
+ * says so and measures nothing; one configured with AERON_DIR measures the
+ * three cases. */
+static void test_aeron_filter(void **state)
+{
+    (void)state;
+    int status;
+    char *out = run_bench("--quick --json --filter aeron-ipc 2>&1", &status);
+    if (strstr(out, "\"transport\":\"aeron-ipc\"") == NULL) {
+        assert_int_equal(status, 1);
+        assert_non_null(strstr(out, "aeron-ipc pingpong: skipped: this build has no Aeron"));
+        assert_non_null(strstr(out, "no case was measured"));
+        assert_null(strchr(out, '{'));
+    } else {
+        assert_int_equal(status, 0);
+        assert_non_null(strstr(out, "\"case\":\"pingpong\",\"transport\":\"aeron-ipc\""));
+        int streams = 0;
+        for (const char *p = out;
+             (p = strstr(p, "\"case\":\"stream\",\"transport\":\"aeron-ipc\"")); p++)
+            streams++;
+        assert_int_equal(streams, 2);
+    }
+    free(out);
+}
+
 static void test_usage(void **state)
 {
     (void)state;
@@ -683,10 +708,11 @@ static void test_usage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_usage),          cmocka_unit_test(test_nothing_measured),
-        cmocka_unit_test(test_json_filter),    cmocka_unit_test(test_table),
-        cmocka_unit_test(test_json_quick_all), cmocka_unit_test(test_json_idle),
-        cmocka_unit_test(test_json_rounds),    cmocka_unit_test(test_table_rounds),
+        cmocka_unit_test(test_usage),        cmocka_unit_test(test_nothing_measured),
+        cmocka_unit_test(test_aeron_filter), cmocka_unit_test(test_json_filter),
+        cmocka_unit_test(test_table),        cmocka_unit_test(test_json_quick_all),
+        cmocka_unit_test(test_json_idle),    cmocka_unit_test(test_json_rounds),
+        cmocka_unit_test(test_table_rounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
