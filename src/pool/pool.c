@@ -34,8 +34,9 @@
 #include "region/region.h"
 #include "ring/ring_int.h"
 
-#define POOL_SLICE_NS  (2 * 1000 * 1000LL)
-#define POOL_MAX_BYTES (16u << 20)
+#define POOL_SLICE_NS       (2 * 1000 * 1000LL)
+#define POOL_SPIN_USEFUL_NS (200 * 1000LL) /* a longer wait: the next one sleeps at once */
+#define POOL_MAX_BYTES      (16u << 20)
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -235,13 +236,28 @@ static void take_result(ipcx_pool *p, const uint8_t *d, size_t len)
 }
 
 /* Take every result that is there now.  Returns how many. */
+/*
+ * Take up to 256 results, waiting up to @timeout_ns for the first.
+ *
+ * Spin or sleep: a wait spins 30 us before it sleeps (wait.c), which
+ * catches a result that comes soon without a wake-up.  When results come
+ * slower than that (CPU-bound tasks: one every few hundred microseconds or
+ * more), the spin never catches one and only takes CPU time from the
+ * workers on the same cores: about 30 us per result and per slice, a few
+ * per cent of a 2-CPU job.  So a wait that lasted over POOL_SPIN_USEFUL_NS
+ * (well past the spin and a wake-up) makes the next one sleep at once;
+ * one that ended sooner turns the spin back on.
+ */
 static int collect(ipcx_pool *p, int64_t timeout_ns)
 {
     int n = 0;
     for (;;) {
         const void *d;
         size_t len;
+        int64_t t0 = n == 0 && timeout_ns != 0 ? ipcx__now_ns() : 0;
         int rc = ipcx_ring_peek(p->rring, &d, &len, n == 0 ? timeout_ns : 0);
+        if (t0 != 0)
+            p->rring->nospin = ipcx__now_ns() - t0 > POOL_SPIN_USEFUL_NS;
         if (rc < 0)
             return n;
         take_result(p, d, len);

@@ -34,6 +34,7 @@
 #define HEARTBEAT_NS   (1000 * 1000 * 1000LL)
 #define HEARTBEAT_TMO  (5 * HEARTBEAT_NS)
 #define SERVE_SLICE_NS (100 * 1000 * 1000LL)
+#define SERVE_BURST    64 /* tasks taken before their results go out */
 
 static void put_u32(uint8_t *b, uint32_t v)
 {
@@ -87,8 +88,8 @@ IPCX_API int ipcx_pool_endpoint(ipcx_pool *p, char *buf, size_t cap)
     return ipcx_socket_endpoint(p->router, 0, buf, cap);
 }
 
-static int send_frames(ipcx_pool *p, const struct pworker *w, const void *a, size_t alen,
-                       const void *b, size_t blen, const void *c, size_t clen)
+static int send_frames_flags(ipcx_pool *p, const struct pworker *w, const void *a, size_t alen,
+                             const void *b, size_t blen, const void *c, size_t clen, int flags)
 {
     ipcx_msg *m;
     int rc = ipcx_msg_create(w->ident_len, &m);
@@ -101,10 +102,16 @@ static int send_frames(ipcx_pool *p, const struct pworker *w, const void *a, siz
         ipcx_msg_destroy(m);
         return rc;
     }
-    rc = ipcx_msg_send(p->router, m, IPCX_DONTWAIT);
+    rc = ipcx_msg_send(p->router, m, IPCX_DONTWAIT | flags);
     if (rc != 0)
         ipcx_msg_destroy(m);
     return rc;
+}
+
+static int send_frames(ipcx_pool *p, const struct pworker *w, const void *a, size_t alen,
+                       const void *b, size_t blen, const void *c, size_t clen)
+{
+    return send_frames_flags(p, w, a, alen, b, blen, c, clen, 0);
 }
 
 static void remote_gone(ipcx_pool *p, int slot)
@@ -130,8 +137,21 @@ void ipcx__pool_remote_close(ipcx_pool *p, int say_stop)
     p->router_fd = -1;
 }
 
+/* Hand queued tasks to remote workers with credit.  When this call will
+ * send several, they go with IPCX_BATCH and out together after the loop
+ * (one system call for all, not one each: the pump that calls this sleeps
+ * in poll(2) on the router's fd, which does not flush a batch, so the
+ * flush is explicit).  A lone task is sent as before (a stream of submits
+ * is batched by the socket's automatic batching). */
 void ipcx__pool_remote_dispatch(ipcx_pool *p)
 {
+    uint64_t room = 0;
+    for (uint32_t i = 0; i < p->nslots && room < 2; i++) {
+        if (p->w[i].kind == W_REMOTE)
+            room += p->w[i].credit;
+    }
+    int flags = room >= 2 && p->nqueued >= 2 ? IPCX_BATCH : 0;
+    uint64_t sent = 0;
     for (uint32_t i = 0; i < p->nslots && p->qhead != NULL; i++) {
         struct pworker *w = &p->w[i];
         while (w->kind == W_REMOTE && w->credit > 0 && p->qhead != NULL) {
@@ -141,13 +161,14 @@ void ipcx__pool_remote_dispatch(ipcx_pool *p)
             put_u32(hdr + 8, t->attempts + 1);
             size_t len;
             const void *bytes = ipcx__pool_task_bytes(p, t, &len);
-            int rc = send_frames(p, w, "TASK", 4, hdr, sizeof(hdr), bytes, len);
+            int rc = send_frames_flags(p, w, "TASK", 4, hdr, sizeof(hdr), bytes, len, flags);
             if (rc == -EHOSTUNREACH) {
                 remote_gone(p, (int)i);
                 break;
             }
             if (rc != 0)
-                return; /* queue full: later */
+                break; /* queue full: later */
+            sent++;
             p->qhead = t->next;
             if (p->qhead == NULL)
                 p->qtail = NULL;
@@ -160,7 +181,11 @@ void ipcx__pool_remote_dispatch(ipcx_pool *p)
             w->credit--;
             p->nrunning++;
         }
+        if (p->qhead != NULL && w->kind == W_REMOTE && w->credit > 0)
+            break; /* its queue is full: later */
     }
+    if (flags != 0 && sent > 0)
+        (void)ipcx_socket_events(p->router, 0); /* out with the batch */
 }
 
 static int find_ident(ipcx_pool *p, const void *id, size_t len)
@@ -299,8 +324,9 @@ static int send_ready(struct serve *sv)
     return rc < 0 ? rc : 0;
 }
 
-/* One TASK message: run it and send the RESULT.  Returns 0 or -errno. */
-static int serve_task(struct serve *sv, ipcx_msg *m)
+/* One TASK message: run it and send the RESULT (with @flags: IPCX_BATCH
+ * when more results follow at once).  Returns 0 or -errno. */
+static int serve_task(struct serve *sv, ipcx_msg *m, int flags)
 {
     size_t hlen, tlen = 0;
     const uint8_t *h = ipcx_msg_data(m, 1, &hlen);
@@ -323,7 +349,7 @@ static int serve_task(struct serve *sv, ipcx_msg *m)
     memcpy(ipcx_msg_data(r, 0, NULL), "RESULT", 6);
     if ((rc = ipcx_msg_append(r, rh, sizeof(rh))) < 0 ||
         (status > 0 && (rc = ipcx_msg_append(r, sv->buf, (size_t)status)) < 0) ||
-        (rc = ipcx_msg_send(sv->s, r, 0)) != 0) {
+        (rc = ipcx_msg_send(sv->s, r, flags)) != 0) {
         ipcx_msg_destroy(r);
         return rc < 0 ? rc : 0;
     }
@@ -349,20 +375,37 @@ static int serve_loop(struct serve *sv, int64_t timeout_ns)
         }
         if (!connected && timeout_ns >= 0 && ipcx__now_ns() - since > timeout_ns)
             return -ETIMEDOUT;
-        ipcx_msg *m;
-        int rc = ipcx_msg_recv(sv->s, &m, 0);
+        /* A burst: the first message waits, the ones already here (at
+         * most the credit we gave) are taken without waiting, then all are
+         * run and their results go out together, one system call for the
+         * burst instead of one per result (a receive would flush a batch,
+         * so the burst is taken first).  A result of a long task waits in
+         * the batch at most the socket's batch time (50 us). */
+        ipcx_msg *burst[SERVE_BURST];
+        size_t n = 0;
+        int rc = ipcx_msg_recv(sv->s, &burst[0], 0);
         if (rc == -ETIMEDOUT || rc == -EAGAIN || rc == -EINTR)
             continue;
         if (rc != 0)
             return rc;
-        if (part_is(m, 0, "STOP")) {
-            ipcx_msg_destroy(m);
-            return 0;
+        for (n = 1; n < SERVE_BURST && n < sv->depth; n++) {
+            if (ipcx_msg_recv(sv->s, &burst[n], IPCX_DONTWAIT) != 0)
+                break;
         }
-        rc = part_is(m, 0, "TASK") ? serve_task(sv, m) : 0;
-        ipcx_msg_destroy(m);
-        if (rc != 0)
+        int stop = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (rc == 0 && !stop) {
+                if (part_is(burst[i], 0, "STOP"))
+                    stop = 1;
+                else if (part_is(burst[i], 0, "TASK"))
+                    rc = serve_task(sv, burst[i], i + 1 < n ? IPCX_BATCH : 0);
+            }
+            ipcx_msg_destroy(burst[i]);
+        }
+        if (rc != 0 || stop) {
+            (void)ipcx_socket_events(sv->s, 0); /* the batch out before STOP's close */
             return rc;
+        }
     }
 }
 

@@ -200,6 +200,10 @@ struct ipcx_ring {
     int64_t nowait_check_ns; /* last liveness check of a call that does not wait */
     int bcast, mp, mc;       /* broadcast; multi-producer; multi-consumer queue */
     int wait_mode;
+    /* IPCX_WAIT_BLOCK waits sleep at once, without their spin: set inside
+     * the library by a caller that knows a wait will be long (the pool's
+     * parent while results come slower than a spin could catch). */
+    int nospin;
     int light;         /* light wake-ups (membarrier registered; see wait.c) */
     int broken;        /* latched -EPROTO */
     uint64_t ident;    /* this process: pid << 32 | low 31 bits of start time */

@@ -159,7 +159,7 @@ int ipcx__ring_wait_step(ipcx_ring *r, ring_waiter *w, ipcx__deadline *d)
     if (!ipcx__deadline_is_forever(*d) && now >= d->abs_ns)
         return -ETIMEDOUT;
     if (w->spin_until_ns == 0)
-        w->spin_until_ns = now + ipcx__ring_block_spin_ns;
+        w->spin_until_ns = now + (r->nospin ? 0 : ipcx__ring_block_spin_ns);
     if (r->wait_mode == IPCX_WAIT_SPIN || now < w->spin_until_ns)
         return 1;
     return 2;

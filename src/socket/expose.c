@@ -84,7 +84,10 @@ void ipcx__sk_publish_endpoint(ipcx_socket *s, const char *url)
     uint32_t n = load_relaxed(&pub->n_endpoints); /* only we write it */
     if (n >= IPCX_SOCKET_INFO_ENDPOINTS)
         return;
-    snprintf(pub->endpoints[n], sizeof(pub->endpoints[n]), "%s", url);
+    /* A longer URL is shown cut (the socket itself keeps it whole). */
+    size_t len = strnlen(url, sizeof(pub->endpoints[n]) - 1);
+    memcpy(pub->endpoints[n], url, len);
+    pub->endpoints[n][len] = '\0';
     /* Publishes the string written above; pairs with the acquire load in
      * ipcx_socket_info_read(). */
     store_release(&pub->n_endpoints, n + 1);

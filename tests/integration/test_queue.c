@@ -814,8 +814,8 @@ static void test_mp_producer_killed(void **state)
             }
             int n = ipcx_queue_recv(c, buf, sizeof buf, NULL, 5 * SEC);
             assert_true(n >= 0); /* no stall behind the dead producer's claim */
-            uint32_t prod;
-            uint64_t counter;
+            uint32_t prod = UINT32_MAX;
+            uint64_t counter = 0;
             assert_int_equal(qt_check(buf, (size_t)n, &prod, &counter), 0);
             assert_true(prod <= (uint32_t)round);
             assert_int_equal(counter, next[prod]);
