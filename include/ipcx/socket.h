@@ -549,6 +549,39 @@ typedef struct ipcx_socket_info {
  */
 IPCX_API int ipcx_socket_info_read(const char *name, ipcx_socket_info *out);
 
+/** Most connections an exposed socket's region lists. */
+#define IPCX_SOCKET_INFO_CONNS 16
+
+/** One connection of an exposed socket, as its region shows it
+ *  (ipcx_socket_conns_read()).  The figures are a moment's, refreshed at
+ *  the end of every call on the socket (the fill every 64th call). */
+typedef struct ipcx_socket_conn {
+    int64_t peer_pid;                  /**< -1: unknown (tcp://) */
+    int64_t peer_uid;                  /**< -1: unknown */
+    int transport;                     /**< 1 tcp://, 2 unix://, 3 shm:// (0: unknown) */
+    char peer[48];                     /**< the peer's address as the socket saw it, or "" */
+    uint64_t msgs_in, msgs_out, drops; /**< on this connection */
+    /** Input waiting: shm://, bytes in the receive ring of rx_cap bytes;
+     *  tcp:// and unix://, bytes read ahead and not yet decoded (cap 0). */
+    uint64_t rx_used, rx_cap;
+    /** Output the peer has not taken yet: shm://, bytes in the send ring
+     *  of tx_cap bytes; others, bytes queued for the kernel (cap 0). */
+    uint64_t tx_used, tx_cap;
+} ipcx_socket_conn;
+
+/**
+ * ipcx_socket_conns_read - the connections of an exposed socket (its first
+ * IPCX_SOCKET_INFO_CONNS active ones), read from its region by any process
+ * that may open it.  Fills at most @max entries of @out and, when @total
+ * is not NULL, sets it to the number of active connections (which may be
+ * more than the region lists).  Returns the number of entries filled, or
+ * -ENOENT, -ENOTSUP (a region of another kind), -EPROTO (malformed, or of
+ * another layout), -EAGAIN (the table was being rewritten on every try),
+ * or what ipcx_region_open() fails with.
+ */
+IPCX_API int ipcx_socket_conns_read(const char *name, ipcx_socket_conn *out, size_t max,
+                                    size_t *total);
+
 #ifdef __cplusplus
 }
 #endif

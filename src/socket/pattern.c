@@ -59,8 +59,11 @@ static int put(ipcx_socket *s, sk_pipe *p, const sk_part *parts, size_t n, int f
     int rc = ipcx__pipe_put(p, parts, n, (flags & IPCX_BATCH) != 0);
     if (rc == -EPIPE) {
         s->st.drops++; /* the connection failed as it was written to */
+        p->n_drops++;
         return 0;
     }
+    if (rc == 0)
+        p->n_out++;
     return rc;
 }
 
@@ -153,6 +156,7 @@ int ipcx__pat_send(ipcx_socket *s, const sk_part *parts, size_t n, int flags, bo
                 continue;
             if (!ipcx__pipe_room(p)) {
                 s->st.drops++;
+                p->n_drops++;
                 continue;
             }
             int rc = put(s, p, parts, n, flags);
@@ -175,6 +179,7 @@ int ipcx__pat_send(ipcx_socket *s, const sk_part *parts, size_t n, int flags, bo
                 return -EAGAIN;
             }
             s->st.drops++;
+            p->n_drops++;
             return 0;
         }
         if (n == 1)
@@ -225,6 +230,7 @@ static sk_pipe *next_head(ipcx_socket *s)
 static void drop_head(ipcx_socket *s, sk_pipe *p)
 {
     s->st.drops++;
+    p->n_drops++;
     ipcx__pipe_consume(p);
 }
 
@@ -299,6 +305,7 @@ static int shape(ipcx_socket *s, sk_pipe *p)
     v->k = 0;
     v->p = p;
     v->active = true;
+    p->n_in++;
     return 1;
 }
 

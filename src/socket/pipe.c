@@ -683,6 +683,7 @@ int ipcx__pipe_attach(sk_pipe *p, int fd, int tp_kind)
     p->fd = fd;
     p->tp_kind = tp_kind;
     p->conn_gen++;
+    p->n_in = p->n_out = p->n_drops = 0;
     p->state = P_HANDSHAKE;
     p->at_boundary = false;
     p->peer_type = 0;

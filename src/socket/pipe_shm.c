@@ -866,3 +866,30 @@ bool ipcx__shm_spin_end(const ipcx__shm_spin *sp)
     }
     return came;
 }
+
+/* ------------------------------------------------------------ figures */
+
+static uint64_t clamp_used(uint64_t end, uint64_t start, uint64_t cap)
+{
+    return end > start ? (end - start > cap ? cap : end - start) : 0;
+}
+
+/* For ipcx ls (expose.c): our own positions where we keep them, the
+ * peer's as published - a hint, clamped to the capacity. */
+void ipcx__shm_fill(const sk_pipe *p, uint64_t *rx_used, uint64_t *rx_cap, uint64_t *tx_used,
+                    uint64_t *tx_cap)
+{
+    const sk_shm *m = p->shm;
+    *rx_used = *rx_cap = *tx_used = *tx_cap = 0;
+    if (m == NULL)
+        return;
+    const ipcx_ring *in = m->bin != NULL ? m->bin : m->in;
+    if (in != NULL) {
+        *rx_cap = in->cap;
+        *rx_used = clamp_used(load_relaxed(&in->hdr->tail), in->crel, in->cap);
+    }
+    if (m->out != NULL) {
+        *tx_cap = m->out->cap;
+        *tx_used = clamp_used(m->out->ptail, load_relaxed(&m->out->hdr->head), m->out->cap);
+    }
+}

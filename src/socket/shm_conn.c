@@ -601,6 +601,7 @@ int ipcx__shm_attach(sk_pipe *p, int fd)
     p->tp_kind = IPCX__TP_SHM;
     s->had_shm = true;
     p->conn_gen++;
+    p->n_in = p->n_out = p->n_drops = 0;
     p->peer_type = 0;
     p->peer_minor = -1;
     p->ident_len = 0;

@@ -161,6 +161,9 @@ typedef struct sk_pipe {
     char peer_addr[128];
     /* shm://: the ring engine's state (pipe_shm.c); NULL for a ZMTP pipe */
     struct sk_shm *shm;
+    /* This connection's figures (pattern.c), for an exposed socket's
+     * connection table (expose.c); a new connection starts them at 0. */
+    uint64_t n_in, n_out, n_drops;
 } sk_pipe;
 
 enum { H_NONE = 0, H_VIEW, H_MSG };
@@ -289,6 +292,8 @@ struct ipcx_socket {
     ipcx_region *pub_region;
     struct ipcx__sock_pub *pub;
     char pub_name[IPCX_REGION_NAME_MAX + 1];
+    uint64_t pub_sig;  /* connects + disconnects at the last table rebuild, + 1 */
+    uint32_t pub_tick; /* publishes since the last sample of buffer fill */
 };
 
 /* Fault injection for tests: called before every read and write of a
@@ -297,6 +302,10 @@ struct ipcx_socket {
  * NULL (always, outside tests). */
 enum { IPCX__SK_READ = 1, IPCX__SK_WRITE = 2 };
 extern int (*ipcx__sk_fault)(int site);
+
+/* pipe_shm.c: an shm:// connection's ring fill, for the connection table */
+void ipcx__shm_fill(const sk_pipe *p, uint64_t *rx_used, uint64_t *rx_cap, uint64_t *tx_used,
+                    uint64_t *tx_cap);
 
 /* expose.c */
 void ipcx__sk_publish(ipcx_socket *s);

@@ -972,6 +972,107 @@ static void test_ls_and_stat(void **state)
     proc_free(&r);
 }
 
+/* Wait until the exposed socket @name lists one connection with @in
+ * messages in and @out out; fills *c.  0, or -ETIMEDOUT. */
+static int wait_conn(const char *name, uint64_t in, uint64_t out, ipcx_socket_conn *c)
+{
+    for (int i = 0; i < WAITMS / 10; i++) {
+        size_t total = 0;
+        if (ipcx_socket_conns_read(name, c, 1, &total) == 1 && total == 1 && c->msgs_in == in &&
+            c->msgs_out == out)
+            return 0;
+        usleep(10000);
+    }
+    return -ETIMEDOUT;
+}
+
+/* An exposed socket lists its connections (issue 14): over shm://, each
+ * side names the other's pid and uid, the messages that went each way, and
+ * the rings' sizes; `ipcx ls` and `ipcx stat URL` show them. */
+static void test_conns_shown(void **state)
+{
+    (void)state;
+    char url[512], rname[128], sname[128], want[256];
+    snprintf(url, sizeof(url), "shm://%s/conns-sock", tmpdir);
+    tu_unique(rname, sizeof(rname), "conns-r");
+    tu_unique(sname, sizeof(sname), "conns-s");
+    int in[2]; /* send's stdin: close-on-exec, so only send reads it */
+    assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+    proc r, s, q;
+    start(&r, ARGS("recv", "--listen", url, "--name", rname, "--count", "4"));
+    assert_true(wait_region(rname, 1, WAITMS));
+    startv(&s, in[0], ARGS("send", "--dial", url, "--name", sname, "--timeout", "20"));
+    close(in[0]);
+    assert_int_equal(write(in[1], "a\nb\nc\n", 6), 6);
+
+    ipcx_socket_conn rc, sc;
+    assert_int_equal(wait_conn(rname, 3, 0, &rc), 0);
+    assert_int_equal(wait_conn(sname, 0, 3, &sc), 0);
+    assert_int_equal(rc.transport, 3); /* shm:// */
+    assert_int_equal(sc.transport, 3);
+    assert_int_equal(rc.peer_pid, s.pid);
+    assert_int_equal(sc.peer_pid, r.pid);
+    assert_int_equal(rc.peer_uid, (int64_t)getuid());
+    assert_int_equal(sc.peer_uid, (int64_t)getuid());
+    assert_int_equal(rc.drops, 0);
+    assert_true(rc.rx_cap > 0 && rc.rx_used <= rc.rx_cap);
+    assert_true(sc.tx_cap > 0 && sc.tx_used <= sc.tx_cap);
+    /* max 0: nothing filled, the total still told */
+    size_t total = 99;
+    assert_int_equal(ipcx_socket_conns_read(rname, NULL, 0, &total), 0);
+    assert_int_equal(total, 1);
+
+    start(&q, ARGS("ls", "--json"));
+    assert_int_equal(finish(&q, WAITMS), 0);
+    snprintf(want, sizeof(want), "\"name\":\"%s\"", rname);
+    char *line = strstr(q.out, want);
+    assert_non_null(line);
+    char *eol = strchr(line, '\n');
+    if (eol != NULL)
+        *eol = '\0';
+    snprintf(want, sizeof(want),
+             "\"conns\":[{\"transport\":\"shm\",\"peer_pid\":%d,\"peer_uid\":%d,", (int)s.pid,
+             (int)getuid());
+    assert_non_null(strstr(line, want));
+    assert_non_null(strstr(line, "\"msgs_in\":3,\"msgs_out\":0,\"drops\":0"));
+    assert_non_null(strstr(line, "\"conns_total\":1"));
+    proc_free(&q);
+
+    start(&q, ARGS("ls"));
+    assert_int_equal(finish(&q, WAITMS), 0);
+    snprintf(want, sizeof(want), "conn shm pid %d uid %d: in 3, out 0, drops 0; rx ", (int)s.pid,
+             (int)getuid());
+    assert_non_null(strstr(q.out, want));
+    snprintf(want, sizeof(want), "conn shm pid %d uid %d: in 0, out 3, drops 0; rx ", (int)r.pid,
+             (int)getuid());
+    assert_non_null(strstr(q.out, want));
+    proc_free(&q);
+
+    /* stat URL: both sockets have the endpoint: one is shown, the other
+     * named on stderr. */
+    start(&q, ARGS("stat", "--json", url));
+    assert_int_equal(finish(&q, WAITMS), 0);
+    assert_non_null(strstr(q.out, "\"conns\":[{\"transport\":\"shm\""));
+    assert_non_null(strstr(q.err, "also an endpoint of socket conns-"));
+    proc_free(&q);
+    start(&q, ARGS("stat", "shm:///nowhere/at-all"));
+    assert_int_equal(finish(&q, WAITMS), 1);
+    assert_non_null(strstr(q.err, "no exposed socket has this endpoint"));
+    proc_free(&q);
+
+    /* Not a socket, or no region: said so. */
+    assert_int_equal(ipcx_socket_conns_read("no-such-region-here", &rc, 1, NULL), -ENOENT);
+    assert_int_equal(ipcx_socket_conns_read(rname, NULL, 1, NULL), -EINVAL);
+
+    assert_int_equal(write(in[1], "d\n", 2), 2);
+    close(in[1]);
+    assert_int_equal(finish(&r, WAITMS), 0);
+    assert_int_equal(finish(&s, WAITMS), 0);
+    assert_string_equal(r.out, "a\nb\nc\nd\n");
+    proc_free(&r);
+    proc_free(&s);
+}
+
 /* A connection that never sends its greeting is dropped after
  * --handshake-timeout, and recv says why on stderr. */
 static void test_handshake_timeout(void **state)
@@ -1205,6 +1306,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_bad_stdin, kill_leftovers),
         cmocka_unit_test_teardown(test_handshake_timeout, kill_leftovers),
         cmocka_unit_test_teardown(test_ls_and_stat, kill_leftovers),
+        cmocka_unit_test_teardown(test_conns_shown, kill_leftovers),
 #ifdef TEST_CLI_HAVE_ZMQ
         cmocka_unit_test_teardown(test_zmq_interop, kill_leftovers),
 #endif

@@ -1577,9 +1577,40 @@ static void test_expose(void **state)
     CHECK(ipcx_socket_info_read(name, &si));
     assert_int_equal(si.n_endpoints, IPCX_SOCKET_INFO_ENDPOINTS);
     assert_int_equal(strlen(si.endpoints[7]), 247);
+    /* The connection table: once the pusher's disconnection is counted,
+     * it lists nothing (and nothing rewrites it while we scribble). */
+    ipcx_socket_stats st;
+    for (int i = 0; i < 3000; i++) {
+        (void)ipcx_socket_events(s, IPCX_POLLIN); /* a receiver reads its EOF in calls */
+        CHECK(ipcx_socket_stats_get(s, &st));
+        if (st.disconnects >= 1)
+            break;
+        usleep(10000);
+    }
+    assert_true(st.disconnects >= 1);
+    ipcx_socket_conn cs[IPCX_SOCKET_INFO_CONNS];
+    size_t total = 99;
+    assert_int_equal(ipcx_socket_conns_read(name, cs, IPCX_SOCKET_INFO_CONNS, &total), 0);
+    assert_int_equal(total, 0);
+    /* Hostile bytes there too (layout in expose.c: n_conns at 2100, the
+     * entries from 2112, 128 bytes each, transport at +16, peer at +80). */
+    uint32_t many = 1000000, tp = 77, odd = 3;
+    memcpy(d + 2100, &many, 4);
+    memcpy(d + 2112 + 16, &tp, 4);
+    memset(d + 2112 + 80, 'y', 48);
+    assert_int_equal(ipcx_socket_conns_read(name, cs, IPCX_SOCKET_INFO_CONNS, &total),
+                     IPCX_SOCKET_INFO_CONNS);
+    assert_int_equal(cs[0].transport, 0);
+    assert_int_equal(strlen(cs[0].peer), sizeof(cs[0].peer) - 1);
+    assert_int_equal(ipcx_socket_conns_read(name, cs, 2, &total), 2);
+    memcpy(d + 2096, &odd, 4); /* a rebuild that never ends (a writer died in it) */
+    assert_int_equal(ipcx_socket_conns_read(name, cs, 2, &total), -EAGAIN);
     uint32_t bad = 99;
     memcpy(d + 4, &bad, 4);
     assert_int_equal(ipcx_socket_info_read(name, &si), -EPROTO);
+    uint32_t old_layout = 1; /* no connection table */
+    memcpy(d, &old_layout, 4);
+    assert_int_equal(ipcx_socket_conns_read(name, cs, 2, &total), -EPROTO);
     ipcx_region_close(r);
     assert_int_equal(ipcx_socket_info_read("no-such-socket-region", &si), -ENOENT);
     ipcx_socket_close(s);

@@ -133,3 +133,75 @@ int cli_watch_arg(int argc, char **argv, double *watch)
         return -1;
     return 0;
 }
+
+static const char *conn_transport(int t)
+{
+    return t == 1 ? "tcp" : t == 2 ? "unix" : t == 3 ? "shm" : "?";
+}
+
+void cli_conns_json(FILE *f, const char *name)
+{
+    ipcx_socket_conn c[IPCX_SOCKET_INFO_CONNS];
+    size_t total = 0;
+    int n = ipcx_socket_conns_read(name, c, IPCX_SOCKET_INFO_CONNS, &total);
+    if (n < 0)
+        return;
+    fprintf(f, ",\"conns\":[");
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s{\"transport\":\"%s\",\"peer_pid\":", i ? "," : "",
+                conn_transport(c[i].transport));
+        if (c[i].peer_pid >= 0)
+            fprintf(f, "%" PRId64, c[i].peer_pid);
+        else
+            fprintf(f, "null");
+        fprintf(f, ",\"peer_uid\":");
+        if (c[i].peer_uid >= 0)
+            fprintf(f, "%" PRId64, c[i].peer_uid);
+        else
+            fprintf(f, "null");
+        fprintf(f, ",\"peer\":");
+        cli_json_string(f, c[i].peer);
+        fprintf(f,
+                ",\"msgs_in\":%" PRIu64 ",\"msgs_out\":%" PRIu64 ",\"drops\":%" PRIu64
+                ",\"rx_used\":%" PRIu64 ",\"rx_cap\":%" PRIu64 ",\"tx_used\":%" PRIu64
+                ",\"tx_cap\":%" PRIu64 "}",
+                c[i].msgs_in, c[i].msgs_out, c[i].drops, c[i].rx_used, c[i].rx_cap, c[i].tx_used,
+                c[i].tx_cap);
+    }
+    fprintf(f, "],\"conns_total\":%zu", total);
+}
+
+static void fill_text(char *buf, size_t cap, uint64_t used, uint64_t size)
+{
+    char u[32], c[32];
+    cli_human_size(u, sizeof(u), used);
+    if (size == 0) {
+        snprintf(buf, cap, "%s", u);
+        return;
+    }
+    cli_human_size(c, sizeof(c), size);
+    snprintf(buf, cap, "%s/%s", u, c);
+}
+
+void cli_conns_text(FILE *f, const char *name, const char *indent)
+{
+    ipcx_socket_conn c[IPCX_SOCKET_INFO_CONNS];
+    size_t total = 0;
+    int n = ipcx_socket_conns_read(name, c, IPCX_SOCKET_INFO_CONNS, &total);
+    if (n < 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        char pid[24], uid[24], rx[48], tx[48];
+        snprintf(pid, sizeof(pid), c[i].peer_pid >= 0 ? "%" PRId64 : "?", c[i].peer_pid);
+        snprintf(uid, sizeof(uid), c[i].peer_uid >= 0 ? "%" PRId64 : "?", c[i].peer_uid);
+        fill_text(rx, sizeof(rx), c[i].rx_used, c[i].rx_cap);
+        fill_text(tx, sizeof(tx), c[i].tx_used, c[i].tx_cap);
+        fprintf(f,
+                "%sconn %s pid %s uid %s%s%s: in %" PRIu64 ", out %" PRIu64 ", drops %" PRIu64
+                "; rx %s, tx %s\n",
+                indent, conn_transport(c[i].transport), pid, uid, c[i].peer[0] ? " peer " : "",
+                c[i].peer, c[i].msgs_in, c[i].msgs_out, c[i].drops, rx, tx);
+    }
+    if (total > (size_t)n)
+        fprintf(f, "%s(and %zu more connections)\n", indent, total - (size_t)n);
+}

@@ -32,6 +32,12 @@ void cli_json_string(FILE *f, const char *s);
 /* @n bytes as "512B", "4.0K", "64.0M", "5.7G" (powers of 1024). */
 void cli_human_size(char *buf, size_t cap, uint64_t n);
 
+/* An exposed socket's connections (ipcx_socket_conns_read): as JSON
+ * members `,"conns":[...],"conns_total":N` (nothing when they cannot be
+ * read), or as one line per connection, each starting with @indent. */
+void cli_conns_json(FILE *f, const char *name);
+void cli_conns_text(FILE *f, const char *name, const char *indent);
+
 /* CLOCK_REALTIME in nanoseconds. */
 int64_t cli_now_ns(void);
 

@@ -232,6 +232,7 @@ static void print_json(const struct ls_ctx *c, const ipcx_region_info *i, uint64
         }
         printf("],\"peers\":%u,\"msgs_sent\":%" PRIu64 ",\"msgs_received\":%" PRIu64,
                si.stats.peers, si.stats.msgs_sent, si.stats.msgs_received);
+        cli_conns_json(stdout, i->name);
     }
     ipcx_pool_stats ps;
     if (i->kind == IPCX_REGION_POOL && ipcx_pool_info_read(i->name, &ps) == 0)
@@ -254,16 +255,20 @@ static void print_row(const struct ls_ctx *c, const ipcx_region_info *i, uint64_
     printf("%-32s %-6s %8s %8s %-5s %6s %-8s  %s", i->name, cli_kind_name(i->kind), size, pid,
            alive_text(i->creator_alive), age, o != NULL ? o : "?", status_text(i, stale));
     ipcx_socket_info si;
+    int conns = 0;
     if (i->kind == IPCX_REGION_SOCKET && ipcx_socket_info_read(i->name, &si) == 0) {
         printf("  %u peer%s", si.stats.peers, si.stats.peers == 1 ? "" : "s");
         for (uint32_t k = 0; k < si.n_endpoints; k++)
             printf(" %s", si.endpoints[k]);
+        conns = si.stats.peers > 0;
     }
     ipcx_pool_stats ps;
     if (i->kind == IPCX_REGION_POOL && ipcx_pool_info_read(i->name, &ps) == 0)
         printf("  %u worker%s, %" PRIu64 " queued, %" PRIu64 " running, %" PRIu64 " done",
                ps.workers, ps.workers == 1 ? "" : "s", ps.queued, ps.running, ps.done);
     printf("\n");
+    if (conns)
+        cli_conns_text(stdout, i->name, "    ");
 }
 
 static void usage(FILE *f)
@@ -278,7 +283,10 @@ static void usage(FILE *f)
                "control region and every segment.  Status is \"ok\", \"stale\" (the creator\n"
                "is gone and no live process is attached: ipcx rm --stale removes it), or\n"
                "why the region cannot be opened (not ready, bad header, wrong owner or\n"
-               "mode).  Unknown values are \"?\" (null in JSON).\n\n"
+               "mode).  Unknown values are \"?\" (null in JSON).  Under an exposed socket,\n"
+               "one line per connection (the first 16): transport, the peer's pid and uid\n"
+               "(tcp://: unknown) and address, messages in and out, drops, and what waits\n"
+               "in each direction (shm://: bytes in the ring / its size; JSON: \"conns\").\n\n"
                "  -j, --json  one JSON object per region and line\n"
                "  -a, --all   also list queue segments (kind qseg)\n"
                "  -h, --help  show this help\n");

@@ -23,13 +23,18 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ipcx stat [-j] [-w [SECONDS]] NAME\n"
+    fprintf(f, "usage: ipcx stat [-j] [-w [SECONDS]] NAME|URL\n"
                "Show the live statistics of the ring, queue, exposed socket or exposed\n"
-               "pool NAME.  A pool (ipcx_pool_expose) shows its workers, tasks\n"
+               "pool NAME, or of the exposed socket with the endpoint URL (tcp://,\n"
+               "unix://, shm://; the first in name order when several have it).  A pool "
+               "(ipcx_pool_expose) shows its workers, tasks\n"
                "submitted, queued, running, done, failed and retried, worker deaths and\n"
                "restarts, and each worker's pid and counts.\n"
                "A socket (ipcx_socket_expose; ipcx send and recv expose theirs) shows\n"
-               "its pattern, endpoints, peers, messages, bytes and drops.  A ring shows\n"
+               "its pattern, endpoints, peers, messages, bytes and drops, and each\n"
+               "connection (the first 16): transport, peer pid, uid and address,\n"
+               "messages in and out, drops, and what waits in each direction (shm://:\n"
+               "bytes in the ring / its size).  A ring shows\n"
                "messages, bytes, full waits, lost and overrun counts, producers and\n"
                "consumers with their pids (\"(gone)\" when the process is dead) and each\n"
                "consumer's lag; a queue its segments, memory or disk in use and each\n"
@@ -216,10 +221,12 @@ static void print_socket(const char *name, const ipcx_socket_info *si, const ipc
         printf("],\"peers\":%u,\"msgs_sent\":%" PRIu64 ",\"msgs_received\":%" PRIu64
                ",\"bytes_sent\":%" PRIu64 ",\"bytes_received\":%" PRIu64 ",\"drops\":%" PRIu64
                ",\"filtered\":%" PRIu64 ",\"connects\":%" PRIu64 ",\"disconnects\":%" PRIu64
-               ",\"reconnects\":%" PRIu64 ",\"handshake_failures\":%" PRIu64 "}\n",
+               ",\"reconnects\":%" PRIu64 ",\"handshake_failures\":%" PRIu64,
                st->peers, st->msgs_sent, st->msgs_received, st->bytes_sent, st->bytes_received,
                st->drops, st->filtered, st->connects, st->disconnects, st->reconnects,
                st->handshake_failures);
+        cli_conns_json(stdout, name);
+        printf("}\n");
         fflush(stdout);
         return;
     }
@@ -238,6 +245,7 @@ static void print_socket(const char *name, const ipcx_socket_info *si, const ipc
            ", reconnects %" PRIu64 ", failed handshakes %" PRIu64 "\n",
            st->drops, st->filtered, st->connects, st->disconnects, st->reconnects,
            st->handshake_failures);
+    cli_conns_text(stdout, name, "  ");
     fflush(stdout);
 }
 
@@ -447,6 +455,46 @@ static int stat_ring(const char *name, int json, double watch)
     return ferror(stdout) ? CLI_FAIL : CLI_OK;
 }
 
+/* `ipcx stat URL`: the exposed sockets with @url among their endpoints. */
+struct by_url {
+    const char *url;
+    char names[8][IPCX_REGION_NAME_MAX + 1];
+    int n;
+};
+
+static int match_url(void *arg, const ipcx_region_info *ri)
+{
+    struct by_url *b = arg;
+    ipcx_socket_info si;
+    if (ri->kind != IPCX_REGION_SOCKET || b->n == 8 || ipcx_socket_info_read(ri->name, &si) != 0)
+        return 0;
+    for (uint32_t i = 0; i < si.n_endpoints; i++) {
+        if (strcmp(si.endpoints[i], b->url) == 0) {
+            snprintf(b->names[b->n++], sizeof(b->names[0]), "%s", ri->name);
+            break;
+        }
+    }
+    return 0;
+}
+
+static int stat_url(const char *url, int json, double watch)
+{
+    struct by_url b = {.url = url};
+    int rc = ipcx_region_list(match_url, &b);
+    if (rc < 0) {
+        cli_error("stat", url, ipcx_strerror(rc));
+        return CLI_FAIL;
+    }
+    if (b.n == 0) {
+        cli_error("stat", url,
+                  "no exposed socket has this endpoint (ipcx ls lists the exposed ones)");
+        return CLI_FAIL;
+    }
+    for (int i = 1; i < b.n; i++)
+        fprintf(stderr, "ipcx: stat: %s: also an endpoint of socket %s\n", url, b.names[i]);
+    return stat_socket(b.names[0], json, watch);
+}
+
 int cmd_stat(int argc, char **argv)
 {
     int json = 0;
@@ -455,6 +503,8 @@ int cmd_stat(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     const char *name = argv[optind];
+    if (strstr(name, "://") != NULL)
+        return stat_url(name, json, watch);
     if (is_queue(name))
         return stat_queue(name, json, watch);
     if (is_socket(name))
