@@ -141,12 +141,11 @@ static void publish_conns(ipcx_socket *s, struct ipcx__sock_pub *pub)
         store_relaxed(&pub->conn_seq, load_relaxed(&pub->conn_seq) | 1u);
         atomic_thread_fence(memory_order_release);
     }
-    uint32_t n = 0, total = 0;
-    for (sk_pipe *p = s->pipes; p != NULL; p = p->next) {
+    /* The first PUB_CONNS active pipes only: a socket with thousands of
+     * connections pays for 16 per call, not for all of them. */
+    uint32_t n = 0;
+    for (sk_pipe *p = s->pipes; p != NULL && n < PUB_CONNS; p = p->next) {
         if (p->state != P_ACTIVE)
-            continue;
-        total++;
-        if (n == PUB_CONNS)
             continue;
         struct pub_conn *c = &pub->conns[n++];
         if (rebuild) {
@@ -171,7 +170,7 @@ static void publish_conns(ipcx_socket *s, struct ipcx__sock_pub *pub)
             store_relaxed(&c->tx_cap, f[3]);
         }
     }
-    store_relaxed(&pub->conns_total, total);
+    store_relaxed(&pub->conns_total, s->nactive > n ? s->nactive : n);
     if (rebuild) {
         store_relaxed(&pub->n_conns, n);
         /* Even again: publishes the rebuilt table; pairs with the reader's
