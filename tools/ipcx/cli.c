@@ -171,7 +171,7 @@ void cli_conns_json(FILE *f, const char *name)
     fprintf(f, "],\"conns_total\":%zu", total);
 }
 
-static void fill_text(char *buf, size_t cap, uint64_t used, uint64_t size)
+static void fill_text(char *buf, size_t cap, uint64_t used, uint64_t size) /* cap >= 65 */
 {
     char u[32], c[32];
     cli_human_size(u, sizeof(u), used);
@@ -191,7 +191,7 @@ void cli_conns_text(FILE *f, const char *name, const char *indent)
     if (n < 0)
         return;
     for (int i = 0; i < n; i++) {
-        char pid[24], uid[24], rx[48], tx[48];
+        char pid[24], uid[24], rx[72], tx[72];
         snprintf(pid, sizeof(pid), c[i].peer_pid >= 0 ? "%" PRId64 : "?", c[i].peer_pid);
         snprintf(uid, sizeof(uid), c[i].peer_uid >= 0 ? "%" PRId64 : "?", c[i].peer_uid);
         fill_text(rx, sizeof(rx), c[i].rx_used, c[i].rx_cap);
