@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * ipcx_msg, the whole-message type, and the small byte-string sets the
- * socket keeps subscriptions in.  A message owns each part's bytes (one
- * malloc per part; a zero-length part has none).
+ * socket keeps subscriptions in.  A message owns each part's bytes: a part
+ * of up to IPCX__MSG_ARENA bytes lives in the message's own arena while it
+ * has room (parts are never freed one by one, so the arena only fills, and
+ * a clear empties it), a larger one in a malloc of its own; a zero-length
+ * part has none.  ipcx__msg_push() adopts a malloc'd buffer as a part.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,19 +37,48 @@ int ipcx__msg_push(ipcx_msg *m, uint8_t *data, size_t len)
 
 static ipcx_msg *msg_new(void)
 {
-    ipcx_msg *m = calloc(1, sizeof(*m));
+    /* Not calloc: the arena needs no zeroing. */
+    ipcx_msg *m = malloc(sizeof(*m));
     if (m != NULL) {
+        m->n = 0;
         m->parts = m->inl;
         m->cap = IPCX_ARRAY_LEN(m->inl);
+        m->arena_used = 0;
     }
     return m;
+}
+
+static bool in_arena(const ipcx_msg *m, const uint8_t *d)
+{
+    /* Compared as integers: pointers into different objects have no order. */
+    uintptr_t a = (uintptr_t)m->arena, x = (uintptr_t)d;
+    return x >= a && x < a + sizeof(m->arena);
+}
+
+/* Room for a part of @len > 0 bytes: in the arena (8-aligned) while it
+ * fits, else a malloc.  NULL when out of memory. */
+static uint8_t *part_alloc(ipcx_msg *m, size_t len)
+{
+    size_t at = (m->arena_used + 7) & ~(size_t)7;
+    if (len <= sizeof(m->arena) && at <= sizeof(m->arena) - len) {
+        m->arena_used = at + len;
+        return m->arena + at;
+    }
+    return malloc(len);
+}
+
+static void part_free(ipcx_msg *m, uint8_t *d)
+{
+    if (d != NULL && !in_arena(m, d))
+        free(d);
 }
 
 void ipcx__msg_clear(ipcx_msg *m)
 {
     for (size_t i = 0; i < m->n; i++)
-        free(m->parts[i].data);
+        part_free(m, m->parts[i].data);
     m->n = 0;
+    m->arena_used = 0;
 }
 
 IPCX_API int ipcx_msg_create(size_t size, ipcx_msg **out)
@@ -57,13 +89,14 @@ IPCX_API int ipcx_msg_create(size_t size, ipcx_msg **out)
     if (size > ((size_t)1 << 62))
         return -EMSGSIZE;
     ipcx_msg *m = msg_new();
-    uint8_t *d = size > 0 ? malloc(size) : NULL;
-    if (m == NULL || (size > 0 && d == NULL)) {
+    if (m == NULL)
+        return -ENOMEM;
+    uint8_t *d = size > 0 ? part_alloc(m, size) : NULL;
+    if (size > 0 && d == NULL) {
         free(m);
-        free(d);
         return -ENOMEM;
     }
-    (void)ipcx__msg_push(m, d, size);
+    (void)ipcx__msg_push(m, d, size); /* the first part: in the struct, cannot fail */
     *out = m;
     return 0;
 }
@@ -73,15 +106,18 @@ IPCX_API int ipcx_msg_append(ipcx_msg *m, const void *data, size_t len)
     if (m == NULL || (data == NULL && len > 0))
         return -EINVAL;
     uint8_t *d = NULL;
+    size_t mark = m->arena_used;
     if (len > 0) {
-        d = malloc(len);
+        d = part_alloc(m, len);
         if (d == NULL)
             return -ENOMEM;
         memcpy(d, data, len);
     }
     int rc = ipcx__msg_push(m, d, len);
-    if (rc < 0)
-        free(d);
+    if (rc < 0) {
+        part_free(m, d);
+        m->arena_used = mark; /* the room it took, back */
+    }
     return rc;
 }
 

@@ -911,15 +911,14 @@ static int on_frame(sk_pipe *p, const ipcx_zmtp_event *ev)
             return -ENOMEM;
         }
     }
-    uint8_t *d = ev->owned;
-    if (d == NULL && ev->len > 0) {
-        d = malloc(ev->len);
-        if (d == NULL)
+    if (ev->owned != NULL) {
+        if (ipcx__msg_push(p->asm_msg, ev->owned, ev->len) < 0) {
+            free(ev->owned);
             return -ENOMEM;
-        memcpy(d, ev->data, ev->len);
-    }
-    if (ipcx__msg_push(p->asm_msg, d, ev->len) < 0) {
-        free(d);
+        }
+    } else if (ipcx_msg_append(p->asm_msg, ev->data, ev->len) < 0) {
+        /* A part still in the read buffer: copied into the message (its
+         * arena when small: no allocation of its own). */
         return -ENOMEM;
     }
     if (ev->more)

@@ -80,10 +80,20 @@ typedef struct sk_part {
     size_t len;
 } sk_part;
 
+/* A message: its parts, the first IPCX__MSG_INL_PARTS described in the
+ * struct itself, and small parts' bytes in its arena (msg.c): a message
+ * of a few small parts (a ROUTER's identity, a command word, a header)
+ * costs one allocation, not one per part.  A part's bytes are the
+ * message's own either way, valid until the message is destroyed or
+ * cleared. */
+#define IPCX__MSG_INL_PARTS 4
+#define IPCX__MSG_ARENA     120
 struct ipcx_msg {
     size_t n, cap;
     sk_part *parts;
-    sk_part inl[2];
+    sk_part inl[IPCX__MSG_INL_PARTS];
+    size_t arena_used;
+    _Alignas(8) uint8_t arena[IPCX__MSG_ARENA];
 };
 
 /* A set of byte strings (subscriptions). */

@@ -1617,6 +1617,54 @@ static void test_expose(void **state)
     assert_int_equal(ipcx_socket_info_read(name, &si), -ENOENT);
 }
 
+/* ipcx_msg keeps small parts in its own arena and large ones apart: every
+ * part keeps its bytes and its address while the message grows, through
+ * a send and a receive of all of them. */
+static void test_msg_parts(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    ipcx_msg *m;
+    CHECK(ipcx_msg_create(3, &m));
+    memcpy(ipcx_msg_data(m, 0, NULL), "abc", 3);
+    void *first = ipcx_msg_data(m, 0, NULL);
+    uint8_t buf[5000];
+    for (int i = 1; i < N; i++) {
+        size_t len = (size_t)(i * 37 % 300) + (i % 7 == 0 ? 4000 : 0);
+        memset(buf, i, len);
+        assert_int_equal(ipcx_msg_append(m, buf, len), i + 1);
+    }
+    assert_ptr_equal(ipcx_msg_data(m, 0, NULL), first);
+    assert_memory_equal(first, "abc", 3);
+    for (int i = 1; i < N; i++) {
+        size_t len;
+        const uint8_t *d = ipcx_msg_data(m, (size_t)i, &len);
+        assert_int_equal(len, (size_t)(i * 37 % 300) + (i % 7 == 0 ? 4000 : 0));
+        for (size_t k = 0; k < len; k++)
+            assert_int_equal(d[k], i);
+    }
+    /* Through a unix:// PAIR and back as one message. */
+    ipcx_socket *a = open_sock(IPCX_PAIR, 10 * SEC), *b = open_sock(IPCX_PAIR, 10 * SEC);
+    char ep[300];
+    listen_on(a, "unix", ep, sizeof(ep));
+    CHECK(ipcx_dial(b, ep));
+    CHECK(ipcx_msg_send(b, m, 0));
+    ipcx_msg *r;
+    CHECK(ipcx_msg_recv(a, &r, 0));
+    assert_int_equal(ipcx_msg_parts(r), N);
+    assert_memory_equal(ipcx_msg_data(r, 0, NULL), "abc", 3);
+    for (int i = 1; i < N; i++) {
+        size_t len;
+        const uint8_t *d = ipcx_msg_data(r, (size_t)i, &len);
+        assert_int_equal(len, (size_t)(i * 37 % 300) + (i % 7 == 0 ? 4000 : 0));
+        for (size_t k = 0; k < len; k++)
+            assert_int_equal(d[k], i);
+    }
+    ipcx_msg_destroy(r);
+    ipcx_socket_close(a);
+    ipcx_socket_close(b);
+}
+
 static int run_helper(int argc, char **argv)
 {
     if (argc < 1)
@@ -1703,6 +1751,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ipv6_and_quiet_assistant),
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_expose),
+        cmocka_unit_test(test_msg_parts),
     };
     if (getenv("IPCX_TEST_FILTER") != NULL)
         cmocka_set_test_filter(getenv("IPCX_TEST_FILTER"));
