@@ -252,26 +252,38 @@ void ipcx__sk_unexpose(ipcx_socket *s)
     s->pub = NULL;
 }
 
+/* Open the socket region @name for reading: 0 with *r, *pub and *ri, or
+ * -errno (nothing left open).  Only the kind and size are checked here. */
+static int pub_open(const char *name, ipcx_region **r, struct ipcx__sock_pub **pub,
+                    ipcx_region_info *ri)
+{
+    int rc = ipcx_region_open(name, r);
+    if (rc != 0)
+        return rc;
+    rc = ipcx_region_get_info(*r, ri);
+    if (rc == 0 && ri->kind != IPCX_REGION_SOCKET)
+        rc = -ENOTSUP;
+    if (rc == 0 && ipcx_region_size(*r) < sizeof(struct ipcx__sock_pub))
+        rc = -EPROTO;
+    if (rc != 0) {
+        ipcx_region_close(*r);
+        return rc;
+    }
+    *pub = ipcx_region_data(*r);
+    return 0;
+}
+
 IPCX_API int ipcx_socket_info_read(const char *name, ipcx_socket_info *out)
 {
     if (name == NULL || out == NULL)
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     ipcx_region *r;
-    int rc = ipcx_region_open(name, &r);
+    struct ipcx__sock_pub *pub;
+    ipcx_region_info ri;
+    int rc = pub_open(name, &r, &pub, &ri);
     if (rc != 0)
         return rc;
-    ipcx_region_info ri;
-    rc = ipcx_region_get_info(r, &ri);
-    if (rc == 0 && ri.kind != IPCX_REGION_SOCKET)
-        rc = -ENOTSUP;
-    if (rc == 0 && ipcx_region_size(r) < sizeof(struct ipcx__sock_pub))
-        rc = -EPROTO;
-    if (rc != 0) {
-        ipcx_region_close(r);
-        return rc;
-    }
-    struct ipcx__sock_pub *pub = ipcx_region_data(r);
     uint32_t pattern = pub->pattern;
     /* Pairs with the release store in ipcx__sk_publish_endpoint(). */
     uint32_t n = load_acquire(&pub->n_endpoints);
@@ -313,17 +325,12 @@ IPCX_API int ipcx_socket_conns_read(const char *name, ipcx_socket_conn *out, siz
     if (name == NULL || (out == NULL && max > 0))
         return -EINVAL;
     ipcx_region *r;
-    int rc = ipcx_region_open(name, &r);
+    struct ipcx__sock_pub *pub;
+    ipcx_region_info ri;
+    int rc = pub_open(name, &r, &pub, &ri);
     if (rc != 0)
         return rc;
-    ipcx_region_info ri;
-    rc = ipcx_region_get_info(r, &ri);
-    if (rc == 0 && ri.kind != IPCX_REGION_SOCKET)
-        rc = -ENOTSUP;
-    if (rc == 0 && ipcx_region_size(r) < sizeof(struct ipcx__sock_pub))
-        rc = -EPROTO;
-    struct ipcx__sock_pub *pub = rc == 0 ? ipcx_region_data(r) : NULL;
-    if (rc == 0 && pub->layout != PUB_LAYOUT)
+    if (pub->layout != PUB_LAYOUT)
         rc = -EPROTO;
     size_t n = 0;
     for (int tries = 0; rc == 0; tries++) {
