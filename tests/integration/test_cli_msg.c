@@ -930,10 +930,24 @@ static int wait_region(const char *name, int present, int timeout_ms)
 }
 
 /* recv and send show their sockets to `ipcx ls` and `ipcx stat`. */
+/* The line of `ipcx ls --json` output @out about region @name, cut at
+ * its end (the output is changed). */
+static char *ls_json_line(char *out, const char *name)
+{
+    char want[200];
+    snprintf(want, sizeof(want), "\"name\":\"%s\"", name);
+    char *line = strstr(out, want);
+    assert_non_null(line);
+    char *eol = strchr(line, '\n');
+    if (eol != NULL)
+        *eol = '\0';
+    return line;
+}
+
 static void test_ls_and_stat(void **state)
 {
     (void)state;
-    char url[512], name[128], want[700];
+    char url[512], name[128];
     unix_url(url, sizeof(url));
     tu_unique(name, sizeof(name), "climsg");
     proc r, s, q;
@@ -941,12 +955,7 @@ static void test_ls_and_stat(void **state)
     assert_true(wait_region(name, 1, WAITMS));
     start(&q, ARGS("ls", "--json"));
     assert_int_equal(finish(&q, WAITMS), 0);
-    snprintf(want, sizeof(want), "\"name\":\"%s\"", name);
-    char *line = strstr(q.out, want);
-    assert_non_null(line);
-    char *eol = strchr(line, '\n');
-    if (eol != NULL)
-        *eol = '\0';
+    char *line = ls_json_line(q.out, name);
     assert_non_null(strstr(line, "\"kind\":\"socket\""));
     assert_non_null(strstr(line, url));
     proc_free(&q);
@@ -1024,12 +1033,7 @@ static void test_conns_shown(void **state)
 
     start(&q, ARGS("ls", "--json"));
     assert_int_equal(finish(&q, WAITMS), 0);
-    snprintf(want, sizeof(want), "\"name\":\"%s\"", rname);
-    char *line = strstr(q.out, want);
-    assert_non_null(line);
-    char *eol = strchr(line, '\n');
-    if (eol != NULL)
-        *eol = '\0';
+    char *line = ls_json_line(q.out, rname);
     snprintf(want, sizeof(want),
              "\"conns\":[{\"transport\":\"shm\",\"peer_pid\":%d,\"peer_uid\":%d,", (int)s.pid,
              (int)getuid());

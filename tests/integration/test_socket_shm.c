@@ -791,6 +791,41 @@ static uint8_t *raw_dial(const char *url, int *ctl, int fds[3], size_t *size)
     return map;
 }
 
+/* A PULL listener with a raw dialer connected to it (raw_dial), the
+ * listener's fd count taken before the dialer came. */
+struct raw_conn {
+    ipcx_socket *s;
+    int fds0, ctl, fds[3];
+    size_t size;
+    uint8_t *map;
+};
+
+static void raw_conn_open(struct raw_conn *c, int64_t timeout_ns)
+{
+    c->s = open_sock(IPCX_PULL, timeout_ns);
+    CHECK(ipcx_socket_set(c->s, IPCX_OPT_EVENTS, IPCX_EV_DISCONNECTED));
+    char url[300];
+    new_url(url, sizeof(url));
+    CHECK(ipcx_listen(c->s, url));
+    c->fds0 = tu_fd_count();
+    c->map = raw_dial(url, &c->ctl, c->fds, &c->size);
+    wait_peers(c->s, 1, 10 * SEC);
+}
+
+/* The dialer's side closed: the listener drops the connection and is
+ * left with the fds it had before it. */
+static void raw_conn_close(struct raw_conn *c)
+{
+    munmap(c->map, c->size);
+    for (int j = 0; j < 3; j++)
+        close(c->fds[j]);
+    if (c->ctl >= 0)
+        close(c->ctl);
+    wait_peers(c->s, 0, 10 * SEC);
+    assert_int_equal(tu_fd_count(), c->fds0);
+    ipcx_socket_close(c->s);
+}
+
 /* A dialer whose count of posted records runs ahead of an intact, empty
  * ring: the listener looks again for a while (a record may not be visible
  * yet), then drops the connection with -EPROTO.  It used to count the
@@ -799,22 +834,16 @@ static uint8_t *raw_dial(const char *url, int *ctl, int fds[3], size_t *size)
 static void test_posted_lie(void **state)
 {
     (void)state;
-    ipcx_socket *s = open_sock(IPCX_PULL, 2 * SEC);
-    CHECK(ipcx_socket_set(s, IPCX_OPT_EVENTS, IPCX_EV_DISCONNECTED));
-    char url[300];
-    new_url(url, sizeof(url));
-    CHECK(ipcx_listen(s, url));
-    int fds0 = tu_fd_count();
-    int ctl, fds[3];
-    size_t size;
-    uint8_t *map = raw_dial(url, &ctl, fds, &size);
-    wait_peers(s, 1, 10 * SEC);
+    struct raw_conn c;
+    raw_conn_open(&c, 2 * SEC);
+    ipcx_socket *s = c.s;
+    uint8_t *map = c.map;
     /* side[0].posted of the connection block (after the 4 KiB header
      * page), and a wake-up. */
     uint64_t big = 1000;
     memcpy(map + 4096 + 64, &big, 8);
     uint64_t one = 1;
-    assert_int_equal(write(fds[1], &one, 8), 8);
+    assert_int_equal(write(c.fds[1], &one, 8), 8);
     /* Nothing is delivered; the connection is dropped and the listener
      * waits on for others. */
     char b[64];
@@ -822,13 +851,7 @@ static void test_posted_lie(void **state)
     int err = 0;
     assert_true(saw_event(s, IPCX_EV_DISCONNECTED, &err));
     assert_int_equal(err, -EPROTO);
-    munmap(map, size);
-    for (int j = 0; j < 3; j++)
-        close(fds[j]);
-    close(ctl);
-    wait_peers(s, 0, 10 * SEC);
-    assert_int_equal(tu_fd_count(), fds0);
-    ipcx_socket_close(s);
+    raw_conn_close(&c);
 }
 
 /* A dialer that scribbles on the ring the listener reads, and tries to
@@ -840,16 +863,12 @@ static void test_scribbled_ring(void **state)
     (void)state;
     uint64_t seed = tu_seed() + 7;
     for (int round = 0; round < 8; round++) {
-        ipcx_socket *s = open_sock(IPCX_PULL, 5 * SEC);
-        CHECK(ipcx_socket_set(s, IPCX_OPT_EVENTS, IPCX_EV_DISCONNECTED));
-        char url[300];
-        new_url(url, sizeof(url));
-        CHECK(ipcx_listen(s, url));
-        int fds0 = tu_fd_count();
-        int ctl, fds[3];
-        size_t size;
-        uint8_t *map = raw_dial(url, &ctl, fds, &size);
-        wait_peers(s, 1, 10 * SEC);
+        struct raw_conn c;
+        raw_conn_open(&c, 5 * SEC);
+        ipcx_socket *s = c.s;
+        int *fds = c.fds;
+        size_t size = c.size;
+        uint8_t *map = c.map;
         /* Sealed: neither shrink nor grow. */
         assert_int_equal(ftruncate(fds[0], (off_t)size / 2), -1);
         assert_int_equal(errno, EPERM);
@@ -886,18 +905,11 @@ static void test_scribbled_ring(void **state)
             assert_true(saw_event(s, IPCX_EV_DISCONNECTED, &err));
             assert_int_equal(err, -EPROTO);
         } else {
-            close(ctl); /* then the hang-up ends it */
-            ctl = -1;
+            close(c.ctl); /* then the hang-up ends it */
+            c.ctl = -1;
             wait_peers(s, 0, 10 * SEC);
         }
-        munmap(map, size);
-        for (int j = 0; j < 3; j++)
-            close(fds[j]);
-        if (ctl >= 0)
-            close(ctl);
-        wait_peers(s, 0, 10 * SEC);
-        assert_int_equal(tu_fd_count(), fds0);
-        ipcx_socket_close(s);
+        raw_conn_close(&c);
     }
 }
 

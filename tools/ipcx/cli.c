@@ -183,6 +183,15 @@ static void fill_text(char *buf, size_t cap, uint64_t used, uint64_t size) /* ca
     snprintf(buf, cap, "%s/%s", u, c);
 }
 
+/* A pid or uid, or "?" when unknown (negative). */
+static void id_text(char *buf, size_t cap, int64_t v)
+{
+    if (v >= 0)
+        snprintf(buf, cap, "%" PRId64, v);
+    else
+        snprintf(buf, cap, "?");
+}
+
 void cli_conns_text(FILE *f, const char *name, const char *indent)
 {
     ipcx_socket_conn c[IPCX_SOCKET_INFO_CONNS];
@@ -192,8 +201,8 @@ void cli_conns_text(FILE *f, const char *name, const char *indent)
         return;
     for (int i = 0; i < n; i++) {
         char pid[24], uid[24], rx[72], tx[72];
-        snprintf(pid, sizeof(pid), c[i].peer_pid >= 0 ? "%" PRId64 : "?", c[i].peer_pid);
-        snprintf(uid, sizeof(uid), c[i].peer_uid >= 0 ? "%" PRId64 : "?", c[i].peer_uid);
+        id_text(pid, sizeof(pid), c[i].peer_pid);
+        id_text(uid, sizeof(uid), c[i].peer_uid);
         fill_text(rx, sizeof(rx), c[i].rx_used, c[i].rx_cap);
         fill_text(tx, sizeof(tx), c[i].tx_used, c[i].tx_cap);
         fprintf(f,
