@@ -8,8 +8,9 @@
  *            ring 2; A times each round trip.
  *  stream    64 B and 64 KiB copy (send/recv), one producer, one consumer;
  *            zero-copy (reserve/commit, peek/release) at 1 KiB .. 1 MiB;
- *            64 B with 4 producers -> 1 consumer.  Rates are measured by
- *            the consumer from its first record to its last.
+ *            64 B with 4 producers -> 1 consumer, sharing one claim
+ *            position and (variant "lanes") one lane each.  Rates are
+ *            measured by the consumer from its first record to its last.
  *
  * The zero-copy rows measure the hand-off, not the data: the producer
  * writes one 8-byte word of each record and the consumer reads that word
@@ -227,7 +228,7 @@ static void st_consumer(const struct ring_case *c)
     _exit(0);
 }
 
-static void stream(bench_ctx *ctx, size_t size, int zerocopy, int producers, uint64_t n)
+static void stream(bench_ctx *ctx, size_t size, int zerocopy, int producers, int lanes, uint64_t n)
 {
     struct ring_case c = {.ctx = ctx,
                           .wait = IPCX_WAIT_SPIN,
@@ -245,8 +246,10 @@ static void stream(bench_ctx *ctx, size_t size, int zerocopy, int producers, uin
     uint64_t cap = 256 * 1024;
     while (cap < 32 * (size + 64))
         cap <<= 1;
-    ipcx_ring_opts o = {
-        .capacity = cap, .max_msg = (uint32_t)size, .max_producers = (uint32_t)producers};
+    ipcx_ring_opts o = {.capacity = cap,
+                        .max_msg = (uint32_t)size,
+                        .max_producers = (uint32_t)producers,
+                        .lanes = (uint32_t)lanes};
     ipcx_ring *r = NULL;
     if (ipcx_ring_create(c.name[0], &o, &r) != 0) {
         bench_fail(ctx, "ring", "stream", "ring create");
@@ -270,7 +273,9 @@ static void stream(bench_ctx *ctx, size_t size, int zerocopy, int producers, uin
                          .size = size,
                          .wait = "spin",
                          .api = zerocopy ? "zerocopy" : "copy",
-                         .variant = zerocopy ? "handoff" : NULL,
+                         .variant = zerocopy ? "handoff"
+                                    : lanes  ? "lanes"
+                                             : NULL,
                          .producers = producers,
                          .consumers = 1};
         row.msgs_per_s = (double)c.res->n * 1e9 / c.res->ns;
@@ -291,9 +296,10 @@ void bench_suite_ring(bench_ctx *ctx)
     uint64_t k = ctx->quick ? 1 : 5;
     pingpong(ctx, IPCX_WAIT_SPIN);
     pingpong(ctx, IPCX_WAIT_BLOCK);
-    stream(ctx, 64, 0, 1, 2000000 * k);
-    stream(ctx, 64 * 1024, 0, 1, 20000 * k);
+    stream(ctx, 64, 0, 1, 0, 2000000 * k);
+    stream(ctx, 64 * 1024, 0, 1, 0, 20000 * k);
     for (size_t sz = 1024; sz <= 1024 * 1024; sz *= 4)
-        stream(ctx, sz, 1, 1, 200000 * k);
-    stream(ctx, 64, 0, 4, 2000000 * k);
+        stream(ctx, sz, 1, 1, 0, 200000 * k);
+    stream(ctx, 64, 0, 4, 0, 2000000 * k);
+    stream(ctx, 64, 0, 4, 1, 2000000 * k);
 }

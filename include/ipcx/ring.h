@@ -143,7 +143,20 @@ typedef struct ipcx_ring_opts {
     /** What ipcx_ring_create() does when the name is taken: 0 (-EEXIST), or
      *  IPCX_CREATE_OPEN and/or IPCX_CREATE_REPLACE_STALE (ipcx/core.h). */
     uint32_t create;
-    uint32_t reserved[4]; /**< must be zero */
+    /** 0 (the default): producers share one claim position (the ring has one
+     *  order of records).  1: one lane per producer slot - each of the
+     *  max_producers slots gets a single-producer ring of its own, of
+     *  `capacity` bytes each, and every consumer reads them all - so
+     *  producers never contend (a multi-producer stream runs at the
+     *  single-producer rate; docs/ring.md "Lanes").  Records keep their order
+     *  per producer only; a reserved record holds back its own lane only;
+     *  stall_ms does not apply.  Queue delivery with lanes takes one
+     *  consumer (max_consumers 0 or 1); broadcast any number.  A consumer may
+     *  hold peeked records from at most 64 runs of lanes (it reads a lane
+     *  until it is empty before moving on), then peek returns -ENOBUFS until
+     *  it releases. */
+    uint32_t lanes;
+    uint32_t reserved[3]; /**< must be zero */
 } ipcx_ring_opts;
 
 /** Statistics (ipcx_ring_stats()).  Counters cover the ring's lifetime. */

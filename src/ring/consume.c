@@ -36,6 +36,13 @@
 
 /* ------------------------------------------------------------ publishing */
 
+static void publish(ipcx_ring *r);
+
+void ipcx__ring_publish(ipcx_ring *r)
+{
+    publish(r);
+}
+
 static void publish(ipcx_ring *r)
 {
     uint64_t v = r->crel;
@@ -215,8 +222,7 @@ static int peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns
          * a new call cost a whole period (docs/ring.md, dead claims in a
          * row). */
         if (rc == 2 && !check) {
-            rc = ipcx__ring_sleep(r, &r->hdr->data_seq, &r->hdr->data_waiters, &w, d, data_ready,
-                                  NULL);
+            rc = ipcx__ring_sleep(r, r->dseq, r->dwait, &w, d, data_ready, NULL);
             if (rc < 0)
                 return rc;
         }

@@ -85,6 +85,14 @@ static int resolve_opts(const ipcx_ring_opts *in, ipcx_ring_opts *o)
         return BAD_OPT("full IPCX_RING_OVERWRITE needs broadcast delivery and max_producers 1");
     if (o->liveness_ms == 0)
         o->liveness_ms = 100;
+    if (o->lanes > 1)
+        return BAD_OPT("lanes %u: 0 (one claim position) or 1 (a lane per producer)",
+                       (unsigned)o->lanes);
+    if (o->lanes && o->delivery == IPCX_RING_QUEUE && o->max_consumers > 1)
+        return BAD_OPT("lanes with queue delivery take one consumer (max_consumers %u)",
+                       (unsigned)o->max_consumers);
+    if (o->lanes)
+        o->stall_ms = 0; /* one producer per lane: nobody's claim blocks another's */
     return 0;
 }
 
@@ -93,11 +101,22 @@ static uint64_t data_offset(uint32_t nprod, uint32_t ncons)
     return RING_HDR_SIZE + (uint64_t)(nprod + ncons) * RING_SLOT_SIZE;
 }
 
+uint64_t ipcx__ring_lane_size(uint32_t ncons, uint64_t cap)
+{
+    if (ncons == 0 || ncons > IPCX_RING_MAX_SLOTS || cap > IPCX_RING_MAX_CAPACITY)
+        return 0;
+    uint64_t sz = data_offset(1, ncons) + cap + RING_GUARD;
+    return (sz + IPCX_CACHELINE - 1) & ~(uint64_t)(IPCX_CACHELINE - 1);
+}
+
 size_t ipcx__ring_size_for(const ipcx_ring_opts *opts)
 {
     ipcx_ring_opts o;
     if (resolve_opts(opts, &o) != 0)
         return 0;
+    if (o.lanes)
+        return (size_t)(RING_HDR_SIZE + (uint64_t)o.max_producers *
+                                            ipcx__ring_lane_size(o.max_consumers, o.capacity));
     return (size_t)(data_offset(o.max_producers, o.max_consumers) + o.capacity + RING_GUARD);
 }
 
@@ -114,12 +133,63 @@ static uint64_t random_key(void)
     return k;
 }
 
+/* A lane ring: every lane (an ordinary single-producer ring), then the top
+ * block, published last. */
+static int format_lanes(void *mem, size_t size, const ipcx_ring_opts *o)
+{
+    uint64_t lsz = ipcx__ring_lane_size(o->max_consumers, o->capacity);
+    if (mem == NULL || ((uintptr_t)mem & (IPCX_CACHELINE - 1)) != 0 || lsz == 0 ||
+        size < RING_HDR_SIZE + (uint64_t)o->max_producers * lsz)
+        return -EINVAL;
+    struct ring_hdr *h = mem;
+    store_relaxed(&h->ready, 0); /* not yet visible to anyone */
+    ipcx_ring_opts lo = *o;
+    lo.lanes = 0;
+    lo.max_producers = 1;
+    for (uint32_t i = 0; i < o->max_producers; i++) {
+        int rc = ipcx__ring_format((uint8_t *)mem + RING_HDR_SIZE + i * lsz, (size_t)lsz, &lo);
+        if (rc != 0)
+            return rc;
+    }
+    memset((uint8_t *)mem + 64 * 2, 0, RING_HDR_SIZE - 128);
+    memset(h, 0, 64);
+    h->magic = RING_MAGIC;
+    h->ver_major = RING_LANES_MAJOR;
+    h->ver_minor = 0;
+    h->data_off = RING_HDR_SIZE;
+    h->total_size = RING_HDR_SIZE + (uint64_t)o->max_producers * lsz;
+    h->capacity = o->capacity;
+    h->max_msg = o->max_msg;
+    h->slot_size = o->slot_size;
+    h->flags =
+        (o->delivery == IPCX_RING_BROADCAST ? RING_F_BROADCAST : 0) | (o->full << 1) | RING_F_LANES;
+    h->max_producers = o->max_producers;
+    h->max_consumers = o->max_consumers;
+    h->liveness_ms = o->liveness_ms;
+    h->key = random_key();
+    int pid = getpid();
+    h->creator_pid = pid;
+    h->creator_start = ipcx__proc_start_time(pid);
+    h->stall_ms = 0;
+    h->rsv1 = 0;
+    h->lane_size = lsz;
+    store_relaxed(&h->pidns, ipcx__live_self_ns());
+    store_relaxed(&h->mixed_ns, 0);
+    /* Publishes the top's config and every lane (each lane's own ready was
+     * published before); pairs with the load_acquire of `ready` in
+     * ipcx__ring_attach(). */
+    store_release(&h->ready, (uint32_t)(RING_LANES_MAJOR << 16));
+    return 0;
+}
+
 int ipcx__ring_format(void *mem, size_t size, const ipcx_ring_opts *opts)
 {
     ipcx_ring_opts o;
     int rc = resolve_opts(opts, &o);
     if (rc != 0)
         return rc;
+    if (o.lanes)
+        return format_lanes(mem, size, &o);
     uint64_t off = data_offset(o.max_producers, o.max_consumers);
     if (mem == NULL || ((uintptr_t)mem & (IPCX_CACHELINE - 1)) != 0 ||
         size < off + o.capacity + RING_GUARD)
@@ -221,6 +291,8 @@ int ipcx__ring_attach(void *mem, size_t size, ipcx_ring **out)
     uint32_t ready = load_acquire(&h->ready);
     if (ready == 0)
         return -EAGAIN;
+    if ((ready >> 16) == RING_LANES_MAJOR)
+        return ipcx__lanes_attach(mem, size, out);
     if ((ready >> 16) != RING_VER_MAJOR) {
         IPCX_LOGE("ring: layout version %u.%u, this library reads %u.x", ready >> 16,
                   ready & 0xffffu, RING_VER_MAJOR);
@@ -230,6 +302,9 @@ int ipcx__ring_attach(void *mem, size_t size, ipcx_ring **out)
     if (r == NULL)
         return -ENOMEM;
     r->hdr = h;
+    r->dseq = &h->data_seq;
+    r->dwait = &h->data_waiters;
+    r->plane = -1;
     int rc = ipcx__fork_watch(&r->fork_gen);
     if (rc != 0) {
         free(r);
@@ -273,11 +348,15 @@ int ipcx__ring_corrupt(ipcx_ring *r, const char *what)
 
 static uint64_t slot_key(const ipcx_ring *r, const struct ring_slot *s)
 {
-    return (uint64_t)((const uint8_t *)s - (const uint8_t *)r->hdr);
+    return r->lock_base + (uint64_t)((const uint8_t *)s - (const uint8_t *)r->hdr);
 }
 
 void ipcx__ring_use_lock(ipcx_ring *r, int fd)
 {
+    if (r->nlanes != 0) {
+        ipcx__lanes_use_lock(r, fd);
+        return;
+    }
     int l = fd >= 0 ? ipcx__live_lock_open(fd) : -1;
     r->lockfd = l >= 0 ? l : -1;
 }
@@ -360,7 +439,7 @@ void ipcx__ring_undo_sleeper(ipcx_ring *r, uint32_t w, int producer)
      * decrement could hide a live sleeper from its waker, but the flag
      * means the increment happened and the dead owner never made its
      * decrement, and the slot's CAS makes us the only one to do it. */
-    fetch_sub_seq_cst(producer ? &r->hdr->space_waiters : &r->hdr->data_waiters, 1);
+    fetch_sub_seq_cst(producer ? &r->hdr->space_waiters : r->dwait, 1);
 }
 
 /* Take slot i of table t for us; 1 on success. */
@@ -578,6 +657,32 @@ static void leave_broken(ipcx_ring *r)
     }
 }
 
+static void leave_consumer(ipcx_ring *r)
+{
+    if (r->cidx >= 0) {
+        ipcx__ring_abandon_peeked(r);
+        ipcx__ring_flush_stats(r);
+        struct ring_slot *s = &r->cslots[r->cidx];
+        fold_slot(r, s, 0);
+        store_relaxed(&s->pos, 0);
+        /* As for the producer slot below, and seq_cst: the store half of
+         * the space_waiters Dekker pair (wait.c) with the wake below, since
+         * a broadcast producer may sleep on this cursor: its re-check
+         * (min_cursor()) loads owner seq_cst after registering. */
+        store_seq_cst(&s->owner, 0);
+        drop_lock(r, s);
+        /* A producer waiting for this cursor to move may go on now. */
+        ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
+        r->cidx = -1;
+    }
+}
+
+void ipcx__ring_leave_consumer(ipcx_ring *r)
+{
+    if (!r->broken)
+        leave_consumer(r);
+}
+
 void ipcx__ring_leave(ipcx_ring *r)
 {
     if (r->broken) {
@@ -596,35 +701,24 @@ void ipcx__ring_leave(ipcx_ring *r)
         drop_lock(r, s);
         r->pidx = -1;
     }
-    if (r->cidx >= 0) {
-        ipcx__ring_abandon_peeked(r);
-        ipcx__ring_flush_stats(r);
-        struct ring_slot *s = &r->cslots[r->cidx];
-        fold_slot(r, s, 0);
-        store_relaxed(&s->pos, 0);
-        /* As above, and seq_cst: the store half of the space_waiters
-         * Dekker pair (wait.c) with the wake below, since a broadcast
-         * producer may sleep on this cursor: its re-check (min_cursor())
-         * loads owner seq_cst after registering. */
-        store_seq_cst(&s->owner, 0);
-        drop_lock(r, s);
-        /* A producer waiting for this cursor to move may go on now. */
-        ipcx__ring_wake(&r->hdr->space_seq, &r->hdr->space_waiters, 0);
-        r->cidx = -1;
-    }
+    leave_consumer(r);
 }
 
 void ipcx__ring_detach(ipcx_ring *r)
 {
     if (r == NULL)
         return;
+    if (r->nlanes != 0) {
+        ipcx__lanes_detach(r);
+        return;
+    }
     /* A child's copy of a parent's handle: the slots are the parent's, and
      * its records are the parent's to commit or release.  Touch nothing. */
     if (!ring_forked(r))
         ipcx__ring_leave(r);
     /* A child's copy of the descriptor: closing it leaves the parent's
      * locks in place (they go with the last descriptor of the description). */
-    if (r->lockfd >= 0)
+    if (r->lockfd >= 0 && !r->lock_borrowed)
         close(r->lockfd);
     free(r);
 }

@@ -31,6 +31,8 @@ static int ring_stale(ipcx_ring *r)
     ipcx_region_info info;
     if (ipcx_region_get_info(r->region, &info) != 0 || info.creator_alive != 0)
         return 0;
+    if (r->nlanes != 0)
+        return !ipcx__lanes_any_alive(r);
     for (uint32_t i = 0; i < r->nprod; i++)
         if (ipcx__ring_slot_alive(r, &r->pslots[i]))
             return 0;

@@ -407,7 +407,7 @@ int ipcx__ring_commit(ipcx_ring *r, void *data)
          * ipcx__ring_join_producer()) finds a tag below it. */
         store_release(&r->hdr->tail, end);
     }
-    ipcx__ring_wake(&r->hdr->data_seq, &r->hdr->data_waiters, r->light);
+    ipcx__ring_wake(r->dseq, r->dwait, r->light);
     if (++r->p_unflushed >= 32)
         ipcx__ring_flush_stats(r);
     return (int)i + 1;
@@ -457,7 +457,7 @@ int ipcx__ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_n
         store_seq_cst(&rec->tag, t); /* as in commit_one() */
     /* After the COMMIT tag, as in ipcx__ring_commit(). */
     store_release(&r->hdr->tail, end);
-    ipcx__ring_wake(&r->hdr->data_seq, &r->hdr->data_waiters, r->light);
+    ipcx__ring_wake(r->dseq, r->dwait, r->light);
     if (IPCX_UNLIKELY(++r->p_unflushed >= 32))
         ipcx__ring_flush_stats(r);
     return 0;

@@ -31,6 +31,8 @@ static int ensure_producer(ipcx_ring *r)
         return rc;
     if (IPCX_LIKELY(r->pidx >= 0))
         return 0;
+    if (r->nlanes != 0)
+        return ipcx__lanes_join(r, IPCX_RING_PRODUCER);
     return ipcx__ring_join_producer(r);
 }
 
@@ -41,6 +43,8 @@ static int ensure_consumer(ipcx_ring *r)
         return rc;
     if (IPCX_LIKELY(r->cidx >= 0))
         return 0;
+    if (r->nlanes != 0)
+        return ipcx__lanes_join(r, IPCX_RING_CONSUMER);
     return ipcx__ring_join_consumer(r, 0);
 }
 
@@ -51,6 +55,8 @@ int ipcx_ring_join(ipcx_ring *r, unsigned roles)
     int rc = gate(r);
     if (rc != 0)
         return rc;
+    if (r->nlanes != 0)
+        return ipcx__lanes_join(r, roles);
     if (roles & IPCX_RING_PRODUCER)
         rc = ipcx__ring_join_producer(r);
     if (rc == 0 && (roles & IPCX_RING_CONSUMER))
@@ -64,6 +70,8 @@ int ipcx_ring_set_wait(ipcx_ring *r, int mode)
         return -EINVAL;
     if (ring_forked(r))
         return -ECHILD;
+    if (r->nlanes != 0)
+        return ipcx__lanes_set_wait(r, mode);
     r->wait_mode = mode;
     /* Shown by stat only. */
     if (r->pidx >= 0)
@@ -78,7 +86,11 @@ int ipcx_ring_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns)
     if (r == NULL || data == NULL)
         return -EINVAL;
     int rc = ensure_producer(r);
-    return rc != 0 ? rc : ipcx__ring_reserve(r, len, data, timeout_ns);
+    if (rc != 0)
+        return rc;
+    if (r->nlanes != 0)
+        return ipcx__lanes_reserve(r, len, data, timeout_ns);
+    return ipcx__ring_reserve(r, len, data, timeout_ns);
 }
 
 int ipcx_ring_commit(ipcx_ring *r, void *data)
@@ -86,7 +98,9 @@ int ipcx_ring_commit(ipcx_ring *r, void *data)
     if (r == NULL || r->pidx < 0)
         return -EINVAL;
     int rc = gate(r);
-    return rc != 0 ? rc : ipcx__ring_commit(r, data);
+    if (rc != 0)
+        return rc;
+    return r->nlanes != 0 ? ipcx__lanes_commit(r, data) : ipcx__ring_commit(r, data);
 }
 
 int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns)
@@ -96,6 +110,8 @@ int ipcx_ring_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns
     int rc = ensure_producer(r);
     if (rc != 0)
         return rc;
+    if (r->nlanes != 0)
+        return ipcx__lanes_send(r, buf, len, timeout_ns);
     return ipcx__ring_send(r, buf, len, timeout_ns);
 }
 
@@ -106,7 +122,8 @@ int ipcx_ring_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout
     int rc = ensure_consumer(r);
     if (rc != 0)
         return rc;
-    rc = ipcx__ring_peek(r, data, len, timeout_ns);
+    rc = r->nlanes != 0 ? ipcx__lanes_peek(r, data, len, timeout_ns)
+                        : ipcx__ring_peek(r, data, len, timeout_ns);
     if (rc == 0)
         RING_FAULT(RING_STEP_PEEKED);
     return rc;
@@ -117,7 +134,9 @@ int ipcx_ring_release(ipcx_ring *r, const void *data)
     if (r == NULL || r->cidx < 0)
         return -EINVAL;
     int rc = gate(r);
-    return rc != 0 ? rc : ipcx__ring_release(r, data);
+    if (rc != 0)
+        return rc;
+    return r->nlanes != 0 ? ipcx__lanes_release(r, data) : ipcx__ring_release(r, data);
 }
 
 int ipcx_ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
@@ -125,7 +144,11 @@ int ipcx_ring_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
     if (r == NULL || (buf == NULL && cap != 0))
         return -EINVAL;
     int rc = ensure_consumer(r);
-    return rc != 0 ? rc : ipcx__ring_recv(r, buf, cap, timeout_ns);
+    if (rc != 0)
+        return rc;
+    if (r->nlanes != 0)
+        return ipcx__lanes_recv(r, buf, cap, timeout_ns);
+    return ipcx__ring_recv(r, buf, cap, timeout_ns);
 }
 
 uint64_t ipcx_ring_overrun(const ipcx_ring *r)
@@ -166,6 +189,8 @@ int ipcx_ring_stats(ipcx_ring *r, ipcx_ring_stat *o)
         return -EINVAL;
     if (ring_forked(r))
         return -ECHILD; /* flushing would write the parent's slot counters */
+    if (r->nlanes != 0)
+        return ipcx__lanes_stats(r, o);
     memset(o, 0, sizeof(*o));
     ipcx__ring_flush_stats(r);
     stats_config(r, o);

@@ -15,6 +15,7 @@
  *     | 52 liveness_ms u32       56 key u64 (random tag key)          |
  *  64 | line 1: 64 ready u32 (version, written last, release)         |
  *     |  68 creator_pid i32  72 creator_start u64  80 stall_ms u32    |
+ *     |  88 lane_size u64 (lane rings' top block only; 0 otherwise)   |
  * 128 | line 2, producers: 128 tail u64 (claim position)              |
  * 192 | line 3, consumers: 192 head u64 (queue read position)         |
  * 256 | line 4: 256 free u64 (MC release frontier / broadcast floor)  |
@@ -44,6 +45,19 @@
  * position (in the last 2^51 bytes) it was written for, so stale bytes from
  * an older lap or from another record's payload can never pass for a record
  * here (the key is random per ring; a match by chance is 2^-48 per look).
+ *
+ * Lane rings (opts.lanes, lanes.c): a top block, then max_producers lanes:
+ *
+ *   0 | top: a ring_hdr of layout 2.0 (ver_major 2, so that a library that
+ *     | reads only 1.x refuses it), flags | RING_F_LANES, max_producers =
+ *     | the number of lanes, capacity etc. of each lane, data_off 512,
+ *     | lane_size at 88; no slots; line 5's data_seq / data_waiters are the
+ *     | consumers' shared wake-up words (every lane's producer wakes them)
+ * 512 | lane 0: a complete 1.2 ring block of lane_size bytes (64-aligned)
+ *     |   with one producer slot and the top's max_consumers
+ *     | lane 1 ... lane max_producers - 1
+ *
+ * The top is published (ready, release) after every lane is formatted.
  */
 #ifndef IPCX_SRC_RING_INT_H
 #define IPCX_SRC_RING_INT_H
@@ -56,13 +70,14 @@
 #include "core/core.h"
 #include "platform/platform.h"
 
-#define RING_MAGIC     0x474e495258435049ull /* "IPCXRING" little-endian */
-#define RING_VER_MAJOR 1
-#define RING_VER_MINOR 2 /* 1.2: pidns, mixed_ns (line 7, zero before) */
-#define RING_HDR_SIZE  512u
-#define RING_SLOT_SIZE 64u
-#define RING_REC_HDR   16u
-#define RING_MAX_OWNER 8191u /* 13 bits of owner in a tag */
+#define RING_MAGIC       0x474e495258435049ull /* "IPCXRING" little-endian */
+#define RING_VER_MAJOR   1
+#define RING_VER_MINOR   2 /* 1.2: pidns, mixed_ns (line 7, zero before) */
+#define RING_LANES_MAJOR 2 /* the top block of a lane ring (layout 2.0) */
+#define RING_HDR_SIZE    512u
+#define RING_SLOT_SIZE   64u
+#define RING_REC_HDR     16u
+#define RING_MAX_OWNER   8191u /* 13 bits of owner in a tag */
 #define RING_GUARD                                                                                 \
     64u /* bytes after the data area: a header read at                                             \
            the last 8-byte offset stays inside the block */
@@ -70,6 +85,7 @@
 /* header flags */
 #define RING_F_BROADCAST 0x1u
 #define RING_F_POLICY(f) (((f) >> 1) & 0x3u)
+#define RING_F_LANES     0x8u /* the top block of a lane ring */
 
 /* record kinds (tag bits 0..2) */
 enum {
@@ -101,7 +117,9 @@ struct ring_hdr {
     int32_t creator_pid;
     uint64_t creator_start;
     uint32_t stall_ms; /* since 1.1; 0 (never skip a live claim) before */
-    uint8_t pad1[44];
+    uint32_t rsv1;
+    uint64_t lane_size; /* top block of a lane ring: bytes per lane */
+    uint8_t pad1[32];
     /* line 2 */
     ipcx_atomic_u64 tail;
     uint8_t pad2[56];
@@ -171,6 +189,7 @@ _Static_assert(offsetof(struct ring_hdr, key) == 56, "key offset");
 _Static_assert(offsetof(struct ring_hdr, ready) == 64, "ready offset");
 _Static_assert(offsetof(struct ring_hdr, creator_start) == 72, "creator_start offset");
 _Static_assert(offsetof(struct ring_hdr, stall_ms) == 80, "stall_ms offset");
+_Static_assert(offsetof(struct ring_hdr, lane_size) == 88, "lane_size offset");
 _Static_assert(offsetof(struct ring_hdr, tail) == 128, "tail on its own line");
 _Static_assert(offsetof(struct ring_hdr, head) == 192, "head on its own line");
 _Static_assert(offsetof(struct ring_hdr, free) == 256, "free on its own line");
@@ -187,9 +206,30 @@ _Static_assert(sizeof(struct ring_rec) == RING_REC_HDR, "record header is 16 byt
 _Static_assert(offsetof(struct ring_rec, len) == 8, "record len");
 _Static_assert(offsetof(struct ring_rec, seq) == 12, "record seq");
 
+/* A lane ring consumer's run of records peeked from one lane (lanes.c). */
+struct ring_lane_run {
+    uint32_t lane;
+    uint64_t last; /* position, in that lane, of the run's last record */
+};
+#define RING_LANE_RUNS 64u
+
 /* The validated, private copy of the config plus each side's local state. */
 struct ipcx_ring {
     struct ring_hdr *hdr;
+    /* The consumers' wake-up words: &hdr->data_seq / data_waiters, or, in a
+     * lane of a lane ring, the top block's (one word for every lane). */
+    ipcx_atomic_u32 *dseq, *dwait;
+    uint64_t lock_base; /* offset of hdr from the start of the lock file's ring */
+    int lock_borrowed;  /* lockfd is the lane ring's, closed by it */
+    /* Lane ring (lanes.c; nlanes 0: an ordinary ring).  The handle's own
+     * hdr is the top block; every data operation goes to a lane handle. */
+    uint32_t nlanes;
+    struct ipcx_ring **lane;
+    int plane;      /* producer: the lane this handle produces into, or -1 */
+    int cjoined;    /* consumer: joined every lane */
+    unsigned lcur;  /* consumer: the lane read last (read first next time) */
+    unsigned nruns; /* consumer: runs of peeked records, in peek order */
+    struct ring_lane_run runs[RING_LANE_RUNS];
     struct ring_slot *pslots, *cslots;
     uint8_t *data;
     void *region; /* ipcx_region * for named rings, else NULL */
@@ -331,6 +371,29 @@ uint32_t ipcx__ring_region_flags(const ipcx_ring *r);
 int ipcx__ring_join_producer(ipcx_ring *r);
 int ipcx__ring_join_consumer(ipcx_ring *r, int oldest);
 void ipcx__ring_leave(ipcx_ring *r);
+/* Leave the consumer role only (a lane ring's join that failed half-way). */
+void ipcx__ring_leave_consumer(ipcx_ring *r);
+/* Bytes of one lane of a lane ring (64-aligned), 0 for invalid values. */
+uint64_t ipcx__ring_lane_size(uint32_t ncons, uint64_t cap);
+/* Publish the consumer's read position now (consume.c). */
+void ipcx__ring_publish(ipcx_ring *r);
+
+/* Lane rings (lanes.c).  Attach: the block at mem is a lane ring's top
+ * (ready's major is RING_LANES_MAJOR); same returns as ipcx__ring_attach. */
+int ipcx__lanes_attach(void *mem, size_t size, ipcx_ring **out);
+void ipcx__lanes_detach(ipcx_ring *r);
+void ipcx__lanes_use_lock(ipcx_ring *r, int fd);
+int ipcx__lanes_any_alive(const ipcx_ring *r);
+int ipcx__lanes_join(ipcx_ring *r, unsigned roles);
+int ipcx__lanes_set_wait(ipcx_ring *r, int mode);
+int ipcx__lanes_send(ipcx_ring *r, const void *buf, size_t len, int64_t timeout_ns);
+int ipcx__lanes_reserve(ipcx_ring *r, size_t len, void **data, int64_t timeout_ns);
+int ipcx__lanes_commit(ipcx_ring *r, void *data);
+int ipcx__lanes_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns);
+int ipcx__lanes_peek(ipcx_ring *r, const void **data, size_t *len, int64_t timeout_ns);
+int ipcx__lanes_release(ipcx_ring *r, const void *data);
+int ipcx__lanes_stats(ipcx_ring *r, ipcx_ring_stat *out);
+int ipcx__lanes_interrupt(ipcx_ring *r);
 /* The owner of a slot, through the liveness module (platform.h): 1 when
  * it is alive or that cannot be told (hold what it holds), 0 only when it
  * is proven gone (or a zombie).  Unknown never counts as dead. */

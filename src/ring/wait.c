@@ -124,9 +124,11 @@ int ipcx_ring_interrupt(ipcx_ring *r)
     store_seq_cst(&r->interrupted, 1);
     /* seq_cst: a word change every sleeper on this ring sees; the others
      * (other handles, other processes) re-check and sleep again. */
-    fetch_add_seq_cst(&r->hdr->data_seq, 1);
+    if (r->nlanes != 0)
+        return ipcx__lanes_interrupt(r);
+    fetch_add_seq_cst(r->dseq, 1);
     fetch_add_seq_cst(&r->hdr->space_seq, 1);
-    ipcx__futex_wake(&r->hdr->data_seq, INT32_MAX);
+    ipcx__futex_wake(r->dseq, INT32_MAX);
     ipcx__futex_wake(&r->hdr->space_seq, INT32_MAX);
     return 0;
 }

@@ -27,3 +27,6 @@ ipcx_fuzz_target(ring_fuzz PARTS ring)
 # Regressions of the reliability defects of issue 12 (overwrite release,
 # broken handles, liveness, fork, lost wake-ups).
 ipcx_test(test_ring_rel SOURCES unit/test_ring_rel.c LABELS unit TIMEOUT 120)
+# Lane rings (opts.lanes): roles, peek runs, broadcast, hostile layouts,
+# wake-ups over the shared word, a consumer killed asleep, interrupt.
+ipcx_test(test_ring_lanes SOURCES unit/test_ring_lanes.c LABELS unit TIMEOUT 60)

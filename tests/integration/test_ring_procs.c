@@ -35,6 +35,7 @@
 static uint64_t g_msgs = 30000; /* per stream (stress: 10 M) */
 static int g_kills = 100;       /* kill rounds in total (stress: 10,000) */
 static uint64_t g_seed;
+static uint32_t g_lanes; /* opts.lanes of the rings the next test makes */
 
 #define SEC       1000000000LL
 #define NIDS      16384 /* producer and consumer incarnations */
@@ -226,7 +227,8 @@ static void run_stream(int np, int nc, int bcast, uint32_t slot, int zerocopy)
                         .max_msg = slot != 0 ? 0 : 4096,
                         .delivery = bcast ? IPCX_RING_BROADCAST : IPCX_RING_QUEUE,
                         .max_producers = (uint32_t)np,
-                        .max_consumers = (uint32_t)nc};
+                        .max_consumers = (uint32_t)nc,
+                        .lanes = g_lanes};
     ipcx_ring *r;
     assert_int_equal(ipcx_ring_create(s.name, &o, &r), 0);
     pid_t pids[16];
@@ -303,6 +305,23 @@ static void test_broadcast_mp_fixed(void **st)
 {
     (void)st;
     run_stream(2, 3, 1, 100, 0);
+}
+/* Lane rings: 4 producers, one lane each, to one consumer (copy and
+ * zero-copy alternately: peeks across lanes), and broadcast with fixed
+ * slots. */
+static void test_mpsc_lanes(void **st)
+{
+    (void)st;
+    g_lanes = 1;
+    run_stream(4, 1, 0, 0, 1);
+    g_lanes = 0;
+}
+static void test_broadcast_lanes(void **st)
+{
+    (void)st;
+    g_lanes = 1;
+    run_stream(3, 3, 1, 100, 1);
+    g_lanes = 0;
 }
 
 /* ------------------------------------------------------------ kill test */
@@ -465,7 +484,8 @@ static void run_kill(int mp, int mc, int bcast, int victim_producer, const int *
                         .delivery = bcast ? IPCX_RING_BROADCAST : IPCX_RING_QUEUE,
                         .max_producers = mp ? 4 : 1,
                         .max_consumers = mc ? 4 : (bcast ? 4 : 1),
-                        .liveness_ms = 20};
+                        .liveness_ms = 20,
+                        .lanes = g_lanes};
     ipcx_ring *r;
     assert_int_equal(ipcx_ring_create(k->name, &o, &r), 0);
     uint64_t rnd = g_seed ^ 0xabcdefull;
@@ -611,6 +631,23 @@ static void test_kill_consumer_bcast(void **st)
 {
     (void)st;
     run_kill(0, 0, 1, 0, csteps_sc, 1, g_kills * 1 / 10);
+}
+/* Lane rings (4 lanes): producers killed at random and at each step of the
+ * single-producer path (each has a lane of its own), and the consumer
+ * killed holding records of several lanes (redelivered, never lost). */
+static void test_kill_producer_lanes(void **st)
+{
+    (void)st;
+    g_lanes = 1;
+    run_kill(1, 0, 0, 1, psteps_sp, 3, g_kills * 2 / 10);
+    g_lanes = 0;
+}
+static void test_kill_consumer_lanes(void **st)
+{
+    (void)st;
+    g_lanes = 1;
+    run_kill(1, 0, 0, 0, csteps_sc, 2, g_kills * 1 / 10);
+    g_lanes = 0;
 }
 
 /* ------------------------------------------------------------ hostile peer */
@@ -875,6 +912,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_mpmc_fixed, kill_children),
         cmocka_unit_test_teardown(test_broadcast, kill_children),
         cmocka_unit_test_teardown(test_broadcast_mp_fixed, kill_children),
+        cmocka_unit_test_teardown(test_mpsc_lanes, kill_children),
+        cmocka_unit_test_teardown(test_broadcast_lanes, kill_children),
         cmocka_unit_test_teardown(test_kill_producer_sp, kill_children),
         cmocka_unit_test_teardown(test_kill_producer_mp, kill_children),
         cmocka_unit_test_teardown(test_kill_producer_mpmc, kill_children),
@@ -882,6 +921,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_kill_consumer_sc, kill_children),
         cmocka_unit_test_teardown(test_kill_consumer_mc, kill_children),
         cmocka_unit_test_teardown(test_kill_consumer_bcast, kill_children),
+        cmocka_unit_test_teardown(test_kill_producer_lanes, kill_children),
+        cmocka_unit_test_teardown(test_kill_consumer_lanes, kill_children),
         cmocka_unit_test_teardown(test_hostile, kill_children),
         cmocka_unit_test_teardown(test_idle, kill_children),
         cmocka_unit_test_teardown(test_idle_fenced, kill_children),
