@@ -73,7 +73,8 @@ enum {
 enum {
     IPCX_RING_BLOCK = 0,     /**< wait for space or the timeout (default) */
     IPCX_RING_FAIL = 1,      /**< -EAGAIN at once */
-    IPCX_RING_OVERWRITE = 2, /**< broadcast with one producer only: never wait,
+    IPCX_RING_OVERWRITE = 2, /**< broadcast with one producer (or one per lane,
+                                  ipcx_ring_opts.lanes): never wait,
                                   overwrite the oldest; a consumer that fell behind
                                   gets -EOVERFLOW once, then continues */
 };

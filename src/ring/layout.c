@@ -81,8 +81,9 @@ static int resolve_opts(const ipcx_ring_opts *in, ipcx_ring_opts *o)
         return BAD_OPT("max_producers %u / max_consumers %u: at most %d each",
                        (unsigned)o->max_producers, (unsigned)o->max_consumers, IPCX_RING_MAX_SLOTS);
     if (o->full == IPCX_RING_OVERWRITE &&
-        (o->delivery != IPCX_RING_BROADCAST || o->max_producers != 1))
-        return BAD_OPT("full IPCX_RING_OVERWRITE needs broadcast delivery and max_producers 1");
+        (o->delivery != IPCX_RING_BROADCAST || (o->max_producers != 1 && o->lanes == 0)))
+        return BAD_OPT("full IPCX_RING_OVERWRITE needs broadcast delivery and max_producers 1 "
+                       "(or lanes: one producer per lane)");
     if (o->liveness_ms == 0)
         o->liveness_ms = 100;
     if (o->lanes > 1)

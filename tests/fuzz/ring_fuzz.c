@@ -5,7 +5,8 @@
  * header, slots, indices and record headers between their calls.
  *
  * Input: byte 0 picks the ring (bits 0-1: single-producer queue, MPMC
- * queue, broadcast, broadcast with overwrite; bit 2: fixed slots).  Then
+ * queue, broadcast, broadcast with overwrite; bit 2: fixed slots; bit 4: a
+ * lane ring of 2 lanes, the MPMC queue then with one consumer).  Then
  * 11-byte commands: op, a 16-bit offset and a 64-bit value.  Ops 0-3 write
  * the value (or flip one of its bits) at an 8-aligned offset of the block;
  * 4 send, 5 recv, 6 peek + release, 7 reserve + commit; ops 8-9 do a recv /
@@ -65,6 +66,12 @@ static void opts_for(uint8_t b, ipcx_ring_opts *o)
     if (b & 4) {
         o->slot_size = 48;
         o->max_msg = 0;
+    }
+    if (b & 16) {
+        o->lanes = 1;
+        o->max_producers = 2;
+        if (o->delivery == IPCX_RING_QUEUE)
+            o->max_consumers = 1;
     }
 }
 
