@@ -104,14 +104,27 @@ static void *consumer(void *p)
     return NULL;
 }
 
-static void run(int np, int nc, int bcast)
+/* Consumers joined so far (a handle of our own that takes no role). */
+static uint32_t consumers_joined(struct tctx *c)
+{
+    ipcx_ring *r = NULL;
+    ipcx_ring_stat st;
+    if (ipcx__ring_attach(c->mem, c->size, &r) != 0)
+        return 0;
+    int rc = ipcx_ring_stats(r, &st);
+    ipcx__ring_detach(r);
+    return rc == 0 ? st.consumers : 0;
+}
+
+static void run(int np, int nc, int bcast, uint32_t lanes)
 {
     struct tctx c = {.np = np, .nc = nc, .bcast = bcast};
     ipcx_ring_opts o = {.capacity = 8192,
                         .max_msg = 512,
                         .max_producers = (uint32_t)np,
                         .max_consumers = (uint32_t)nc,
-                        .delivery = bcast ? IPCX_RING_BROADCAST : IPCX_RING_QUEUE};
+                        .delivery = bcast ? IPCX_RING_BROADCAST : IPCX_RING_QUEUE,
+                        .lanes = lanes};
     c.size = ipcx__ring_size_for(&o);
     c.mem = aligned_alloc(4096, (c.size + 4095) / 4096 * 4096);
     assert_non_null(c.mem);
@@ -126,7 +139,9 @@ static void run(int np, int nc, int bcast)
     }
     if (bcast) {
         /* Consumers join before the first record (they start at oldest). */
-        for (int k = 0; k < 100000; k++) {
+        for (int k = 0; lanes && k < 100000 && consumers_joined(&c) != (uint32_t)nc; k++)
+            sched_yield();
+        for (int k = 0; !lanes && k < 100000; k++) {
             uint32_t joined = 0;
             struct ring_slot *cs = (struct ring_slot *)((uint8_t *)c.mem + RING_HDR_SIZE) + np;
             for (int i = 0; i < nc; i++)
@@ -152,31 +167,42 @@ static void run(int np, int nc, int bcast)
 static void test_spsc(void **s)
 {
     (void)s;
-    run(1, 1, 0);
+    run(1, 1, 0, 0);
 }
 static void test_mpsc(void **s)
 {
     (void)s;
-    run(3, 1, 0);
+    run(3, 1, 0, 0);
 }
 static void test_mpmc(void **s)
 {
     (void)s;
-    run(2, 2, 0);
+    run(2, 2, 0, 0);
 }
 static void test_bcast(void **s)
 {
     (void)s;
-    run(1, 3, 1);
+    run(1, 3, 1, 0);
+}
+/* Lane rings: three producers' lanes read by one consumer, and two
+ * producers to two broadcast consumers (src/ring/lanes.c). */
+static void test_mpsc_lanes(void **s)
+{
+    (void)s;
+    run(3, 1, 0, 1);
+}
+static void test_bcast_lanes(void **s)
+{
+    (void)s;
+    run(2, 2, 1, 1);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spsc),
-        cmocka_unit_test(test_mpsc),
-        cmocka_unit_test(test_mpmc),
-        cmocka_unit_test(test_bcast),
+        cmocka_unit_test(test_spsc),       cmocka_unit_test(test_mpsc),
+        cmocka_unit_test(test_mpmc),       cmocka_unit_test(test_bcast),
+        cmocka_unit_test(test_mpsc_lanes), cmocka_unit_test(test_bcast_lanes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
