@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Liveness: is the process that holds something (a slot, a claim, a lock, a
- * cursor) still there?  The one place ipcx answers that (DESIGN.md decision
- * 11); the ring, the queue and the region all ask here.
+ * cursor) still there?  The one place ipcx answers that (docs/ring.md, "Crash
+ * safety"); the ring, the queue and the region all ask here.
  *
  * Three answers.  ALIVE: /proc shows the pid with the recorded start time.
  * DEAD, proven: no process has that pid (kill(pid, 0) says ESRCH), or

@@ -43,7 +43,7 @@ int ipcx__sys_pin_cpu(int cpu);
 int ipcx__sys_cpu_count(void);
 
 /* ---- liveness (liveness.c: the one module that says whether a process
- * that holds something is still there; DESIGN.md decision 11) ---- */
+ * that holds something is still there; docs/ring.md, "Crash safety") ---- */
 
 /* The three answers.  Only DEAD, proven, allows reclaiming what the
  * process holds; UNKNOWN holds exactly as ALIVE does. */

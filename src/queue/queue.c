@@ -53,14 +53,24 @@ static uint64_t default_limit(const char *name)
     return (uint64_t)sv.f_bavail * sv.f_frsize / 4;
 }
 
+/* -EINVAL for a handle option, with a log line that names the field and
+ * what is allowed (ipcx_log_set), as for the queue's configuration. */
+#define BAD_OPT(...) (IPCX_LOGE("queue options: " __VA_ARGS__), -EINVAL)
+
 static int check_handle_opts(const ipcx_queue_opts *o)
 {
     for (size_t i = 0; i < IPCX_ARRAY_LEN(o->reserved); i++)
         if (o->reserved[i] != 0)
-            return -EINVAL;
-    if ((o->role & ~(uint32_t)(IPCX_QUEUE_PRODUCER | IPCX_QUEUE_CONSUMER)) != 0 || o->wait > 1 ||
-        o->start > IPCX_QUEUE_START_SEQ)
-        return -EINVAL;
+            return BAD_OPT("reserved[%zu] is %u, must be 0", i, (unsigned)o->reserved[i]);
+    if ((o->role & ~(uint32_t)(IPCX_QUEUE_PRODUCER | IPCX_QUEUE_CONSUMER)) != 0)
+        return BAD_OPT("role %u: IPCX_QUEUE_PRODUCER and/or IPCX_QUEUE_CONSUMER (or 0)",
+                       (unsigned)o->role);
+    if (o->wait > 1)
+        return BAD_OPT("wait %u: IPCX_QUEUE_WAIT_BLOCK (0) or IPCX_QUEUE_WAIT_SPIN (1)",
+                       (unsigned)o->wait);
+    if (o->start > IPCX_QUEUE_START_SEQ)
+        return BAD_OPT("start %u: IPCX_QUEUE_START_OLDEST, _NEWEST or _SEQ (0 .. %u)",
+                       (unsigned)o->start, (unsigned)IPCX_QUEUE_START_SEQ);
     return 0;
 }
 
@@ -264,7 +274,8 @@ static int attach_consumer(ipcx_queue *q, const ipcx_queue_opts *o)
 {
     int idx = -1;
     if (o->consumer_id > q->max_consumers)
-        return -EINVAL;
+        return BAD_OPT("consumer_id %u: 0 (any free slot) or 1 .. max_consumers (%u)",
+                       (unsigned)o->consumer_id, (unsigned)q->max_consumers);
     if (q->delivery == IPCX_QUEUE_DELIVER_QUEUE)
         ipcx__qchain_unclaim_dead(q);
     for (uint32_t i = 0; o->consumer_id == 0 && i < q->max_consumers && idx < 0; i++) {

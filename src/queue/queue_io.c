@@ -815,6 +815,9 @@ int ipcx__qio_recv(ipcx_queue *q, void *buf, size_t cap, uint64_t *seq, int64_t 
         return rc;
     if (len > cap) {
         q->recv_held = 1; /* it stays: the next recv or peek gets it */
+        IPCX_LOGI("queue %s: receive buffer too small (message is %zu bytes, buffer %zu): it "
+                  "stays",
+                  q->name, (size_t)len, cap);
         return -EMSGSIZE;
     }
     if (len != 0)

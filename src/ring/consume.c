@@ -407,6 +407,8 @@ static __attribute__((noinline)) int recv_slow(ipcx_ring *r, void *buf, size_t c
         return rc;
     if (IPCX_UNLIKELY(len > cap)) {
         r->held = 1; /* the next peek / recv returns it again */
+        IPCX_LOGI("ring: receive buffer too small (message is %zu bytes, buffer %zu): it stays",
+                  len, cap);
         return -EMSGSIZE;
     }
     ipcx__copy_msg(buf, data, len);

@@ -434,6 +434,9 @@ int ipcx__lanes_recv(ipcx_ring *r, void *buf, size_t cap, int64_t timeout_ns)
             return rc;
         if (len > cap) {
             r->lane[r->lcur]->held = 1; /* the next peek / recv returns it again */
+            IPCX_LOGI("ring: receive buffer too small (message is %zu bytes, buffer %zu): "
+                      "it stays",
+                      len, cap);
             return -EMSGSIZE;
         }
         ipcx__copy_msg(buf, p, len);

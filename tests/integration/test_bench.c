@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The benchmark harness end to end: `ipcx bench --quick --json` prints one
- * flat JSON object per line that follows the DESIGN.md contract (parsed here
+ * flat JSON object per line that follows the docs/bench.md contract (parsed here
  * by a small strict parser), every reference transport appears with its
  * cases, the table mode prints a header and rows, and usage errors exit 2.
  * Values must be positive and consistent; speed is never asserted.

@@ -370,6 +370,56 @@ static void test_usage_and_help(void **state)
     assert_non_null(strstr(out, "  ring "));
 }
 
+/* Every long option a command's --help names is in the man page ipcx(1):
+ * the two cannot drift apart. */
+static void test_help_options_in_man_page(void **state)
+{
+    (void)state;
+    const char *src = getenv("IPCX_TEST_SRCDIR");
+    assert_non_null(src);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/docs/man/ipcx.1", src);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char man[1 << 18];
+    size_t n = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF && n + 1 < sizeof(man)) {
+        if (ch == '\\') { /* roff: "\-" is a hyphen, "\fB" a font change */
+            int c2 = fgetc(f);
+            if (c2 == '-')
+                man[n++] = '-';
+            else if (c2 == 'f')
+                (void)fgetc(f);
+            continue;
+        }
+        man[n++] = (char)ch;
+    }
+    man[n] = '\0';
+    fclose(f);
+    static const char *const cmds[] = {"ls",   "rm",   "stat",  "bench",  "send",
+                                       "recv", "ring", "queue", "keygen", "worker"};
+    int checked = 0;
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        char args[64];
+        snprintf(args, sizeof(args), "%s --help", cmds[i]);
+        assert_int_equal(ipcx(args, 0), 0);
+        for (const char *p = strstr(out, "--"); p != NULL; p = strstr(p + 2, "--")) {
+            size_t k = 2;
+            while ((p[k] >= 'a' && p[k] <= 'z') || (p[k] >= '0' && p[k] <= '9') || p[k] == '-')
+                k++;
+            if (k < 4 || (p > out && p[-1] != ' ' && p[-1] != '[' && p[-1] != '('))
+                continue; /* not an option: a bare "--" or part of a word */
+            char opt[64];
+            snprintf(opt, sizeof(opt), "%.*s", (int)(k < 63 ? k : 63), p);
+            if (strstr(man, opt) == NULL)
+                fail_msg("'ipcx %s' names %s, which ipcx(1) does not", args, opt);
+            checked++;
+        }
+    }
+    assert_true(checked > 40);
+}
+
 static void test_ls_all_shows_queue_segments(void **state)
 {
     (void)state;
@@ -690,6 +740,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ls_json_parses),
         cmocka_unit_test(test_rm),
         cmocka_unit_test(test_usage_and_help),
+        cmocka_unit_test(test_help_options_in_man_page),
         cmocka_unit_test(test_ls_all_shows_queue_segments),
         cmocka_unit_test(test_ls_missing_directory),
         cmocka_unit_test(test_stat_watch_forms),

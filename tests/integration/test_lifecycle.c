@@ -379,6 +379,53 @@ static void test_option_errors_name_the_field(void **state)
     g_log[0] = '\0';
     assert_int_equal(ipcx_queue_create(name, &qo, &q), -EINVAL);
     assert_non_null(strstr(g_log, "max_segment"));
+    /* The handle's own options, and a consumer id past the table. */
+    qo = (ipcx_queue_opts){.role = 8};
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_queue_create(name, &qo, &q), -EINVAL);
+    assert_non_null(strstr(g_log, "role 8: IPCX_QUEUE_PRODUCER and/or IPCX_QUEUE_CONSUMER"));
+    qo = (ipcx_queue_opts){.wait = 5};
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_queue_create(name, &qo, &q), -EINVAL);
+    assert_non_null(strstr(g_log, "wait 5: IPCX_QUEUE_WAIT_BLOCK (0) or IPCX_QUEUE_WAIT_SPIN (1)"));
+    qo = (ipcx_queue_opts){.start = 9};
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_queue_create(name, &qo, &q), -EINVAL);
+    assert_non_null(strstr(g_log, "start 9: IPCX_QUEUE_START_OLDEST"));
+    qo = (ipcx_queue_opts){.reserved = {0, 3}};
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_queue_create(name, &qo, &q), -EINVAL);
+    assert_non_null(strstr(g_log, "reserved[1] is 3, must be 0"));
+    qo = (ipcx_queue_opts){0};
+    assert_int_equal(ipcx_queue_create(name, &qo, &q), 0);
+    ipcx_queue *c = NULL;
+    qo = (ipcx_queue_opts){.role = IPCX_QUEUE_CONSUMER, .consumer_id = 100000};
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_queue_open(name, &qo, &c), -EINVAL);
+    assert_non_null(strstr(g_log, "consumer_id 100000: 0 (any free slot) or 1 .. max_consumers"));
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
+    /* A receive buffer smaller than the message: the log says how large
+     * the message is (at info level), and the message stays. */
+    ipcx_log_set(keep_log, NULL, IPCX_LOG_INFO);
+    ipcx_ring_opts so = {.capacity = 4096};
+    assert_int_equal(ipcx_ring_create(name, &so, &r), 0);
+    char msg[100] = "0123456789", small[4], big[100];
+    assert_int_equal(ipcx_ring_send(r, msg, 10, 0), 0);
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_ring_recv(r, small, sizeof(small), 0), -EMSGSIZE);
+    assert_non_null(strstr(g_log, "receive buffer too small (message is 10 bytes, buffer 4)"));
+    assert_int_equal(ipcx_ring_recv(r, big, sizeof(big), 0), 10);
+    ipcx_ring_close(r);
+    ipcx_ring_unlink(name);
+    assert_int_equal(ipcx_queue_create(name, NULL, &q), 0);
+    assert_int_equal(ipcx_queue_send(q, msg, 10, NULL, 0), 0);
+    g_log[0] = '\0';
+    assert_int_equal(ipcx_queue_recv(q, small, sizeof(small), NULL, 0), -EMSGSIZE);
+    assert_non_null(strstr(g_log, "receive buffer too small (message is 10 bytes, buffer 4)"));
+    assert_int_equal(ipcx_queue_recv(q, big, sizeof(big), NULL, 0), 10);
+    ipcx_queue_close(q);
+    ipcx_queue_unlink(name);
     ipcx_log_set(NULL, NULL, 0);
     /* A capacity under the minimum is raised to it (documented). */
     ro = (ipcx_ring_opts){.capacity = 100};
