@@ -420,6 +420,42 @@ static void test_help_options_in_man_page(void **state)
     assert_true(checked > 40);
 }
 
+/* A region file whose header cannot be read (a creator that died before
+ * writing it, or garbage): ls lists it with every unknown value null in
+ * JSON ("?" in text), never as pid 0 or uid 0 (root). */
+static void test_ls_unknown_values_are_null(void **state)
+{
+    (void)state;
+    char name[128], path[1024];
+    tu_unique(name, sizeof(name), "lsnull");
+    rt_region_path(name, path, sizeof(path));
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite("\0\0\0\0\0\0\0", 1, 7, f), 7); /* shorter than a header */
+    fclose(f);
+    assert_int_equal(ipcx("ls --json", 0), 0);
+    char *line = NULL;
+    for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        if (strstr(l, name) != NULL)
+            line = l;
+    assert_non_null(line);
+    if (!json_object_line(line))
+        fail_msg("not a JSON object: %s", line);
+    assert_non_null(strstr(line, "\"creator_pid\":null"));
+    assert_non_null(strstr(line, "\"creator_uid\":null"));
+    assert_non_null(strstr(line, "\"owner\":null"));
+    assert_non_null(strstr(line, "\"created_ns\":null"));
+    assert_null(strstr(line, "\"creator_uid\":0"));
+    assert_int_equal(ipcx("ls", 0), 0);
+    char *row = strstr(out, name);
+    assert_non_null(row);
+    char *eol = strchr(row, '\n');
+    if (eol != NULL)
+        *eol = '\0';
+    assert_non_null(strstr(row, "?"));
+    unlink(path);
+}
+
 static void test_ls_all_shows_queue_segments(void **state)
 {
     (void)state;
@@ -502,6 +538,32 @@ static void test_stat_watch_forms(void **state)
         }
         assert_true(samples >= 2);
         ipcx_ring_close(again);
+    }
+    /* SIGINT (to a watch started in the background, where the shell
+     * ignores SIGINT for it) ends the watch: exit 0, every sample kept. */
+    {
+        char cmd[4096];
+        ipcx_ring *again = NULL;
+        assert_int_equal(ipcx_ring_create(name, NULL, &again), 0);
+        snprintf(cmd, sizeof(cmd),
+                 "f=$(mktemp); '%s' stat --json --watch 0.05 %s >$f 2>$f.err & p=$!; "
+                 "n=0; while [ $(wc -l <$f) -lt 3 ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n+1)); "
+                 "done; kill -INT $p; wait $p; echo rc=$?; cat $f $f.err; rm -f $f $f.err",
+                 tool(), name);
+        assert_int_equal(tu_run_capture(cmd, out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "rc=0\n"));
+        snprintf(args, sizeof(args), "ipcx: stat: %s: interrupted; stopped watching", name);
+        assert_non_null(strstr(out, args));
+        int samples = 0;
+        for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+            if (l[0] == '{') {
+                if (!json_object_line(l))
+                    fail_msg("not a JSON object: %s", l);
+                samples++;
+            }
+        assert_true(samples >= 3);
+        ipcx_ring_close(again);
+        ipcx_ring_unlink(name);
     }
     ipcx_ring_close(r);
     snprintf(args, sizeof(args), "stat --watch 0 %s", name);
@@ -741,6 +803,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rm),
         cmocka_unit_test(test_usage_and_help),
         cmocka_unit_test(test_help_options_in_man_page),
+        cmocka_unit_test(test_ls_unknown_values_are_null),
         cmocka_unit_test(test_ls_all_shows_queue_segments),
         cmocka_unit_test(test_ls_missing_directory),
         cmocka_unit_test(test_stat_watch_forms),

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,8 @@ static void usage(FILE *f)
                "                          (Unix seconds) and the rates (null in the first)\n"
                "  -w, --watch [SECONDS]   repeat every SECONDS (default 1; --watch=N and\n"
                "                          --watch N both work) until interrupted or NAME\n"
-               "                          is removed; each sample is flushed at once\n"
+               "                          is removed (SIGINT/SIGTERM: exit 0); each sample is\n"
+               "                          flushed at once\n"
                "  -h, --help              this text\n");
 }
 
@@ -172,10 +174,40 @@ static int parse(int argc, char **argv, int *json, double *watch)
     return 0;
 }
 
-static void nap(double seconds)
+/* SIGINT / SIGTERM while watching: set by the handler (sig_atomic_t, the
+ * one type C11 lets a handler store to), read after each nap. */
+static volatile sig_atomic_t g_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* Watching ends on SIGINT or SIGTERM with what was printed kept (each
+ * sample is flushed) and exit status 0.  A handler, not the default
+ * action, also when the shell started us with SIGINT ignored (`&`). */
+static void stop_on_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGINT, &sa, NULL);
+    (void)sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Sleep between samples; 1 when a signal asked to stop (a line on stderr). */
+static int nap(const char *name, double seconds)
 {
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    nanosleep(&ts, NULL);
+    while (!g_stop && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    if (!g_stop)
+        return 0;
+    fflush(stdout);
+    fprintf(stderr, "ipcx: stat: %s: interrupted; stopped watching\n", name);
+    return 1;
 }
 
 /* While watching: 1 once the object NAME was removed (or replaced by a new
@@ -266,7 +298,8 @@ static int stat_socket(const char *name, int json, double watch)
         if (watch <= 0)
             return CLI_OK;
         prev = cur;
-        nap(watch);
+        if (nap(name, watch))
+            return CLI_OK;
     }
 }
 
@@ -337,7 +370,8 @@ static int stat_pool(const char *name, int json, double watch)
         if (watch <= 0)
             return CLI_OK;
         prev = cur;
-        nap(watch);
+        if (nap(name, watch))
+            return CLI_OK;
     }
 }
 
@@ -385,9 +419,8 @@ static int stat_queue(const char *name, int json, double watch)
         if (watch <= 0)
             return ferror(stdout) ? CLI_FAIL : CLI_OK;
         prev = cur;
-        nap(watch);
-        if (!durable && gone(name, &first))
-            return CLI_OK;
+        if (nap(name, watch) || (!durable && gone(name, &first)))
+            return ferror(stdout) ? CLI_FAIL : CLI_OK;
     }
 }
 
@@ -447,8 +480,7 @@ static int stat_ring(const char *name, int json, double watch)
         if (watch <= 0 || ferror(stdout))
             break;
         prev = cur;
-        nap(watch);
-        if (gone(name, &first))
+        if (nap(name, watch) || gone(name, &first))
             break;
     }
     ipcx_ring_close(r);
@@ -503,6 +535,8 @@ int cmd_stat(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     const char *name = argv[optind];
+    if (watch > 0)
+        stop_on_signals();
     if (strstr(name, "://") != NULL)
         return stat_url(name, json, watch);
     if (is_queue(name))
