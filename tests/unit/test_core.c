@@ -24,6 +24,13 @@ static void test_strerror(void **state)
     assert_non_null(strstr(ipcx_strerror(-EPROTO), "protocol"));
     assert_non_null(strstr(ipcx_strerror(EPROTO), "protocol"));
     assert_non_null(strstr(ipcx_strerror(-EMSGSIZE), "too large"));
+    /* The texts issue 13 asked for: a too-small buffer keeps the message,
+     * an unpublished header is "not ready", -ENOENT names what is missing
+     * (not endpoints that do not exist yet). */
+    assert_non_null(strstr(ipcx_strerror(-EMSGSIZE), "receive buffer"));
+    assert_non_null(strstr(ipcx_strerror(-EAGAIN), "not ready"));
+    assert_non_null(strstr(ipcx_strerror(-ENOENT), "no region, ring, queue or file"));
+    assert_non_null(strstr(ipcx_strerror(-EMEDIUMTYPE), "wrong kind of object"));
     assert_string_equal(ipcx_strerror(-99999), "unknown error");
     assert_non_null(ipcx_version());
     assert_true(strchr(ipcx_version(), '.') != NULL);
