@@ -2,8 +2,10 @@
 /*
  * PLAIN and CURVE against real libzmq peers, both roles, over tcp:// and
  * unix:// (ipc:// to libzmq): ipcx server with a libzmq client and the
- * reverse, PAIR, REQ/REP, PUSH/PULL and PUB/SUB, multipart and 1 MiB
- * messages; refusals (a bad PLAIN password, an unlisted client key, a wrong
+ * reverse - REQ/REP and PAIR both ways, ipcx PUSH to a libzmq PULL (PLAIN:
+ * REQ/REP) - with multipart and 1 MiB messages, and CURVE PUB/SUB between
+ * ipcx sockets across a server restart; the allow-list as a directory and
+ * as one file of keys; refusals (a bad PLAIN password, an unlisted client key, a wrong
  * server key, NULL against CURVE), each with a clear error while the
  * listener goes on serving other clients; a libzmq ZAP handler refusing a
  * key matched by ipcx's authoriser refusing it; keys from ipcx keygen
@@ -674,21 +676,38 @@ static void test_plain_zmq_server(void **state)
 
 /* CURVE, ipcx the server: REP for a libzmq REQ, with the allow-list read
  * from a directory; an unlisted key is refused meanwhile. */
-static void test_curve_ipcx_server_rep(void **state)
+/* The allow-list as a directory of public-key files (as_file 0), or as
+ * one file of several keys, authorized_keys style: comment lines, bare Z85
+ * lines and zcert `public-key = "..."` lines (as_file 1). */
+static void curve_ipcx_server_rep(int tp, int as_file)
 {
-    int tp = tp_of(state);
     keys_init();
     char dir[128], file[200], name[64];
     tu_unique(name, sizeof(name), "allow");
     snprintf(dir, sizeof(dir), "/tmp/%s", name);
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(file, sizeof(file), "%s/client.key", dir);
-    uint8_t cp[32];
-    assert_int_equal(ipcx_z85_decode(cp, 32, cli_pub, 40), 32);
-    assert_int_equal(ipcx_curve_public_file_write(file, cp), 0);
+    if (as_file) {
+        /* Two other keys (one of each form) around the client's. */
+        char other1[41], other2[41];
+        uint8_t op[32], os[32];
+        FILE *f = fopen(file, "w");
+        assert_non_null(f);
+        assert_int_equal(ipcx_curve_keypair(op, os), 0);
+        assert_int_equal(ipcx_z85_encode(other1, sizeof(other1), op, 32), 40);
+        assert_int_equal(ipcx_curve_keypair(op, os), 0);
+        assert_int_equal(ipcx_z85_encode(other2, sizeof(other2), op, 32), 40);
+        fprintf(f, "# clients allowed in\n%s\n\n  public-key = \"%s\"\n%s\n", other1, cli_pub,
+                other2);
+        fclose(f);
+    } else {
+        uint8_t cp[32];
+        assert_int_equal(ipcx_z85_decode(cp, 32, cli_pub, 40), 32);
+        assert_int_equal(ipcx_curve_public_file_write(file, cp), 0);
+    }
     ipcx_socket *s = isock(IPCX_REP);
     curve_server(s);
-    assert_int_equal(ipcx_socket_curve_allow(s, dir), 0);
+    assert_int_equal(ipcx_socket_curve_allow(s, as_file ? file : dir), 0);
     char url[256], ep[256], zep[300];
     listen_url(tp, url, sizeof(url));
     assert_int_equal(ipcx_listen(s, url), 0);
@@ -730,6 +749,16 @@ static void test_curve_ipcx_server_rep(void **state)
     rmdir(dir);
 }
 
+static void test_curve_ipcx_server_rep(void **state)
+{
+    curve_ipcx_server_rep(tp_of(state), 0);
+}
+
+static void test_curve_allow_list_file(void **state)
+{
+    curve_ipcx_server_rep(tp_of(state), 1);
+}
+
 /* CURVE, libzmq the server: PAIR, ipcx dials; ZAP accepts only cli_pub. */
 static void test_curve_zmq_server_pair(void **state)
 {
@@ -767,8 +796,8 @@ static void test_curve_zmq_server_pair(void **state)
     ipcx_socket_close(s);
 }
 
-/* CURVE PUSH (ipcx server, listening) to a libzmq PULL, and PULL from a
- * libzmq PUSH server; a burst of every message kind. */
+/* CURVE PUSH (ipcx server, listening) to a libzmq PULL, a burst of every
+ * message kind; then ipcx REQ as the client of a libzmq REP server. */
 static void test_curve_push_pull(void **state)
 {
     int tp = tp_of(state);
@@ -794,20 +823,10 @@ static void test_curve_push_pull(void **state)
     assert_int_equal(zend(&pz), 0);
     ipcx_socket_close(s);
 
-    /* The reverse: libzmq PUSH is the server, ipcx PULL the client. */
+    /* ipcx as a CURVE client of a libzmq server: ipcx REQ to a libzmq REP
+     * (the peer's scripts have no PUSH that sends the catalogue). */
     char zurl[256], iurl[300];
     zmq_listen_url(tp, zurl, sizeof(zurl));
-    zcfg push = {.type = ZMQ_PUSH,
-                 .bind = true,
-                 .mech = M_CURVE,
-                 .server = true,
-                 .key_sec = srv_sec,
-                 .script = S_REQ,
-                 .n = 0};
-    (void)push;
-    /* libzmq PUSH sending the catalogue: S_REQ with n=0 sends nothing, so
-     * use a REQ/REP pair in the other direction instead (ipcx REQ, zmq REP
-     * server) to cover ipcx as a CURVE client of a libzmq server. */
     zcfg rep = {.type = ZMQ_REP,
                 .bind = true,
                 .mech = M_CURVE,
@@ -1115,9 +1134,10 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_files), cmocka_unit_test(test_cli_keygen),
         BOTH(test_plain_ipcx_server),      BOTH(test_plain_zmq_server),
-        BOTH(test_curve_ipcx_server_rep),  BOTH(test_curve_zmq_server_pair),
-        BOTH(test_curve_push_pull),        BOTH(test_curve_refusals),
-        BOTH(test_curve_callback),         BOTH(test_curve_ipcx_pubsub),
+        BOTH(test_curve_ipcx_server_rep),  BOTH(test_curve_allow_list_file),
+        BOTH(test_curve_zmq_server_pair),  BOTH(test_curve_push_pull),
+        BOTH(test_curve_refusals),         BOTH(test_curve_callback),
+        BOTH(test_curve_ipcx_pubsub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
